@@ -1,0 +1,5 @@
+import sys
+
+from ppr.cli import main
+
+sys.exit(main())

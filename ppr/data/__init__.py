@@ -1,0 +1,1 @@
+"""Datasets: import, storage, synthetic generation and the cold-start split."""

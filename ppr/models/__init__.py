@@ -1,0 +1,1 @@
+"""Model definitions: SASRec backbone, prompt generator, profile encoder."""

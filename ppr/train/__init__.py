@@ -1,0 +1,1 @@
+"""Training loops: warm-training and cold-start tuning methods."""
