@@ -1,0 +1,36 @@
+"""Shared test fixtures: a throwaway store home and an in-process CLI runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ppr.cli import main
+
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty store home folder (datasets/ and runs/ are created on first write)."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def run_cli(home: Path, capsys: pytest.CaptureFixture) -> Callable[..., tuple[int, str, str]]:
+    """run_cli(*argv) -> (rc, stdout, stderr): `python -m ppr --home <home> *argv`, in process."""
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()  # drop anything printed before this call
+        try:
+            rc = main(["--home", str(home), *map(str, argv)])
+        except SystemExit as exc:  # argparse usage errors
+            rc = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return run
