@@ -1,0 +1,44 @@
+"""Ranking metrics over a fixed candidate list (one positive + C sampled negatives).
+
+Ranks are pessimistic: a negative scoring EQUAL to the positive counts against it,
+so a model that scores everything the same gets rank C (worst), not 0. AUC counts
+ties as half. All metrics are returned per target so paired tests are possible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KS = (5, 10, 20, 50)
+
+
+def rank_metrics(pos, neg) -> dict[str, np.ndarray]:
+    """pos (N,) and neg (N, C) scores (numpy or torch) -> per-target metric arrays."""
+    pos = _to_numpy(pos).astype(np.float64).reshape(-1)
+    neg = _to_numpy(neg).astype(np.float64)
+    if neg.ndim != 2 or neg.shape[0] != pos.shape[0]:
+        raise ValueError(f"neg must be (N, C) with N = len(pos) = {pos.shape[0]}, got {neg.shape}")
+    p = pos[:, None]
+    greater = (neg > p).sum(axis=1)
+    ties = (neg == p).sum(axis=1)
+    less = neg.shape[1] - greater - ties
+    rank = greater + ties  # 0-based, pessimistic
+    out: dict[str, np.ndarray] = {"auc": (less + 0.5 * ties) / max(neg.shape[1], 1)}
+    out["rank"] = rank.astype(np.int64)
+    gain = 1.0 / np.log2(rank + 2.0)
+    for k in KS:
+        hit = rank < k
+        out[f"hit@{k}"] = hit.astype(np.float64)
+        out[f"ndcg@{k}"] = np.where(hit, gain, 0.0)
+    return out
+
+
+def summarize(per_target: dict[str, np.ndarray]) -> dict[str, float]:
+    """Means of every per-target metric (the rank column excluded)."""
+    return {k: float(np.mean(v)) if len(v) else float("nan") for k, v in per_target.items() if k != "rank"}
+
+
+def _to_numpy(x) -> np.ndarray:
+    if hasattr(x, "detach"):
+        return x.detach().float().cpu().numpy()
+    return np.asarray(x)

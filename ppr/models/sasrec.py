@@ -1,0 +1,148 @@
+"""SASRec backbone with optional prompt prefix (shallow or deep).
+
+Post-LN Transformer blocks as in RecBole's SASRec (embedding LayerNorm + dropout,
+then attention/FFN sub-layers each followed by dropout, residual and LayerNorm),
+GELU, weights drawn from N(0, 0.02) with no sqrt(d) scaling: DESIGN trap 1 (the
+scaled N(0, 1) start swamps the positional embedding and stalls near half the
+achievable NDCG).
+
+Sequences are RIGHT-padded with item 0. Attention is causal over prefix + items,
+so a real position only ever sees earlier real positions and the prefix: padding
+(which always comes after the real items) can never change a real output, and no
+attention row is ever fully masked (position 0 always sees itself), so no NaN.
+Prompt tokens get no positional embedding; they are prepended after positions are
+added and pass through the embedding LayerNorm with the items, which keeps a
+learned prompt on the scale a frozen backbone expects (PPR light).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ppr.errors import InputError
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    n_items: int
+    max_len: int = 50
+    d: int = 64
+    n_layers: int = 2
+    n_heads: int = 1
+    d_ff: int = 256
+    dropout: float = 0.2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Block(nn.Module):
+    """Post-LN block: x = LN(x + drop(attn(x))); x = LN(x + drop(ffn(x)))."""
+
+    def __init__(self, d: int, n_heads: int, d_ff: int, dropout: float) -> None:
+        super().__init__()
+        if d % n_heads:
+            raise InputError(f"Hidden size d={d} must be divisible by n_heads={n_heads}.")
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.qkv = nn.Linear(d, 3 * d)
+        self.out = nn.Linear(d, d)
+        self.ln1 = nn.LayerNorm(d, eps=1e-12)
+        self.ff1 = nn.Linear(d, d_ff)
+        self.ff2 = nn.Linear(d_ff, d)
+        self.ln2 = nn.LayerNorm(d, eps=1e-12)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        h = self.n_heads
+        q, k, v = self.qkv(x).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        a = F.scaled_dot_product_attention(
+            q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0
+        )
+        a = a.transpose(1, 2).reshape(b, t, d)
+        x = self.ln1(x + self.drop(self.out(a)))
+        return self.ln2(x + self.drop(self.ff2(F.gelu(self.ff1(x)))))
+
+
+class SASRec(nn.Module):
+    """Self-attentive sequential recommender; outputs one hidden state per item position."""
+
+    def __init__(self, cfg: BackboneConfig) -> None:
+        super().__init__()
+        if cfg.n_items < 1 or cfg.max_len < 1:
+            raise InputError(f"Backbone needs n_items >= 1 and max_len >= 1, got {cfg}.")
+        self.cfg = cfg
+        self.item_emb = nn.Embedding(cfg.n_items + 1, cfg.d, padding_idx=0)
+        self.pos_emb = nn.Embedding(cfg.max_len, cfg.d)
+        self.emb_ln = nn.LayerNorm(cfg.d, eps=1e-12)
+        self.emb_drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(
+            _Block(cfg.d, cfg.n_heads, cfg.d_ff, cfg.dropout) for _ in range(cfg.n_layers)
+        )
+        self.apply(_init_weights)
+
+    def forward(self, seq: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, L) right-padded item ids [+ prefix (B,P,d) or (n_layers,B,P,d)] -> (B, L, d)."""
+        return self.encode(seq, prefix)[:, self._prefix_len(prefix) :]
+
+    def user_hidden(self, seq: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, d): output at the last real item; no items -> last prompt token; neither -> zeros."""
+        out = self.encode(seq, prefix)
+        p = self._prefix_len(prefix)
+        n = (seq != 0).sum(dim=1)
+        idx = (p + n - 1).clamp(min=0)
+        h = out[torch.arange(seq.shape[0], device=seq.device), idx]
+        if p == 0:
+            h = h * (n > 0).unsqueeze(1).to(h.dtype)
+        return h
+
+    def score(self, u: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
+        """(B, d) user vectors x (B, C) candidate ids -> (B, C) dot products."""
+        return torch.einsum("bd,bcd->bc", u, self.item_emb(cand))
+
+    def _prefix_len(self, prefix: torch.Tensor | None) -> int:
+        return 0 if prefix is None else prefix.shape[-2]
+
+    def encode(self, seq: torch.Tensor, prefix: torch.Tensor | None) -> torch.Tensor:
+        """(B, P+L, d) outputs over prefix and items."""
+        b, length = seq.shape
+        if length > self.cfg.max_len:
+            raise InputError(
+                f"Sequence length {length} exceeds the backbone's max_len {self.cfg.max_len}."
+            )
+        pos = torch.arange(length, device=seq.device)
+        x = self.item_emb(seq) + self.pos_emb(pos).unsqueeze(0)
+        deep = prefix is not None and prefix.dim() == 4
+        if deep and prefix.shape[0] != len(self.blocks):
+            raise InputError(
+                f"Deep prefix has {prefix.shape[0]} layers but the backbone has {len(self.blocks)}."
+            )
+        p = self._prefix_len(prefix)
+        if prefix is not None:
+            first = prefix[0] if deep else prefix
+            x = torch.cat([first.to(x.dtype), x], dim=1)
+        x = self.emb_drop(self.emb_ln(x))
+        for i, block in enumerate(self.blocks):
+            if deep and i > 0:
+                x = torch.cat([prefix[i].to(x.dtype), x[:, p:]], dim=1)
+            x = block(x)
+        return x
+
+
+def _init_weights(module: nn.Module) -> None:
+    """RecBole's init: N(0, 0.02) for linear/embedding weights, zero biases, unit LayerNorm."""
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+            with torch.no_grad():
+                module.weight[module.padding_idx].zero_()
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)

@@ -1,0 +1,26 @@
+import math
+
+import pytest
+import torch
+
+from ppr.train.losses import bpr_loss, info_nce
+
+
+def test_bpr_values_and_mask():
+    pos = torch.tensor([2.0, 0.0, 5.0])
+    neg = torch.tensor([0.0, 0.0, -100.0])
+    full = -math.log(1 / (1 + math.exp(-2))) - math.log(0.5) + 0.0
+    assert bpr_loss(pos, neg).item() == pytest.approx(full / 3, rel=1e-5)
+    mask = torch.tensor([False, True, False])
+    assert bpr_loss(pos, neg, mask).item() == pytest.approx(math.log(2), rel=1e-5)
+    assert bpr_loss(pos, neg, torch.zeros(3, dtype=torch.bool)).item() == 0.0
+
+
+def test_info_nce_prefers_aligned_views():
+    torch.manual_seed(0)
+    a = torch.randn(16, 8)
+    aligned = info_nce(a, a * 3.0, temperature=0.1)  # cosine ignores scale
+    shuffled = info_nce(a, a[torch.randperm(16)], temperature=0.1)
+    assert aligned.item() < 0.1 < shuffled.item()
+    b = torch.randn(16, 8)
+    assert info_nce(a, b).item() == pytest.approx(info_nce(b, a).item(), rel=1e-5)  # symmetric
