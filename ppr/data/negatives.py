@@ -1,0 +1,164 @@
+"""Sampled evaluation candidates: items a user never clicked, drawn once and stored.
+
+Every method is scored against the same negatives, so comparisons are paired and
+not noisy. Sampling is vectorised: candidates are drawn in bulk for many target
+rows at once, clicked items are rejected through a sorted array of
+``user * (n_items + 1) + item`` keys (``np.searchsorted``), duplicates within a row
+are rejected, and only the rows left short are drawn again. Rows whose user has
+clicked most of the catalogue fall back to an exact draw (random keys over every
+item, clicked ones pushed to the end), so the sampler never spins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ppr.errors import InputError
+
+_CHUNK_ROWS = 32_768  # rows per bulk draw: bounds memory at any dataset size
+_EXACT_CELLS = 16_000_000  # random keys per exact-fallback chunk
+_ROUNDS = 4  # bulk rounds (candidate width doubles each round) before the exact fallback
+_MIN_ACCEPT = 0.25  # rows whose user left fewer than this share of items unclicked go exact at once
+
+
+def clicked_keys(offsets: np.ndarray, items: np.ndarray, n_items: int) -> np.ndarray:
+    """Sorted, distinct ``user * (n_items + 1) + item`` keys of every click (int64)."""
+    n_users = len(offsets) - 1
+    owner = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(offsets))
+    keys = owner * (n_items + 1) + items
+    del owner
+    keys.sort()
+    keep = np.empty(len(keys), dtype=bool)
+    keep[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+    return keys[keep]
+
+
+def sample_negatives(
+    offsets: np.ndarray,
+    items: np.ndarray,
+    n_items: int,
+    row_users: np.ndarray,
+    n: int,
+    seed: int,
+    describe_user: Callable[[int], str] | None = None,
+) -> np.ndarray:
+    """(len(row_users), n) int32: per row, n distinct items its user never clicked.
+
+    `offsets`/`items` must be the FULL (uncropped) click history, so a simulated cold
+    user never gets an item as a negative that they clicked after the crop.
+    Raises InputError when a user has clicked so much that fewer than n items remain.
+    """
+    row_users = np.asarray(row_users, dtype=np.int64)
+    out = np.zeros((len(row_users), n), dtype=np.int32)
+    if len(row_users) == 0:
+        return out
+    keys = clicked_keys(offsets, items, n_items)
+    n_clicked = np.bincount(keys // (n_items + 1), minlength=len(offsets) - 1)
+    _check_pool(np.unique(row_users), n_clicked, n_items, n, describe_user)
+    rng = np.random.default_rng(seed)
+    accept = (n_items - n_clicked[row_users]) / n_items
+    exact = accept < _MIN_ACCEPT
+    bulk_rows = np.flatnonzero(~exact)
+    for start in range(0, len(bulk_rows), _CHUNK_ROWS):
+        rows = bulk_rows[start : start + _CHUNK_ROWS]
+        short = _fill_bulk(rng, out, rows, row_users, accept, keys, n_items, n)
+        exact[short] = True
+    exact_rows = np.flatnonzero(exact)
+    per_chunk = max(1, _EXACT_CELLS // max(n_items, 1))
+    for start in range(0, len(exact_rows), per_chunk):
+        rows = exact_rows[start : start + per_chunk]
+        out[rows] = _draw_exact(rng, row_users[rows], keys, n_items, n)
+    return out
+
+
+def _check_pool(
+    users: np.ndarray,
+    n_clicked: np.ndarray,
+    n_items: int,
+    n: int,
+    describe_user: Callable[[int], str] | None,
+) -> None:
+    free = n_items - n_clicked[users]
+    bad = users[free < n]
+    if len(bad) == 0:
+        return
+    u = int(bad[0])
+    who = describe_user(u) if describe_user else f"user {u}"
+    raise InputError(
+        f"Cannot sample {n} negative items for {who}: they clicked {int(n_clicked[u])} of the "
+        f"{n_items} items, leaving only {n_items - int(n_clicked[u])} never-clicked items "
+        f"({len(bad)} user(s) are short like this). Use fewer negatives per target, or a dataset "
+        "with a larger item catalogue."
+    )
+
+
+def _fill_bulk(
+    rng: np.random.Generator,
+    out: np.ndarray,
+    rows: np.ndarray,
+    row_users: np.ndarray,
+    accept: np.ndarray,
+    keys: np.ndarray,
+    n_items: int,
+    n: int,
+) -> np.ndarray:
+    """Fill `out[rows]` by rejection rounds; returns the rows still short afterwards."""
+    worst = float(np.quantile(accept[rows], 0.1))
+    width = int(np.ceil(1.2 * n / worst)) + 16
+    pending = rows
+    for _ in range(_ROUNDS):
+        ok, drawn = _draw_bulk(rng, row_users[pending], keys, n_items, n, width)
+        out[pending[ok]] = drawn
+        pending = pending[~ok]
+        if len(pending) == 0:
+            break
+        width *= 2
+    return pending
+
+
+def _draw_bulk(
+    rng: np.random.Generator,
+    users: np.ndarray,
+    keys: np.ndarray,
+    n_items: int,
+    n: int,
+    width: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One bulk round: (rows that got n valid candidates, their first n valid candidates)."""
+    cand = rng.integers(1, n_items + 1, size=(len(users), width), dtype=np.int64)
+    probe = users[:, None] * (n_items + 1) + cand
+    at = np.searchsorted(keys, probe)
+    np.minimum(at, len(keys) - 1, out=at)
+    valid = keys[at] != probe
+    del probe, at
+    order = np.argsort(cand, axis=1, kind="stable")
+    ranked = np.take_along_axis(cand, order, axis=1)
+    repeat = np.zeros_like(valid)
+    repeat[:, 1:] = ranked[:, 1:] == ranked[:, :-1]  # stable sort: later copies are flagged
+    dup = np.empty_like(valid)
+    np.put_along_axis(dup, order, repeat, axis=1)
+    valid &= ~dup
+    seen = np.cumsum(valid, axis=1, dtype=np.int32)
+    ok = seen[:, -1] >= n
+    take = valid[ok] & (seen[ok] <= n)
+    return ok, cand[ok][take].reshape(-1, n).astype(np.int32)
+
+
+def _draw_exact(
+    rng: np.random.Generator, users: np.ndarray, keys: np.ndarray, n_items: int, n: int
+) -> np.ndarray:
+    """Exact draw for users who clicked much of the catalogue: random keys, clicked last."""
+    noise = rng.random((len(users), n_items))
+    lo = np.searchsorted(keys, users * (n_items + 1))
+    hi = np.searchsorted(keys, (users + 1) * (n_items + 1))
+    counts = hi - lo
+    row = np.repeat(np.arange(len(users)), counts)
+    first = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    clicked = keys[first + np.arange(counts.sum())] - users[row] * (n_items + 1)
+    noise[row, clicked - 1] = 2.0  # above every uniform draw: never among the n smallest
+    pick = np.argpartition(noise, n - 1, axis=1)[:, :n]
+    pick = np.take_along_axis(pick, np.argsort(np.take_along_axis(noise, pick, 1), axis=1), 1)
+    return (pick + 1).astype(np.int32)
