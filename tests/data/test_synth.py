@@ -1,0 +1,143 @@
+"""The synthetic generator: deterministic, chunk-invariant, and its planted structure is really there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import chi2_contingency
+
+from ppr.data.synth import generate
+from ppr.errors import InputError
+
+ATTRS = ["age_group", "gender", "occupation", "region"]
+
+
+def _read(paths: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return tuple(pd.read_parquet(paths[r]) for r in ("interactions", "users", "items"))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """4000 users, 1000 items (25 clusters), mean 15 clicks; clicks carry their cluster."""
+    paths = generate(tmp_path_factory.mktemp("synth"), 4000, 1000, mean_len=15, seed=3)
+    inter, users, items = _read(paths)
+    inter["cluster"] = inter["item_id"].map(dict(zip(items["item_id"], items["category"], strict=True)))
+    return inter, users, items
+
+
+def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path: Path) -> None:
+    for fmt in ("csv", "parquet"):
+        a = generate(tmp_path / f"a-{fmt}", 300, 200, mean_len=12, seed=5, fmt=fmt)
+        b = generate(tmp_path / f"b-{fmt}", 300, 200, mean_len=12, seed=5, fmt=fmt)
+        c = generate(tmp_path / f"c-{fmt}", 300, 200, mean_len=12, seed=6, fmt=fmt)
+        for role in a:
+            assert a[role].read_bytes() == b[role].read_bytes(), (fmt, role)
+        assert a["interactions"].read_bytes() != c["interactions"].read_bytes()
+        assert a["users"].read_bytes() != c["users"].read_bytes()
+
+
+def test_chunk_size_never_changes_the_data(tmp_path: Path) -> None:
+    progress: list[tuple[int, int]] = []
+    small = generate(tmp_path / "small", 1500, 300, seed=1, fmt="csv", chunk_users=256,
+                     progress=lambda d, t: progress.append((d, t)))  # fmt: skip
+    whole = generate(tmp_path / "whole", 1500, 300, seed=1, fmt="csv", chunk_users=100_000)
+    for role in small:
+        assert small[role].read_bytes() == whole[role].read_bytes(), role
+    assert len(progress) == 6 and progress[-1] == (1500, 1500)
+    assert [d for d, _ in progress] == sorted(d for d, _ in progress)
+
+
+def test_files_are_well_formed(world: tuple[pd.DataFrame, ...]) -> None:
+    inter, users, items = world
+    assert list(inter.columns[:3]) == ["user_id", "item_id", "timestamp"]
+    assert list(users.columns) == ["user_id", *ATTRS]
+    assert list(items.columns) == ["item_id", "title", "category"]
+    assert users["user_id"].tolist() == list(range(1, 4001))
+    assert items["item_id"].tolist() == list(range(1, 1001))
+    assert set(inter["user_id"]) == set(range(1, 4001))  # everyone clicked at least once
+    assert inter["item_id"].between(1, 1000).all()
+    assert not inter.duplicated(["user_id", "item_id"]).any()  # no repeat clicks
+    assert (inter["user_id"].diff().fillna(0) >= 0).all()  # grouped by user, in order
+    same_user = inter["user_id"].diff() == 0
+    gaps = inter["timestamp"].diff()[same_user]
+    assert (gaps >= 0).all()
+    assert 0 < (gaps == 0).mean() < 0.03  # a few ties, not many
+    assert items["title"].str.fullmatch(r"Item \d+ \(cluster \d+\)").all()
+    assert items["category"].nunique() == 25
+    missing = users[ATTRS].isna().mean()
+    assert missing["gender"] == 0 and 0.06 < missing["occupation"] < 0.14 and 0.02 < missing["age_group"] < 0.08
+    assert users["age_group"].nunique() == 7 and users["occupation"].nunique() == 21
+    assert users["region"].nunique() == 10 and users["gender"].nunique() == 2
+
+
+def test_lengths_are_heavy_tailed_with_a_cold_share(world: tuple[pd.DataFrame, ...]) -> None:
+    lengths = world[0].groupby("user_id").size()
+    assert 13 <= lengths.mean() <= 17
+    assert 0.15 <= (lengths < 10).mean() <= 0.25
+    assert lengths.max() > 6 * lengths.mean()  # a long tail of heavy users
+    assert lengths.min() >= 1
+
+
+def test_popularity_has_a_long_tail(world: tuple[pd.DataFrame, ...]) -> None:
+    counts = world[0]["item_id"].value_counts().to_numpy()
+    assert counts[:100].sum() / counts.sum() > 0.4  # top 10% of items
+
+
+def test_next_click_tends_to_stay_in_the_cluster(world: tuple[pd.DataFrame, ...]) -> None:
+    inter = world[0]
+    pair = inter["user_id"].to_numpy()[1:] == inter["user_id"].to_numpy()[:-1]
+    cl = inter["cluster"].to_numpy()
+    same = (cl[1:] == cl[:-1])[pair].mean()
+    chance = (inter["cluster"].value_counts(normalize=True) ** 2).sum()
+    assert same > 0.35 and same > 5 * chance
+
+
+def test_profile_predicts_the_first_click_cluster(world: tuple[pd.DataFrame, ...]) -> None:
+    inter, users, _ = world
+    first = inter.groupby("user_id").head(1).merge(users, on="user_id")
+    for attr in ATTRS:  # every attribute shifts taste
+        table = pd.crosstab(first[attr], first["cluster"])
+        assert chi2_contingency(table).pvalue < 1e-6, attr
+    train, test = first.iloc[:3000], first.iloc[3000:]
+    prior = train["cluster"].value_counts()
+    majority_acc = (test["cluster"] == prior.index[0]).mean()
+    score = np.tile(np.log(prior.to_numpy() / prior.sum()), (len(test), 1))
+    for attr in ATTRS:  # naive Bayes over the attributes, add-one smoothing
+        tab = pd.crosstab(train[attr].fillna("?"), train["cluster"]).reindex(columns=prior.index) + 1
+        loglik = np.log(tab / tab.sum(axis=0))
+        score += loglik.reindex(test[attr].fillna("?")).fillna(0).to_numpy()
+    profile_acc = (prior.index.to_numpy()[score.argmax(axis=1)] == test["cluster"].to_numpy()).mean()
+    assert profile_acc > 2 * majority_acc and profile_acc - majority_acc > 0.1
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"n_users": 0}, {"n_items": -1}, {"n_users": 2.5}, {"mean_len": 0.5}, {"seed": -1}, {"fmt": "xlsx"},
+     {"chunk_users": 0}, {"mean_len": float("nan")}],
+)  # fmt: skip
+def test_bad_arguments_are_input_errors(tmp_path: Path, kwargs: dict) -> None:
+    args = {"n_users": 10, "n_items": 10, **kwargs}
+    with pytest.raises(InputError):
+        generate(tmp_path / "out", **args)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_synth_end_to_end(run_cli, home: Path) -> None:
+    pytest.importorskip("ppr.data.importers")
+    from ppr.data.store import Store
+
+    rc, out, err = run_cli("data", "synth", "tiny", "--users", "120", "--items", "60", "--mean-len", "8")
+    assert rc == 0, err
+    assert out.startswith("tiny@v1: 120 users")
+    assert "generated 120/120 users" in err
+    ds = Store(home).open("tiny")
+    assert ds.n_users == 120 and [a["name"] for a in ds.attributes] == ATTRS
+    assert ds.manifest["counts"]["interactions"] == len(ds.interactions())
+    rc, _, err = run_cli("data", "synth", "tiny", "--users", "120", "--items", "60", "--if-exists", "refuse")
+    assert rc == 2 and "tiny" in err
+    rc, _, err = run_cli("data", "synth", "other", "--users", "0", "--items", "60")
+    assert rc == 2 and "--users" in err
+    assert Store(home).names() == ["tiny"] and Store(home).versions("tiny") == [1]
