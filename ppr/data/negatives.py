@@ -156,7 +156,7 @@ def _draw_exact(
     hi = np.searchsorted(keys, (users + 1) * (n_items + 1))
     counts = hi - lo
     row = np.repeat(np.arange(len(users)), counts)
-    first = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    first = np.repeat(lo - (np.cumsum(counts) - counts), counts)
     clicked = keys[first + np.arange(counts.sum())] - users[row] * (n_items + 1)
     noise[row, clicked - 1] = 2.0  # above every uniform draw: never among the n smallest
     pick = np.argpartition(noise, n - 1, axis=1)[:, :n]

@@ -291,6 +291,44 @@ def history_window(pos: np.ndarray, k: int | None) -> np.ndarray:
     return np.maximum(pos - k, 0)
 
 
+def noisy_codes(
+    codes: np.ndarray,
+    cardinalities: list[int],
+    rate: float,
+    seed: int,
+    users: np.ndarray | None = None,
+) -> np.ndarray:
+    """Profile noise: each code of `users` (ids or bool mask; None = all) is replaced with
+    probability `rate` by a uniformly chosen DIFFERENT code of the same attribute.
+
+    Code 0 ("missing") counts as a value; attributes with one value cannot change.
+    Draws cover every user whatever `users` is, so a user's noise does not depend on
+    which other users are noised.
+    """
+    codes = np.asarray(codes)
+    cards = np.asarray(cardinalities, dtype=np.int64)
+    if codes.ndim != 2 or codes.shape[1] != len(cards):
+        raise InputError(
+            f"Profile codes of shape {codes.shape} do not match {len(cards)} attribute cardinalities; "
+            "expected a (users, attributes) array."
+        )
+    if not 0 <= rate <= 1:
+        raise InputError(f"Profile noise rate {rate!r} is invalid: expected a share in [0, 1].")
+    if codes.size and (codes.min() < 0 or (codes >= cards).any()):
+        raise InputError("Profile codes fall outside 0..cardinality-1 of their attribute; expected store codes.")
+    rng = np.random.default_rng(seed)
+    flip = rng.random(codes.shape) < rate
+    shift = 1 + np.floor(rng.random(codes.shape) * np.maximum(cards - 1, 1)).astype(np.int64)
+    flip &= cards > 1
+    if users is not None:
+        chosen = np.zeros(len(codes), dtype=bool)
+        chosen[users] = True
+        flip &= chosen[:, None]
+    out = codes.copy()
+    out[flip] = ((codes + shift) % cards)[flip]
+    return out
+
+
 def _targets(offsets: np.ndarray, items: np.ndarray, roles: np.ndarray) -> pd.DataFrame:
     """Warm leave-one-out (last = warm_test, second-to-last = warm_val) and every cold val/test click."""
     lengths = np.diff(offsets)
@@ -302,7 +340,7 @@ def _targets(offsets: np.ndarray, items: np.ndarray, roles: np.ndarray) -> pd.Da
     for role, group in ((ROLE_VAL, "val"), (ROLE_TEST, "test")):
         users = np.flatnonzero(roles == role)
         n = lengths[users]
-        starts = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
+        starts = np.cumsum(n, dtype=np.int64) - n
         pos = np.arange(n.sum(), dtype=np.int64) - np.repeat(starts, n)
         parts.append((np.repeat(users, n), pos, GROUPS.index(group)))
     user = np.concatenate([p[0] for p in parts]).astype(np.int32)
