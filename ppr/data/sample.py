@@ -7,6 +7,7 @@ they can be regenerated with: python -m ppr.data.sample sample_data
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ppr.data.store import Dataset, Store
@@ -23,8 +24,10 @@ def write_sample_files(out_dir: Path) -> dict[str, Path]:
     return generate(Path(out_dir), **SAMPLE_PARAMS)
 
 
-def ensure_sample(store: Store, sample_dir: Path = SAMPLE_DIR) -> Dataset:
-    """The "sample" dataset, imported from sample_dir the first time only."""
+def ensure_sample(
+    store: Store, sample_dir: Path = SAMPLE_DIR, log: Callable[[str], None] | None = None
+) -> Dataset:
+    """The "sample" dataset, imported from sample_dir the first time only (quietly unless `log`)."""
     if SAMPLE_NAME in store.names():
         return store.open(SAMPLE_NAME)
     from ppr.data.importers import import_dataset
@@ -36,7 +39,7 @@ def ensure_sample(store: Store, sample_dir: Path = SAMPLE_DIR) -> Dataset:
             users=sample_dir / "users.csv",
             items=sample_dir / "items.csv",
             user_col="user_id", item_col="item_id", time_col="timestamp",
-            fmt="csv", if_exists="refuse",
+            fmt="csv", if_exists="refuse", log=log or (lambda _msg: None),
         )  # fmt: skip
     except InputError:
         if SAMPLE_NAME in store.names():  # another process imported it meanwhile

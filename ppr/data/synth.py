@@ -89,7 +89,7 @@ class Story:
     cold_share: float = 0.2
     cold_threshold: int = 10
     len_sigma: float = 1.0
-    overdraw: float = 0.3  # extra clicks drawn per user to make up for dropped repeats
+    overdraw: float = 0.6  # extra clicks drawn per user to make up for dropped repeats
     click_gap_mean: float = 300.0
     session_gap_mean: float = 2 * 86_400.0
     p_new_session: float = 0.1
