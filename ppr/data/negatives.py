@@ -129,18 +129,19 @@ def _draw_bulk(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One bulk round: (rows that got n valid candidates, their first n valid candidates)."""
     cand = rng.integers(1, n_items + 1, size=(len(users), width), dtype=np.int64)
-    probe = users[:, None] * (n_items + 1) + cand
+    # Sort each row once (item * width + column keeps the column: far faster than argsort);
+    # sorted probes make searchsorted cache-friendly and put duplicates side by side.
+    packed = np.sort(cand * width + np.arange(width), axis=1)
+    ranked, column = np.divmod(packed, width)
+    del packed
+    probe = users[:, None] * (n_items + 1) + ranked
     at = np.searchsorted(keys, probe)
     np.minimum(at, len(keys) - 1, out=at)
-    valid = keys[at] != probe
+    bad = keys[at] == probe  # clicked by the user
     del probe, at
-    order = np.argsort(cand, axis=1, kind="stable")
-    ranked = np.take_along_axis(cand, order, axis=1)
-    repeat = np.zeros_like(valid)
-    repeat[:, 1:] = ranked[:, 1:] == ranked[:, :-1]  # stable sort: later copies are flagged
-    dup = np.empty_like(valid)
-    np.put_along_axis(dup, order, repeat, axis=1)
-    valid &= ~dup
+    bad[:, 1:] |= ranked[:, 1:] == ranked[:, :-1]  # later copies of an item (column order kept)
+    valid = np.empty_like(bad)
+    np.put_along_axis(valid, column, ~bad, axis=1)
     seen = np.cumsum(valid, axis=1, dtype=np.int32)
     ok = seen[:, -1] >= n
     take = valid[ok] & (seen[ok] <= n)
