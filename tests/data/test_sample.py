@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 
 from ppr.data.sample import SAMPLE_DIR, ensure_sample, write_sample_files
 from ppr.data.store import Store
@@ -26,7 +25,6 @@ def test_sample_is_small() -> None:
 
 
 def test_ensure_sample_imports_once(home: Path) -> None:
-    pytest.importorskip("ppr.data.importers")
     store = Store(home)
     t0 = time.perf_counter()
     ds = ensure_sample(store)

@@ -126,7 +126,6 @@ def test_bad_arguments_are_input_errors(tmp_path: Path, kwargs: dict) -> None:
 
 
 def test_cli_synth_end_to_end(run_cli, home: Path) -> None:
-    pytest.importorskip("ppr.data.importers")
     from ppr.data.store import Store
 
     rc, out, err = run_cli("data", "synth", "tiny", "--users", "120", "--items", "60", "--mean-len", "8")
