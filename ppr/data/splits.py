@@ -132,7 +132,7 @@ def make_split(ds: Dataset, cfg: SplitConfig = SplitConfig(), log: Log | None = 
     final = splits_dir(ds) / cfg.split_id
     if (final / "split.json").is_file():
         log(f"split {cfg.split_id} already stored; loading it")
-        return load_split(ds, cfg.split_id)
+        return _load_matching(ds, cfg)
     log(f"reading sequences of {ds.ref}")
     offsets, items = ds.sequences()
     arrays = _compute(offsets, items, ds.n_items, cfg, log, _user_describer(ds))
@@ -143,7 +143,17 @@ def make_split(ds: Dataset, cfg: SplitConfig = SplitConfig(), log: Log | None = 
         if not (final / "split.json").is_file():  # lost a race to an identical split: fine
             raise
     log(f"stored split at {final}")
-    return load_split(ds, cfg.split_id)
+    return _load_matching(ds, cfg)
+
+
+def _load_matching(ds: Dataset, cfg: SplitConfig) -> Split:
+    split = load_split(ds, cfg.split_id)
+    if split.config != cfg:  # ids round fractions to 6 digits: never hand back other settings
+        raise InputError(
+            f"Split folder {split.path} holds settings {split.config}, not the requested {cfg}; "
+            "use fractions with at most 6 significant digits."
+        )
+    return split
 
 
 def splits_dir(ds: Dataset) -> Path:

@@ -171,6 +171,10 @@ def test_stored_split_is_loaded_not_recomputed(mixed) -> None:
     assert list_splits(mixed) == [first.id]
     with pytest.raises(InputError, match="no split"):
         load_split(mixed, "nope")
+    near = SplitConfig(seed=0, test_frac=0.2000001)  # same readable id, other settings
+    assert near.split_id == first.id
+    with pytest.raises(InputError, match="holds settings"):
+        make_split(mixed, near)
 
 
 def test_sequences_keep_store_time_order(mixed) -> None:
