@@ -2,8 +2,8 @@
 
 History of a target at position p: the last min(max_len, k) clicks before it,
 seq[max(0, p - h):p] (the k-shot crop for val/test users). All candidates of a
-batch are scored in one tensor op; histories are gathered with numpy indexing, no
-per-user Python loop. Per-target scores are kept for paired tests.
+batch are scored in one tensor op; histories are gathered with numpy indexing
+(ppr.train.batching.history_matrix), no per-user Python loop. Per-target scores are kept for paired tests.
 """
 
 from __future__ import annotations
@@ -15,22 +15,9 @@ import pandas as pd
 import torch
 
 from ppr.eval.metrics import rank_metrics
+from ppr.train.batching import history_matrix
 
 KINDS = {"few": "few", "zero": "zero", "joint": None}
-
-
-def histories(
-    offsets: np.ndarray, items: np.ndarray, users: np.ndarray, pos: np.ndarray, hist_len: int
-) -> np.ndarray:
-    """(N, hist_len) right-padded histories: the last min(pos, hist_len) clicks before each target."""
-    users = np.asarray(users, np.int64)
-    pos = np.asarray(pos, np.int64)
-    n = np.minimum(pos, hist_len)
-    start = offsets[users] + pos - n
-    cols = np.arange(hist_len)
-    valid = cols[None, :] < n[:, None]
-    idx = np.where(valid, start[:, None] + cols[None, :], 0)
-    return np.where(valid, items[idx], 0).astype(np.int64)
 
 
 @torch.no_grad()
@@ -80,7 +67,7 @@ def evaluate_group(
     users = tg["user"].to_numpy(np.int64)
     pos = tg["pos"].to_numpy(np.int64)
     hist_len = max_len if k_shot is None else min(max_len, int(k_shot))
-    seqs = histories(split.offsets, split.items, users, pos, hist_len)
+    seqs = history_matrix(split.offsets, split.items, users, pos, hist_len)
     cand = np.concatenate(
         [tg["item"].to_numpy(np.int64)[:, None], split.negatives[tg["target_id"].to_numpy()]], axis=1
     )

@@ -36,12 +36,12 @@ from ppr.models.prompt import PromptGenerator
 from ppr.models.recommender import ColdStartRecommender
 from ppr.models.sasrec import SASRec
 from ppr.train.augment import mask_behavior
-from ppr.train.cold_data import ColdBatch, NegativeSampler, build_windows, iterate_batches
+from ppr.train.batching import NegativeSampler
+from ppr.train.cold_data import ColdBatch, iterate_cold_batches, tuning_windows
 from ppr.train.losses import bpr_loss, info_nce
 
 METHODS = ("warm-only", "sasrec", "finetune", "ppr-light", "ppr-full")
 PPR_METHODS = ("ppr-light", "ppr-full")
-ROLE_WARM, ROLE_TUNE = 0, 1  # ppr.data.splits role codes
 
 # Learning rates measured on ml-100k and synthetic data (see bench/reproduce.py and the
 # issue note): the paper's 1e-5 (full/finetune) and 1e-4 barely move on small data.
@@ -173,7 +173,10 @@ def tune(
     model.to(device)
     if cfg.method == "warm-only" or cfg.epochs == 0:
         return TuneResult(model, 0, 0, seconds=time.perf_counter() - t0)
-    windows = _training_windows(cfg, split, model)
+    has_zero_shot = model.prompt is not None or model.profile is not None
+    windows = tuning_windows(
+        split, model.backbone.cfg.max_len, cfg.k_shot, zero_shot=has_zero_shot, with_warm=cfg.method == "sasrec"
+    )
     if len(windows) == 0:
         raise InputError("The split has no tuning users with clicks: nothing to tune on (check the split's counts).")
     sampler = NegativeSampler(split.offsets, split.items, model.backbone.cfg.n_items)
@@ -197,7 +200,7 @@ def tune(
         model.train()
         losses = [
             _step(model, batch, cfg, opt, gen)
-            for batch in iterate_batches(windows, codes, sampler, cfg.batch_size, rng, device)
+            for batch in iterate_cold_batches(windows, codes, sampler, cfg.batch_size, rng, device)
         ]
         val = validate()
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_ndcg@10": val})
@@ -211,41 +214,24 @@ def tune(
     return TuneResult(model, best_epoch, epoch, history, time.perf_counter() - t0)
 
 
-def _training_windows(cfg: TuneConfig, split: Any, model: ColdStartRecommender):
-    max_len = model.backbone.cfg.max_len
-    has_zero_shot = model.prompt is not None or model.profile is not None
-    tune_users = np.flatnonzero(split.roles == ROLE_TUNE)
-    windows = build_windows(split.offsets, split.items, tune_users, max_len, cfg.k_shot, zero_shot=has_zero_shot)
-    if cfg.method != "sasrec":
-        return windows
-    # warm users minus their held-out warm_val/warm_test clicks (as in warm training)
-    warm = build_windows(
-        split.offsets, split.items, np.flatnonzero(split.roles == ROLE_WARM), max_len, drop_last=2, zero_shot=False
-    )
-    return type(windows)(
-        np.concatenate([warm.inputs, windows.inputs]),
-        np.concatenate([warm.targets, windows.targets]),
-        np.concatenate([warm.users, windows.users]),
-    )
-
-
 def _step(
-    model: ColdStartRecommender, b: ColdBatch, cfg: TuneConfig, opt: torch.optim.Optimizer, gen: torch.Generator
+    model: ColdStartRecommender, cb: ColdBatch, cfg: TuneConfig, opt: torch.optim.Optimizer, gen: torch.Generator
 ) -> float:
-    out = model.sequence_outputs(b.inputs, b.codes, zero_shot=True)  # (B, L+1, d); out[:, t] read inputs[:, :t]
+    b, codes = cb.batch, cb.codes
+    inputs = b.inputs
+    out = model.sequence_outputs(inputs, codes, zero_shot=True)  # (B, m+1, d); out[:, t] read inputs[:, :t]
     emb = model.backbone.item_emb
-    mask = b.targets > 0
-    pos = (out * emb(b.targets)).sum(-1)
+    pos = (out * emb(b.tokens)).sum(-1)
     neg = (out * emb(b.negatives)).sum(-1)
-    loss = bpr_loss(pos, neg, mask)
+    loss = bpr_loss(pos, neg, b.target_mask)
     if cfg.uses_cl:
-        n = (b.inputs != 0).sum(dim=1)
-        u = out[torch.arange(len(n), device=n.device), n]  # user vector after all clicks of the window
+        n = (inputs != 0).sum(dim=1)
+        u = out[torch.arange(len(n), device=n.device), n]  # user vector after all clicks read
         views = []
         if cfg.prompt_aug:
-            views.append(model.user_vector(b.inputs, b.codes, prompt_mask=cfg.prompt_mask, profile_mask=cfg.prompt_mask))
+            views.append(model.user_vector(inputs, codes, prompt_mask=cfg.prompt_mask, profile_mask=cfg.prompt_mask))
         if cfg.behavior_aug:
-            views.append(model.user_vector(mask_behavior(b.inputs, cfg.behavior_mask, gen), b.codes))
+            views.append(model.user_vector(mask_behavior(inputs, cfg.behavior_mask, gen), codes))
         loss = loss + cfg.cl_weight * sum(info_nce(u, v, cfg.temperature) for v in views)
     opt.zero_grad(set_to_none=True)
     loss.backward()
