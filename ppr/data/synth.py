@@ -74,10 +74,10 @@ class Story:
     """Knobs of the generative story (see the module docstring)."""
 
     attributes: tuple[AttributeSpec, ...] = (
-        AttributeSpec("age_group", AGE_GROUPS, 1.2, 0.05),
-        AttributeSpec("gender", GENDERS, 0.8, 0.0),
-        AttributeSpec("occupation", OCCUPATIONS, 1.0, 0.10),
-        AttributeSpec("region", REGIONS, 0.6, 0.03),
+        AttributeSpec("age_group", AGE_GROUPS, 1.5, 0.05),
+        AttributeSpec("gender", GENDERS, 1.0, 0.0),
+        AttributeSpec("occupation", OCCUPATIONS, 1.3, 0.10),
+        AttributeSpec("region", REGIONS, 0.8, 0.03),
     )
     items_per_cluster: int = 40
     max_clusters: int = 50

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-
 from ppr.data.sample import SAMPLE_DIR, ensure_sample, write_sample_files
 from ppr.data.store import Store
 
