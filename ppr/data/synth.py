@@ -15,10 +15,11 @@ structure is planted and documented. The generative story (parameters in `Story`
    So the profile alone predicts the first click's cluster far better than popularity.
 3. Sequences. Length: with probability cold_share (20 %) a user is naturally cold
    (1..9 clicks, uniform); otherwise 10 + a lognormal tail, scaled so the overall
-   mean is about `mean_len`. The first click's cluster is drawn from the user's taste;
-   each next click stays in the previous click's cluster (p_stay), moves to that
-   cluster's successor (p_succ) or is a fresh draw from the taste (the rest). The
-   item within the cluster is drawn by Zipf popularity. A user never clicks the same
+   mean is about `mean_len` (below a mean of ~10 more users are cold; 5 is the
+   floor). The first click's cluster is drawn from the user's taste; each next click
+   stays in the previous click's cluster (p_stay), moves to that cluster's successor
+   (p_succ) or is a fresh draw from the taste (the rest). The item within the
+   cluster is drawn by Zipf popularity. A user never clicks the same
    item twice (later repeats are dropped; a few extra clicks are drawn to make up).
 4. Time. Each user starts at a random second in 2020-2021; gaps are exponential,
    mostly short (within a session, mean 5 min) and sometimes long (new session,
@@ -141,12 +142,18 @@ def make_world(n_items: int, seed: int, story: Story) -> World:
     )  # fmt: skip
 
 
-def _length_params(mean_len: float, story: Story) -> tuple[float, float]:
-    """(mu, sigma) of the warm users' lognormal tail so the overall mean is ~mean_len."""
-    cold_mean = story.cold_threshold / 2
-    warm_mean = (mean_len - story.cold_share * cold_mean) / (1 - story.cold_share)
+def _length_params(mean_len: float, story: Story) -> tuple[float, float, float]:
+    """(cold share, mu, sigma of the warm users' lognormal tail) so the mean is ~mean_len.
+
+    Below ~10.5 clicks on average the cold share rises (to 100 % at mean 5, the floor).
+    """
+    cold_mean, warm_min = story.cold_threshold / 2, story.cold_threshold + 0.5
+    cold_share = min(1.0, max(story.cold_share, (warm_min - mean_len) / (warm_min - cold_mean)))
+    if cold_share >= 1.0:
+        return 1.0, 0.0, story.len_sigma
+    warm_mean = (mean_len - cold_share * cold_mean) / (1 - cold_share)
     tail_mean = max(warm_mean - story.cold_threshold + 0.5, 0.5)  # +0.5: floor() below
-    return math.log(tail_mean) - story.len_sigma**2 / 2, story.len_sigma
+    return cold_share, math.log(tail_mean) - story.len_sigma**2 / 2, story.len_sigma
 
 
 def _draw_block(seed: int, block: int, n: int, n_items: int, mean_len: float,
@@ -157,8 +164,8 @@ def _draw_block(seed: int, block: int, n: int, n_items: int, mean_len: float,
     for spec, p in zip(story.attributes, world.marginals, strict=True):
         c = rng.choice(len(spec.values), size=n, p=p)
         codes.append(np.where(rng.random(n) < spec.missing_share, -1, c))
-    mu, sigma = _length_params(mean_len, story)
-    cold = rng.random(n) < story.cold_share
+    cold_share, mu, sigma = _length_params(mean_len, story)
+    cold = rng.random(n) < cold_share
     lengths = np.where(
         cold,
         rng.integers(1, story.cold_threshold, n),

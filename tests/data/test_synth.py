@@ -81,6 +81,14 @@ def test_lengths_are_heavy_tailed_with_a_cold_share(world: tuple[pd.DataFrame, .
     assert lengths.min() >= 1
 
 
+@pytest.mark.parametrize("mean_len", [3, 8, 40])
+def test_mean_length_follows_the_request(tmp_path: Path, mean_len: float) -> None:
+    paths = generate(tmp_path, 2000, 4000, mean_len=mean_len, seed=2)
+    lengths = pd.read_parquet(paths["interactions"]).groupby("user_id").size()
+    assert abs(lengths.mean() - max(mean_len, 5)) < 0.1 * max(mean_len, 5)  # 5 is the documented floor
+    assert (lengths < 10).mean() >= 0.15
+
+
 def test_popularity_has_a_long_tail(world: tuple[pd.DataFrame, ...]) -> None:
     counts = world[0]["item_id"].value_counts().to_numpy()
     assert counts[:100].sum() / counts.sum() > 0.4  # top 10% of items
