@@ -264,7 +264,6 @@ class _TableSink:
     """Append Arrow tables to one Parquet or CSV file."""
 
     def __init__(self, path: Path, schema: pa.Schema, fmt: str) -> None:
-        self.fmt = fmt
         if fmt == "parquet":
             self.writer = pq.ParquetWriter(path, schema, compression="zstd")
         else:
