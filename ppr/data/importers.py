@@ -1,0 +1,418 @@
+"""Import interaction logs (plus optional user profiles and item metadata) as a dataset version.
+
+The heavy part (10M+ interactions) stays inside DuckDB: parse, validate, drop
+duplicates, remap ids and sort, then COPY straight to Parquet. Only the small
+tables (users, items, vocabularies) pass through pandas. Everything is read and
+checked before the store is touched, so bad input leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ppr.data.attributes import encode_attribute
+from ppr.data.readers import Source, column_names, ident, open_view, reader_error, resolve_sources
+from ppr.data.store import Dataset, Store, validate_name
+from ppr.errors import InputError
+from ppr.io import sha256_file
+
+DUCKDB_MEMORY_LIMIT = "3GB"
+DUCKDB_THREADS = 2
+
+# Column-name guesses, in order of preference; compared without case and punctuation.
+USER_COLUMNS = ("user_id", "userid", "user", "uid", "user_idx", "users", "customer_id", "customer",
+                "visitor_id", "member_id", "account_id", "reviewer_id", "session_id")  # fmt: skip
+ITEM_COLUMNS = ("item_id", "itemid", "item", "iid", "movie_id", "movieid", "movie", "product_id", "product",
+                "asin", "track_id", "song_id", "book_id", "isbn", "article_id", "business_id", "poi_id",
+                "video_id", "news_id", "item_idx", "items")  # fmt: skip
+TIME_COLUMNS = ("timestamp", "time", "ts", "datetime", "date", "time_stamp", "unix_timestamp", "unixtime",
+                "event_time", "created_at", "unix_review_time", "click_time", "rating_time")  # fmt: skip
+TITLE_COLUMNS = ("title", "name", "movie_title", "item_name", "product_name", "movie_name", "track_name",
+                 "book_title")  # fmt: skip
+CATEGORY_COLUMNS = ("category", "categories", "genre", "genres", "class", "tags", "category_name")
+
+_NUMERIC_TYPES = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL.*)$")
+_TIME_TYPES = re.compile(r"^(TIMESTAMP.*|DATE)$")
+# Integer timestamps above these magnitudes are ms / us / ns (1e11 s is the year 5138).
+_UNIT_SCALES = ((1e17, 1e9, "ns"), (1e14, 1e6, "us"), (1e11, 1e3, "ms"))
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def import_dataset(
+    store: Store,
+    name: str,
+    interactions: Path,
+    users: Path | None = None,
+    items: Path | None = None,
+    user_col: str | None = None,
+    item_col: str | None = None,
+    time_col: str | None = None,
+    attrs: list[str] | None = None,
+    fmt: str = "auto",
+    if_exists: str = "new",
+    log: Callable[[str], None] = _stderr,
+) -> Dataset:
+    """Read, validate and publish a new dataset version; raises InputError (store untouched) on bad input."""
+    validate_name(name)
+    if if_exists not in ("new", "refuse"):
+        raise InputError(f"--if-exists must be 'new' or 'refuse', not {if_exists!r}.")
+    if if_exists == "refuse" and store.versions(name):
+        raise InputError(
+            f"Dataset {name!r} already exists (versions {store.versions(name)}); nothing was changed. "
+            "Import under another name, or use --if-exists new to make a new version."
+        )
+    kind, sources = resolve_sources(
+        Path(interactions), Path(users) if users else None, Path(items) if items else None, fmt
+    )
+    if attrs and "users" not in sources:
+        raise InputError(f"--attrs {','.join(attrs)} needs a users file (--users) to take the attributes from.")
+    with _connect() as con:
+        columns, counts, time_unit = _load_interactions(con, sources["interactions"], user_col, item_col, time_col, log)
+        users_table, attributes, user_counts = _load_users(con, sources.get("users"), user_col, attrs, log)
+        items_table, item_flags = _load_items(con, sources.get("items"), item_col, log)
+        manifest = {
+            "format_version": 1,
+            "source": {
+                "format": kind,
+                "files": {role: {"path": str(s.path.resolve()), "sha256": sha256_file(s.path)}
+                          for role, s in sources.items()},  # fmt: skip
+                "columns": columns,
+                "time_unit": time_unit,
+            },
+            "counts": {**counts, **user_counts},
+            "attributes": attributes,
+            "items": item_flags,
+        }
+
+        def writer(stage: Path) -> dict[str, Any]:
+            _copy_interactions(con, stage / "interactions.parquet")
+            pq.write_table(users_table, stage / "users.parquet")
+            pq.write_table(items_table, stage / "items.parquet")
+            return manifest
+
+        return store.write_version(name, writer, if_exists=if_exists)
+
+
+@contextlib.contextmanager
+def _connect() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB with bounded memory, spilling to a private temp folder."""
+    spill = tempfile.mkdtemp(prefix="ppr-import-")
+    con = duckdb.connect(
+        ":memory:",
+        config={"threads": DUCKDB_THREADS, "memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": spill,
+                "preserve_insertion_order": True},  # fmt: skip
+    )
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def pick_column(
+    types: dict[str, str], given: str | None, candidates: tuple[str, ...], source: Source, flag: str
+) -> str | None:
+    """The column named by `given` (exact, else case-insensitive), else the first guess that exists."""
+    if given:
+        if given in types:
+            return given
+        folded = [c for c in types if c.lower() == given.lower()]
+        if len(folded) == 1:
+            return folded[0]
+        raise InputError(
+            f"Column {given!r} ({flag}) does not exist in the {source.role} file {source.path}; "
+            f"its columns are: {column_names(types)}."
+        )
+    by_norm = {}
+    for col in types:
+        by_norm.setdefault(_norm(col), col)
+    for cand in candidates:
+        if _norm(cand) in by_norm:
+            return by_norm[_norm(cand)]
+    return None
+
+
+def _require(col: str | None, source: Source, what: str, flag: str, types: dict[str, str]) -> str:
+    if col is None:
+        raise InputError(
+            f"Cannot tell which column of the {source.role} file {source.path} holds the {what} ids; "
+            f"its columns are: {column_names(types)}. Name it with {flag}."
+        )
+    return col
+
+
+_INT_TYPES = re.compile(r"^(TINY|SMALL|BIG)?INT(EGER)?$|^U(TINY|SMALL)?INT(EGER)?$")
+
+
+def _id_expr(col: str, dtype: str) -> str:
+    """Ids as they are when integers (fast joins), else as trimmed strings; whole floats print as integers."""
+    c = ident(col)
+    if _INT_TYPES.match(dtype):
+        return f"CAST({c} AS BIGINT)"
+    if dtype in ("FLOAT", "DOUBLE", "REAL"):
+        return f"CASE WHEN {c} = floor({c}) THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
+    return f"trim(CAST({c} AS VARCHAR))"
+
+
+def _time_parts(dtype: str, source: Source, col: str) -> tuple[str, str]:
+    """SQL for (numeric value, ISO epoch seconds) of raw column t_raw, by its DuckDB type."""
+    if _NUMERIC_TYPES.match(dtype):
+        return "CAST(t_raw AS DOUBLE)", "CAST(NULL AS DOUBLE)"
+    if _TIME_TYPES.match(dtype):
+        return "CAST(NULL AS DOUBLE)", "epoch(CAST(t_raw AS TIMESTAMPTZ))"
+    if dtype == "VARCHAR":
+        return "TRY_CAST(trim(t_raw) AS DOUBLE)", "epoch(TRY_CAST(trim(t_raw) AS TIMESTAMPTZ))"
+    raise InputError(
+        f"Time column {col!r} of the {source.role} file {source.path} has type {dtype}; expected integer or "
+        "float unix times, or ISO date-time strings such as 2024-01-31T12:00:00."
+    )
+
+
+def _load_interactions(
+    con: duckdb.DuckDBPyConnection,
+    src: Source,
+    user_col: str | None,
+    item_col: str | None,
+    time_col: str | None,
+    log: Callable[[str], None],
+) -> tuple[dict[str, str | None], dict[str, int], str]:
+    """Build temp tables umap, imap (id -> index) and ev (deduplicated events); returns (columns, counts, time unit)."""
+    view, types = open_view(con, src)
+    ucol = _require(pick_column(types, user_col, USER_COLUMNS, src, "--user-col"), src, "user", "--user-col", types)
+    icol = _require(pick_column(types, item_col, ITEM_COLUMNS, src, "--item-col"), src, "item", "--item-col", types)
+    tcol = pick_column(types, time_col, TIME_COLUMNS, src, "--time-col")
+    if ucol == icol:
+        raise InputError(
+            f"The user and item columns of {src.path} are both {ucol!r}; name them with --user-col and --item-col."
+        )
+    select = [f"{_id_expr(ucol, types[ucol])} AS uid", f"{_id_expr(icol, types[icol])} AS iid"]
+    if tcol:
+        select.append(f"{ident(tcol)} AS t_raw")
+    _run(con, src, f"CREATE TEMP TABLE raw AS SELECT {', '.join(select)} FROM {view}")
+    n_rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    if n_rows == 0:
+        where = "has a header but no data rows" if src.has_header else "has no data rows"
+        raise InputError(f"The {src.role} file {src.path} {where}; expected at least one interaction.")
+    keys, ts_sql, time_unit = _check_rows(con, src, ucol, icol, tcol, log)
+    if not tcol:
+        log(
+            f"note: no time column found in {src.path} (columns: {column_names(types)}); "
+            "using file order as time. Name one with --time-col."
+        )
+    for table, key, alias, first in (("umap", keys[0], "user", 0), ("imap", keys[1], "item", 1)):
+        con.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT k AS key, "
+            f'CAST(row_number() OVER (ORDER BY k) - {1 - first} AS INTEGER) AS "{alias}" '
+            f"FROM (SELECT DISTINCT {key} AS k FROM raw)"
+        )
+    con.execute(
+        'CREATE TEMP TABLE ev AS SELECT "user", "item", ts, min(rn) AS rn FROM '
+        f"(SELECT rowid AS rn, {keys[0]} AS uk, {keys[1]} AS ik, {ts_sql} AS ts FROM raw) r "
+        'JOIN umap m ON r.uk = m.key JOIN imap i ON r.ik = i.key GROUP BY "user", "item", ts'
+    )
+    con.execute("DROP TABLE raw")
+    n_events = con.execute("SELECT count(*) FROM ev").fetchone()[0]
+    if n_rows > n_events:
+        log(f"note: dropped {n_rows - n_events} duplicate (user, item, time) rows of {n_rows} in {src.path}.")
+    n_users = con.execute("SELECT count(*) FROM umap").fetchone()[0]
+    n_items = con.execute("SELECT count(*) FROM imap").fetchone()[0]
+    columns = {"user": ucol, "item": icol, "time": tcol}
+    counts = {"users": n_users, "items": n_items, "interactions": n_events, "duplicates_dropped": n_rows - n_events}
+    return columns, counts, time_unit
+
+
+def _check_rows(
+    con: duckdb.DuckDBPyConnection, src: Source, ucol: str, icol: str, tcol: str | None, log: Callable[[str], None]
+) -> tuple[tuple[str, str], str, str]:
+    """One pass over table raw: reject missing ids and bad times; pick id keys and the time expression.
+
+    Returns ((user key SQL, item key SQL), ts SQL, time unit). String ids that are all
+    plain integers become BIGINT keys: joins and grouping on integers are several times faster.
+    """
+    types = _types(con, "raw")
+    checks = ["min(rowid) FILTER (WHERE uid IS NULL OR CAST(uid AS VARCHAR) = '')",
+              "min(rowid) FILTER (WHERE iid IS NULL OR CAST(iid AS VARCHAR) = '')"]  # fmt: skip
+    for col in ("uid", "iid"):
+        if types[col] == "VARCHAR":
+            checks.append(f"coalesce(bool_and(coalesce(CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR) = {col}, false)), false)")
+        else:
+            checks.append("true")
+    num, iso = _time_parts(types["t_raw"], src, tcol) if tcol else ("NULL", "NULL")
+    checks += [
+        f"min(rowid) FILTER (WHERE t_raw IS NULL OR NOT (coalesce(isfinite({num}), false) OR {iso} IS NOT NULL))"
+        if tcol else "NULL",
+        f"max(abs({num})) FILTER (WHERE isfinite({num}))" if tcol else "NULL",
+    ]  # fmt: skip
+    bad_user, bad_item, int_user, int_item, bad_time, peak = _run(
+        con, src, f"SELECT {', '.join(checks)} FROM raw"
+    ).fetchone()
+    for row, col, what, flag in ((bad_user, ucol, "user", "--user-col"), (bad_item, icol, "item", "--item-col")):
+        if row is not None:
+            raise InputError(
+                f"The {src.role} file {src.path} has no {what} id in column {col!r} at {src.where(row + 1)}; "
+                f"every interaction needs a {what} id. Remove or fix that row (or name another column with {flag})."
+            )
+    keys = (
+        "uid" if types["uid"] != "VARCHAR" or not int_user else "CAST(uid AS BIGINT)",
+        "iid" if types["iid"] != "VARCHAR" or not int_item else "CAST(iid AS BIGINT)",
+    )
+    if not tcol:
+        return keys, "rowid", "row_order"
+    if bad_time is not None:
+        value = con.execute("SELECT CAST(t_raw AS VARCHAR) FROM raw WHERE rowid = ?", [bad_time]).fetchone()[0]
+        raise InputError(
+            f"The {src.role} file {src.path} has an unparseable timestamp in column {tcol!r} at "
+            f"{src.where(bad_time + 1)}: {value!r}. Expected unix seconds or milliseconds (integer or float) or an "
+            "ISO date-time such as 2024-01-31T12:00:00 (name another column with --time-col)."
+        )
+    scale, unit = 1.0, "s" if peak is not None else "iso"
+    for limit, factor, name in _UNIT_SCALES:
+        if peak is not None and peak >= limit:
+            scale, unit = factor, name
+            log(f"note: time column {tcol!r} holds unix {name} (largest {peak:.0f}); converted to seconds.")
+            break
+    return keys, f"CAST(floor(coalesce({num} / {scale!r}, {iso})) AS BIGINT)", unit
+
+
+def _types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    return {row[0]: row[1] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def _run(con: duckdb.DuckDBPyConnection, src: Source, sql: str) -> duckdb.DuckDBPyConnection:
+    """Execute SQL that reads `src`; reader failures become InputError naming the file."""
+    try:
+        return con.execute(sql)
+    except duckdb.Error as exc:
+        raise reader_error(src, exc) from None
+
+
+def _read_small(con: duckdb.DuckDBPyConnection, src: Source, view: str, id_sql: str, cols: list[str]) -> pd.DataFrame:
+    """A users/items file as pandas, in file order: key (the id as a string), then `cols`."""
+    extra = "".join(f", {ident(c)}" for c in cols)
+    df = _run(con, src, f"SELECT {id_sql} AS key{extra} FROM {view}").df()
+    if df.empty:
+        where = "has a header but no data rows" if src.has_header else "has no data rows"
+        raise InputError(f"The {src.role} file {src.path} {where}; leave it out or give it rows.")
+    return df
+
+
+def _match(df: pd.DataFrame, ids: pd.DataFrame, src: Source, id_col: str, what: str) -> tuple[pd.DataFrame, int, int]:
+    """Keep the first row of every id that occurs in the interactions; returns (rows, unmatched, duplicates)."""
+    known = df["key"].notna() & df["key"].isin(ids["key"])
+    if not known.any():
+        sample_file = ", ".join(repr(v) for v in df["key"].dropna().head(3))
+        sample_inter = ", ".join(repr(v) for v in ids["key"].head(3))
+        raise InputError(
+            f"None of the {len(df)} ids in column {id_col!r} of the {src.role} file {src.path} matches a {what} id "
+            f"of the interactions (file has {sample_file or 'no ids'}; interactions have {sample_inter}). "
+            f"Check that it is the right file and that the id column is right."
+        )
+    kept = df[known]
+    dup = kept["key"].duplicated(keep="first")
+    return kept[~dup].merge(ids, on="key", how="left"), int((~known).sum()), int(dup.sum())
+
+
+def _load_users(
+    con: duckdb.DuckDBPyConnection,
+    src: Source | None,
+    user_col: str | None,
+    attrs: list[str] | None,
+    log: Callable[[str], None],
+) -> tuple[pa.Table, list[dict[str, Any]], dict[str, int]]:
+    """users.parquet as an Arrow table (one row per user), the attribute manifest entries and drop counts."""
+    ids = con.execute('SELECT CAST(key AS VARCHAR) AS key, "user" FROM umap ORDER BY "user"').df()
+    n_users = len(ids)
+    columns: dict[str, Any] = {
+        "user": pa.array(np.arange(n_users, dtype=np.int32)),
+        "user_id": pa.array(ids["key"].astype(str).tolist(), pa.string()),
+    }
+    counts = {"users_file_rows_dropped": 0}
+    if src is None:
+        return pa.table(columns), [], counts
+    view, types = open_view(con, src)
+    id_col = pick_column(types, user_col if user_col in types else None, USER_COLUMNS, src, "--user-col")
+    id_col = _require(id_col, src, "user", "--user-col", types)
+    wanted = [pick_column(types, a, (), src, "--attrs") for a in attrs] if attrs else None
+    attr_cols = wanted or [c for c in types if c != id_col]
+    df = _read_small(con, src, view, _id_expr(id_col, types[id_col]), attr_cols)
+    rows, unmatched, dups = _match(df, ids, src, id_col, "user")
+    if unmatched:
+        log(f"note: dropped {unmatched} of {len(df)} rows of {src.path} whose user id has no interaction.")
+    if dups:
+        log(f"note: {dups} user ids repeat in {src.path}; kept the first row of each.")
+    counts = {"users_file_rows_dropped": unmatched + dups, "users_file_duplicate_ids": dups}
+    user_idx = rows["user"].to_numpy(dtype=np.int64)
+    attributes = []
+    for col in attr_cols:
+        full = pd.Series([None] * n_users, dtype="object")
+        full.iloc[user_idx] = rows[col].astype("object").to_numpy()
+        name = col if col not in ("user", "user_id") else f"attr_{col}"
+        codes, entry = encode_attribute(full, name, col)
+        columns[name] = pa.array(codes, pa.int16())
+        attributes.append(entry)
+    return pa.table(columns), attributes, counts
+
+
+def _load_items(
+    con: duckdb.DuckDBPyConnection, src: Source | None, item_col: str | None, log: Callable[[str], None]
+) -> tuple[pa.Table, dict[str, bool]]:
+    """items.parquet as an Arrow table (one row per item 1..I) and the has_title/has_category flags."""
+    ids = con.execute('SELECT CAST(key AS VARCHAR) AS key, "item" FROM imap ORDER BY "item"').df()
+    title = pd.Series([None] * len(ids), dtype="object")
+    category = pd.Series([None] * len(ids), dtype="object")
+    flags = {"has_title": False, "has_category": False}
+    if src is not None:
+        view, types = open_view(con, src)
+        id_col = pick_column(types, item_col if item_col in types else None, ITEM_COLUMNS, src, "--item-col")
+        id_col = _require(id_col, src, "item", "--item-col", types)
+        title_col = pick_column({c: t for c, t in types.items() if c != id_col}, None, TITLE_COLUMNS, src, "")
+        cat_col = pick_column({c: t for c, t in types.items() if c != id_col}, None, CATEGORY_COLUMNS, src, "")
+        extra = [c for c in (title_col, cat_col) if c]
+        df = _read_small(con, src, view, _id_expr(id_col, types[id_col]), extra)
+        rows, unmatched, dups = _match(df, ids, src, id_col, "item")
+        if unmatched:
+            log(f"note: {unmatched} of {len(df)} rows of {src.path} describe items with no interaction; not kept.")
+        pos = rows["item"].to_numpy(dtype=np.int64) - 1
+        for col, target, flag in ((title_col, title, "has_title"), (cat_col, category, "has_category")):
+            if col:
+                target.iloc[pos] = rows[col].astype("string").astype("object").where(rows[col].notna(), None).to_numpy()
+                flags[flag] = True
+    table = pa.table(
+        {
+            "item": pa.array(ids["item"].to_numpy(dtype=np.int32)),
+            "item_id": pa.array(ids["key"].astype(str).tolist(), pa.string()),
+            "title": pa.array(title.tolist(), pa.string()),
+            "category": pa.array(category.tolist(), pa.string()),
+        }
+    )
+    return table, flags
+
+
+def _copy_interactions(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Sorted (user, ts, file order) interactions straight from DuckDB to Parquet."""
+    target = "'" + str(path).replace("'", "''") + "'"
+    con.execute(
+        f'COPY (SELECT "user", "item", ts FROM ev ORDER BY "user", ts, rn) TO {target} '
+        "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+    )
