@@ -1,0 +1,209 @@
+"""`data import | list | info | sql | rm`: get datasets into the store and look at them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ppr.data.importers import import_dataset
+from ppr.data.readers import FORMATS
+from ppr.data.sql import run_readonly_sql
+from ppr.data.store import Store
+from ppr.data.summary import dataset_info
+
+SQL_DEFAULT_ROWS = 50  # human output only; --json/--csv print everything unless --limit
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import", help="import interactions (+ users, items) as a new dataset version")
+    p.add_argument("name", help="dataset name (letters, digits, '_', '-', '.')")
+    p.add_argument("--interactions", required=True, type=Path, help="interactions file, or a MovieLens/RecBole folder")
+    p.add_argument("--users", type=Path, help="user profile file (one row per user)")
+    p.add_argument("--items", type=Path, help="item metadata file (title, category)")
+    p.add_argument("--user-col", help="user id column (default: guessed, e.g. user_id, uid)")
+    p.add_argument("--item-col", help="item id column (default: guessed, e.g. item_id, movie_id)")
+    p.add_argument("--time-col", help="time column (default: guessed, e.g. timestamp, ts)")
+    p.add_argument("--attrs", help="comma-separated user attribute columns (default: all non-id users-file columns)")
+    p.add_argument("--format", default="auto", choices=FORMATS, help="input format (default: from the file names)")
+    p.add_argument("--if-exists", default="new", choices=("new", "refuse"),
+                   help="when the name exists: make a new version (default) or refuse")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the new version's manifest as JSON")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("list", help="list datasets (latest version of each)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("info", help="summarize a dataset: counts, warm/cold users, lengths, attributes")
+    p.add_argument("ref", help="NAME or NAME@vN")
+    p.add_argument("--cold-threshold", type=int, default=10, help="users with fewer clicks are cold (default 10)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("sql", help="read-only SQL over views interactions, users, items")
+    p.add_argument("ref", help="NAME or NAME@vN")
+    p.add_argument("query", help='one SELECT, e.g. "SELECT count(*) FROM interactions"')
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="rows as a JSON list of objects")
+    out.add_argument("--csv", action="store_true", help="rows as CSV")
+    p.add_argument("--limit", type=int, help=f"at most N rows (human output defaults to {SQL_DEFAULT_ROWS})")
+    p.add_argument("--param", action="append", default=[], help="value for a ? placeholder (repeatable)")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("rm", help="delete a dataset (every version)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_rm)
+
+
+def cmd_import(args: argparse.Namespace, store: Store) -> int:
+    before = store.versions(args.name) if _plain_name(args.name) else []
+    ds = import_dataset(
+        store,
+        args.name,
+        args.interactions,
+        users=args.users,
+        items=args.items,
+        user_col=args.user_col,
+        item_col=args.item_col,
+        time_col=args.time_col,
+        attrs=[a.strip() for a in args.attrs.split(",") if a.strip()] if args.attrs else None,
+        fmt=args.format,
+        if_exists=args.if_exists,
+    )
+    if args.json:
+        _print_json(ds.manifest)
+        return 0
+    c = ds.manifest["counts"]
+    print(f"{ds.ref}: {c['users']:,} users, {c['items']:,} items, {c['interactions']:,} interactions")
+    if c.get("duplicates_dropped"):
+        print(f"  dropped {c['duplicates_dropped']:,} duplicate (user, item, time) rows")
+    if c.get("users_file_rows_dropped"):
+        print(f"  dropped {c['users_file_rows_dropped']:,} users-file rows with no interaction")
+    attrs = ", ".join(f"{a['name']} ({len(a['values'])})" for a in ds.attributes) or "none"
+    print(f"  attributes: {attrs}")
+    if before:
+        print(f"  {args.name} already had version(s) {', '.join(f'v{v}' for v in before)}; made a new version v{ds.version}")
+    return 0
+
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and "/" not in name and ".." not in name
+
+
+def cmd_list(args: argparse.Namespace, store: Store) -> int:
+    rows = []
+    for ds in store.list():
+        c = ds.manifest.get("counts", {})
+        rows.append(
+            {
+                "name": ds.name,
+                "version": ds.version,
+                "versions": store.versions(ds.name),
+                "users": c.get("users"),
+                "items": c.get("items"),
+                "interactions": c.get("interactions"),
+                "attributes": [a["name"] for a in ds.attributes],
+                "source": ds.manifest.get("source", {}).get("format"),
+                "created_at": ds.manifest.get("created_at"),
+            }
+        )
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print(f"No datasets in {store.datasets_dir}. Import one with `python -m ppr data import`.")
+        return 0
+    table = [["NAME", "VERSION", "USERS", "ITEMS", "INTERACTIONS", "SOURCE", "CREATED"]]
+    for r in rows:
+        table.append([r["name"], f"v{r['version']}" + (f" ({len(r['versions'])})" if len(r["versions"]) > 1 else ""),
+                      _n(r["users"]), _n(r["items"]), _n(r["interactions"]), str(r["source"] or "-"),
+                      str(r["created_at"] or "-")])  # fmt: skip
+    _print_table(table, right=(2, 3, 4))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace, store: Store) -> int:
+    info = dataset_info(store.open(args.ref), cold_threshold=args.cold_threshold)
+    if args.json:
+        _print_json(info)
+        return 0
+    q = info["sequence_length"]
+    src = info["source"]
+    print(f"{info['ref']}  (created {info['created_at']})")
+    print(f"  users         {info['users']:>12,}")
+    print(f"  items         {info['items']:>12,}")
+    print(f"  interactions  {info['interactions']:>12,}   density {info['density']:.4%}")
+    print(f"  warm users    {info['warm_users']:>12,}   (>= {info['cold_threshold']} clicks)")
+    print(f"  cold users    {info['cold_users']:>12,}   (< {info['cold_threshold']} clicks)")
+    print("  clicks/user   " + "  ".join(f"{k} {q[k]:g}" for k in ("min", "p25", "p50", "p75", "p90", "max")))
+    tr = info["time_range"]
+    if tr["min"] is not None and src.get("time_unit") != "row_order":
+        print(f"  time range    {tr['min_iso']} .. {tr['max_iso']}")
+    if info["duplicates_dropped"] or info["users_file_rows_dropped"]:
+        print(f"  dropped       {info['duplicates_dropped']:,} duplicate rows, "
+              f"{info['users_file_rows_dropped']:,} users-file rows")  # fmt: skip
+    if info["attributes"]:
+        print("  attributes")
+        table = [["NAME", "ENCODING", "VALUES", "MISSING", "MOST COMMON"]]
+        for a in info["attributes"]:
+            top = ", ".join(f"{t['value']} {t['share']:.0%}" for t in a["top_values"][:3])
+            table.append([a["name"], a["encoding"], str(a["cardinality"]), f"{a['missing_share']:.1%}", top])
+        _print_table(table, right=(2, 3), indent="    ")
+    else:
+        print("  attributes    none")
+    print(f"  source        {src.get('format', '-')}: " + ", ".join(
+        f"{role} {f['path']}" for role, f in src.get("files", {}).items()))  # fmt: skip
+    print(f"  content hash  {info['content_hash']}")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace, store: Store) -> int:
+    ds = store.open(args.ref)
+    human = not (args.json or args.csv)
+    limit = args.limit if args.limit is not None else (SQL_DEFAULT_ROWS + 1 if human else None)
+    df = run_readonly_sql(ds, args.query, params=[_param(v) for v in args.param], limit=limit)
+    if args.json:
+        sys.stdout.write(df.to_json(orient="records", date_format="iso") + "\n")
+    elif args.csv:
+        df.to_csv(sys.stdout, index=False)
+    else:
+        more = args.limit is None and len(df) > SQL_DEFAULT_ROWS
+        shown = df.head(SQL_DEFAULT_ROWS) if more else df
+        print(shown.to_string(index=False) if len(shown) else f"(no rows; columns: {', '.join(map(str, df.columns))})")
+        if more:
+            print(f"... more rows; showing the first {SQL_DEFAULT_ROWS} (use --limit N, --csv or --json)")
+    return 0
+
+
+def _param(value: str) -> Any:
+    """CLI values arrive as text; numbers bind as numbers so `user = ?` compares as intended."""
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def cmd_rm(args: argparse.Namespace, store: Store) -> int:
+    removed = store.remove(args.name)
+    print(f"removed {args.name} ({', '.join(f'v{v}' for v in removed)})")
+    return 0
+
+
+def _n(x: int | None) -> str:
+    return "-" if x is None else f"{x:,}"
+
+
+def _print_table(rows: list[list[str]], right: tuple[int, ...] = (), indent: str = "") -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        print(indent + "  ".join(cells).rstrip())
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
