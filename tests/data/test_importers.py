@@ -1,0 +1,269 @@
+"""Importing every supported format into the store format of the contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ppr.data.importers import import_dataset
+from ppr.data.store import Store
+
+SHARED_ML100K = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ml-100k"
+
+
+@pytest.fixture
+def store(home: Path) -> Store:
+    return Store(home)
+
+
+def quiet(msg: str) -> None:
+    pass
+
+
+def seqs(ds) -> dict[str, list[str]]:
+    """{original user id: [original item ids in stored order]} for readable assertions."""
+    inter = ds.interactions()
+    uid = ds.users().set_index("user")["user_id"]
+    iid = ds.items().set_index("item")["item_id"]
+    out: dict[str, list[str]] = {}
+    for u, i in zip(inter["user"], inter["item"], strict=True):
+        out.setdefault(uid[u], []).append(iid[i])
+    return out
+
+
+def check_store_format(ds) -> None:
+    """The invariants every consumer relies on."""
+    inter, users, items = ds.interactions(), ds.users(), ds.items()
+    assert [str(t) for t in inter.dtypes] == ["int32", "int32", "int64"]
+    assert list(inter.columns) == ["user", "item", "ts"]
+    assert users["user"].tolist() == list(range(ds.n_users))
+    assert items["item"].tolist() == list(range(1, ds.n_items + 1))
+    assert list(items.columns) == ["item", "item_id", "title", "category"]
+    assert inter["item"].min() >= 1 and inter["item"].max() <= ds.n_items
+    assert set(inter["user"]) == set(range(ds.n_users))  # every user has a click
+    key = inter["user"].to_numpy(np.int64) * 10**12 + inter["ts"].to_numpy()
+    assert np.all(np.diff(key) >= 0), "not sorted by (user, ts)"
+    for a in ds.attributes:
+        assert a["values"][0] == "missing"
+        assert users[a["name"]].dtype == np.int16
+        assert users[a["name"]].between(0, len(a["values"]) - 1).all()
+    assert ds.manifest["counts"]["interactions"] == len(inter)
+
+
+def test_csv_string_ids_iso_times_users_and_items(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "events.csv").write_text(
+        "visitor,product,when\n"
+        "bob,p2,2024-01-02T00:00:00\n"
+        "alice,p1,2024-01-01T10:00:00Z\n"
+        "bob,p1,2024-01-01 00:00:00\n"
+        "alice,p3,2024-01-01T09:00:00+00:00\n"
+    )
+    (tmp_path / "people.csv").write_text("visitor,country,plan\nalice,DE,pro\nbob,,free\ncarol,FR,pro\n")
+    (tmp_path / "products.csv").write_text('product,name,genre\np1,"Pen, blue",office\np2,Mug,kitchen\n')
+    ds = import_dataset(
+        store, "shop", tmp_path / "events.csv", users=tmp_path / "people.csv", items=tmp_path / "products.csv",
+        user_col="visitor", item_col="product", time_col="when", log=quiet,
+    )  # fmt: skip
+    check_store_format(ds)
+    assert ds.users()["user_id"].tolist() == ["alice", "bob"]
+    assert seqs(ds) == {"alice": ["p3", "p1"], "bob": ["p1", "p2"]}
+    assert ds.interactions()["ts"].tolist() == [1704099600, 1704103200, 1704067200, 1704153600]
+    items = ds.items().set_index("item_id")
+    assert items.loc["p1", "title"] == "Pen, blue" and items.loc["p2", "category"] == "kitchen"
+    assert pd.isna(items.loc["p3", "title"])  # no items-file row
+    m = ds.manifest
+    assert m["counts"]["users_file_rows_dropped"] == 1  # carol never clicked
+    assert m["source"]["columns"] == {"user": "visitor", "item": "product", "time": "when"}
+    assert m["source"]["time_unit"] == "iso"
+    assert m["items"] == {"has_title": True, "has_category": True}
+    country = next(a for a in ds.attributes if a["name"] == "country")
+    assert country["values"] == ["missing", "DE"] and country["missing_share"] == 0.5  # bob's is empty
+    assert ds.users()["country"].tolist() == [1, 0]
+    assert set(m["source"]["files"]) == {"interactions", "users", "items"}
+    assert len(m["source"]["files"]["users"]["sha256"]) == 64
+
+
+def test_tsv_guessed_columns(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "x.tsv").write_text("UserID\tMovieID\tRating\tTimestamp\n1\t10\t5\t100\n2\t10\t3\t50\n1\t20\t4\t90\n")
+    ds = import_dataset(store, "t", tmp_path / "x.tsv", log=quiet)
+    check_store_format(ds)
+    assert ds.manifest["source"]["columns"] == {"user": "UserID", "item": "MovieID", "time": "Timestamp"}
+    assert seqs(ds) == {"1": ["20", "10"], "2": ["10"]}
+
+
+def test_parquet_millisecond_times_and_float_ids(store: Store, tmp_path: Path) -> None:
+    pd.DataFrame(
+        {"uid": [3.0, 1.0, 3.0], "iid": [7, 8, 9], "ts": [1_600_000_000_500, 1_600_000_001_000, 1_600_000_000_000]}
+    ).to_parquet(tmp_path / "i.parquet")
+    pd.DataFrame({"uid": ["1", "3"], "age": ["30", "40"]}).to_parquet(tmp_path / "u.parquet")
+    notes: list[str] = []
+    ds = import_dataset(store, "p", tmp_path / "i.parquet", users=tmp_path / "u.parquet", log=notes.append)
+    check_store_format(ds)
+    assert ds.users()["user_id"].tolist() == ["1", "3"]  # 3.0 -> "3", matching the users file
+    assert ds.users()["age"].tolist() == [1, 2]
+    assert ds.interactions()["ts"].tolist() == [1_600_000_001, 1_600_000_000, 1_600_000_000]
+    assert seqs(ds)["3"] == ["7", "9"]  # both floor to the same second: file order breaks the tie
+    assert ds.manifest["source"]["time_unit"] == "ms"
+    assert any("ms" in n for n in notes)
+
+
+def test_jsonl(store: Store, tmp_path: Path) -> None:
+    rows = [{"user": "u1", "item": 5, "timestamp": 30}, {"user": "u2", "item": 6, "timestamp": 10},
+            {"user": "u1", "item": 6, "timestamp": 20}]  # fmt: skip
+    (tmp_path / "log.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    ds = import_dataset(store, "j", tmp_path / "log.jsonl", log=quiet)
+    check_store_format(ds)
+    assert seqs(ds) == {"u1": ["6", "5"], "u2": ["6"]}
+
+
+def _ml100k(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "u.data").write_text("1\t10\t5\t881250949\n2\t10\t3\t881250000\n1\t20\t4\t881250900\n")
+    (folder / "u.user").write_text("1|24|M|technician|85711\n2|53|F|other|94043\n")
+    flags = ["0"] * 19
+    flags[3] = flags[5] = "1"  # Animation, Comedy
+    line = "|".join(["10", "Amélie (2001)", "01-Jan-2001", "", "http://x", *flags])
+    (folder / "u.item").write_bytes((line + "\n" + "|".join(["20", "B", "", "", "", *(["0"] * 19)]) + "\n").encode("latin-1"))
+    return folder
+
+
+def test_movielens_100k_folder(store: Store, tmp_path: Path) -> None:
+    ds = import_dataset(store, "ml", _ml100k(tmp_path / "ml-100k"), log=quiet)
+    check_store_format(ds)
+    assert ds.manifest["source"]["format"] == "movielens-100k"
+    assert seqs(ds) == {"1": ["20", "10"], "2": ["10"]}
+    items = ds.items().set_index("item_id")
+    assert items.loc["10", "title"] == "Amélie (2001)"
+    assert items.loc["10", "category"] == "Animation|Comedy"
+    assert pd.isna(items.loc["20", "category"])
+    assert [a["name"] for a in ds.attributes] == ["age", "gender", "occupation", "zip_code"]
+
+
+def test_movielens_100k_by_file_with_format_flag(store: Store, tmp_path: Path) -> None:
+    folder = _ml100k(tmp_path / "ml")
+    ds = import_dataset(store, "ml", folder / "u.data", fmt="movielens", attrs=["gender"], log=quiet)
+    assert [a["name"] for a in ds.attributes] == ["gender"]
+    assert ds.manifest["items"]["has_title"]
+
+
+def test_movielens_1m(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "ratings.dat").write_text("1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n")
+    (tmp_path / "users.dat").write_text("1::F::1::10::48067\n2::M::56::16::70072\n")
+    (tmp_path / "movies.dat").write_bytes("1193::Vertigo (1958)::Drama|Thriller\n661::Café (1996)::Comedy\n".encode("latin-1"))
+    ds = import_dataset(store, "m1", tmp_path / "ratings.dat", log=quiet)
+    check_store_format(ds)
+    assert ds.manifest["source"]["format"] == "movielens-1m"
+    assert seqs(ds) == {"1": ["1193", "661"], "2": ["1193"]}
+    age = next(a for a in ds.attributes if a["name"] == "age")
+    job = next(a for a in ds.attributes if a["name"] == "occupation")
+    assert age["values"] == ["missing", "56+", "Under 18"]
+    assert set(job["values"]) == {"missing", "K-12 student", "self-employed"}
+    items = ds.items().set_index("item_id")
+    assert items.loc["661", "title"] == "Café (1996)" and items.loc["1193", "category"] == "Drama|Thriller"
+
+
+def test_recbole_strips_types(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "d.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\na\tx\t2\nb\ty\t1\na\ty\t1\n")
+    (tmp_path / "d.user").write_text("user_id:token\tgender:token\na\tF\nb\tM\n")
+    (tmp_path / "d.item").write_text("item_id:token\tmovie_title:token_seq\tclass:token_seq\nx\tX Men\tAction Sci-Fi\n")
+    ds = import_dataset(store, "rb", tmp_path, log=quiet)
+    check_store_format(ds)
+    assert ds.manifest["source"]["columns"]["user"] == "user_id"
+    assert seqs(ds) == {"a": ["y", "x"], "b": ["y"]}
+    assert ds.items().set_index("item_id").loc["x", "category"] == "Action Sci-Fi"
+
+
+@pytest.mark.skipif(not SHARED_ML100K.is_dir(), reason="shared ml-100k copy not present")
+def test_real_ml100k(store: Store) -> None:
+    ds = import_dataset(store, "ml-100k", SHARED_ML100K, log=quiet)
+    check_store_format(ds)
+    assert (ds.n_users, ds.n_items, len(ds.interactions())) == (943, 1682, 100000)
+    enc = {a["name"]: a["encoding"] for a in ds.attributes}
+    assert enc == {"age": "quantile_bins", "gender": "categorical", "occupation": "categorical", "zip_code": "top_k"}
+    offsets, items = ds.sequences()
+    assert offsets[-1] == 100000 and np.diff(offsets).min() >= 20
+
+
+def test_duplicates_dropped_and_counted(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("user,item,ts\n1,5,10\n1,5,10\n1,6,10\n1,5,11\n2,5,10\n1,5,10\n")
+    notes: list[str] = []
+    ds = import_dataset(store, "d", tmp_path / "d.csv", log=notes.append)
+    assert ds.manifest["counts"]["duplicates_dropped"] == 2
+    assert len(ds.interactions()) == 4
+    assert seqs(ds)["1"] == ["5", "6", "5"]
+    assert any("2 duplicate" in n for n in notes)
+
+
+def test_ties_keep_file_order_not_item_order(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("user,item,ts\n1,9,5\n1,3,5\n1,7,1\n1,1,5\n1,8,9\n")
+    ds = import_dataset(store, "t", tmp_path / "t.csv", log=quiet)
+    assert seqs(ds)["1"] == ["7", "9", "3", "1", "8"]
+
+
+def test_ids_numbered_in_numeric_order(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "n.csv").write_text("user,item,ts\n10,100,1\n9,20,1\n100,3,1\n")
+    ds = import_dataset(store, "n", tmp_path / "n.csv", log=quiet)
+    assert ds.users()["user_id"].tolist() == ["9", "10", "100"]
+    assert ds.items()["item_id"].tolist() == ["3", "20", "100"]
+
+
+def test_leading_zero_ids_stay_distinct(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "z.csv").write_text("user,item,ts\n007,1,1\n7,1,1\n")
+    ds = import_dataset(store, "z", tmp_path / "z.csv", log=quiet)
+    assert sorted(ds.users()["user_id"]) == ["007", "7"]
+
+
+def test_no_time_column_uses_file_order(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "n.csv").write_text("user,item\n1,5\n1,3\n1,5\n")
+    notes: list[str] = []
+    ds = import_dataset(store, "n", tmp_path / "n.csv", log=notes.append)
+    assert seqs(ds)["1"] == ["5", "3", "5"]
+    assert ds.manifest["source"]["time_unit"] == "row_order"
+    assert any("--time-col" in n for n in notes)
+
+
+def test_attribute_encodings_end_to_end(store: Store, tmp_path: Path) -> None:
+    n = 120
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"user": np.arange(n), "item": rng.integers(1, 20, n), "ts": np.arange(n)}).to_csv(
+        tmp_path / "i.csv", index=False
+    )
+    users = pd.DataFrame(
+        {
+            "user": np.arange(n - 10),  # last 10 users have no users-file row
+            "age": np.arange(n - 10) % 60 + 15,  # 60 distinct numbers -> bins
+            "city": [f"c{i % 70}" for i in range(n - 10)],  # 70 distinct strings -> top 50 + other
+            "vip": ["yes" if i % 3 == 0 else "" for i in range(n - 10)],  # empty -> missing
+        }
+    )
+    users.to_csv(tmp_path / "u.csv", index=False)
+    ds = import_dataset(store, "a", tmp_path / "i.csv", users=tmp_path / "u.csv", log=quiet)
+    check_store_format(ds)
+    by = {a["name"]: a for a in ds.attributes}
+    assert by["age"]["encoding"] == "quantile_bins" and len(by["age"]["values"]) == 9
+    assert by["age"]["values"][1].startswith("[15, ") and by["age"]["values"][-1].endswith(", 74]")
+    assert by["age"]["edges"][0] == 15 and by["age"]["edges"][-1] == 74
+    assert by["city"]["encoding"] == "top_k" and by["city"]["values"][-1] == "other"
+    assert len(by["city"]["values"]) == 52
+    assert by["vip"]["values"] == ["missing", "yes"]
+    u = ds.users().set_index("user_id")
+    assert (u.loc[[str(i) for i in range(n - 10, n)], ["age", "city", "vip"]] == 0).all().all()
+    assert by["age"]["missing_share"] == pytest.approx(10 / n)
+    assert by["vip"]["missing_share"] == pytest.approx((n - 37) / n)
+
+
+def test_reimport_makes_new_version_and_refuse(store: Store, tmp_path: Path) -> None:
+    from ppr.errors import InputError
+
+    (tmp_path / "a.csv").write_text("user,item,ts\n1,2,3\n")
+    first = import_dataset(store, "r", tmp_path / "a.csv", log=quiet)
+    second = import_dataset(store, "r", tmp_path / "a.csv", log=quiet)
+    assert (first.version, second.version) == (1, 2)
+    assert first.content_hash == second.content_hash
+    with pytest.raises(InputError, match="already exists"):
+        import_dataset(store, "r", tmp_path / "a.csv", if_exists="refuse", log=quiet)
+    assert store.versions("r") == [1, 2]
