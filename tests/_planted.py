@@ -19,7 +19,7 @@ from ppr.data.store import Dataset, Store
 N_GROUPS = 4
 
 
-def planted_dataset(store: Store, name: str = "planted", n_users: int = 300, n_items: int = 200, seed: int = 0) -> Dataset:
+def planted_dataset(store: Store, name: str = "planted", n_users: int = 500, n_items: int = 200, seed: int = 0) -> Dataset:
     rng = np.random.default_rng(seed)
     taste = rng.integers(1, N_GROUPS + 1, size=n_users)
     other = rng.integers(1, 3, size=n_users)

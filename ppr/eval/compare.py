@@ -64,9 +64,10 @@ def paired_tests(
     rows = []
     for group in groups:
         part = _group_rows(scores, group)
-        base = part[part["label"] == baseline].set_index(["seed", "target_id"])
+        keys = ["seed", "target_id"]
+        base = part.loc[part["label"] == baseline, keys + list(metrics)]
         for label, sub in part[part["label"] != baseline].groupby("label"):
-            joined = sub.set_index(["seed", "target_id"]).join(base[list(metrics)], rsuffix="__base", how="inner")
+            joined = sub[keys + list(metrics)].merge(base, on=keys, how="inner", suffixes=("", "__base"))
             for m in metrics:
                 a, b = joined[m].to_numpy(np.float64), joined[f"{m}__base"].to_numpy(np.float64)
                 diff = a - b
