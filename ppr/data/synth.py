@@ -50,6 +50,7 @@ from ppr.errors import InputError
 BLOCK_USERS = 256  # users per independently seeded block: output is chunk-size invariant
 T0 = 1_577_836_800  # 2020-01-01 UTC
 START_SPAN = 2 * 365 * 86_400
+CHUNK_CLICKS = 1_500_000  # requested clicks per chunk at most (~400 MB of working arrays)
 
 AGE_GROUPS = ("under 18", "18-24", "25-34", "35-44", "45-49", "50-55", "56+")
 GENDERS = ("F", "M")
@@ -320,8 +321,8 @@ def generate(
 ) -> dict[str, Path]:
     """Write interactions / users / items files (user_id, item_id, timestamp; see module doc).
 
-    Same arguments -> byte-identical files; `chunk_users` bounds memory and never changes
-    the data. progress(users_done, n_users) is called after each chunk.
+    Same arguments -> byte-identical files; `chunk_users` (lowered for long sequences so a
+    chunk holds ~CHUNK_CLICKS clicks at most) bounds memory and never changes the data. progress(users_done, n_users) is called after each chunk.
     """
     _check_args(n_users, n_items, mean_len, seed, fmt, chunk_users)
     story = story or Story()
@@ -334,6 +335,7 @@ def generate(
     inter_sink = _TableSink(paths["interactions"], inter_schema, fmt)
     user_sink = _TableSink(paths["users"], user_schema, fmt)
     try:
+        chunk_users = min(chunk_users, int(CHUNK_CLICKS / mean_len))  # long sequences: fewer users
         blocks_per_chunk = max(1, chunk_users // BLOCK_USERS)
         n_blocks = -(-n_users // BLOCK_USERS)
         for b0 in range(0, n_blocks, blocks_per_chunk):
