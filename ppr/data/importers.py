@@ -271,7 +271,7 @@ def _check_rows(
         if row is not None:
             raise InputError(
                 f"The {src.role} file {src.path} has no {what} id in column {col!r} at {src.where(row + 1)}; "
-                f"every interaction needs a {what} id. Remove or fix that row (or name another column with {flag})."
+                f"every interaction needs {'an' if what == 'item' else 'a'} {what} id. Remove or fix that row (or name another column with {flag})."
             )
     keys = (
         "uid" if types["uid"] != "VARCHAR" or not int_user else "CAST(uid AS BIGINT)",
@@ -283,7 +283,7 @@ def _check_rows(
         value = con.execute("SELECT CAST(t_raw AS VARCHAR) FROM raw WHERE rowid = ?", [bad_time]).fetchone()[0]
         raise InputError(
             f"The {src.role} file {src.path} has an unparseable timestamp in column {tcol!r} at "
-            f"{src.where(bad_time + 1)}: {value!r}. Expected unix seconds or milliseconds (integer or float) or an "
+            f"{src.where(bad_time + 1)}: {'an empty value' if value is None else repr(value)}. Expected unix seconds or milliseconds (integer or float) or an "
             "ISO date-time such as 2024-01-31T12:00:00 (name another column with --time-col)."
         )
     scale, unit = 1.0, "s" if peak is not None else "iso"
@@ -310,7 +310,7 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, sql: str) -> duckdb.DuckDB
 def _read_small(con: duckdb.DuckDBPyConnection, src: Source, view: str, id_sql: str, cols: list[str]) -> pd.DataFrame:
     """A users/items file as pandas, in file order: key (the id as a string), then `cols`."""
     extra = "".join(f", {ident(c)}" for c in cols)
-    df = _run(con, src, f"SELECT {id_sql} AS key{extra} FROM {view}").df()
+    df = _run(con, src, f"SELECT CAST({id_sql} AS VARCHAR) AS key{extra} FROM {view}").df()
     if df.empty:
         where = "has a header but no data rows" if src.has_header else "has no data rows"
         raise InputError(f"The {src.role} file {src.path} {where}; leave it out or give it rows.")
@@ -324,7 +324,7 @@ def _match(df: pd.DataFrame, ids: pd.DataFrame, src: Source, id_col: str, what: 
         sample_file = ", ".join(repr(v) for v in df["key"].dropna().head(3))
         sample_inter = ", ".join(repr(v) for v in ids["key"].head(3))
         raise InputError(
-            f"None of the {len(df)} ids in column {id_col!r} of the {src.role} file {src.path} matches a {what} id "
+            f"None of the {len(df)} ids in column {id_col!r} of the {src.role} file {src.path} matches {'an' if what == 'item' else 'a'} {what} id "
             f"of the interactions (file has {sample_file or 'no ids'}; interactions have {sample_inter}). "
             f"Check that it is the right file and that the id column is right."
         )

@@ -9,6 +9,8 @@ the importer, not DuckDB's sniffer, decides what an id or a timestamp is.
 from __future__ import annotations
 
 import codecs
+import csv
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from ppr.errors import InputError
 
 FORMATS = ("auto", "csv", "tsv", "parquet", "jsonl", "movielens", "recbole")
 ROLES = ("interactions", "users", "items")
-_COMPRESSED = (".gz", ".zst")
+_COMPRESSED = (".gz",)
 _SNIFF_BYTES = 1 << 16
 
 ML100K_GENRES = (
@@ -228,32 +230,79 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _reader_sql(source: Source) -> str:
-    """The DuckDB table expression for the file's raw rows (before column renaming)."""
+def _reader_sql(source: Source, names: list[str] | None) -> str:
+    """The DuckDB table expression for the file's raw rows (before column renaming).
+
+    Text files are read with sniffing off and the column list fixed (from our own
+    header parse, or MovieLens' documented layout): a ragged row is then an error
+    naming its line, not a silently different table.
+    """
     p = _quote(source.path)
     if source.fmt == "parquet":
         return f"read_parquet({p})"
     if source.fmt == "jsonl":
         return f"read_json({p}, format='newline_delimited')"
+    if source.fmt.startswith("movielens"):
+        names = _ML_COLUMNS[(source.fmt, source.role)]
+    cols = ", ".join(f"{_quote(n)}: 'VARCHAR'" for n in names or [])
+    opts = f"delim=E'{_delimiter(source)}', header={str(source.has_header).lower()}, auto_detect=false, columns={{{cols}}}"
     if source.fmt in ("csv", "tsv"):
-        delim = "," if source.fmt == "csv" else "\\t"
-        return f"read_csv({p}, delim=E'{delim}', header=true, all_varchar=true)"
+        return f"read_csv({p}, {opts}, quote='\"', escape='\"')"
     if source.fmt == "recbole":
-        return f"read_csv({p}, delim='\\t', header=true, all_varchar=true, quote='', escape='')"
-    names = _ML_COLUMNS[(source.fmt, source.role)]
-    delim = {"movielens-1m": "::"}.get(source.fmt, "\\t" if source.role == "interactions" else "|")
-    names_sql = ", ".join("'" + n + "'" for n in names)
-    return (
-        f"read_csv({p}, delim=E'{delim}', header=false, all_varchar=true, quote='', escape='', "
-        f"encoding='latin-1', names=[{names_sql}], null_padding=false)"
-    )
+        return f"read_csv({p}, {opts}, quote='', escape='')"
+    return f"read_csv({p}, {opts}, quote='', escape='', encoding='latin-1')"
 
 
-def _select_list(con: duckdb.DuckDBPyConnection, source: Source) -> str:
+def _delimiter(source: Source) -> str:
+    """The delimiter as a DuckDB E'' string body."""
+    if source.fmt == "csv":
+        return ","
+    if source.fmt == "movielens-1m":
+        return "::"
+    if source.fmt == "movielens-100k" and source.role != "interactions":
+        return "|"
+    return "\\t"
+
+
+def header_names(source: Source) -> list[str]:
+    """Column names from the first line of a csv/tsv/recbole file (our parse, so DuckDB never guesses)."""
+    opener = gzip.open if source.path.suffix.lower() == ".gz" else open
+    try:
+        with opener(source.path, "rb") as fh:
+            first = fh.readline(1 << 20)
+    except OSError as exc:
+        raise InputError(f"Could not read the {source.role} file {source.path}: {exc}.") from None
+    try:
+        line = first.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise InputError(f"The header line of the {source.role} file {source.path} is not UTF-8 text.") from None
+    if not line.strip():
+        raise InputError(f"The first line of the {source.role} file {source.path} is empty; expected a header row.")
+    delim = "," if source.fmt == "csv" else "\t"
+    quoting = csv.QUOTE_NONE if source.fmt == "recbole" else csv.QUOTE_MINIMAL
+    names = [n.strip() or f"column{i + 1}" for i, n in enumerate(next(csv.reader([line], delimiter=delim, quoting=quoting)))]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(
+            f"The header of the {source.role} file {source.path} repeats column name(s) {', '.join(map(repr, repeated))}; "
+            "every column needs its own name."
+        )
+    if len(names) == 1:
+        used = "," if source.fmt == "csv" else "tab"
+        others = [label for d, label in ((";", "';'"), ("\t", "tab"), ("|", "'|'"), (",", "','")) if d in line]
+        if others:
+            raise InputError(
+                f"The {source.role} file {source.path} reads as a single column named {names[0]!r}: the delimiter "
+                f"seems wrong. It was split on {used} ({source.fmt}) but its header contains {others[0]}. "
+                "Convert it to comma- or tab-separated text, or pass the matching --format."
+            )
+    return names
+
+
+def _select_list(source: Source, names: list[str] | None) -> str:
     """Column renames and derived columns on top of the raw reader."""
     if source.fmt == "recbole":
-        cols = _describe(con, f"SELECT * FROM {_reader_sql(source)}", source)
-        return ", ".join(f"{ident(c)} AS {ident(c.split(':', 1)[0])}" for c in cols)
+        return ", ".join(f"{ident(c)} AS {ident(c.split(':', 1)[0])}" for c in names or [])
     if (source.fmt, source.role) == ("movielens-100k", "items"):
         flags = ", ".join(
             f"CASE WHEN g{i} = '1' THEN '{g.replace(chr(39), chr(39) * 2)}' END" for i, g in enumerate(ML100K_GENRES)
@@ -269,21 +318,16 @@ def _select_list(con: duckdb.DuckDBPyConnection, source: Source) -> str:
     return "*"
 
 
-def _describe(con: duckdb.DuckDBPyConnection, sql: str, source: Source) -> list[str]:
-    try:
-        return [row[0] for row in con.execute(f"DESCRIBE {sql}").fetchall()]
-    except duckdb.Error as exc:
-        raise reader_error(source, exc) from None
-
-
 def reader_error(source: Source, exc: Exception) -> InputError:
     """Turn a DuckDB reader failure into one paragraph naming the file."""
     text = " ".join(str(exc).split())
-    reason = text.split("Possible Solution")[0].strip()
+    for cut in ("Possible Solution", "Possible fixes", "LINE 1:", " file = "):
+        text = text.split(cut)[0]
+    reason = text.strip().rstrip(".")
     if len(reason) > 400:
         reason = reason[:400] + "..."
     hint = ""
-    if "unicode" in text.lower() or "utf-8" in text.lower():
+    if "unicode" in reason.lower() or "utf-8" in reason.lower():
         hint = " The file is not valid UTF-8 text; re-save it as UTF-8."
     return InputError(
         f"Could not read the {source.role} file {source.path} as {_expected(source)}: {reason}.{hint}"
@@ -291,29 +335,16 @@ def reader_error(source: Source, exc: Exception) -> InputError:
 
 
 def open_view(con: duckdb.DuckDBPyConnection, source: Source) -> tuple[str, dict[str, str]]:
-    """Create a temp view over `source`; returns (view name, {column: duckdb type}).
-
-    Raises InputError for unreadable files and for a single-column text file whose
-    header hints at another delimiter.
-    """
+    """Create a temp view over `source`; returns (view name, {column: duckdb type})."""
     check_file(source)
+    names = header_names(source) if source.has_header else None
     view = f"src_{source.role}"
-    sql = f"SELECT {_select_list(con, source)} FROM {_reader_sql(source)}"
+    sql = f"SELECT {_select_list(source, names)} FROM {_reader_sql(source, names)}"
     try:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {sql}")
         types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {view}").fetchall()}
     except duckdb.Error as exc:
         raise reader_error(source, exc) from None
-    if len(types) == 1 and source.fmt in ("csv", "tsv", "recbole"):
-        (only,) = types
-        used = "," if source.fmt == "csv" else "tab"
-        others = [name for d, name in ((";", "';'"), ("\t", "tab"), ("|", "'|'"), (",", "','")) if d in only]
-        if others:
-            raise InputError(
-                f"The {source.role} file {source.path} reads as a single column named {only!r}: the delimiter "
-                f"seems wrong. It was split on {used} ({source.fmt}) but its header contains {others[0]}. "
-                "Convert it to comma- or tab-separated text, or pass the matching --format."
-            )
     return view, types
 
 

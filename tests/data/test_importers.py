@@ -267,3 +267,25 @@ def test_reimport_makes_new_version_and_refuse(store: Store, tmp_path: Path) -> 
     with pytest.raises(InputError, match="already exists"):
         import_dataset(store, "r", tmp_path / "a.csv", if_exists="refuse", log=quiet)
     assert store.versions("r") == [1, 2]
+
+
+def test_integer_typed_ids_match_across_files(store: Store, tmp_path: Path) -> None:
+    pd.DataFrame({"user_id": [5, 6], "item_id": [1, 2], "ts": [1, 2]}).to_parquet(tmp_path / "i.parquet")
+    pd.DataFrame({"user_id": [5, 6], "gender": ["F", "M"]}).to_parquet(tmp_path / "u.parquet")
+    pd.DataFrame({"item_id": [1, 2], "title": ["A", "B"]}).to_parquet(tmp_path / "it.parquet")
+    ds = import_dataset(
+        store, "ints", tmp_path / "i.parquet", users=tmp_path / "u.parquet", items=tmp_path / "it.parquet", log=quiet
+    )
+    assert ds.users()["gender"].tolist() == [1, 2]
+    assert ds.items()["title"].tolist() == ["A", "B"]
+
+
+def test_crlf_bom_quotes_and_gzip(store: Store, tmp_path: Path) -> None:
+    import gzip
+
+    text = '\ufeffuser,item,ts\r\n"a, b",x,1\r\nc,"y ""q""",2\r\n'
+    (tmp_path / "w.csv").write_bytes(text.encode())
+    ds = import_dataset(store, "w", tmp_path / "w.csv", log=quiet)
+    assert seqs(ds) == {"a, b": ["x"], "c": ['y "q"']}
+    (tmp_path / "w.csv.gz").write_bytes(gzip.compress(text.encode()))
+    assert seqs(import_dataset(store, "wz", tmp_path / "w.csv.gz", log=quiet)) == seqs(ds)
