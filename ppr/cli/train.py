@@ -166,7 +166,7 @@ def tune_run(
         codes = noisy_codes(codes, ds.cardinalities, cfg.noise, cfg.seed, users=split.roles >= ROLE_TUNE)
     model = build_model(cfg, load_backbone(warm), ds.cardinalities)
     log(f"tuning {cfg.label} on {int((split.roles == ROLE_TUNE).sum())} cold users of {ds.ref} ({dev}) -> {run.path}")
-    with tqdm(total=cfg.epochs, desc=cfg.label, unit="epoch", file=sys.stderr, disable=not bar) as pbar:
+    with tqdm(total=cfg.max_epochs, desc=cfg.label, unit="epoch", file=sys.stderr, disable=not bar) as pbar:
 
         def progress(h: dict[str, float]) -> None:
             if h["epoch"] > 0:
@@ -226,8 +226,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--noise", type=float, default=0.0, help="profile noise rate on cold users (0..1)")
     d = TuneConfig(method="ppr-light")
     t.add_argument("--lr", type=float, default=None, help=f"tuning learning rate (default per method: {DEFAULT_LR})")
-    t.add_argument("--epochs", type=int, default=d.epochs)
-    t.add_argument("--patience", type=int, default=d.patience, help="epochs without better val NDCG@10")
+    t.add_argument("--epochs", type=int, default=None, help="max tuning epochs (default 50; sasrec 200)")
+    t.add_argument("--patience", type=int, default=None, help="epochs without better val NDCG@10 (default 5; sasrec 20)")
     t.add_argument("--batch-size", type=int, default=d.batch_size)
     t.add_argument("--no-cl", action="store_true", help="PPR without the contrastive loss")
     t.add_argument("--no-prompt-aug", action="store_true", help="drop the prompt-masked CL view")

@@ -46,6 +46,9 @@ PPR_METHODS = ("ppr-light", "ppr-full")
 # Learning rates measured on ml-100k and synthetic data (see bench/reproduce.py and the
 # issue note): the paper's 1e-5 (full/finetune) and 1e-4 barely move on small data.
 DEFAULT_LR = {"sasrec": 1e-3, "finetune": 3e-4, "ppr-light": 1e-3, "ppr-full": 3e-4}
+# sasrec learns every warm user from scratch, so it gets warm training's budget.
+DEFAULT_EPOCHS = {"sasrec": 200}
+DEFAULT_PATIENCE = {"sasrec": 20}
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,8 @@ class TuneConfig:
     noise: float = 0.0  # profile noise rate on tune/val/test users
     seed: int = 0
     lr: float | None = None  # None = DEFAULT_LR[method]
-    epochs: int = 50
-    patience: int = 5
+    epochs: int | None = None  # None = DEFAULT_EPOCHS.get(method, 50)
+    patience: int | None = None  # None = DEFAULT_PATIENCE.get(method, 5)
     batch_size: int = 256
     cl: bool = True
     prompt_aug: bool = True
@@ -79,8 +82,8 @@ class TuneConfig:
             ("noise", 0.0 <= self.noise <= 1.0, "a rate in [0, 1]"),
             ("seed", self.seed >= 0, "an integer >= 0"),
             ("lr", self.lr is None or self.lr > 0, "a positive learning rate"),
-            ("epochs", self.epochs >= 0, "an integer >= 0"),
-            ("patience", self.patience >= 1, "an integer >= 1"),
+            ("epochs", self.epochs is None or self.epochs >= 0, "an integer >= 0"),
+            ("patience", self.patience is None or self.patience >= 1, "an integer >= 1"),
             ("batch_size", self.batch_size >= 1, "an integer >= 1"),
             ("prompt_tokens", self.prompt_tokens >= 1, "an integer >= 1"),
             ("prompt_mask", 0.0 <= self.prompt_mask < 1.0, "a ratio in [0, 1)"),
@@ -95,6 +98,14 @@ class TuneConfig:
     @property
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else DEFAULT_LR.get(self.method, 0.0)
+
+    @property
+    def max_epochs(self) -> int:
+        return self.epochs if self.epochs is not None else DEFAULT_EPOCHS.get(self.method, 50)
+
+    @property
+    def stop_patience(self) -> int:
+        return self.patience if self.patience is not None else DEFAULT_PATIENCE.get(self.method, 5)
 
     @property
     def uses_cl(self) -> bool:
@@ -117,7 +128,8 @@ class TuneConfig:
         return "-".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "learning_rate": self.learning_rate, "label": self.label}
+        resolved = {"learning_rate": self.learning_rate, "max_epochs": self.max_epochs, "stop_patience": self.stop_patience}
+        return {**asdict(self), **resolved, "label": self.label}
 
 
 @dataclass
@@ -171,7 +183,7 @@ def tune(
     """
     t0 = time.perf_counter()
     model.to(device)
-    if cfg.method == "warm-only" or cfg.epochs == 0:
+    if cfg.method == "warm-only" or cfg.max_epochs == 0:
         return TuneResult(model, 0, 0, seconds=time.perf_counter() - t0)
     has_zero_shot = model.prompt is not None or model.profile is not None
     windows = tuning_windows(
@@ -196,7 +208,7 @@ def tune(
     if progress:
         progress(history[-1])
     epoch = 0
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(1, cfg.max_epochs + 1):
         model.train()
         losses = [
             _step(model, batch, cfg, opt, gen)
@@ -208,7 +220,7 @@ def tune(
             progress(history[-1])
         if val > best:
             best, best_epoch, best_state = val, epoch, copy.deepcopy(model.state_dict())
-        elif epoch - best_epoch >= cfg.patience:
+        elif epoch - best_epoch >= cfg.stop_patience:
             break
     model.load_state_dict(best_state)
     return TuneResult(model, best_epoch, epoch, history, time.perf_counter() - t0)
