@@ -1,0 +1,100 @@
+"""`python -m ppr data import|list|info|sql|rm` end to end, in process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    rows = ["user,item,ts"] + [f"u{u},i{(u * 7 + k) % 9},{k}" for u in range(4) for k in range(3 + 4 * u)]
+    rows.append("u0,i0,0")  # duplicate of the first row
+    (tmp_path / "i.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "u.csv").write_text("user,gender,age\nu0,F,20\nu1,M,30\nu2,,40\nu9,F,50\n")
+    return {"interactions": tmp_path / "i.csv", "users": tmp_path / "u.csv"}
+
+
+def test_import_prints_ref_and_counts(run_cli, files) -> None:
+    rc, out, err = run_cli("data", "import", "demo", "--interactions", files["interactions"], "--users", files["users"])
+    assert rc == 0, err
+    assert "demo@v1: 4 users, 9 items, 36 interactions" in out
+    assert "dropped 1 duplicate" in out and "dropped 1 users-file rows" in out
+    assert "gender (3)" in out
+
+
+def test_import_json_then_list_info_sql_rm(run_cli, files, home: Path) -> None:
+    rc, out, _ = run_cli("data", "import", "demo", "--interactions", files["interactions"],
+                         "--users", files["users"], "--attrs", "gender", "--json")  # fmt: skip
+    assert rc == 0
+    manifest = json.loads(out)
+    assert manifest["counts"]["interactions"] == 36 and [a["name"] for a in manifest["attributes"]] == ["gender"]
+
+    rc, out, _ = run_cli("data", "list", "--json")
+    (row,) = json.loads(out)
+    assert (row["name"], row["version"], row["users"], row["interactions"]) == ("demo", 1, 4, 36)
+
+    rc, out, _ = run_cli("data", "info", "demo", "--json", "--cold-threshold", "8")
+    info = json.loads(out)
+    assert (info["warm_users"], info["cold_users"]) == (2, 2)  # lengths 3, 7, 11, 15
+    assert info["sequence_length"]["min"] == 3 and info["sequence_length"]["max"] == 15
+    assert info["attributes"][0]["name"] == "gender" and info["attributes"][0]["cardinality"] == 3
+
+    rc, out, _ = run_cli("data", "info", "demo@v1")
+    assert rc == 0 and "warm users" in out and "gender" in out and "content hash" in out
+
+    rc, out, _ = run_cli("data", "sql", "demo", 'SELECT "user", count(*) AS n FROM interactions GROUP BY 1 ORDER BY 1',
+                         "--json")  # fmt: skip
+    assert [r["n"] for r in json.loads(out)] == [3, 7, 11, 15]
+    rc, out, _ = run_cli("data", "sql", "demo", "SELECT user_id FROM users WHERE user_id = ?", "--param", "u2", "--csv")
+    assert out.splitlines() == ["user_id", "u2"]
+    rc, out, _ = run_cli("data", "sql", "demo", "SELECT * FROM interactions", "--limit", "2", "--json")
+    assert len(json.loads(out)) == 2
+    rc, out, _ = run_cli("data", "sql", "demo", "SELECT * FROM interactions")
+    assert rc == 0 and "more rows" not in out and len(out.splitlines()) == 37
+
+    rc, out, _ = run_cli("data", "rm", "demo")
+    assert rc == 0 and "removed demo (v1)" in out
+    rc, out, _ = run_cli("data", "list", "--json")
+    assert json.loads(out) == []
+
+
+def test_reimport_new_version_or_refuse(run_cli, files) -> None:
+    args = ("data", "import", "demo", "--interactions", files["interactions"])
+    assert run_cli(*args)[0] == 0
+    rc, out, _ = run_cli(*args)
+    assert rc == 0 and "demo@v2" in out and "made a new version v2" in out
+    rc, out, err = run_cli(*args, "--if-exists", "refuse")
+    assert rc == 2 and "already exists" in err and out == ""
+    rc, out, _ = run_cli("data", "list")
+    assert "v2 (2)" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--user-col", "nope"], ["'nope'", "i.csv", "'user', 'item', 'ts'"]),
+        (["--time-col", "user"], ["unparseable timestamp", "'u0'"]),
+        (["--users", "MISSING"], ["does not exist"]),
+    ],
+)
+def test_bad_import_exits_2_with_message(run_cli, files, home: Path, argv, expected) -> None:
+    argv = [str(files["interactions"].parent / "missing_users.csv") if a == "MISSING" else a for a in argv]
+    rc, out, err = run_cli("data", "import", "demo", "--interactions", files["interactions"], *argv)
+    assert rc == 2
+    assert err.startswith("error: ") and "Traceback" not in err
+    for word in expected:
+        assert word in err
+    assert not (home / "datasets" / "demo").exists()
+
+
+def test_bad_name_and_bad_sql_exit_2(run_cli, files) -> None:
+    rc, _, err = run_cli("data", "import", "../evil", "--interactions", files["interactions"])
+    assert rc == 2 and "not allowed" in err
+    assert run_cli("data", "import", "demo", "--interactions", files["interactions"])[0] == 0
+    rc, _, err = run_cli("data", "sql", "demo", "COPY interactions TO '/tmp/x.csv'")
+    assert rc == 2 and "Only SELECT" in err
+    rc, _, err = run_cli("data", "info", "nothere")
+    assert rc == 2 and "No dataset named 'nothere'" in err
