@@ -175,6 +175,13 @@ def test_cli_synth_end_to_end(run_cli, home: Path) -> None:
     ds = Store(home).open("tiny")
     assert ds.n_users == 120 and [a["name"] for a in ds.attributes] == ATTRS
     assert ds.manifest["counts"]["interactions"] == len(ds.interactions())
+    raw = pd.read_parquet(generate(home.parent / "raw", 120, 60, mean_len=8, seed=0)["interactions"])
+    offsets, items = ds.sequences()  # the store keeps every user's clicks in generated order, ties too
+    item_id = pd.Series(ds.items()["item_id"].astype(int).to_numpy(), index=ds.items()["item"])
+    user_id = pd.Series(ds.users()["user_id"].astype(int).to_numpy(), index=ds.users()["user"])
+    stored = user_id[np.repeat(np.arange(ds.n_users), np.diff(offsets))].to_numpy(), item_id[items].to_numpy()
+    by_user = raw.sort_values("user_id", kind="stable")
+    assert np.array_equal(stored[0], by_user["user_id"]) and np.array_equal(stored[1], by_user["item_id"])
     rc, _, err = run_cli("data", "synth", "tiny", "--users", "120", "--items", "60", "--if-exists", "refuse")
     assert rc == 2 and "tiny" in err
     rc, _, err = run_cli("data", "synth", "other", "--users", "0", "--items", "60")
