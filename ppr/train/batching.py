@@ -1,0 +1,143 @@
+"""Training windows and negatives from CSR click sequences, vectorised with numpy.
+
+Windows (DESIGN trap 2): cutting each history to its last `max_len` clicks throws
+away most of a long-history dataset, so a user of n clicks becomes several windows
+of up to max_len+1 tokens whose target ranges do not overlap and together cover
+every click. Windows are aligned to the END of the history, so the most recent
+clicks get full-length context and only the oldest window is short.
+
+A window holds tokens t_0..t_m (right-padded with 0); the model reads t_0..t_{m-1}
+and output j scores target t_{j+1}. In zero-shot mode (models with a prompt) the
+window that starts at the user's first click also trains t_0 from the prompt alone
+(`target_mask[:, 0]`), and one-click users get a window too.
+
+Negatives: one uniform item per target slot, drawn afresh per batch, rejecting
+every item the user clicked anywhere in the CSR (resampled up to 20 times; a user
+who clicked nearly the whole catalogue may keep a clicked negative).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Windows:
+    tokens: np.ndarray  # (W, max_len + 1) int64, right-padded with 0
+    users: np.ndarray  # (W,) int64
+    starts_at_zero: np.ndarray  # (W,) bool: window begins at the user's first click
+    zero_shot: bool
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+
+@dataclass(frozen=True)
+class Batch:
+    tokens: torch.Tensor  # (B, m+1) long; inputs are tokens[:, :-1]
+    negatives: torch.Tensor  # (B, m+1) long, one per target slot
+    target_mask: torch.Tensor  # (B, m+1) bool; column 0 only in zero-shot mode
+    users: torch.Tensor  # (B,) long
+
+    @property
+    def inputs(self) -> torch.Tensor:
+        return self.tokens[:, :-1]
+
+
+def build_windows(
+    offsets: np.ndarray,
+    items: np.ndarray,
+    users: np.ndarray,
+    max_len: int,
+    lengths: np.ndarray | None = None,
+    zero_shot: bool = False,
+) -> Windows:
+    """Windows covering clicks seq[:lengths[i]] of each user (default: the whole sequence)."""
+    users = np.asarray(users, dtype=np.int64)
+    starts = offsets[users].astype(np.int64)
+    n = (offsets[users + 1] - starts) if lengths is None else np.asarray(lengths, dtype=np.int64)
+    n = np.minimum(n, offsets[users + 1] - starts)
+    k = np.where(n >= 2, (n - 2) // max_len + 1, 0)
+    if zero_shot:
+        k = np.where(n >= 1, np.maximum(k, 1), 0)
+    w_user = np.repeat(np.arange(len(users)), k)
+    j = np.arange(len(w_user)) - np.repeat(np.cumsum(k) - k, k)  # 0 = the latest window
+    last = n[w_user] - 1 - j * max_len  # last target position in the window
+    first = np.maximum(1, last - max_len + 1)
+    lo, hi = first - 1, last + 1  # token slice [lo, hi)
+    idx = lo[:, None] + np.arange(max_len + 1)[None, :]
+    valid = idx < hi[:, None]
+    flat = starts[w_user][:, None] + np.minimum(idx, (hi - 1)[:, None])
+    tokens = np.where(valid, items[flat], 0).astype(np.int64)
+    return Windows(tokens, users[w_user], lo == 0, zero_shot)
+
+
+def history_matrix(
+    offsets: np.ndarray, items: np.ndarray, users: np.ndarray, pos: np.ndarray, max_len: int
+) -> np.ndarray:
+    """(N, max_len) right-padded histories seq[max(0, pos-max_len):pos] for evaluation."""
+    users = np.asarray(users, dtype=np.int64)
+    pos = np.asarray(pos, dtype=np.int64)
+    lo = np.maximum(0, pos - max_len)
+    idx = lo[:, None] + np.arange(max_len)[None, :]
+    valid = idx < pos[:, None]
+    flat = offsets[users].astype(np.int64)[:, None] + np.minimum(idx, np.maximum(pos - 1, 0)[:, None])
+    return np.where(valid, items[flat], 0).astype(np.int64)
+
+
+class NegativeSampler:
+    """Uniform items in 1..n_items, rejecting items the user clicked (sorted-key lookup)."""
+
+    def __init__(self, offsets: np.ndarray, items: np.ndarray, n_items: int, max_tries: int = 20) -> None:
+        self.n_items = n_items
+        self.max_tries = max_tries
+        owner = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
+        self.keys = np.unique(owner * (n_items + 1) + items[: len(owner)].astype(np.int64))
+
+    def sample(self, users: np.ndarray, width: int, rng: np.random.Generator) -> np.ndarray:
+        users = np.asarray(users, dtype=np.int64)[:, None]
+        neg = rng.integers(1, self.n_items + 1, size=(len(users), width))
+        bad = self._clicked(users, neg)
+        for _ in range(self.max_tries):
+            if not bad.any():
+                break
+            neg[bad] = rng.integers(1, self.n_items + 1, size=int(bad.sum()))
+            bad = self._clicked(users, neg) & bad
+        return neg
+
+    def _clicked(self, users: np.ndarray, neg: np.ndarray) -> np.ndarray:
+        if not len(self.keys):
+            return np.zeros(neg.shape, dtype=bool)
+        key = users * (self.n_items + 1) + neg
+        at = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        return self.keys[at] == key
+
+
+def iterate_batches(
+    windows: Windows,
+    batch_size: int,
+    rng: np.random.Generator,
+    sampler: NegativeSampler,
+    device: torch.device | str = "cpu",
+    shuffle: bool = True,
+) -> Iterator[Batch]:
+    """Shuffled batches, trimmed to the longest window in the batch (less padding work)."""
+    order = rng.permutation(len(windows)) if shuffle else np.arange(len(windows))
+    for s in range(0, len(order), batch_size):
+        sel = order[s : s + batch_size]
+        tok = windows.tokens[sel]
+        m = max(int((tok != 0).sum(axis=1).max()), 2)
+        tok = tok[:, :m]
+        mask = tok != 0
+        mask[:, 0] = windows.starts_at_zero[sel] if windows.zero_shot else False
+        neg = sampler.sample(windows.users[sel], m, rng)
+        yield Batch(
+            tokens=torch.from_numpy(tok).to(device, non_blocking=True),
+            negatives=torch.from_numpy(neg).to(device, non_blocking=True),
+            target_mask=torch.from_numpy(mask).to(device, non_blocking=True),
+            users=torch.from_numpy(windows.users[sel]).to(device, non_blocking=True),
+        )

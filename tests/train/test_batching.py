@@ -1,0 +1,65 @@
+import numpy as np
+import torch
+
+from ppr.train.batching import NegativeSampler, build_windows, history_matrix, iterate_batches
+
+
+def _csr(lengths):
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    items = np.arange(1, offsets[-1] + 1, dtype=np.int64)  # distinct ids: position is recoverable
+    return offsets, items
+
+
+def _targets(w, zero_shot):
+    """Every (user, item) pair the windows train on."""
+    out = []
+    for tok, u, z in zip(w.tokens, w.users, w.starts_at_zero):
+        real = tok[tok != 0]
+        out += [(u, x) for x in real[1:]]
+        if zero_shot and z:
+            out.append((u, real[0]))
+    return sorted(out)
+
+
+def test_windows_cover_every_click_once():
+    lengths = [1, 2, 5, 7, 12, 13]
+    offsets, items = _csr(lengths)
+    users = np.arange(len(lengths))
+    for zero_shot in (False, True):
+        w = build_windows(offsets, items, users, max_len=4, zero_shot=zero_shot)
+        assert w.tokens.shape[1] == 5
+        first = 0 if zero_shot else 1
+        expect = sorted((u, x) for u in users for x in items[offsets[u] + first : offsets[u + 1]])
+        assert _targets(w, zero_shot) == expect
+        for tok in w.tokens:  # contiguous slices, right-padded
+            real = tok[tok != 0]
+            assert np.all(np.diff(real) == 1) and np.all(tok[len(real) :] == 0)
+
+
+def test_latest_window_has_full_context_and_lengths_crop():
+    offsets, items = _csr([12])
+    w = build_windows(offsets, items, np.array([0]), max_len=4)
+    assert w.tokens[0].tolist() == [8, 9, 10, 11, 12]
+    w = build_windows(offsets, items, np.array([0]), max_len=4, lengths=np.array([10]))
+    assert w.tokens.max() == 10 and len(w) == 3
+
+
+def test_history_matrix_right_padded():
+    offsets, items = _csr([3, 6])
+    h = history_matrix(offsets, items, np.array([0, 1, 1]), np.array([0, 5, 2]), max_len=3)
+    assert h.tolist() == [[0, 0, 0], [6, 7, 8], [4, 5, 0]]
+
+
+def test_negatives_avoid_clicked_items_and_batches_trim():
+    offsets = np.array([0, 3, 5])
+    items = np.array([1, 2, 3, 4, 5])
+    s = NegativeSampler(offsets, items, n_items=8)
+    rng = np.random.default_rng(0)
+    neg = s.sample(np.array([0] * 50 + [1] * 50), 6, rng)
+    assert neg.min() >= 1 and neg.max() <= 8
+    assert not np.isin(neg[:50], [1, 2, 3]).any() and not np.isin(neg[50:], [4, 5]).any()
+    w = build_windows(offsets, items, np.array([0, 1]), max_len=10, zero_shot=True)
+    (b,) = list(iterate_batches(w, 8, rng, s, shuffle=False))
+    assert b.tokens.shape == (2, 3) and b.inputs.shape == (2, 2)
+    assert b.target_mask.tolist() == [[True, True, True], [True, True, False]]
+    assert b.tokens.dtype == torch.long
