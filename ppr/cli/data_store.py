@@ -85,7 +85,8 @@ def cmd_import(args: argparse.Namespace, store: Store) -> int:
     attrs = ", ".join(f"{a['name']} ({len(a['values'])})" for a in ds.attributes) or "none"
     print(f"  attributes: {attrs}")
     if before:
-        print(f"  {args.name} already had version(s) {', '.join(f'v{v}' for v in before)}; made a new version v{ds.version}")
+        had = ", ".join(f"v{v}" for v in before)
+        print(f"  {args.name} already had version(s) {had}; made a new version v{ds.version}")
     return 0
 
 

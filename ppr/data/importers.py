@@ -175,20 +175,6 @@ def _id_expr(col: str, dtype: str) -> str:
     return f"trim(CAST({c} AS VARCHAR))"
 
 
-def _time_parts(dtype: str, source: Source, col: str) -> tuple[str, str]:
-    """SQL for (numeric value, ISO epoch seconds) of raw column t_raw, by its DuckDB type."""
-    if _NUMERIC_TYPES.match(dtype):
-        return "CAST(t_raw AS DOUBLE)", "CAST(NULL AS DOUBLE)"
-    if _TIME_TYPES.match(dtype):
-        return "CAST(NULL AS DOUBLE)", "epoch(CAST(t_raw AS TIMESTAMPTZ))"
-    if dtype == "VARCHAR":
-        return "TRY_CAST(trim(t_raw) AS DOUBLE)", "epoch(TRY_CAST(trim(t_raw) AS TIMESTAMPTZ))"
-    raise InputError(
-        f"Time column {col!r} of the {source.role} file {source.path} has type {dtype}; expected integer or "
-        "float unix times, or ISO date-time strings such as 2024-01-31T12:00:00."
-    )
-
-
 def _load_interactions(
     con: duckdb.DuckDBPyConnection,
     src: Source,
@@ -214,7 +200,8 @@ def _load_interactions(
     if n_rows == 0:
         where = "has a header but no data rows" if src.has_header else "has no data rows"
         raise InputError(f"The {src.role} file {src.path} {where}; expected at least one interaction.")
-    keys, ts_sql, time_unit = _check_rows(con, src, ucol, icol, tcol, log)
+    keys = _id_keys(con, src, ucol, icol)
+    ts_sql, time_unit = _time_sql(con, src, tcol, log) if tcol else ("rowid", "row_order")
     if not tcol:
         log(
             f"note: no time column found in {src.path} (columns: {column_names(types)}); "
@@ -242,48 +229,64 @@ def _load_interactions(
     return columns, counts, time_unit
 
 
-def _check_rows(
-    con: duckdb.DuckDBPyConnection, src: Source, ucol: str, icol: str, tcol: str | None, log: Callable[[str], None]
-) -> tuple[tuple[str, str], str, str]:
-    """One pass over table raw: reject missing ids and bad times; pick id keys and the time expression.
+def _id_keys(con: duckdb.DuckDBPyConnection, src: Source, ucol: str, icol: str) -> tuple[str, str]:
+    """Reject missing ids (naming the first bad row); return the key SQL of uid and iid in table raw.
 
-    Returns ((user key SQL, item key SQL), ts SQL, time unit). String ids that are all
-    plain integers become BIGINT keys: joins and grouping on integers are several times faster.
+    String ids that are all plain integers (no sign, no leading zero: the string comes
+    back unchanged) become BIGINT keys, because joining and grouping integers is
+    several times faster than strings.
     """
     types = _types(con, "raw")
-    checks = ["min(rowid) FILTER (WHERE uid IS NULL OR CAST(uid AS VARCHAR) = '')",
-              "min(rowid) FILTER (WHERE iid IS NULL OR CAST(iid AS VARCHAR) = '')"]  # fmt: skip
+    checks = []
     for col in ("uid", "iid"):
-        if types[col] == "VARCHAR":
-            checks.append(f"coalesce(bool_and(coalesce(CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR) = {col}, false)), false)")
-        else:
-            checks.append("true")
-    num, iso = _time_parts(types["t_raw"], src, tcol) if tcol else ("NULL", "NULL")
-    checks += [
-        f"min(rowid) FILTER (WHERE t_raw IS NULL OR NOT (coalesce(isfinite({num}), false) OR {iso} IS NOT NULL))"
-        if tcol else "NULL",
-        f"max(abs({num})) FILTER (WHERE isfinite({num}))" if tcol else "NULL",
-    ]  # fmt: skip
-    bad_user, bad_item, int_user, int_item, bad_time, peak = _run(
-        con, src, f"SELECT {', '.join(checks)} FROM raw"
-    ).fetchone()
+        checks.append(f"min(rowid) FILTER (WHERE {col} IS NULL OR CAST({col} AS VARCHAR) = '')")
+        exact = f"coalesce(CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR) = {col}, false)"
+        checks.append(f"coalesce(bool_and({exact}), false)" if types[col] == "VARCHAR" else "false")
+    bad_user, int_user, bad_item, int_item = _run(con, src, f"SELECT {', '.join(checks)} FROM raw").fetchone()
     for row, col, what, flag in ((bad_user, ucol, "user", "--user-col"), (bad_item, icol, "item", "--item-col")):
         if row is not None:
             raise InputError(
                 f"The {src.role} file {src.path} has no {what} id in column {col!r} at {src.where(row + 1)}; "
-                f"every interaction needs {'an' if what == 'item' else 'a'} {what} id. Remove or fix that row (or name another column with {flag})."
+                f"every interaction needs {_a(what)} {what} id. Remove or fix that row "
+                f"(or name another column with {flag})."
             )
-    keys = (
-        "uid" if types["uid"] != "VARCHAR" or not int_user else "CAST(uid AS BIGINT)",
-        "iid" if types["iid"] != "VARCHAR" or not int_item else "CAST(iid AS BIGINT)",
-    )
-    if not tcol:
-        return keys, "rowid", "row_order"
-    if bad_time is not None:
-        value = con.execute("SELECT CAST(t_raw AS VARCHAR) FROM raw WHERE rowid = ?", [bad_time]).fetchone()[0]
+    return ("CAST(uid AS BIGINT)" if int_user else "uid", "CAST(iid AS BIGINT)" if int_item else "iid")
+
+
+def _time_sql(con: duckdb.DuckDBPyConnection, src: Source, tcol: str, log: Callable[[str], None]) -> tuple[str, str]:
+    """Validate column t_raw of table raw as time; returns (SQL for int64 unix seconds, unit).
+
+    Numbers are unix time (ms/us/ns detected by magnitude); other strings must be ISO
+    date-times. The costly ISO parse runs only where a value is not a number.
+    """
+    dtype = _types(con, "raw")["t_raw"]
+    if _NUMERIC_TYPES.match(dtype):
+        num, iso = "CAST(t_raw AS DOUBLE)", None
+    elif _TIME_TYPES.match(dtype):
+        num, iso = None, "epoch(CAST(t_raw AS TIMESTAMPTZ))"
+    elif dtype == "VARCHAR":
+        num, iso = "TRY_CAST(t_raw AS DOUBLE)", "epoch(TRY_CAST(t_raw AS TIMESTAMPTZ))"
+    else:
+        raise InputError(
+            f"Time column {tcol!r} of the {src.role} file {src.path} has type {dtype}; expected integer or "
+            "float unix times, or ISO date-time strings such as 2024-01-31T12:00:00."
+        )
+    is_num = f"coalesce(isfinite({num}), false)" if num else "false"
+    first_null, n_other, peak = _run(
+        con, src,
+        f"SELECT min(rowid) FILTER (WHERE t_raw IS NULL), count(*) FILTER (WHERE NOT {is_num}), "
+        f"max(abs({num or 'NULL'})) FILTER (WHERE {is_num}) FROM raw",
+    ).fetchone()  # fmt: skip
+    bad = first_null
+    if bad is None and n_other:
+        not_time = f"CASE WHEN {is_num} THEN false ELSE {iso} IS NULL END" if iso else f"NOT {is_num}"
+        bad = _run(con, src, f"SELECT min(rowid) FILTER (WHERE {not_time}) FROM raw").fetchone()[0]
+    if bad is not None:
+        value = con.execute("SELECT CAST(t_raw AS VARCHAR) FROM raw WHERE rowid = ?", [bad]).fetchone()[0]
         raise InputError(
             f"The {src.role} file {src.path} has an unparseable timestamp in column {tcol!r} at "
-            f"{src.where(bad_time + 1)}: {'an empty value' if value is None else repr(value)}. Expected unix seconds or milliseconds (integer or float) or an "
+            f"{src.where(bad + 1)}: {'an empty value' if value is None else repr(value)}. "
+            "Expected unix seconds or milliseconds (integer or float) or an "
             "ISO date-time such as 2024-01-31T12:00:00 (name another column with --time-col)."
         )
     scale, unit = 1.0, "s" if peak is not None else "iso"
@@ -292,7 +295,15 @@ def _check_rows(
             scale, unit = factor, name
             log(f"note: time column {tcol!r} holds unix {name} (largest {peak:.0f}); converted to seconds.")
             break
-    return keys, f"CAST(floor(coalesce({num} / {scale!r}, {iso})) AS BIGINT)", unit
+    if not n_other:
+        return f"CAST(floor({num} / {scale!r}) AS BIGINT)", unit
+    if not num:
+        return f"CAST(floor({iso}) AS BIGINT)", unit
+    return f"CAST(floor(CASE WHEN {is_num} THEN {num} / {scale!r} ELSE {iso} END) AS BIGINT)", unit
+
+
+def _a(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 def _types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
@@ -324,7 +335,8 @@ def _match(df: pd.DataFrame, ids: pd.DataFrame, src: Source, id_col: str, what: 
         sample_file = ", ".join(repr(v) for v in df["key"].dropna().head(3))
         sample_inter = ", ".join(repr(v) for v in ids["key"].head(3))
         raise InputError(
-            f"None of the {len(df)} ids in column {id_col!r} of the {src.role} file {src.path} matches {'an' if what == 'item' else 'a'} {what} id "
+            f"None of the {len(df)} ids in column {id_col!r} of the {src.role} file {src.path} matches "
+            f"{_a(what)} {what} id "
             f"of the interactions (file has {sample_file or 'no ids'}; interactions have {sample_inter}). "
             f"Check that it is the right file and that the id column is right."
         )

@@ -241,11 +241,13 @@ def _reader_sql(source: Source, names: list[str] | None) -> str:
     if source.fmt == "parquet":
         return f"read_parquet({p})"
     if source.fmt == "jsonl":
-        return f"read_json({p}, format='newline_delimited')"
+        layout = "auto" if source.path.name.lower().removesuffix(".gz").endswith(".json") else "newline_delimited"
+        return f"read_json({p}, format='{layout}')"
     if source.fmt.startswith("movielens"):
         names = _ML_COLUMNS[(source.fmt, source.role)]
     cols = ", ".join(f"{_quote(n)}: 'VARCHAR'" for n in names or [])
-    opts = f"delim=E'{_delimiter(source)}', header={str(source.has_header).lower()}, auto_detect=false, columns={{{cols}}}"
+    header = str(source.has_header).lower()
+    opts = f"delim=E'{_delimiter(source)}', header={header}, auto_detect=false, columns={{{cols}}}"
     if source.fmt in ("csv", "tsv"):
         return f"read_csv({p}, {opts}, quote='\"', escape='\"')"
     if source.fmt == "recbole":
@@ -280,11 +282,13 @@ def header_names(source: Source) -> list[str]:
         raise InputError(f"The first line of the {source.role} file {source.path} is empty; expected a header row.")
     delim = "," if source.fmt == "csv" else "\t"
     quoting = csv.QUOTE_NONE if source.fmt == "recbole" else csv.QUOTE_MINIMAL
-    names = [n.strip() or f"column{i + 1}" for i, n in enumerate(next(csv.reader([line], delimiter=delim, quoting=quoting)))]
+    fields = next(csv.reader([line], delimiter=delim, quoting=quoting))
+    names = [n.strip() or f"column{i + 1}" for i, n in enumerate(fields)]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise InputError(
-            f"The header of the {source.role} file {source.path} repeats column name(s) {', '.join(map(repr, repeated))}; "
+            f"The header of the {source.role} file {source.path} repeats column name(s) "
+            f"{', '.join(map(repr, repeated))}; "
             "every column needs its own name."
         )
     if len(names) == 1:
