@@ -48,6 +48,7 @@ _NUMERIC_TYPES = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|
 _TIME_TYPES = re.compile(r"^(TIMESTAMP.*|DATE)$")
 # Integer timestamps above these magnitudes are ms / us / ns (1e11 s is the year 5138).
 _UNIT_SCALES = ((1e17, 1e9, "ns"), (1e14, 1e6, "us"), (1e11, 1e3, "ms"))
+_MAX_SECONDS = 1e11
 
 
 def _stderr(msg: str) -> None:
@@ -192,6 +193,10 @@ def _load_interactions(
         raise InputError(
             f"The user and item columns of {src.path} are both {ucol!r}; name them with --user-col and --item-col."
         )
+    guessed = [f"{role}={col!r}" for role, col, given in (("user", ucol, user_col), ("item", icol, item_col),
+               ("time", tcol, time_col)) if col and not given]  # fmt: skip
+    if guessed:
+        log(f"note: guessed columns of {src.path.name}: {', '.join(guessed)}")
     select = [f"{_id_expr(ucol, types[ucol])} AS uid", f"{_id_expr(icol, types[icol])} AS iid"]
     if tcol:
         select.append(f"{ident(tcol)} AS t_raw")
@@ -213,7 +218,9 @@ def _load_interactions(
             f'CAST(row_number() OVER (ORDER BY k) - {1 - first} AS INTEGER) AS "{alias}" '
             f"FROM (SELECT DISTINCT {key} AS k FROM raw)"
         )
-    con.execute(
+    _run(
+        con,
+        src,
         'CREATE TEMP TABLE ev AS SELECT "user", "item", ts, min(rn) AS rn FROM '
         f"(SELECT rowid AS rn, {keys[0]} AS uk, {keys[1]} AS ik, {ts_sql} AS ts FROM raw) r "
         'JOIN umap m ON r.uk = m.key JOIN imap i ON r.ik = i.key GROUP BY "user", "item", ts'
@@ -295,6 +302,13 @@ def _time_sql(con: duckdb.DuckDBPyConnection, src: Source, tcol: str, log: Calla
             scale, unit = factor, name
             log(f"note: time column {tcol!r} holds unix {name} (largest {peak:.0f}); converted to seconds.")
             break
+    if peak is not None and peak / scale >= _MAX_SECONDS:
+        row = con.execute(f"SELECT min(rowid) FILTER (WHERE abs({num}) = ?) FROM raw", [peak]).fetchone()[0]
+        raise InputError(
+            f"The {src.role} file {src.path} has an implausible timestamp in column {tcol!r} at "
+            f"{src.where(row + 1)}: {peak:.6g} is beyond the year 5000 in any unit (s, ms, us, ns). "
+            "Expected unix times or ISO date-times (name another column with --time-col)."
+        )
     if not n_other:
         return f"CAST(floor({num} / {scale!r}) AS BIGINT)", unit
     if not num:

@@ -95,6 +95,10 @@ def _null_time(t: Path) -> dict[str, Any]:
     return {"interactions": write(t / "i.csv", "user,item,ts\n1,10,100\n2,10,\n")}
 
 
+def _huge_time(t: Path) -> dict[str, Any]:
+    return {"interactions": write(t / "i.csv", "user,item,ts\n1,10,100\n2,10,1e300\n")}
+
+
 def _users_match_nothing(t: Path) -> dict[str, Any]:
     return {"interactions": write(t / "i.csv", GOOD), "users": write(t / "u.csv", "user,age\n77,30\n78,31\n")}
 
@@ -168,6 +172,7 @@ CASES: dict[str, tuple[Callable[[Path], dict[str, Any]], list[str]]] = {
     "null_user": (_null_user, ["i.csv", "'user'", "row 3", "line 4"]),
     "null_item": (_null_item_parquet, ["i.parquet", "'item'", "row 2"]),
     "bad_time": (_bad_time, ["i.csv", "'ts'", "row 2", "'yesterday'"]),
+    "huge_time": (_huge_time, ["i.csv", "'ts'", "row 2", "implausible"]),
     "null_time": (_null_time, ["i.csv", "'ts'", "row 2", "an empty value"]),
     "users_match_nothing": (_users_match_nothing, ["u.csv", "None of the 2 ids", "'77'"]),
     "items_match_nothing": (_items_match_nothing, ["it.csv", "None of the 1 ids"]),

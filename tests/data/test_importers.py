@@ -289,3 +289,10 @@ def test_crlf_bom_quotes_and_gzip(store: Store, tmp_path: Path) -> None:
     assert seqs(ds) == {"a, b": ["x"], "c": ['y "q"']}
     (tmp_path / "w.csv.gz").write_bytes(gzip.compress(text.encode()))
     assert seqs(import_dataset(store, "wz", tmp_path / "w.csv.gz", log=quiet)) == seqs(ds)
+
+
+def test_mixed_unix_and_iso_times(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "m.csv").write_text("user,item,ts\n1,1,1704067200\n1,2,2024-01-01T00:00:01Z\n1,3,1704067199.9\n")
+    ds = import_dataset(store, "m", tmp_path / "m.csv", log=quiet)
+    assert ds.interactions()["ts"].tolist() == [1704067199, 1704067200, 1704067201]
+    assert seqs(ds)["1"] == ["3", "1", "2"]
