@@ -84,7 +84,7 @@ def test_bad_import_exits_2_with_message(run_cli, files, home: Path, argv, expec
     argv = [str(files["interactions"].parent / "missing_users.csv") if a == "MISSING" else a for a in argv]
     rc, out, err = run_cli("data", "import", "demo", "--interactions", files["interactions"], *argv)
     assert rc == 2
-    assert err.startswith("error: ") and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("error: ") and "Traceback" not in err
     for word in expected:
         assert word in err
     assert not (home / "datasets" / "demo").exists()
