@@ -9,8 +9,6 @@ import pytest
 
 from ppr.cli import main
 
-SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
