@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_import(args: argparse.Namespace, store: Store) -> int:
     before = store.versions(args.name) if _plain_name(args.name) else []
+    start = time.perf_counter()
     ds = import_dataset(
         store,
         args.name,
@@ -77,7 +79,10 @@ def cmd_import(args: argparse.Namespace, store: Store) -> int:
         _print_json(ds.manifest)
         return 0
     c = ds.manifest["counts"]
-    print(f"{ds.ref}: {c['users']:,} users, {c['items']:,} items, {c['interactions']:,} interactions")
+    print(
+        f"{ds.ref}: {c['users']:,} users, {c['items']:,} items, {c['interactions']:,} interactions "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
     if c.get("duplicates_dropped"):
         print(f"  dropped {c['duplicates_dropped']:,} duplicate (user, item, time) rows")
     if c.get("users_file_rows_dropped"):

@@ -99,6 +99,14 @@ def _huge_time(t: Path) -> dict[str, Any]:
     return {"interactions": write(t / "i.csv", "user,item,ts\n1,10,100\n2,10,1e300\n")}
 
 
+def _users_header_only(t: Path) -> dict[str, Any]:
+    return {"interactions": write(t / "i.csv", GOOD), "users": write(t / "u.csv", "user,age\n")}
+
+
+def _users_wrong_delimiter(t: Path) -> dict[str, Any]:
+    return {"interactions": write(t / "i.csv", GOOD), "users": write(t / "u.tsv", "user,age\n1,30\n")}
+
+
 def _users_match_nothing(t: Path) -> dict[str, Any]:
     return {"interactions": write(t / "i.csv", GOOD), "users": write(t / "u.csv", "user,age\n77,30\n78,31\n")}
 
@@ -174,6 +182,8 @@ CASES: dict[str, tuple[Callable[[Path], dict[str, Any]], list[str]]] = {
     "bad_time": (_bad_time, ["i.csv", "'ts'", "row 2", "'yesterday'"]),
     "huge_time": (_huge_time, ["i.csv", "'ts'", "row 2", "implausible"]),
     "null_time": (_null_time, ["i.csv", "'ts'", "row 2", "an empty value"]),
+    "users_header_only": (_users_header_only, ["users file", "u.csv", "no data rows"]),
+    "users_wrong_delimiter": (_users_wrong_delimiter, ["users file", "u.tsv", "delimiter seems wrong", "','"]),
     "users_match_nothing": (_users_match_nothing, ["u.csv", "None of the 2 ids", "'77'"]),
     "items_match_nothing": (_items_match_nothing, ["it.csv", "None of the 1 ids"]),
     "no_such_file": (_no_such_file, ["nope.csv", "does not exist"]),
