@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
-from ppr.data.fetch import fetch_ml100k
+from ppr.data.fetch import fetch_and_import
 from ppr.data.store import Store
-from ppr.errors import InputError
 
 DATASETS = ("ml-100k",)
 
@@ -24,21 +22,7 @@ def register(data_sub: argparse._SubParsersAction) -> None:
 
 
 def _fetch(args: argparse.Namespace, store: Store) -> int:
-    from ppr.data.importers import import_dataset
-
-    name = args.name or args.dataset
-    with tempfile.TemporaryDirectory(prefix="ppr-fetch-") as tmp:
-        folder = fetch_ml100k(Path(tmp), source=args.source)
-        fmt = "recbole" if (folder / "ml-100k.inter").is_file() else "movielens"
-        if fmt == "recbole":
-            files = dict(interactions=folder / "ml-100k.inter", users=folder / "ml-100k.user",
-                         items=folder / "ml-100k.item")
-        else:
-            files = dict(interactions=folder / "u.data", users=folder / "u.user", items=folder / "u.item")
-        missing = [str(p) for p in files.values() if not p.is_file()]
-        if missing:
-            raise InputError(f"Fetched ml-100k is incomplete: missing {', '.join(missing)}.")
-        ds = import_dataset(store, name, fmt=fmt, **files)
+    ds = fetch_and_import(store, args.name or args.dataset, source=args.source)
     print(f"{ds.ref}: {ds.n_users} users, {ds.n_items} items, "
           f"{ds.manifest['counts']['interactions']} interactions", file=sys.stdout)
     return 0

@@ -17,8 +17,12 @@ import urllib.request
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ppr.errors import InputError
+
+if TYPE_CHECKING:
+    from ppr.data.store import Dataset, Store
 
 GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
 RECBOLE_WHEEL = "recbole==1.2.1"
@@ -58,6 +62,23 @@ def fetch_ml100k(dest: Path, source: Path | None = None, log: Log = _stderr, tim
         "on a machine with internet access and pass it with `--from PATH` (the zip, its extracted folder, "
         "or a folder with RecBole's ml-100k.inter/.user/.item files)."
     )
+
+
+def fetch_and_import(
+    store: Store, name: str = "ml-100k", source: Path | None = None, log: Log = _stderr
+) -> Dataset:
+    """Fetch ml-100k (or take it from `source`) into a temp folder and import it as `name` (CLI and app)."""
+    from ppr.data.importers import import_dataset
+
+    with tempfile.TemporaryDirectory(prefix="ppr-fetch-") as tmp:
+        folder = fetch_ml100k(Path(tmp), source=source, log=log)
+        fmt = "recbole" if (folder / "ml-100k.inter").is_file() else "movielens"
+        names = _RECBOLE_FILES if fmt == "recbole" else _GROUPLENS_FILES
+        files = dict(zip(("interactions", "users", "items"), (folder / n for n in names), strict=True))
+        missing = [str(p) for p in files.values() if not p.is_file()]
+        if missing:
+            raise InputError(f"Fetched ml-100k is incomplete: missing {', '.join(missing)}.")
+        return import_dataset(store, name, fmt=fmt, log=log, **files)
 
 
 def _from_grouplens(dest: Path, timeout: float) -> Path:
