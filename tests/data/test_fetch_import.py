@@ -7,7 +7,7 @@ import pytest
 from ppr.data.fetch import fetch_and_import
 from ppr.data.store import Store
 from ppr.errors import InputError
-from tests._movielens import write_tiny_ml100k
+from _movielens import write_tiny_ml100k
 
 
 def test_local_folder_is_imported_with_profiles(tmp_path):
