@@ -126,11 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     best = max(history, key=lambda h: h["ndcg@10"])
     wall_to_best = next(t for e, t, _ in marks if e == best["epoch"])
     test = summarize(evaluate_next_item(model, offsets, items, users, n - 1, items[offsets[:-1] + n - 1], test_neg, cfg.max_len))
-    sec_per_epoch = float(np.mean([h["seconds"] for h in history]))
+    sec_per_epoch = float(np.mean([h["train_seconds"] for h in history]))
+    eval_sec = float(np.mean([h["seconds"] - h["train_seconds"] for h in history]))
     result = {
         "device": str(pick_device(args.device)), "threads": threads, "users": n_users, "items": n_items,
         "train_windows": n_windows, "epochs_run": len(history), "best_epoch": best["epoch"],
         "sec_per_epoch": sec_per_epoch, "seq_per_sec": n_windows / sec_per_epoch,
+        "clicks_per_sec": int((n - 3).sum()) / sec_per_epoch, "eval_sec": eval_sec,
         "wall_to_best_s": wall_to_best, "wall_total_s": wall_total,
         "val_ndcg@10": best["ndcg@10"], "test_hit@10": test["hit@10"], "test_ndcg@10": test["ndcg@10"],
         "test_auc": test["auc"], "negatives": args.negatives,

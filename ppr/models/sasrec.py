@@ -60,7 +60,7 @@ class _Dropout(nn.Module):
         if x.device.type != "cpu":
             return F.dropout(x, self.p, True)
         keep = torch.from_numpy(self.rng.integers(0, 256, size=tuple(x.shape), dtype=np.uint8) >= self.cut)
-        return x * keep.to(x.dtype) * (256.0 / (256 - self.cut))
+        return x * keep.to(x.dtype).mul_(256.0 / (256 - self.cut))
 
 
 class _Block(nn.Module):

@@ -90,8 +90,12 @@ def train_warm(
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.perf_counter()
         loss = _train_epoch(model, opt, windows, sampler, cfg.batch_size, rng, device)
+        t1 = time.perf_counter()
         metrics = _validate(model, val, offsets, items, cfg)
-        history.append({"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - t0, **metrics})
+        t2 = time.perf_counter()
+        history.append(
+            {"epoch": epoch, "loss": loss, "seconds": t2 - t0, "train_seconds": t1 - t0, **metrics}
+        )
         keep_going = progress(epoch, loss, metrics) if progress else None
         score = metrics.get("ndcg@10", -loss)
         if score > best:

@@ -22,7 +22,7 @@ def _planted(seed=0):
     return offsets, items, users, negs
 
 
-CFG = WarmConfig(max_len=8, d=16, n_layers=1, d_ff=32, dropout=0.0, batch_size=64, lr=1e-2, epochs=40, patience=10, device="cpu")
+CFG = WarmConfig(max_len=8, d=16, n_layers=1, d_ff=32, dropout=0.0, batch_size=64, lr=1e-2, epochs=40, patience=5, device="cpu")
 
 
 def test_warm_training_learns_planted_pattern_and_is_seeded():
@@ -33,6 +33,7 @@ def test_warm_training_learns_planted_pattern_and_is_seeded():
     model, hist = train_warm(offsets, items, users, N_ITEMS, CFG, val=val, lengths=n - 2,
                              progress=lambda e, loss, m: seen.append(e))
     assert seen == [h["epoch"] for h in hist]
+    assert len(hist) < CFG.epochs  # early stopping on a plateau
     test = summarize(evaluate_next_item(model, offsets, items, users, n - 1, items[offsets[:-1] + n - 1], negs, 8))
     assert test["hit@10"] > 0.8  # random would be about 10/41 = 0.24
     assert hist[-1]["loss"] < hist[0]["loss"]
