@@ -60,3 +60,18 @@ def test_evaluate_accepts_cold_start_recommender_with_codes():
     codes = np.random.default_rng(0).integers(0, 3, size=(N_USERS, 1))
     per = evaluate_next_item(rec, offsets, items, users, np.zeros(N_USERS, dtype=int), items[offsets[:-1]], negs, 8, codes=codes)
     assert per["hit@10"].shape == (N_USERS,) and np.isfinite(per["auc"]).all()
+
+
+def test_device_choice_and_cpu_autocast_is_float32():
+    from ppr.errors import InputError
+    from ppr.train.device import autocast, pick_device
+
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(InputError):
+        pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError):
+            pick_device("cuda")
+    with autocast(torch.device("cpu")):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
