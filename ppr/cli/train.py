@@ -91,7 +91,10 @@ def warm_run(
 
         def progress(epoch: int, loss: float, metrics: dict[str, float]) -> None:
             pbar.update(1)
-            pbar.set_postfix(loss=f"{loss:.4f}", val_ndcg10=f"{metrics.get('ndcg@10', float('nan')):.4f}")
+            val = metrics.get("ndcg@10", float("nan"))
+            pbar.set_postfix(loss=f"{loss:.4f}", val_ndcg10=f"{val:.4f}")
+            if not bar and epoch % 10 == 0:
+                log(f"warm epoch {epoch}: loss {loss:.4f}, warm_val NDCG@10 {val:.4f} ({time.perf_counter() - t0:.0f}s)")
 
         model, history = train_warm(
             split.offsets, split.items, warm_users, ds.n_items, cfg, val=val, lengths=lengths, progress=progress
