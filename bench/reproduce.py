@@ -62,6 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--synth-items", type=int, default=None, help="default 5000 (--quick: 1000)")
     p.add_argument("--warm-epochs", type=int, default=None, help="default 200 (--quick: 20)")
     p.add_argument("--tune-epochs", type=int, default=None, help="default per method (--quick: 10)")
+    p.add_argument("--sasrec-epochs", type=int, default=None, help="cap on the sasrec baseline's epochs (default 200)")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default=str(REPO / "bench" / "out"), help="folder for reproduce.md / .json")
     a = p.parse_args(argv)
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                     cfg = TuneConfig(method=method, k_shot=k, noise=r, seed=seed, epochs=a.tune_epochs, **extra)
                     if a.quick and a.tune_epochs:
                         cfg = dataclasses.replace(cfg, patience=3)
+                    if method == "sasrec" and a.sasrec_epochs:
+                        cfg = dataclasses.replace(cfg, epochs=a.sasrec_epochs)
                     t0 = time.perf_counter()
                     run, reused = tune_run(store, ds, cfg, warm, log=lambda _m: None, bar=False, device=a.device)
                     rec = dict(dataset=name, study=study, seed=seed, label=cfg.label, k=k or "all", r=r,
@@ -172,7 +175,7 @@ def build_report(store: Store, a: argparse.Namespace, records: list, warm_rows: 
         "",
         f"Datasets {', '.join(a.dataset_list)}; seeds {a.seed_list} (seed s also picks split seed s); "
         f"{'QUICK mode (short training) ' if a.quick else ''}warm epochs <= {a.warm_epochs}, "
-        f"tuning epochs <= {a.tune_epochs or 'method default'}; synthetic: {a.synth_users} users, {a.synth_items} items. "
+        f"tuning epochs <= {a.tune_epochs or 'method default'}, sasrec epochs <= {a.sasrec_epochs or 200}; synthetic: {a.synth_users} users, {a.synth_items} items. "
         f"Cells: mean ± std over seeds of test-target means; * = paired t-test vs finetune "
         f"(targets pooled over seeds) p < 0.05. Total wall time {seconds / 60:.1f} min.",
         "",

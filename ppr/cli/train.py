@@ -231,7 +231,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--lr", type=float, default=None, help=f"tuning learning rate (default per method: {DEFAULT_LR})")
     t.add_argument("--epochs", type=int, default=None, help="max tuning epochs (default 50; sasrec 200)")
     t.add_argument("--patience", type=int, default=None, help="epochs without better val NDCG@10 (default 5; sasrec 20)")
-    t.add_argument("--batch-size", type=int, default=d.batch_size)
+    t.add_argument("--batch-size", type=int, default=None, help="tuning batch (default 32; sasrec 256)")
     t.add_argument("--no-cl", action="store_true", help="PPR without the contrastive loss")
     t.add_argument("--no-prompt-aug", action="store_true", help="drop the prompt-masked CL view")
     t.add_argument("--no-behavior-aug", action="store_true", help="drop the behaviour-masked CL view")

@@ -50,6 +50,7 @@ PPR_METHODS = ("ppr-light", "ppr-full")
 DEFAULT_LR = {"sasrec": 1e-3, "finetune": 3e-4, "ppr-light": 3e-3, "ppr-full": 1e-4}
 # sasrec learns every warm user from scratch, so it gets warm training's budget.
 DEFAULT_EPOCHS = {"sasrec": 200}
+DEFAULT_BATCH = {"sasrec": 256}  # cold tuning sets are small (~130 users on ml-100k): 32 gives a few steps per epoch
 DEFAULT_PATIENCE = {"sasrec": 20}
 
 
@@ -64,7 +65,7 @@ class TuneConfig:
     lr: float | None = None  # None = DEFAULT_LR[method]
     epochs: int | None = None  # None = DEFAULT_EPOCHS.get(method, 50)
     patience: int | None = None  # None = DEFAULT_PATIENCE.get(method, 5)
-    batch_size: int = 32  # ~130 tuning users on ml-100k: 256 would be one step per epoch
+    batch_size: int | None = None  # None = DEFAULT_BATCH.get(method, 32)
     cl: bool = True
     prompt_aug: bool = True
     behavior_aug: bool = True
@@ -86,7 +87,7 @@ class TuneConfig:
             ("lr", self.lr is None or self.lr > 0, "a positive learning rate"),
             ("epochs", self.epochs is None or self.epochs >= 0, "an integer >= 0"),
             ("patience", self.patience is None or self.patience >= 1, "an integer >= 1"),
-            ("batch_size", self.batch_size >= 1, "an integer >= 1"),
+            ("batch_size", self.batch_size is None or self.batch_size >= 1, "an integer >= 1"),
             ("prompt_tokens", self.prompt_tokens >= 1, "an integer >= 1"),
             ("prompt_mask", 0.0 <= self.prompt_mask < 1.0, "a ratio in [0, 1)"),
             ("behavior_mask", 0.0 <= self.behavior_mask < 1.0, "a ratio in [0, 1)"),
@@ -110,6 +111,10 @@ class TuneConfig:
         return self.patience if self.patience is not None else DEFAULT_PATIENCE.get(self.method, 5)
 
     @property
+    def batch(self) -> int:
+        return self.batch_size if self.batch_size is not None else DEFAULT_BATCH.get(self.method, 32)
+
+    @property
     def uses_cl(self) -> bool:
         return self.method in PPR_METHODS and self.cl and self.cl_weight > 0 and (self.prompt_aug or self.behavior_aug)
 
@@ -130,7 +135,8 @@ class TuneConfig:
         return "-".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        resolved = {"learning_rate": self.learning_rate, "max_epochs": self.max_epochs, "stop_patience": self.stop_patience}
+        resolved = {"learning_rate": self.learning_rate, "max_epochs": self.max_epochs, "stop_patience": self.stop_patience,
+                    "batch": self.batch}
         return {**asdict(self), **resolved, "label": self.label}
 
 
@@ -214,7 +220,7 @@ def tune(
         model.train()
         losses = [
             _step(model, batch, cfg, opt, gen)
-            for batch in iterate_cold_batches(windows, codes, sampler, cfg.batch_size, rng, device)
+            for batch in iterate_cold_batches(windows, codes, sampler, cfg.batch, rng, device)
         ]
         val = validate()
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_ndcg@10": val})
