@@ -1,20 +1,74 @@
-"""The workbench starts on an empty store, imports the bundled sample, and lists it."""
+"""The shell: first start imports the sample, home says what to do, the active dataset follows the user."""
 
 from pathlib import Path
 
+from _apptest import APP, app_home, empty_home, sample_template, start, texts  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from ppr.data.store import Store
+from ppr.data.synth import synth_dataset
 
 
-def test_first_start_shows_the_bundled_sample(tmp_path, monkeypatch):
+def test_first_start_imports_the_sample_and_says_what_next(tmp_path, monkeypatch):
     monkeypatch.setenv("PPR_HOME", str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
-    table = at.dataframe[0].value
-    assert list(table["dataset"]) == ["sample@v1"]
-    assert int(table["users"].iloc[0]) > 1000
+    assert list(at.dataframe[0].value["dataset"]) == ["sample@v1"]
+    assert int(at.dataframe[0].value["users"].iloc[0]) == 3000
     assert (tmp_path / "datasets" / "sample" / "v1" / "manifest.json").is_file()
+    steps = texts(at.markdown)
+    assert "`sample@v1`" in steps and "Launch runs" in steps
+    assert "python -m ppr warm sample@v1" in at.code[0].value
+    assert at.sidebar.selectbox[0].value == "sample@v1"
+    assert at.query_params["dataset"] == "sample@v1"
 
     again = AppTest.from_file(APP, default_timeout=120).run()  # a second start imports nothing new
     assert list(again.dataframe[0].value["dataset"]) == ["sample@v1"]
+    assert Store(tmp_path).versions("sample") == [1]
+
+
+def test_sidebar_names_the_compute_device(app_home):
+    at = start()
+    device = texts(at.sidebar.caption)
+    assert "Compute:" in device and ("CPU" in device or "CUDA" in device)
+    assert str(app_home) in device
+
+
+def test_active_dataset_is_kept_across_pages_and_in_the_url(app_home):
+    # AppTest (1.67) runs the entry script (sidebar, URL mirroring) only on a session's first run and
+    # just the page script after that, so later runs are checked through the page and the session state.
+    synth_dataset(Store(app_home), "tiny", 40, 30, mean_len=5, seed=1, log=lambda m: None)
+    at = start()
+    assert at.sidebar.selectbox[0].options == ["sample@v1", "tiny@v1"]
+    at.sidebar.selectbox[0].select("tiny@v1").run()
+    assert "`tiny@v1`" in texts(at.markdown)
+    assert at.session_state["active_dataset"] == "tiny@v1"
+
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Data · tiny@v1"
+    assert at.metric[0].value == "40"  # users of tiny, not of the sample
+
+    refreshed = start(dataset="tiny@v1")  # a refreshed tab: new session, same URL
+    assert refreshed.sidebar.selectbox[0].value == "tiny@v1"
+    assert refreshed.query_params["dataset"] == "tiny@v1"
+    assert "`tiny@v1`" in texts(refreshed.markdown)
+    by_name = start(dataset="tiny")  # a bare name means its latest version
+    assert by_name.sidebar.selectbox[0].value == "tiny@v1"
+    unknown = start(dataset="gone@v3")
+    assert unknown.sidebar.selectbox[0].value == "sample@v1"
+    assert unknown.query_params["dataset"] == "sample@v1"
+
+
+def test_empty_store_every_page_renders_and_says_what_to_do(empty_home):
+    at = start()
+    assert "holds no dataset yet" in texts(at.info)
+    assert not at.sidebar.selectbox
+    assert "No dataset yet" in texts(at.sidebar.caption)
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Data"
+    assert "No dataset yet" in texts(at.info)
+    assert at.file_uploader  # importing is still possible
+    assert Store(empty_home).names() == []  # a removed sample is not brought back
+    assert not Path(empty_home, "datasets", "sample").exists()

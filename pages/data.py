@@ -1,0 +1,233 @@
+"""Data: look at the active dataset, import a file, query it, fetch MovieLens-100K or generate synthetic data."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from ppr.data.fetch import fetch_and_import
+from ppr.data.store import Dataset
+from ppr.data.synth import synth_dataset
+from ppr.data.upload import UPLOAD_TYPES, dataset_name_for, import_upload
+from ppr.errors import InputError
+from ui import cached, charts
+from ui.state import active_dataset, flash, get_store, set_active, show_flash
+from ui.uploads import discard_staged, staged_files, work_dir
+
+NO_DATASET = ("No dataset yet. Import a file (**Import a file** tab), fetch MovieLens-100K or generate "
+              "synthetic data (**MovieLens & synthetic** tab).")  # fmt: skip
+DEFAULT_SQL = "SELECT item, count(*) AS clicks\nFROM interactions\nGROUP BY item\nORDER BY clicks DESC\nLIMIT 20"
+NO_TIME = "(none: use file order)"
+
+store = get_store()
+ds = active_dataset(store)
+
+
+def published(new: Dataset, notes: list[str], what: str) -> None:
+    """Make a new version active and say so on the next run."""
+    set_active(new.ref)
+    c = new.manifest["counts"]
+    text = (f"{what} **{new.ref}**: {c['users']:,} users, {c['items']:,} items, "
+            f"{c['interactions']:,} interactions. It is now the active dataset.")  # fmt: skip
+    flash("success", text + "".join(f"\n\n- {n}" for n in notes))
+    st.rerun()
+
+
+def show_overview(ds: Dataset) -> None:
+    ov = cached.overview(str(ds.path), ds.content_hash)
+    info, split = ov["info"], ov["split"]
+    cols = st.columns(5)
+    cols[0].metric("Users", f"{info['users']:,}")
+    cols[1].metric("Items", f"{info['items']:,}")
+    cols[2].metric("Interactions", f"{info['interactions']:,}")
+    cols[3].metric("Warm users", f"{info['warm_users']:,}", help=f">= {info['cold_threshold']} clicks")
+    cols[4].metric("Cold users", f"{info['cold_users']:,}", help=f"fewer than {info['cold_threshold']} clicks")
+    q, tr = info["sequence_length"], info["time_range"]
+    span = f" · time {tr['min_iso'][:10]} to {tr['max_iso'][:10]}" if tr["min"] is not None else ""
+    st.caption(f"Clicks per user: median {q['p50']:g}, mean {q['mean']:.1f}, max {q['max']:g} · "
+               f"density {info['density']:.3%}{span} · source: {info['source'].get('format', '?')}")  # fmt: skip
+    left, right = st.columns(2)
+    left.plotly_chart(charts.length_histogram(ov["lengths"], info["cold_threshold"]), key="chart_lengths")
+    right.plotly_chart(charts.popularity_curve(ov["popularity"]), key="chart_popularity")
+
+    st.subheader("Cold-start split")
+    if "error" in split:
+        st.error(split["error"])
+    else:
+        show_split(split)
+
+    st.subheader("User attributes")
+    if not ov["attributes"]:
+        st.info("This dataset has no user attributes, so personalized prompts have no profile to read. "
+                "Import it again with a users file (or attribute columns) to use PPR.")  # fmt: skip
+    grid = st.columns(2)
+    for i, (name, dist) in enumerate(ov["attributes"].items()):
+        grid[i % 2].plotly_chart(charts.attribute_distribution(name, dist), key=f"chart_attr_{i}")
+
+
+def show_split(split: dict) -> None:
+    t = split["cold_threshold"]
+    if split["cold_simulated"]:
+        st.warning(
+            f"Cold users are **simulated**: this dataset has too few naturally cold users (fewer than {t} clicks), "
+            f"so {split['cold_simulated']:,} warm users ({split['simulate_share']:.0%} of them) keep only their "
+            f"first 1 to {t - 1} clicks and act as cold users, as the paper's authors do. "
+            f"{split['cold_natural']:,} cold users are natural."
+        )
+    else:
+        st.caption(f"All {split['cold_natural']:,} cold users are natural (fewer than {t} clicks); none simulated.")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(charts.split_roles(split["roles"]), key="chart_split")
+    right.markdown(
+        f"Default split `{split['split_id']}`: cold users go by user to tuning (with a validation share for "
+        "early stopping) and test. For each test user the first click is the **zero-shot** target and every "
+        "later click a **few-shot** target, each scored against 99 items the user never clicked."
+    )
+    right.dataframe(
+        {"targets": list(split["targets"]), "count": list(split["targets"].values())}, hide_index=True
+    )
+
+
+def import_section() -> None:
+    inter = st.file_uploader("Interactions: CSV, TSV, Parquet, JSON lines, or a MovieLens/RecBole zip",
+                             type=list(UPLOAD_TYPES), key="upload_interactions")  # fmt: skip
+    with st.expander("Optional: a users file (profile attributes) and an items file (titles, categories)"):
+        users = st.file_uploader("Users file", type=list(UPLOAD_TYPES), key="upload_users")
+        items = st.file_uploader("Items file", type=list(UPLOAD_TYPES), key="upload_items")
+    if inter is None:
+        discard_staged()
+        st.caption("One row per click with a user id, an item id and (best) a time column. User attributes "
+                   "come from a users file or from columns of the interactions file that never change "
+                   "within a user.")  # fmt: skip
+        return
+    try:
+        paths = staged_files({"interactions": inter, "users": users, "items": items})
+        preview = cached.preview(*(str(paths[r]) if r in paths else None for r in ("interactions", "users", "items")))
+    except InputError as exc:
+        st.error(str(exc))
+        return
+    for role, rows in preview.rows.items():
+        st.markdown(f"**{role}** · first rows of `{preview.files[role].name}` ({preview.kind})")
+        st.dataframe(rows, hide_index=True, height=220)
+    import_form(inter, preview)
+
+
+def import_form(inter, preview) -> None:  # noqa: ANN001 (UploadedFile, UploadPreview)
+    cols = preview.columns["interactions"]
+    g = preview.guess
+    fid = inter.file_id
+    with st.form(f"import_form_{fid}"):
+        name = st.text_input("Dataset name", value=dataset_name_for(inter.name), key=f"import_name_{fid}")
+        a, b, c = st.columns(3)
+        user = a.selectbox("User column", cols, index=cols.index(g["user"]) if g["user"] else 0, key=f"import_user_{fid}")
+        item = b.selectbox("Item column", cols, index=cols.index(g["item"]) if g["item"] else min(1, len(cols) - 1),
+                            key=f"import_item_{fid}")
+        times = cols + [NO_TIME] if not g["time"] else cols
+        time = c.selectbox("Time column", times, index=times.index(g["time"] or NO_TIME), key=f"import_time_{fid}")
+        where = "users file" if preview.attribute_source == "users" else "interactions file, first value per user"
+        attrs = st.multiselect(f"User attributes (from the {where})", preview.attribute_choices,
+                               default=preview.attribute_guess, key=f"import_attrs_{fid}")  # fmt: skip
+        submitted = st.form_submit_button("Import", type="primary", key="import_submit")
+    if not submitted:
+        return
+    notes: list[str] = []
+    try:
+        with st.spinner("Importing ..."):
+            new = import_upload(store, name.strip(), preview, user, item, None if time == NO_TIME else time,
+                                attrs, work_dir(), log=notes.append)  # fmt: skip
+    except InputError as exc:
+        st.error(str(exc))
+        return
+    published(new, notes, "Imported")
+
+
+def sql_section(ds: Dataset) -> None:
+    with st.form("sql_form"):
+        query = st.text_area("One SELECT over the tables `interactions`, `users` and `items` (read-only)",
+                             value=DEFAULT_SQL, height=140, key="sql_query")  # fmt: skip
+        st.form_submit_button("Run query", key="sql_submit")
+    with st.expander("Table columns"):
+        attrs = ", ".join(a["name"] for a in ds.attributes)
+        st.markdown(f"- `interactions`: user, item, ts (unix seconds), in time order per user\n"
+                    f"- `users`: user, user_id (original id){', ' + attrs if attrs else ''} (codes; 0 = missing)\n"
+                    "- `items`: item, item_id (original id), title, category")  # fmt: skip
+    try:
+        result = cached.sql(str(ds.path), ds.content_hash, query)
+    except InputError as exc:
+        st.error(str(exc))
+        return
+    if len(result) >= cached.SQL_ROW_LIMIT:
+        st.caption(f"Showing the first {cached.SQL_ROW_LIMIT:,} rows; add a LIMIT or aggregate for the rest.")
+    st.dataframe(result, hide_index=True, width="stretch")
+    st.download_button("Download CSV", result.to_csv(index=False), file_name=f"{ds.name}-v{ds.version}-query.csv",
+                       mime="text/csv", on_click="ignore")  # fmt: skip
+
+
+def fetch_section() -> None:
+    st.markdown("#### MovieLens-100K")
+    st.caption("943 users with age, gender, occupation and zip code; 100k ratings. Downloaded on this machine "
+               "from GroupLens (or the copy in RecBole's wheel on PyPI): its licence forbids redistribution.")  # fmt: skip
+    name = st.text_input("Dataset name", value="ml-100k", key="ml_name")
+    source = st.text_input("Local copy (optional): path to ml-100k.zip or its folder; empty = download",
+                           key="ml_source")  # fmt: skip
+    if not st.button("Fetch and import MovieLens-100K", key="ml_fetch"):
+        return
+    notes: list[str] = []
+    try:
+        with st.status("Fetching MovieLens-100K ...", expanded=True) as status:
+            new = fetch_and_import(store, name.strip(), source=Path(source.strip()) if source.strip() else None,
+                                   log=lambda m: (notes.append(m), status.write(m)))  # fmt: skip
+            status.update(label="MovieLens-100K imported", state="complete")
+    except InputError as exc:
+        st.error(str(exc))
+        return
+    published(new, [], "Fetched")
+
+
+def synth_section() -> None:
+    st.markdown("#### Synthetic data")
+    st.caption("Users with four profile attributes that shift their tastes over item clusters, popular items, "
+               "short-range sequence effects and about 20% naturally cold users. Same seed, same data.")  # fmt: skip
+    with st.form("synth_form"):
+        name = st.text_input("Dataset name", value="synth", key="synth_name")
+        a, b = st.columns(2)
+        n_users = a.number_input("Users", min_value=10, max_value=5_000_000, value=2_000, step=500, key="synth_users")
+        n_items = b.number_input("Items", min_value=10, max_value=1_000_000, value=500, step=100, key="synth_items")
+        mean_len = a.number_input("Mean clicks per user", min_value=1.0, max_value=1_000.0, value=20.0,
+                                  key="synth_mean_len")
+        seed = b.number_input("Seed", min_value=0, value=0, step=1, key="synth_seed")
+        submitted = st.form_submit_button("Generate and import", type="primary", key="synth_submit")
+    if not submitted:
+        return
+    bar = st.progress(0.0, text="Generating users ...")
+    notes: list[str] = []
+    try:
+        new = synth_dataset(store, name.strip(), int(n_users), int(n_items), float(mean_len), int(seed),
+                            progress=lambda done, total: bar.progress(done / total, f"Generated {done:,} of {total:,} users"),
+                            log=notes.append)  # fmt: skip
+    except InputError as exc:
+        st.error(str(exc))
+        return
+    published(new, [], "Generated")
+
+
+st.title(f"Data · {ds.ref}" if ds else "Data")
+show_flash()
+overview_tab, import_tab, sql_tab, more_tab = st.tabs(["Overview", "Import a file", "SQL", "MovieLens & synthetic"])
+with overview_tab:
+    if ds:
+        show_overview(ds)
+    else:
+        st.info(NO_DATASET)
+with import_tab:
+    import_section()
+with sql_tab:
+    if ds:
+        sql_section(ds)
+    else:
+        st.info(NO_DATASET)
+with more_tab:
+    left, right = st.columns(2)
+    with left:
+        fetch_section()
+    with right:
+        synth_section()

@@ -1,0 +1,76 @@
+"""AppTest fixtures: a store home holding the bundled sample (imported once per session), or an empty one.
+
+Test modules import the fixtures they use (`from _apptest import app_home  # noqa: F401`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import plotly.io as pio
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ppr.data.sample import ensure_sample
+from ppr.data.store import Store
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="session")
+def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("sample-home")
+    ensure_sample(Store(home))
+    return home
+
+
+@pytest.fixture
+def app_home(tmp_path: Path, sample_template: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$PPR_HOME with the sample already imported (as on every start after the first)."""
+    home = tmp_path / "home"
+    shutil.copytree(sample_template, home)
+    monkeypatch.setenv("PPR_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def empty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A store whose datasets were all removed (so the sample is not brought back)."""
+    home = tmp_path / "home"
+    (home / "datasets").mkdir(parents=True)
+    monkeypatch.setenv("PPR_HOME", str(home))
+    return home
+
+
+def start(page: str | None = None, **query: str) -> AppTest:
+    """Run the app (then `page`, e.g. "pages/data.py"); fails on any exception."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(query)
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def plotly_figures(at: AppTest) -> list:
+    """Every plotly chart on the page, decoded from the element's proto spec."""
+    return [pio.from_json(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def texts(elements) -> str:  # noqa: ANN001 (an ElementList)
+    return "\n".join(str(e.value) for e in elements)
+
+
+def by_key(elements, prefix: str):  # noqa: ANN001, ANN201
+    """The one widget whose key starts with `prefix` (keys that embed an upload id)."""
+    found = [e for e in elements if e.key and e.key.startswith(prefix)]
+    assert len(found) == 1, [e.key for e in elements]
+    return found[0]
+
+
+def chart_title(fig) -> str:  # noqa: ANN001
+    return json.loads(fig.to_json())["layout"]["title"]["text"]

@@ -1,0 +1,35 @@
+"""st.cache_data wrappers: computations keyed by a dataset version's path and content hash.
+
+Versions are immutable, so (path, hash) names the data exactly; the hash also tells a
+re-created folder at the same path from the one cached.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ppr.data.overview import dataset_overview
+from ppr.data.sql import run_readonly_sql
+from ppr.data.store import Dataset
+from ppr.data.upload import UploadPreview, preview_upload
+
+SQL_ROW_LIMIT = 10_000
+
+
+@st.cache_data(show_spinner="Summarizing the dataset ...", max_entries=16)
+def overview(path: str, content_hash: str) -> dict[str, Any]:
+    return dataset_overview(Dataset(Path(path)))
+
+
+@st.cache_data(show_spinner="Running the query ...", max_entries=64)
+def sql(path: str, content_hash: str, query: str, limit: int = SQL_ROW_LIMIT) -> pd.DataFrame:
+    return run_readonly_sql(Dataset(Path(path)), query, limit=limit)
+
+
+@st.cache_data(show_spinner="Reading the first rows ...", max_entries=8)
+def preview(interactions: str, users: str | None, items: str | None) -> UploadPreview:
+    return preview_upload(Path(interactions), users and Path(users), items and Path(items))

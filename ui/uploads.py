@@ -1,0 +1,41 @@
+"""Uploaded files staged on disk once per upload (not once per rerun), in a private temp folder."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+from ppr.data.upload import remove_staged, stage_upload
+
+_STAGED = "_staged_upload"
+
+
+def staged_files(files: dict[str, UploadedFile | None]) -> dict[str, Path]:
+    """{role: path on disk} for the uploaded files; InputError (e.g. an unsafe zip) propagates."""
+    present = {role: f for role, f in files.items() if f is not None}
+    key = tuple(sorted((role, f.file_id) for role, f in present.items()))
+    held = st.session_state.get(_STAGED)
+    if held and held["key"] == key:
+        return held["paths"]
+    discard_staged()
+    folder = Path(tempfile.mkdtemp(prefix="ppr-upload-"))
+    try:
+        paths = {role: stage_upload(f.name, f.getvalue(), folder / role) for role, f in present.items()}
+    except BaseException:
+        remove_staged(folder)
+        raise
+    st.session_state[_STAGED] = {"key": key, "folder": folder, "paths": paths}
+    return paths
+
+
+def work_dir() -> Path:
+    """A scratch folder beside the staged files (derived users file and the like)."""
+    return st.session_state[_STAGED]["folder"] / "work"
+
+
+def discard_staged() -> None:
+    if held := st.session_state.pop(_STAGED, None):
+        remove_staged(held["folder"])
