@@ -5,11 +5,13 @@ Test modules import the fixtures they use (`from _apptest import app_home  # noq
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
-import plotly.io as pio
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -56,9 +58,21 @@ def start(page: str | None = None, **query: str) -> AppTest:
     return at
 
 
-def plotly_figures(at: AppTest) -> list:
-    """Every plotly chart on the page, decoded from the element's proto spec."""
-    return [pio.from_json(el.proto.spec) for el in at.get("plotly_chart")]
+def plotly_figures(at: AppTest) -> list[dict[str, Any]]:
+    """Every plotly chart on the page as its JSON spec (from the element proto), typed arrays decoded."""
+    return [_decode(json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
+
+
+def _decode(obj: Any) -> Any:
+    """Plotly 6+ writes numeric arrays as {"dtype", "bdata"(base64), "shape"?}; turn them into numpy."""
+    if isinstance(obj, dict):
+        if "bdata" in obj and "dtype" in obj:
+            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
+            return arr.reshape(obj["shape"]) if "shape" in obj else arr
+        return {k: _decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    return obj
 
 
 def texts(elements) -> str:  # noqa: ANN001 (an ElementList)
@@ -72,5 +86,5 @@ def by_key(elements, prefix: str):  # noqa: ANN001, ANN201
     return found[0]
 
 
-def chart_title(fig) -> str:  # noqa: ANN001
-    return json.loads(fig.to_json())["layout"]["title"]["text"]
+def chart_title(fig: dict[str, Any]) -> str:
+    return fig["layout"]["title"]["text"]

@@ -1,0 +1,190 @@
+"""Data page in AppTest: overview charts (checked through their plotly specs), upload and import, SQL,
+MovieLens fetch and synthetic data, on the sample dataset and on an empty store."""
+
+import io
+import zipfile
+
+import numpy as np
+from _apptest import (  # noqa: F401
+    app_home,
+    by_key,
+    chart_title,
+    empty_home,
+    plotly_figures,
+    sample_template,
+    start,
+    texts,
+)
+from _movielens import write_tiny_ml100k
+
+from ppr.data.store import Store
+from ppr.data.summary import dataset_info
+
+DATA = "pages/data.py"
+CLICKS = (
+    b"visitor_id,product_id,rating,age,event_time\n"
+    b"u1,p1,5,30,2024-01-01T00:00:00\n"
+    b"u1,p2,3,30,2024-01-02T00:00:00\n"
+    b"u2,p1,4,40,2024-01-01T00:00:00\n"
+    b"u2,p3,2,40,2024-01-03T00:00:00\n"
+)
+
+
+def _upload(at, name: str, data: bytes, mime: str = "text/csv"):
+    at.file_uploader(key="upload_interactions").set_value((name, data, mime)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _figure(at, title_start: str):
+    figs = [f for f in plotly_figures(at) if chart_title(f).startswith(title_start)]
+    assert len(figs) == 1, [chart_title(f) for f in plotly_figures(at)]
+    return figs[0]
+
+
+def test_overview_of_the_sample_matches_the_data(app_home):
+    at = start(DATA)
+    ds = Store(app_home).open("sample")
+    info = dataset_info(ds)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Users": "3,000", "Items": "1,000", "Interactions": f"{info['interactions']:,}",
+                       "Warm users": f"{info['warm_users']:,}", "Cold users": f"{info['cold_users']:,}"}  # fmt: skip
+
+    hist = {t["name"]: t for t in _figure(at, "Sequence lengths")["data"]}
+    assert int(np.sum(hist["cold"]["y"])) == info["cold_users"]
+    assert int(np.sum(hist["warm"]["y"])) == info["warm_users"]
+    assert _figure(at, "Sequence lengths")["layout"]["yaxis"]["type"] == "log"
+
+    pop = _figure(at, "Item popularity")
+    counts = np.bincount(ds.interactions()["item"])[1:]
+    line = pop["data"][0]
+    assert line["x"][0] == 1 and line["y"][0] == counts.max() and line["x"][-1] == 1000
+    assert pop["layout"]["xaxis"]["type"] == "log" and pop["layout"]["yaxis"]["type"] == "log"
+
+    for attr in ds.attributes:
+        bars = _figure(at, attr["name"])["data"][0]
+        assert abs(float(np.sum(bars["x"])) - 1.0) < 1e-9  # shares of all users, missing included
+
+    roles = _figure(at, "Users per role")["data"][0]
+    assert int(np.sum(roles["y"])) == 3000
+    assert "none simulated" in texts(at.caption)
+
+
+def test_upload_csv_guesses_columns_and_imports(app_home):
+    at = _upload(start(DATA), "my clicks.csv", CLICKS)
+    preview = next(d.value for d in at.dataframe if "visitor_id" in d.value.columns)
+    assert list(preview["product_id"]) == ["p1", "p2", "p1", "p3"]
+    name = by_key(at.text_input, "import_name_")
+    assert name.value == "my_clicks"
+    assert by_key(at.selectbox, "import_user_").value == "visitor_id"
+    assert by_key(at.selectbox, "import_item_").value == "product_id"
+    assert by_key(at.selectbox, "import_time_").value == "event_time"
+    assert by_key(at.multiselect, "import_attrs_").value == ["age"]  # per user; rating is per click
+
+    name.set_value("clicks")
+    at.button(key="import_submit").click().run()
+    assert not at.exception and not at.error
+    ds = Store(app_home).open("clicks")
+    assert (ds.ref, ds.n_users, ds.n_items, [a["name"] for a in ds.attributes]) == ("clicks@v1", 2, 3, ["age"])
+    assert "Imported **clicks@v1**" in texts(at.success)
+    assert at.title[0].value == "Data · clicks@v1"  # the new version is active
+    assert at.session_state["active_dataset"] == "clicks@v1"
+
+
+def test_bad_upload_shows_the_importer_message_and_stores_nothing(app_home):
+    bad = b"visitor_id,product_id,event_time\nu1,p1,2024-01-01\nu1,p2,yesterday\n"
+    at = _upload(start(DATA), "bad.csv", bad)
+    at.button(key="import_submit").click().run()
+    assert not at.exception
+    (err,) = at.error
+    assert "unparseable timestamp" in err.value and "'yesterday'" in err.value and "row 2" in err.value
+    assert Store(app_home).names() == ["sample"]
+
+    at = _upload(start(DATA), "empty.csv", b"")  # unreadable already at the preview
+    assert "empty (0 bytes)" in at.error[0].value
+    assert not [b for b in at.button if b.key == "import_submit"]
+
+
+def test_movielens_zip_upload_imports_profiles(app_home, tmp_path):
+    ml = write_tiny_ml100k(tmp_path / "ml")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for p in ml.iterdir():
+            zf.write(p, f"ml-100k/{p.name}")
+    at = _upload(start(DATA), "ml-100k.zip", buf.getvalue(), "application/zip")
+    assert by_key(at.multiselect, "import_attrs_").value == ["age", "gender", "occupation", "zip_code"]
+    at.button(key="import_submit").click().run()
+    ds = Store(app_home).open("ml-100k")
+    assert (ds.n_users, ds.n_items) == (4, 5) and ds.manifest["items"]["has_title"]
+    assert [a["name"] for a in ds.attributes] == ["age", "gender", "occupation", "zip_code"]
+
+
+def test_zip_with_a_path_escaping_member_is_refused(app_home, tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("../../escaped.csv", "user_id,item_id\n1,2\n")
+    at = _upload(start(DATA), "evil.zip", buf.getvalue(), "application/zip")
+    assert "points outside" in at.error[0].value
+    assert Store(app_home).names() == ["sample"]
+
+
+def test_sql_box_shows_results_and_refuses_writes(app_home):
+    at = start(DATA)
+    top = next(d.value for d in at.dataframe if list(d.value.columns) == ["item", "clicks"])
+    assert len(top) == 20 and top["clicks"].is_monotonic_decreasing
+    assert [b.proto.label for b in at.get("download_button")] == ["Download CSV"]
+
+    at.text_area(key="sql_query").set_value("SELECT count(*) AS n FROM users WHERE user < ?".replace("?", "10"))
+    at.button(key="sql_submit").click().run()
+    assert next(d.value for d in at.dataframe if list(d.value.columns) == ["n"])["n"].iloc[0] == 10
+
+    at.text_area(key="sql_query").set_value("DROP TABLE users")
+    at.button(key="sql_submit").click().run()
+    assert not at.exception
+    assert "Only SELECT queries are allowed" in at.error[0].value
+    assert Store(app_home).open("sample").users().shape[0] == 3000
+
+
+def test_synthetic_form_generates_a_dataset_and_makes_it_active(app_home):
+    at = start(DATA)
+    at.text_input(key="synth_name").set_value("tiny")
+    at.number_input(key="synth_users").set_value(60)
+    at.number_input(key="synth_items").set_value(400)
+    at.number_input(key="synth_mean_len").set_value(5.0)
+    at.button(key="synth_submit").click().run()
+    assert not at.exception and not at.error
+    assert Store(app_home).open("tiny").n_users == 60
+    assert "Generated **tiny@v1**" in texts(at.success)
+    assert at.title[0].value == "Data · tiny@v1"
+
+    at.text_input(key="synth_name").set_value("../bad")
+    at.button(key="synth_submit").click().run()
+    assert "is not allowed" in at.error[0].value
+    assert Store(app_home).names() == ["sample", "tiny"]
+
+
+def test_fetch_movielens_from_a_local_copy(app_home, tmp_path):
+    at = start(DATA)
+    at.text_input(key="ml_source").set_value(str(tmp_path / "missing.zip"))
+    at.button(key="ml_fetch").click().run()
+    assert "no such file" in at.error[0].value
+    assert Store(app_home).names() == ["sample"]
+
+    at.text_input(key="ml_source").set_value(str(write_tiny_ml100k(tmp_path / "ml")))
+    at.text_input(key="ml_name").set_value("ml-tiny")
+    at.button(key="ml_fetch").click().run()
+    assert not at.exception
+    assert Store(app_home).open("ml-tiny").n_users == 4
+    assert at.title[0].value == "Data · ml-tiny@v1"
+
+
+def test_empty_store_says_what_to_do_and_accepts_a_first_import(empty_home):
+    at = start(DATA)
+    assert at.title[0].value == "Data"
+    assert sum("No dataset yet" in i.value for i in at.info) == 2  # overview and SQL tabs
+    assert not at.metric and not at.get("plotly_chart")
+    _upload(at, "clicks.csv", CLICKS)
+    at.button(key="import_submit").click().run()
+    assert Store(empty_home).names() == ["clicks"]
+    assert at.title[0].value == "Data · clicks@v1"
+    assert at.metric[0].value == "2"
