@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ppr.data.splits import ROLE_TUNE, crop_k_shot
 from ppr.errors import InputError
 from ppr.eval.evaluate import evaluate_group
 from ppr.models.profile import ProfileEncoder
@@ -164,8 +165,6 @@ def build_model(
         prompt = PromptGenerator(cardinalities, d, cfg.prompt_tokens, cfg.deep_prefix, layers)
     model = ColdStartRecommender(backbone, prompt, profile)
     model.set_trainable(backbone=cfg.method in ("finetune", "ppr-full"))
-    if cfg.method == "warm-only":
-        model.set_trainable(backbone=False)
     return model
 
 
@@ -199,7 +198,9 @@ def tune(
     )
     if len(windows) == 0:
         raise InputError("The split has no tuning users with clicks: nothing to tune on (check the split's counts).")
-    sampler = NegativeSampler(split.offsets, split.items, model.backbone.cfg.n_items)
+    # negatives avoid the clicks the tuner may see: with k-shot, only the first k of a cold user
+    seen = crop_k_shot(split.offsets, split.items, split.roles >= ROLE_TUNE, cfg.k_shot)
+    sampler = NegativeSampler(*seen, model.backbone.cfg.n_items)
     rng = np.random.default_rng([cfg.seed, 7])
     gen = torch.Generator().manual_seed(cfg.seed)
     params = [p for p in model.parameters() if p.requires_grad]
