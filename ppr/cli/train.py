@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm import tqdm
 
@@ -115,7 +116,7 @@ def warm_run(
         "seconds": {"train": seconds},
     }
     run.save_checkpoint(model.state_dict())
-    run.write_scores(_concat(scores))
+    run.write_scores(pd.concat(scores, ignore_index=True))
     run.write_metrics(metrics)
     return run, False
 
@@ -195,15 +196,9 @@ def tune_run(
         "seconds": {"tune": result.seconds, "eval": time.perf_counter() - t0},
     }
     run.save_checkpoint(result.model.state_dict())
-    run.write_scores(_concat(scores))
+    run.write_scores(pd.concat(scores, ignore_index=True))
     run.write_metrics(metrics)
     return run, False
-
-
-def _concat(parts: list) -> Any:
-    import pandas as pd
-
-    return pd.concat(parts, ignore_index=True)
 
 
 # ----------------------------------------------------------------------------- argparse
