@@ -1,4 +1,9 @@
-"""Streamlit entry point: a router over pages/, kept thin (the work lives in ppr/, shared UI bits in ui/)."""
+"""Streamlit entry point: a thin router over views/ (the work lives in ppr/, shared UI bits in ui/).
+
+The folder is views/, not pages/: a pages/ folder switches on Streamlit's older file-based
+routing beside st.navigation, and a deep link or refresh on /data then runs the view alone,
+without this script (no sidebar, no active dataset).
+"""
 
 import streamlit as st
 
@@ -7,12 +12,12 @@ from ui.state import get_store, sidebar
 st.set_page_config(page_title="PPR Workbench", page_icon=":material/science:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/data.py", title="Data", icon=":material/database:"),
+    st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("views/data.py", title="Data", icon=":material/database:"),
     # Next pages go here, in the order a user works through them:
-    # st.Page("pages/runs.py", title="Runs", icon=":material/play_circle:"),
-    # st.Page("pages/compare.py", title="Compare", icon=":material/monitoring:"),
-    # st.Page("pages/prompts.py", title="Prompt explorer", icon=":material/scatter_plot:"),
+    # st.Page("views/runs.py", title="Runs", icon=":material/play_circle:"),
+    # st.Page("views/compare.py", title="Compare", icon=":material/monitoring:"),
+    # st.Page("views/prompts.py", title="Prompt explorer", icon=":material/scatter_plot:"),
 ]
 
 page = st.navigation(PAGES)

@@ -35,19 +35,20 @@ def test_sidebar_names_the_compute_device(app_home):
 
 
 def test_active_dataset_is_kept_across_pages_and_in_the_url(app_home):
-    # AppTest (1.67) runs the entry script (sidebar, URL mirroring) only on a session's first run and
-    # just the page script after that, so later runs are checked through the page and the session state.
     synth_dataset(Store(app_home), "tiny", 40, 30, mean_len=5, seed=1, log=lambda m: None)
     at = start()
     assert at.sidebar.selectbox[0].options == ["sample@v1", "tiny@v1"]
     at.sidebar.selectbox[0].select("tiny@v1").run()
     assert "`tiny@v1`" in texts(at.markdown)
     assert at.session_state["active_dataset"] == "tiny@v1"
+    assert at.query_params["dataset"] == "tiny@v1"
 
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     assert not at.exception
     assert at.title[0].value == "Data · tiny@v1"
     assert at.metric[0].value == "40"  # users of tiny, not of the sample
+    assert at.sidebar.selectbox[0].value == "tiny@v1"
+    assert at.query_params["dataset"] == "tiny@v1"
 
     refreshed = start(dataset="tiny@v1")  # a refreshed tab: new session, same URL
     assert refreshed.sidebar.selectbox[0].value == "tiny@v1"
@@ -65,7 +66,7 @@ def test_empty_store_every_page_renders_and_says_what_to_do(empty_home):
     assert "holds no dataset yet" in texts(at.info)
     assert not at.sidebar.selectbox
     assert "No dataset yet" in texts(at.sidebar.caption)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("views/data.py").run()
     assert not at.exception
     assert at.title[0].value == "Data"
     assert "No dataset yet" in texts(at.info)

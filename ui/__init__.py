@@ -1,1 +1,1 @@
-"""Streamlit-side helpers shared by app.py and pages/ (the library ppr/ never imports streamlit)."""
+"""Streamlit-side helpers shared by app.py and views/ (the library ppr/ never imports streamlit)."""

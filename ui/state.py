@@ -44,13 +44,13 @@ def set_active(ref: str) -> None:
 
 
 def active_dataset(store: Store) -> Dataset | None:
-    """The active dataset, or None when the store is empty (or the dataset was removed meanwhile)."""
-    ref = st.session_state.get(ACTIVE)
+    """The active dataset (resolved here too, so a view works even before the sidebar ran); None if none."""
+    ref = _resolve_active(dataset_refs(store))
     if not ref:
         return None
     try:
         return store.open(ref)
-    except InputError:
+    except InputError:  # removed by another process since the list was read
         return None
 
 

@@ -31,6 +31,15 @@ def staged_files(files: dict[str, UploadedFile | None]) -> dict[str, Path]:
     return paths
 
 
+def readable(message: str) -> str:
+    """An importer message with the private staging paths cut back to the uploaded file names."""
+    if held := st.session_state.get(_STAGED):
+        for path in held["paths"].values():
+            message = message.replace(str(path), f"'{path.name}' (uploaded)")
+        message = message.replace(str(held["folder"]) + "/", "")
+    return message
+
+
 def work_dir() -> Path:
     """A scratch folder beside the staged files (derived users file and the like)."""
     return st.session_state[_STAGED]["folder"] / "work"

@@ -11,7 +11,7 @@ from ppr.data.upload import UPLOAD_TYPES, dataset_name_for, import_upload
 from ppr.errors import InputError
 from ui import cached, charts
 from ui.state import active_dataset, flash, get_store, set_active, show_flash
-from ui.uploads import discard_staged, staged_files, work_dir
+from ui.uploads import discard_staged, readable, staged_files, work_dir
 
 NO_DATASET = ("No dataset yet. Import a file (**Import a file** tab), fetch MovieLens-100K or generate "
               "synthetic data (**MovieLens & synthetic** tab).")  # fmt: skip
@@ -103,11 +103,11 @@ def import_section() -> None:
         paths = staged_files({"interactions": inter, "users": users, "items": items})
         preview = cached.preview(*(str(paths[r]) if r in paths else None for r in ("interactions", "users", "items")))
     except InputError as exc:
-        st.error(str(exc))
+        st.error(readable(str(exc)))
         return
     for role, rows in preview.rows.items():
         st.markdown(f"**{role}** · first rows of `{preview.files[role].name}` ({preview.kind})")
-        st.dataframe(rows, hide_index=True, height=220)
+        st.dataframe(rows, hide_index=True)
     import_form(inter, preview)
 
 
@@ -135,7 +135,7 @@ def import_form(inter, preview) -> None:  # noqa: ANN001 (UploadedFile, UploadPr
             new = import_upload(store, name.strip(), preview, user, item, None if time == NO_TIME else time,
                                 attrs, work_dir(), log=notes.append)  # fmt: skip
     except InputError as exc:
-        st.error(str(exc))
+        st.error(readable(str(exc)))
         return
     published(new, notes, "Imported")
 

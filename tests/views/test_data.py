@@ -20,7 +20,7 @@ from _movielens import write_tiny_ml100k
 from ppr.data.store import Store
 from ppr.data.summary import dataset_info
 
-DATA = "pages/data.py"
+DATA = "views/data.py"
 CLICKS = (
     b"visitor_id,product_id,rating,age,event_time\n"
     b"u1,p1,5,30,2024-01-01T00:00:00\n"
@@ -98,6 +98,7 @@ def test_bad_upload_shows_the_importer_message_and_stores_nothing(app_home):
     assert not at.exception
     (err,) = at.error
     assert "unparseable timestamp" in err.value and "'yesterday'" in err.value and "row 2" in err.value
+    assert "'bad.csv' (uploaded)" in err.value and "ppr-upload-" not in err.value  # no private temp paths
     assert Store(app_home).names() == ["sample"]
 
     at = _upload(start(DATA), "empty.csv", b"")  # unreadable already at the preview

@@ -20,7 +20,7 @@ if ds is None:
         f"The store at `{store.home}` holds no dataset yet. Open **Data** to upload a file (CSV, TSV, Parquet, "
         "JSON lines or a MovieLens/RecBole zip), fetch MovieLens-100K, or generate synthetic data."
     )
-    st.page_link("pages/data.py", label="Open Data", icon=":material/database:")
+    st.page_link("views/data.py", label="Open Data", icon=":material/database:")
     st.stop()
 
 st.subheader("What to do next")
@@ -29,7 +29,7 @@ with first:
     st.markdown(f"**1. Look at the data.** The active dataset is `{ds.ref}` "
                 f"({ds.n_users:,} users, {ds.n_items:,} items). The bundled `sample` is synthetic data "
                 "with user profiles, ready to explore; upload your own on the Data page.")  # fmt: skip
-    st.page_link("pages/data.py", label="Open Data", icon=":material/database:")
+    st.page_link("views/data.py", label="Open Data", icon=":material/database:")
 with second:
     st.markdown("**2. Launch runs.** Warm-train SASRec on the warm users, then tune for the cold users with "
                 "fine-tuning or PPR. From a shell on the same store:")  # fmt: skip
