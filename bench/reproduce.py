@@ -56,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds", default=None, help="comma list (default 0,1,2; --quick: 0)")
     p.add_argument("--quick", action="store_true", help="short training, 1 seed, small synthetic set, short sweeps")
     p.add_argument("--no-sweeps", action="store_true", help="main tables only")
+    p.add_argument("--sweep-seeds", default=None, help="seeds that also run the sweeps (default: all --seeds)")
     p.add_argument("--home", default=str(REPO / "cache" / "bench-reproduce"), help="store + runs folder")
     p.add_argument("--ml100k", default=str(REPO / ".." / "shared" / "data" / "ml-100k"), help="RecBole ml-100k folder")
     p.add_argument("--synth-users", type=int, default=None, help="default 20000 (--quick: 2000)")
@@ -68,6 +69,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     a = p.parse_args(argv)
     q = a.quick
     a.seed_list = [int(s) for s in (a.seeds or ("0" if q else "0,1,2")).split(",")]
+    a.sweep_seed_list = [int(s) for s in a.sweep_seeds.split(",")] if a.sweep_seeds else a.seed_list
     a.dataset_list = [d.strip() for d in a.datasets.split(",") if d.strip()]
     a.synth_users = a.synth_users or (2000 if q else 20000)
     a.synth_items = a.synth_items or (1000 if q else 5000)
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                                   **{f"warm_test_{k}": m["warm_test"][k] for k in ("hit@10", "ndcg@10")}))  # fmt: skip
             log(f"[{name} s{seed}] warm {warm.id}: warm_test NDCG@10 {m['warm_test']['ndcg@10']:.4f} "
                 f"({_took(reused, warm_rows[-1]['seconds'])})")  # fmt: skip
-            for k, r, study in _cells(a):
+            for k, r, study in _cells(a, seed):
                 methods = MAIN if study == "main" else SWEEP
                 for method, extra in methods:
                     cfg = TuneConfig(method=method, k_shot=k, noise=r, seed=seed, epochs=a.tune_epochs, **extra)
@@ -151,10 +153,10 @@ def _took(reused: bool, seconds: float) -> str:
     return "reused" if reused else f"{seconds:.0f}s"
 
 
-def _cells(a: argparse.Namespace) -> list[tuple[int | None, float, str]]:
+def _cells(a: argparse.Namespace, seed: int) -> list[tuple[int | None, float, str]]:
     """(k_shot, noise, study): the main table first, then sweeps (their k=all, r=0 cells reuse main runs)."""
     cells = [(None, 0.0, "main")]
-    if not a.no_sweeps:
+    if not a.no_sweeps and seed in a.sweep_seed_list:
         cells += [(k, 0.0, "k_shot") for k in a.k_shots]
         cells += [(None, r, "noise") for r in a.noises]
     return cells
@@ -173,7 +175,8 @@ def build_report(store: Store, a: argparse.Namespace, records: list, warm_rows: 
     md = [
         "# PPR reproduction",
         "",
-        f"Datasets {', '.join(a.dataset_list)}; seeds {a.seed_list} (seed s also picks split seed s); "
+        f"Datasets {', '.join(a.dataset_list)}; seeds {a.seed_list} (seed s also picks split seed s), "
+        f"sweeps over seeds {[] if a.no_sweeps else a.sweep_seed_list}; "
         f"{'QUICK mode (short training) ' if a.quick else ''}warm epochs <= {a.warm_epochs}, "
         f"tuning epochs <= {a.tune_epochs or 'method default'}, sasrec epochs <= {a.sasrec_epochs or 200}; synthetic: {a.synth_users} users, {a.synth_items} items. "
         f"Cells: mean ± std over seeds of test-target means; * = paired t-test vs finetune "
