@@ -171,13 +171,13 @@ def fetch_section() -> None:
                            key="ml_source")  # fmt: skip
     if not st.button("Fetch and import MovieLens-100K", key="ml_fetch"):
         return
-    notes: list[str] = []
     try:
         with st.status("Fetching MovieLens-100K ...", expanded=True) as status:
             new = fetch_and_import(store, name.strip(), source=Path(source.strip()) if source.strip() else None,
-                                   log=lambda m: (notes.append(m), status.write(m)))  # fmt: skip
+                                   log=status.write)  # fmt: skip
             status.update(label="MovieLens-100K imported", state="complete")
     except InputError as exc:
+        status.update(label="MovieLens-100K could not be fetched", state="error")
         st.error(str(exc))
         return
     published(new, [], "Fetched")
@@ -199,11 +199,14 @@ def synth_section() -> None:
     if not submitted:
         return
     bar = st.progress(0.0, text="Generating users ...")
-    notes: list[str] = []
+
+    def progress(done: int, total: int) -> None:  # generation is most of the work; the import follows
+        text = f"Generated {done:,} of {total:,} users" + ("; importing ..." if done == total else "")
+        bar.progress(0.9 * done / total, text=text)
+
     try:
         new = synth_dataset(store, name.strip(), int(n_users), int(n_items), float(mean_len), int(seed),
-                            progress=lambda done, total: bar.progress(done / total, f"Generated {done:,} of {total:,} users"),
-                            log=notes.append)  # fmt: skip
+                            progress=progress, log=lambda _msg: None)  # fmt: skip
     except InputError as exc:
         st.error(str(exc))
         return
