@@ -18,7 +18,7 @@ def test_first_start_imports_the_sample_and_says_what_next(tmp_path, monkeypatch
     assert (tmp_path / "datasets" / "sample" / "v1" / "manifest.json").is_file()
     steps = texts(at.markdown)
     assert "`sample@v1`" in steps and "Launch runs" in steps
-    assert "python -m ppr warm sample@v1" in at.code[0].value
+    assert f"python -m ppr --home {tmp_path} warm sample@v1" in at.code[0].value
     assert at.sidebar.selectbox[0].value == "sample@v1"
     assert at.query_params["dataset"] == "sample@v1"
 

@@ -24,20 +24,22 @@ if ds is None:
     st.stop()
 
 st.subheader("What to do next")
-first, second, third = st.columns([1, 1.3, 1])
+first, second, third = st.columns(3)
+sample = " The bundled `sample` is synthetic data with user profiles, ready to explore." if "sample" in store.names() else ""
 with first:
-    st.markdown(f"**1. Look at the data.** The active dataset is `{ds.ref}` "
-                f"({ds.n_users:,} users, {ds.n_items:,} items). The bundled `sample` is synthetic data "
-                "with user profiles, ready to explore; upload your own on the Data page.")  # fmt: skip
+    st.markdown(f"**1. Look at the data.** The active dataset is `{ds.ref}` ({ds.n_users:,} users, "
+                f"{ds.n_items:,} items).{sample} Upload your own, fetch MovieLens-100K or generate "
+                "synthetic data on the Data page.")  # fmt: skip
     st.page_link("views/data.py", label="Open Data", icon=":material/database:")
 with second:
     st.markdown("**2. Launch runs.** Warm-train SASRec on the warm users, then tune for the cold users with "
-                "fine-tuning or PPR. From a shell on the same store:")  # fmt: skip
-    st.code(f"python -m ppr warm {ds.ref}\npython -m ppr tune {ds.ref} --method finetune\n"
-            f"python -m ppr tune {ds.ref} --method ppr-full", language="bash")  # fmt: skip
+                "fine-tuning or PPR. For now from a shell on the same store (below).")  # fmt: skip
 with third:
     st.markdown("**3. Compare.** See where prompts beat fine-tuning: by k-shot sparsity, by profile noise, "
                 "by ablation and per user. The Runs, Compare and Prompt explorer pages come next.")  # fmt: skip
+cli = f"python -m ppr --home {store.home}"
+st.code(f"{cli} warm {ds.ref}\n{cli} tune {ds.ref} --method finetune\n{cli} tune {ds.ref} --method ppr-full",
+        language="bash")  # fmt: skip
 
 st.subheader("Datasets in the store")
 rows = [
