@@ -149,3 +149,25 @@ def test_import_with_a_separate_users_file(tmp_path):
     ds = import_upload(Store(tmp_path / "home"), "withusers", preview, "visitor_id", "product_id", "event_time",
                        ["gender"], tmp_path / "w")  # fmt: skip
     assert [a["name"] for a in ds.attributes] == ["gender"]
+
+
+def _as_format(fmt: str, tmp_path) -> bytes:
+    df = pd.read_csv(io.StringIO(CLICKS), dtype=str)
+    if fmt == "tsv":
+        return df.to_csv(sep="\t", index=False).encode()
+    if fmt == "jsonl":
+        return df.to_json(orient="records", lines=True).encode()
+    df.to_parquet(tmp_path / "x.parquet", index=False)
+    return (tmp_path / "x.parquet").read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "jsonl", "parquet"])
+def test_every_plain_format_previews_and_imports(tmp_path, fmt):
+    path = stage_upload(f"clicks.{fmt}", _as_format(fmt, tmp_path), tmp_path / "s")
+    preview = preview_upload(path)
+    assert preview.kind == fmt
+    assert preview.guess == {"user": "visitor_id", "item": "product_id", "time": "event_time"}
+    assert preview.attribute_guess == ["age"]
+    ds = import_upload(Store(tmp_path / "home"), "c", preview, "visitor_id", "product_id", "event_time", ["age"],
+                       tmp_path / "w")  # fmt: skip
+    assert (ds.n_users, ds.n_items, ds.manifest["counts"]["interactions"]) == (3, 3, 5)

@@ -106,6 +106,20 @@ def test_bad_upload_shows_the_importer_message_and_stores_nothing(app_home):
     assert not [b for b in at.button if b.key == "import_submit"]
 
 
+def test_separate_users_file_supplies_the_attributes(app_home):
+    at = start(DATA)
+    at.file_uploader(key="upload_users").set_value(("people.csv", b"visitor_id,gender,city\nu1,F,Oslo\nu2,M,Rome\n",
+                                                    "text/csv"))  # fmt: skip
+    _upload(at, "clicks.csv", CLICKS)
+    attrs = by_key(at.multiselect, "import_attrs_")
+    assert attrs.options == ["gender", "city"] and attrs.value == ["gender", "city"]
+    assert "users file" in attrs.label
+    attrs.set_value(["gender"])
+    at.button(key="import_submit").click().run()
+    ds = Store(app_home).open("clicks")
+    assert [a["name"] for a in ds.attributes] == ["gender"]
+
+
 def test_movielens_zip_upload_imports_profiles(app_home, tmp_path):
     ml = write_tiny_ml100k(tmp_path / "ml")
     buf = io.BytesIO()
