@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             warm, reused = warm_run(store, ds, split_cfg, wcfg, log, bar=False)
             m = warm.metrics()
             warm_rows.append(dict(dataset=name, seed=seed, run_id=warm.id, reused=reused,
-                                  seconds=time.perf_counter() - t0, epochs=m["epochs_run"],
+                                  seconds=time.perf_counter() - t0, train_seconds=m["seconds"]["train"],
+                                  epochs=m["epochs_run"],
                                   **{f"warm_test_{k}": m["warm_test"][k] for k in ("hit@10", "ndcg@10")}))  # fmt: skip
             log(f"[{name} s{seed}] warm {warm.id}: warm_test NDCG@10 {m['warm_test']['ndcg@10']:.4f} "
                 f"({_took(reused, warm_rows[-1]['seconds'])})")  # fmt: skip
@@ -185,19 +186,22 @@ def build_report(store: Store, a: argparse.Namespace, records: list, warm_rows: 
         f"Datasets {', '.join(a.dataset_list)}; seeds {a.seed_list} ({seeds_note}); "
         f"sweeps over seeds {[] if a.no_sweeps else a.sweep_seed_list}; "
         f"{'QUICK mode (short training) ' if a.quick else ''}warm epochs <= {a.warm_epochs}, "
-        f"tuning epochs <= {a.tune_epochs or 'method default'}, sasrec epochs <= {a.sasrec_epochs or 200}; synthetic: {a.synth_users} users, {a.synth_items} items. "
-        f"Cells: mean ± std over seeds of test-target means; * = paired t-test vs finetune "
-        f"(targets pooled over seeds) p < 0.05. Total wall time {seconds / 60:.1f} min.",
+        f"tuning epochs <= {a.tune_epochs or 'method default'}, sasrec epochs <= {a.sasrec_epochs or 200}"
+        + (f"; synthetic: {a.synth_users} users, {a.synth_items} items" if "synth" in a.dataset_list else "")
+        + ". Cells: mean ± std over seeds of the per-seed means over test targets; * = paired t-test against "
+        f"finetune (targets paired within a seed, pooled over seeds) p < 0.05, better or worse. "
+        f"Wall time of this invocation {seconds / 60:.1f} min (reused runs cost ~0).",
         "",
         "## Warmed SASRec (warm users' leave-one-out test)",
         "",
     ]
     warm = pd.DataFrame(warm_rows)
     if len(warm):
-        g = warm.groupby("dataset")[["warm_test_hit@10", "warm_test_ndcg@10", "seconds"]].agg(["mean", "std"])
-        md += ["| dataset | HIT@10 | NDCG@10 | train s |", "|---|---:|---:|---:|"]
+        g = warm.groupby("dataset")[["warm_test_hit@10", "warm_test_ndcg@10", "train_seconds", "epochs"]].agg(["mean", "std"])
+        md += ["| dataset | HIT@10 | NDCG@10 | epochs | train s |", "|---|---:|---:|---:|---:|"]
         for ds_name, row in g.iterrows():
-            md.append(f"| {ds_name} | {_ms(row, 'warm_test_hit@10')} | {_ms(row, 'warm_test_ndcg@10')} | {row[('seconds', 'mean')]:.0f} |")
+            md.append(f"| {ds_name} | {_ms(row, 'warm_test_hit@10')} | {_ms(row, 'warm_test_ndcg@10')} | "
+                      f"{row[('epochs', 'mean')]:.0f} | {row[('train_seconds', 'mean')]:.0f} |")  # fmt: skip
     out: dict[str, Any] = {"settings": vars(a), "warm": warm_rows, "runs": records, "main": {}, "k_shot": {}, "noise": {}}
     recs = pd.DataFrame(records)
     labels = list(dict.fromkeys(TuneConfig(method=m, **e).label for m, e in MAIN))
