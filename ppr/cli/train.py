@@ -8,197 +8,22 @@ with the chosen method on the cold tuning users, early-stops on the validation u
 and scores the test users (few-shot, zero-shot, joint). Identical settings map to
 the same run folder: a complete one is reused, not trained again.
 
-`warm_run` and `tune_run` are the headless entry points (bench/reproduce.py uses them).
+The pipelines live in ppr.experiment (`warm_run`, `tune_run`); they are re-exported here
+for older callers (bench/reproduce.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import datetime as dt
 import json
-import sys
-import time
-from collections.abc import Callable
-from typing import Any
 
-import numpy as np
-import pandas as pd
-import torch
-from tqdm import tqdm
-
-from ppr.data.splits import ROLE_TUNE, ROLE_WARM, SplitConfig, make_split, noisy_codes
-from ppr.data.store import Dataset, Store
+from ppr.data.splits import SplitConfig
+from ppr.data.store import Store
 from ppr.errors import InputError
-from ppr.eval.evaluate import evaluate_group, summarize_scores
-from ppr.models.recommender import ColdStartRecommender
-from ppr.models.sasrec import BackboneConfig, SASRec
-from ppr.runs import Run, library_versions, new_run, open_run
-from ppr.train.device import pick_device
-from ppr.train.tune import DEFAULT_LR, METHODS, TuneConfig, build_model, parameter_report, tune
-from ppr.train.warm import WarmConfig, train_warm
-
-Log = Callable[[str], None]
-
-
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _base_spec(kind: str, ds: Dataset, split_cfg: SplitConfig, device: torch.device) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "dataset": {"name": ds.name, "content_hash": ds.content_hash},
-        "dataset_ref": ds.ref,
-        "split": {"id": split_cfg.split_id, "config": dataclasses.asdict(split_cfg)},
-        "versions": library_versions(),
-        "device": str(device),
-        "created_at": _now(),
-    }
-
-
-def warm_spec(ds: Dataset, split_cfg: SplitConfig, cfg: WarmConfig, device: torch.device) -> dict[str, Any]:
-    warm = {k: v for k, v in cfg.to_dict().items() if k != "device"}
-    return {**_base_spec("warm", ds, split_cfg, device), "backbone": cfg.backbone(ds.n_items).to_dict(), "warm": warm}
-
-
-def warm_run(
-    store: Store, ds: Dataset, split_cfg: SplitConfig, cfg: WarmConfig, log: Log = _stderr, bar: bool = True
-) -> tuple[Run, bool]:
-    """The complete warm run for these settings: (run, reused). Trains it if missing."""
-    device = pick_device(cfg.device)
-    spec = warm_spec(ds, split_cfg, cfg, device)
-    run = new_run(store.runs_dir, f"{ds.name}-warm", spec)
-    if run.is_complete:
-        log(f"reusing complete warm run {run.id} ({run.path})")
-        return run, True
-    split = make_split(ds, split_cfg, log=log)
-    warm_users = np.flatnonzero(split.roles == ROLE_WARM)
-    lengths = np.diff(split.offsets)[warm_users] - 2  # warm_val and warm_test clicks held out
-    tg = split.targets[split.targets["group"] == "warm_val"]
-    val = (
-        tg["user"].to_numpy(np.int64),
-        tg["pos"].to_numpy(np.int64),
-        tg["item"].to_numpy(np.int64),
-        split.negatives[tg["target_id"].to_numpy()],
-    )
-    log(f"warm-training SASRec on {len(warm_users)} warm users of {ds.ref} ({device}) -> {run.path}")
-    t0 = time.perf_counter()
-    with tqdm(total=cfg.epochs, desc="warm", unit="epoch", file=sys.stderr, disable=not bar) as pbar:
-
-        def progress(epoch: int, loss: float, metrics: dict[str, float]) -> None:
-            pbar.update(1)
-            val = metrics.get("ndcg@10", float("nan"))
-            pbar.set_postfix(loss=f"{loss:.4f}", val_ndcg10=f"{val:.4f}")
-            if not bar and epoch % 10 == 0:
-                log(f"warm epoch {epoch}: loss {loss:.4f}, warm_val NDCG@10 {val:.4f} ({time.perf_counter() - t0:.0f}s)")
-
-        model, history = train_warm(
-            split.offsets, split.items, warm_users, ds.n_items, cfg, val=val, lengths=lengths, progress=progress
-        )
-    seconds = time.perf_counter() - t0
-    wrapped = ColdStartRecommender(model)
-    scores = [evaluate_group(wrapped, split, g, None, cfg.max_len, device=device) for g in ("warm_val", "warm_test")]
-    best = max(history, key=lambda h: h.get("ndcg@10", -1.0)) if history else {}
-    metrics = {
-        "run_id": run.id,
-        "kind": "warm",
-        "warm_val": summarize_scores(scores[0])["joint"],
-        "warm_test": summarize_scores(scores[1])["joint"],
-        "best_epoch": int(best.get("epoch", 0)),
-        "epochs_run": len(history),
-        "history": history,
-        "params": sum(p.numel() for p in model.parameters()),
-        "seconds": {"train": seconds},
-    }
-    run.save_checkpoint(model.state_dict())
-    run.write_scores(pd.concat(scores, ignore_index=True))
-    run.write_metrics(metrics)
-    return run, False
-
-
-def load_backbone(run: Run) -> SASRec:
-    spec = run.spec()
-    if spec.get("kind") != "warm":
-        raise InputError(f"Run {run.id} is a {spec.get('kind')!r} run; --warm needs a warm run (`python -m ppr warm`).")
-    model = SASRec(BackboneConfig(**spec["backbone"]))
-    model.load_state_dict(run.load_checkpoint())
-    return model
-
-
-def tune_run(
-    store: Store,
-    ds: Dataset,
-    cfg: TuneConfig,
-    warm: Run | None = None,
-    split_cfg: SplitConfig | None = None,
-    warm_cfg: WarmConfig | None = None,
-    log: Log = _stderr,
-    bar: bool = True,
-    device: str = "auto",
-) -> tuple[Run, bool]:
-    """The complete tuning run: (run, reused). Without `warm`, uses/trains the matching warm run."""
-    dev = pick_device(device)
-    if warm is None:
-        warm_cfg = dataclasses.replace(warm_cfg or WarmConfig(), seed=cfg.seed, device=device)
-        warm, _ = warm_run(store, ds, split_cfg or SplitConfig(), warm_cfg, log, bar)
-    wspec = warm.spec()
-    if wspec["dataset"]["content_hash"] != ds.content_hash:
-        raise InputError(
-            f"Warm run {warm.id} was trained on dataset content {wspec['dataset']['content_hash'][:12]} "
-            f"({wspec.get('dataset_ref')}), not on {ds.ref} ({ds.content_hash[:12]}); pick a warm run of this dataset."
-        )
-    split_cfg = SplitConfig(**wspec["split"]["config"])
-    spec = {
-        **_base_spec("tune", ds, split_cfg, dev),
-        "backbone": wspec["backbone"],
-        "warm_run": warm.id,
-        "tune": cfg.to_dict(),
-        "eval": {"group": "test", "selection": "val joint ndcg@10"},
-    }
-    run = new_run(store.runs_dir, f"{ds.name}-{cfg.label}-k{cfg.k_shot or 'all'}-r{cfg.noise:g}-s{cfg.seed}", spec)
-    if run.is_complete:
-        log(f"reusing complete run {run.id} ({run.path})")
-        return run, True
-    split = make_split(ds, split_cfg, log=log)
-    codes = ds.attribute_codes()
-    if cfg.noise > 0:
-        codes = noisy_codes(codes, ds.cardinalities, cfg.noise, cfg.seed, users=split.roles >= ROLE_TUNE)
-    model = build_model(cfg, load_backbone(warm), ds.cardinalities)
-    log(f"tuning {cfg.label} on {int((split.roles == ROLE_TUNE).sum())} cold users of {ds.ref} ({dev}) -> {run.path}")
-    with tqdm(total=cfg.max_epochs, desc=cfg.label, unit="epoch", file=sys.stderr, disable=not bar) as pbar:
-
-        def progress(h: dict[str, float]) -> None:
-            if h["epoch"] > 0:
-                pbar.update(1)
-            pbar.set_postfix(val_ndcg10=f"{h['val_ndcg@10']:.4f}")
-
-        result = tune(model, cfg, split, codes, dev, progress)
-    t0 = time.perf_counter()
-    max_len = int(wspec["backbone"]["max_len"])
-    scores = [evaluate_group(result.model, split, g, codes, max_len, cfg.k_shot, device=dev) for g in ("test", "val")]
-    metrics = {
-        "run_id": run.id,
-        "kind": "tune",
-        "label": cfg.label,
-        "method": cfg.method,
-        "warm_run": warm.id,
-        "test": summarize_scores(scores[0]),
-        "val": summarize_scores(scores[1]),
-        "params": parameter_report(result.model, cfg, ds.cardinalities),
-        "best_epoch": result.best_epoch,
-        "epochs_run": result.epochs_run,
-        "history": result.history,
-        "seconds": {"tune": result.seconds, "eval": time.perf_counter() - t0},
-    }
-    run.save_checkpoint(result.model.state_dict())
-    run.write_scores(pd.concat(scores, ignore_index=True))
-    run.write_metrics(metrics)
-    return run, False
+from ppr.experiment import load_backbone, tune_run, warm_run, warm_spec  # noqa: F401  (headless entry points)
+from ppr.runs import Run, open_run
+from ppr.train.tune import DEFAULT_LR, METHODS, TuneConfig
+from ppr.train.warm import WarmConfig
 
 
 # ----------------------------------------------------------------------------- argparse

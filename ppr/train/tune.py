@@ -38,6 +38,7 @@ from ppr.models.recommender import ColdStartRecommender
 from ppr.models.sasrec import SASRec
 from ppr.train.augment import mask_behavior
 from ppr.train.batching import NegativeSampler
+from ppr.train.checkpoint import rng_state, set_rng_state
 from ppr.train.cold_data import ColdBatch, iterate_cold_batches, tuning_windows
 from ppr.train.losses import bpr_loss, info_nce
 
@@ -183,10 +184,15 @@ def tune(
     codes: np.ndarray,
     device: torch.device | str = "cpu",
     progress: Callable[[dict[str, float]], None] | None = None,
+    resume: dict[str, Any] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> TuneResult:
     """Train `model` per `cfg` on the split's tuning users; early-stop on validation joint NDCG@10.
 
     codes: (n_users, A) profile codes as the method sees them (noise already applied).
+    on_epoch(state) gets an epoch checkpoint after every epoch (model, optimizer, best
+    state, history, early-stopping and rng state); passing it back as `resume` continues
+    after that epoch, so an interrupted run ends with the same number of epochs.
     """
     t0 = time.perf_counter()
     model.to(device)
@@ -211,13 +217,23 @@ def tune(
         scores = evaluate_group(model, split, "val", codes, max_len, cfg.k_shot, device=device)
         return float(scores["ndcg@10"].mean()) if len(scores) else 0.0
 
-    best, best_epoch = validate(), 0
-    best_state = copy.deepcopy(model.state_dict())
-    history = [{"epoch": 0, "loss": float("nan"), "val_ndcg@10": best}]
-    if progress:
-        progress(history[-1])
-    epoch = 0
-    for epoch in range(1, cfg.max_epochs + 1):
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        best, best_epoch, best_state = float(resume["best"]), int(resume["best_epoch"]), resume["best_state"]
+        history, epoch = list(resume["history"]), int(resume["epoch"])
+        rng.bit_generator.state = resume["rng"]
+        gen.set_state(resume["gen"])
+        set_rng_state(model, resume["model_rng"])
+        start = cfg.max_epochs + 1 if resume["stopped"] else epoch + 1
+    else:
+        best, best_epoch = validate(), 0
+        best_state = copy.deepcopy(model.state_dict())
+        history = [{"epoch": 0, "loss": float("nan"), "val_ndcg@10": best}]
+        if progress:
+            progress(history[-1])
+        epoch, start = 0, 1
+    for epoch in range(start, cfg.max_epochs + 1):
         model.train()
         losses = [
             _step(model, batch, cfg, opt, gen)
@@ -229,8 +245,15 @@ def tune(
             progress(history[-1])
         if val > best:
             best, best_epoch, best_state = val, epoch, copy.deepcopy(model.state_dict())
-        elif epoch - best_epoch >= cfg.stop_patience:
+        stopped = epoch - best_epoch >= cfg.stop_patience
+        if on_epoch:
+            on_epoch(dict(epoch=epoch, model=model.state_dict(), optimizer=opt.state_dict(), best=best,
+                          best_epoch=best_epoch, best_state=best_state, history=history, stopped=stopped,
+                          rng=rng.bit_generator.state, gen=gen.get_state(), model_rng=rng_state(model)))  # fmt: skip
+        if stopped:
             break
+    if resume is not None and start > cfg.max_epochs:
+        epoch = int(resume["epoch"])
     model.load_state_dict(best_state)
     return TuneResult(model, best_epoch, epoch, history, time.perf_counter() - t0)
 

@@ -25,6 +25,7 @@ from ppr.errors import InputError
 from ppr.eval.metrics import rank_metrics, summarize
 from ppr.models.sasrec import BackboneConfig, SASRec
 from ppr.train.batching import NegativeSampler, build_windows, history_matrix, iterate_batches
+from ppr.train.checkpoint import rng_state, set_rng_state
 from ppr.train.device import autocast, pick_device
 from ppr.train.losses import bpr_loss
 
@@ -68,13 +69,17 @@ def train_warm(
     val: ValSet | Callable[[SASRec], dict[str, float]] | None = None,
     lengths: np.ndarray | None = None,
     progress: Progress | None = None,
+    resume: dict[str, Any] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[SASRec, list[dict[str, float]]]:
     """Train SASRec on clicks seq[:lengths[i]] of train_users; return (best model, history).
 
     val: (users, pos, target_items, negatives) scored by evaluate_next_item, or a
     callable model -> summary metrics containing "ndcg@10". progress(epoch, loss,
     val_metrics) is called after every epoch; returning False stops training early
-    (e.g. a cancelled job), keeping the best weights so far.
+    (e.g. a cancelled job), keeping the best weights so far. on_epoch(state) gets an
+    epoch checkpoint (model, optimizer, best state, history, patience counter, rng
+    states); passing it back as `resume` continues after that epoch.
     """
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
@@ -87,8 +92,16 @@ def train_warm(
     # fused Adam: one kernel per tensor; 5x faster steps on CPU with a large item table
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     history: list[dict[str, float]] = []
-    best, best_state, stale = -1.0, None, 0
-    for epoch in range(1, cfg.epochs + 1):
+    best, best_state, stale, start = -1.0, None, 0, 1
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        best, best_state, stale = float(resume["best"]), resume["best_state"], int(resume["stale"])
+        history = list(resume["history"])
+        rng.bit_generator.state = resume["rng"]
+        set_rng_state(model, resume["model_rng"])
+        start = cfg.epochs + 1 if resume["stopped"] else int(resume["epoch"]) + 1
+    for epoch in range(start, cfg.epochs + 1):
         t0 = time.perf_counter()
         loss = _train_epoch(model, opt, windows, sampler, cfg.batch_size, rng, device)
         t1 = time.perf_counter()
@@ -104,7 +117,12 @@ def train_warm(
             best_state = copy.deepcopy(model.state_dict())
         else:
             stale += 1
-        if keep_going is False or (val is not None and stale >= cfg.patience):
+        stopped = keep_going is False or (val is not None and stale >= cfg.patience)
+        if on_epoch:
+            on_epoch(dict(epoch=epoch, model=model.state_dict(), optimizer=opt.state_dict(), best=best,
+                          best_state=best_state, stale=stale, history=history, stopped=stopped,
+                          rng=rng.bit_generator.state, model_rng=rng_state(model)))  # fmt: skip
+        if stopped:
             break
     if best_state is not None:
         model.load_state_dict(best_state)
