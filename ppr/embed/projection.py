@@ -1,0 +1,139 @@
+"""2-D projections of vectors (PCA instantly, UMAP seeded) and a disk cache keyed by content and settings.
+
+Why a cache: UMAP of a few thousand users takes seconds (plus numba's JIT on first use), and the
+Prompt explorer asks for the same run's coordinates on every rerun and from every process (the run
+worker computes them after training, the app reads them back). The key is the vectors' content hash,
+so a changed run or a different vector kind never reads stale coordinates.
+
+Threads: numba's default layer choice may pick "workqueue", which aborts the process when two threads
+launch parallel kernels at once (Streamlit runs each session on its own thread). "threadsafe" picks TBB
+if present, else OpenMP, both safe across threads; runs are started with spawn/Popen, never fork, so
+OpenMP's fork caveat does not apply. An explicit NUMBA_THREADING_LAYER in the environment wins.
+
+Determinism: with random_state set, umap-learn runs its layout single-threaded (it forces n_jobs=1 and
+warns otherwise), so we pass n_jobs=1 ourselves: same vectors and seed give the same coordinates on a
+given machine. A 5k-user UMAP stays well under the 15 s budget single-threaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import io
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ppr.errors import InputError
+from ppr.io import atomic_write_bytes
+
+Method = Literal["umap", "pca"]
+METHODS = ("umap", "pca")
+UMAP_DEFAULTS = {"seed": 0, "n_neighbors": 15, "min_dist": 0.1}
+
+
+def project(vectors: np.ndarray, method: Method = "umap", seed: int = 0, n_neighbors: int = 15,
+            min_dist: float = 0.1) -> np.ndarray:  # fmt: skip
+    """(n, d) vectors -> (n, 2) float32 coordinates. PCA ignores seed, n_neighbors and min_dist."""
+    x = _checked(vectors, method)
+    if method == "pca" or len(x) < 4:  # UMAP's spectral layout needs a few points; PCA is exact there
+        return pca_2d(x)
+    return _umap_2d(x, seed, n_neighbors, min_dist)
+
+
+def pca_2d(x: np.ndarray) -> np.ndarray:
+    """First two principal components (scores) via SVD, signs fixed so the result does not flip between calls."""
+    centered = x - x.mean(axis=0, keepdims=True)
+    u, s, vt = np.linalg.svd(centered, full_matrices=False)
+    k = min(2, len(s))
+    signs = np.sign(vt[np.arange(k), np.abs(vt[:k]).argmax(axis=1)])
+    signs[signs == 0] = 1.0
+    out = np.zeros((len(x), 2), dtype=np.float32)
+    out[:, :k] = u[:, :k] * s[:k] * signs
+    return out
+
+
+def _umap_2d(x: np.ndarray, seed: int, n_neighbors: int, min_dist: float) -> np.ndarray:
+    umap = _import_umap()
+    reducer = umap.UMAP(n_components=2, n_neighbors=max(2, min(n_neighbors, len(x) - 1)), min_dist=min_dist,
+                        random_state=seed, n_jobs=1, low_memory=True)  # fmt: skip
+    with warnings.catch_warnings():  # "n_neighbors is larger than the dataset size", spectral-init fallbacks
+        warnings.simplefilter("ignore", UserWarning)
+        return np.asarray(reducer.fit_transform(x), dtype=np.float32)
+
+
+@functools.cache
+def _import_umap():  # noqa: ANN202 (module)
+    """Import umap once per process: thread-safe numba layer, and its jitted functions cached on disk.
+
+    umap-learn 0.5.12 jits about a hundred functions without cache=True: every new process (each app
+    server, each run worker) paid ~25 s of compilation on its first fit on this CPU. Turning numba's
+    disk cache on for them cuts that to ~1 s after the first process. A function numba cannot cache
+    (no writable cache folder) just compiles as before.
+    """
+    import numba  # here, not at the top: PCA-only callers (the app's first paint) skip numba's import
+    from numba.core.dispatcher import Dispatcher
+
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "threadsafe"
+    import umap
+
+    for name, module in list(sys.modules.items()):
+        if name == "umap" or name.startswith("umap."):
+            for obj in list(vars(module).values()):
+                if isinstance(obj, Dispatcher) and obj.py_func.__module__ == name:
+                    with contextlib.suppress(RuntimeError):  # "no locator available": nowhere to write
+                        obj.enable_caching()
+    return umap
+
+
+def _checked(vectors: np.ndarray, method: str) -> np.ndarray:
+    if method not in METHODS:
+        raise InputError(f"Projection method {method!r} is unknown; expected one of {', '.join(METHODS)}.")
+    x = np.asarray(vectors, dtype=np.float64)
+    if x.ndim != 2 or len(x) == 0:
+        raise InputError(f"Vectors to project must be a non-empty 2-D array (users x dimensions); got shape {x.shape}.")
+    if not np.isfinite(x).all():
+        bad = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
+        raise InputError(f"Vectors to project must be finite; row {bad} holds NaN or infinity.")
+    return x
+
+
+def projection_key(vectors: np.ndarray, method: Method, **settings: float) -> str:
+    """Hex key of (content of the vectors, method, the settings that method uses)."""
+    x = np.ascontiguousarray(vectors, dtype=np.float64)
+    used = {} if method == "pca" else {**UMAP_DEFAULTS, **settings}
+    h = hashlib.sha256()
+    h.update(json.dumps({"method": method, "shape": x.shape, "settings": used}, sort_keys=True).encode())
+    h.update(x.tobytes())
+    return h.hexdigest()
+
+
+def cached_projection(vectors: np.ndarray, method: Method, cache_dir: Path, **settings: float) -> np.ndarray:
+    """project() through a cache of .npy files in cache_dir; a missing or unreadable entry is recomputed."""
+    unknown = set(settings) - set(UMAP_DEFAULTS)
+    if unknown:
+        raise InputError(f"Unknown projection settings {sorted(unknown)}; expected some of {sorted(UMAP_DEFAULTS)}.")
+    _checked(vectors, method)
+    path = Path(cache_dir) / f"{method}-{projection_key(vectors, method, **settings)[:40]}.npy"
+    if (hit := _load(path, len(vectors))) is not None:
+        return hit
+    coords = project(vectors, method, **settings)
+    buf = io.BytesIO()
+    np.save(buf, coords, allow_pickle=False)
+    atomic_write_bytes(path, buf.getvalue())
+    return coords
+
+
+def _load(path: Path, n: int) -> np.ndarray | None:
+    try:
+        coords = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):  # absent, truncated by a crash of an older writer, or not an .npy
+        return None
+    return coords if coords.shape == (n, 2) else None
