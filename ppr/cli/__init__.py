@@ -37,7 +37,7 @@ def _optional_command_modules() -> list:
     import importlib
 
     modules = []
-    for name in ("ppr.cli.train",):
+    for name in ("ppr.cli.train", "ppr.cli.jobs"):
         try:
             modules.append(importlib.import_module(name))
         except ModuleNotFoundError as exc:

@@ -1,0 +1,254 @@
+"""`python -m ppr sweep | worker | runs | report`: experiments as durable background jobs.
+
+    sweep NAME --methods finetune,ppr-light --k-shots 1,all --noise 0,0.3 --seeds 0,1 [--background]
+    runs list [--json] | runs show ID [--json] | runs cancel ID | runs resume ID [--foreground]
+    report SWEEP [--format md|csv|json]
+
+With --background the sweep runs in a detached worker and the sweep id is the last
+line of stdout. IDs in `runs show/cancel/resume` are run ids or sweep ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+from ppr.cli.train import _split_args, _split_cfg, _warm_args, _warm_cfg
+from ppr.data.store import Store
+from ppr.errors import InputError
+from ppr.io import read_json
+from ppr.jobs import report, sweep as sweeps
+from ppr.jobs.status import now, pid_alive, read_metrics, read_status, write_status
+from ppr.jobs.worker import main_log, work
+from ppr.train.tune import METHODS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("sweep", help="run a grid of tuning cells (method x k-shot x noise x seed x ablation)")
+    s.add_argument("name", help="dataset NAME or NAME@vN")
+    s.add_argument("--methods", default="finetune,ppr-light,ppr-full", help="comma list of " + ", ".join(METHODS))
+    s.add_argument("--k-shots", default="all", help="comma list of integers >= 1 or 'all'")
+    s.add_argument("--noise", default="0", help="comma list of profile noise rates")
+    s.add_argument("--seeds", default="0", help="comma list of seeds (each also seeds its warm run)")
+    s.add_argument("--ablations", default="none", help="comma list of " + ", ".join(sweeps.ABLATIONS) + " (PPR methods)")
+    s.add_argument("--epochs", type=int, default=None, help="max tuning epochs of every cell (default per method)")
+    s.add_argument("--patience", type=int, default=None)
+    s.add_argument("--batch-size", type=int, default=None)
+    s.add_argument("--lr", type=float, default=None)
+    _split_args(s)
+    _warm_args(s, prefix="warm-")
+    s.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)  # _warm_cfg reads it; --seeds rules
+    s.add_argument("--device", default="auto")
+    s.add_argument("--background", action="store_true", help="detach a worker and return; prints the sweep id last")
+    s.add_argument("--max-workers", type=int, default=None, help="workers computing at once (default $PPR_MAX_WORKERS or 1)")
+    s.set_defaults(func=run_sweep)
+
+    w = sub.add_parser("worker", help="(internal) compute a sweep's or a run's queued runs")
+    g = w.add_mutually_exclusive_group(required=True)
+    g.add_argument("--sweep", default=None)
+    g.add_argument("--run", default=None)
+    w.add_argument("--max-workers", type=int, default=None)
+    w.set_defaults(func=run_worker)
+
+    r = sub.add_parser("runs", help="list, show, cancel or resume runs and sweeps")
+    rs = r.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
+    lp = rs.add_parser("list", help="every run folder with state and progress (stale = worker gone)")
+    lp.add_argument("--sweep", default=None, help="only this sweep's runs")
+    lp.add_argument("--json", action="store_true")
+    lp.set_defaults(func=runs_list)
+    sp = rs.add_parser("show", help="one run's or sweep's status, settings and latest metrics")
+    sp.add_argument("id")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=runs_show)
+    cp = rs.add_parser("cancel", help="SIGTERM the worker computing a run or sweep; queued cells become cancelled")
+    cp.add_argument("id")
+    cp.set_defaults(func=runs_cancel)
+    up = rs.add_parser("resume", help="continue a failed/stale/cancelled run or sweep from its last epoch checkpoint")
+    up.add_argument("id")
+    up.add_argument("--foreground", action="store_true", help="compute here instead of in a detached worker")
+    up.set_defaults(func=runs_resume)
+
+    p = sub.add_parser("report", help="comparison tables of a sweep (mean/std over seeds, vs finetune, paired p)")
+    p.add_argument("sweep")
+    p.add_argument("--format", choices=("md", "csv", "json"), default="md")
+    p.set_defaults(func=run_report)
+
+
+def _list(value: str, what: str, cast: Any) -> list:
+    try:
+        return [cast(v.strip()) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"--{what} {value!r} is invalid: expected a comma-separated list.") from None
+
+
+def _k(v: str) -> int | None:
+    if v.lower() == "all":
+        return None
+    k = int(v)
+    if k < 1:
+        raise ValueError(v)
+    return k
+
+
+def run_sweep(args: argparse.Namespace, store: Store) -> int:
+    tune = {k: v for k, v in (("epochs", args.epochs), ("patience", args.patience), ("batch_size", args.batch_size),
+                              ("lr", args.lr)) if v is not None}  # fmt: skip
+    spec = sweeps.SweepSpec(
+        dataset=args.name, methods=_list(args.methods, "methods", str), k_shots=_list(args.k_shots, "k-shots", _k),
+        noises=_list(args.noise, "noise", float), seeds=_list(args.seeds, "seeds", int),
+        ablations=_list(args.ablations, "ablations", str), split=_split_cfg(args), warm=_warm_cfg(args),
+        tune=tune, device=args.device,
+    )  # fmt: skip
+    body = sweeps.submit(store, spec)
+    sid, n_cells = body["id"], len(body["cells"])
+    done = sum(read_status(store.runs_dir / c["run_id"])["state"] == "done" for c in body["cells"])
+    print(f"sweep {sid}: {n_cells} cells ({done} already done), {len(body['warm_runs'])} warm runs, "
+          f"{len(body['runs'])} runs in all")  # fmt: skip
+    folder = sweeps.sweeps_dir(store) / sid
+    if args.background:
+        if body["state"] in ("queued", "running") and body.get("pid") and pid_alive(body["pid"]):
+            print(f"worker {body['pid']} already has this sweep")
+        else:
+            pid = sweeps.launch(store, ["--sweep", sid], folder / "worker.log", args.max_workers)
+            sweeps.update_sweep(folder, pid=pid)
+            print(f"worker {pid} started; log {folder / 'worker.log'}")
+        print(sid)
+        return 0
+    final = work(store, body["runs"], main_log, folder, args.max_workers)
+    print(f"sweep {sid}: {final}")
+    print(sid)
+    return 0 if final == "done" else 1
+
+
+def run_worker(args: argparse.Namespace, store: Store) -> int:
+    main_log(f"worker {os.getpid()} starting ({'sweep ' + args.sweep if args.sweep else 'run ' + args.run})")
+    if args.sweep:
+        body = sweeps.read_sweep(store, args.sweep)
+        final = work(store, body["runs"], main_log, sweeps.sweeps_dir(store) / args.sweep, args.max_workers)
+    else:
+        final = work(store, [_run_dir(store, args.run).name], main_log, None, args.max_workers)
+    return 0 if final in ("done", "cancelled") else 1
+
+
+def _run_dir(store: Store, rid: str):
+    path = store.runs_dir / rid
+    if "/" in rid or not (path / "job.json").is_file() and not (path / "spec.json").is_file():
+        raise InputError(f"Run {rid!r} not found under {store.runs_dir}; `python -m ppr runs list` shows run ids.")
+    return path
+
+
+def _is_sweep(store: Store, ident: str) -> bool:
+    return "/" not in ident and (sweeps.sweeps_dir(store) / ident / "sweep.json").is_file()
+
+
+def _row(store: Store, path) -> dict[str, Any]:
+    st = read_status(path)
+    job = read_json(path / "job.json") if (path / "job.json").is_file() else {}
+    tune = job.get("tune") or {}
+    return {"id": path.name, "state": st["state"], "stale": bool(st.get("stale")), "progress": float(st.get("progress") or 0),
+            "epoch": st.get("epoch", 0), "pid": st.get("pid"), "kind": job.get("kind", "?"),
+            "method": tune.get("method", "warm" if job.get("kind") == "warm" else "?"), "sweep": st.get("sweep"),
+            "updated": st.get("updated"), "error": st.get("error")}  # fmt: skip
+
+
+def runs_list(args: argparse.Namespace, store: Store) -> int:
+    if args.sweep:
+        paths = [store.runs_dir / r for r in sweeps.read_sweep(store, args.sweep)["runs"]]
+    else:
+        paths = sorted(p for p in store.runs_dir.iterdir() if p.is_dir()) if store.runs_dir.is_dir() else []
+    rows = [_row(store, p) for p in paths if (p / "job.json").is_file() or (p / "spec.json").is_file()]
+    sweep_rows = [{k: b[k] for k in ("id", "dataset", "state", "progress", "counts", "pid")}
+                  for b in map(lambda s: sweeps.read_sweep(store, s), sweeps.list_sweeps(store))]  # fmt: skip
+    if args.json:
+        print(json.dumps({"runs": rows, "sweeps": sweep_rows}, indent=2, default=str))
+        return 0
+    for r in rows:
+        state = "failed (stale)" if r["stale"] else r["state"]
+        print(f"{r['id']:<60} {state:<15} {100 * r['progress']:5.1f}%  epoch {r['epoch']:<4} pid {r['pid'] or '-'}")
+    for s in sweep_rows:
+        print(f"sweep {s['id']:<54} {s['state']:<15} {100 * s['progress']:5.1f}%  {s['counts']}")
+    if not rows and not sweep_rows:
+        print(f"no runs under {store.runs_dir}")
+    return 0
+
+
+def runs_show(args: argparse.Namespace, store: Store) -> int:
+    if _is_sweep(store, args.id):
+        body = sweeps.read_sweep(store, args.id)
+        body["run_states"] = [_row(store, store.runs_dir / r) for r in body["runs"]]
+    else:
+        path = _run_dir(store, args.id)
+        body = {**read_status(path), "job": read_json(path / "job.json") if (path / "job.json").is_file() else None,
+                "metrics": read_metrics(path)[-5:]}  # fmt: skip
+    if args.json:
+        print(json.dumps(body, indent=2, default=str))
+        return 0
+    for key in ("id", "state", "stale", "progress", "epoch", "pid", "started", "updated", "finished", "counts", "error"):
+        if body.get(key) is not None:
+            print(f"{key:<9} {body[key]}")
+    if body.get("traceback"):
+        print(body["traceback"])
+    return 0
+
+
+def _signal(pid: int) -> None:
+    """SIGTERM the worker's process group when it leads one (detached worker), else just the process."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGTERM)
+        else:
+            os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+
+
+def runs_cancel(args: argparse.Namespace, store: Store) -> int:
+    if _is_sweep(store, args.id):
+        body = sweeps.read_sweep(store, args.id)
+        pid, ids = body.get("pid"), body["runs"]
+    else:
+        st = read_status(_run_dir(store, args.id))
+        pid, ids = st.get("pid"), [args.id]
+    if pid and pid_alive(pid):
+        _signal(int(pid))
+        print(f"sent SIGTERM to worker {pid}; it marks its runs cancelled and exits")
+        return 0
+    n = 0
+    for rid in ids:  # no live worker: cancel what is still waiting
+        if read_status(store.runs_dir / rid)["state"] == "queued":
+            write_status(store.runs_dir / rid, state="cancelled", finished=now())
+            n += 1
+    if _is_sweep(store, args.id):
+        sweeps.update_sweep(sweeps.sweeps_dir(store) / args.id, state="cancelled", pid=None)
+    print(f"no live worker; {n} queued runs marked cancelled")
+    return 0
+
+
+def runs_resume(args: argparse.Namespace, store: Store) -> int:
+    is_sweep = _is_sweep(store, args.id)
+    ids = sweeps.read_sweep(store, args.id)["runs"] if is_sweep else [_run_dir(store, args.id).name]
+    for rid in ids:
+        st = read_status(store.runs_dir / rid)
+        if st["state"] in ("failed", "cancelled"):
+            write_status(store.runs_dir / rid, state="queued", error=None, traceback=None, stale=None, pid=None)
+    target = ["--sweep", args.id] if is_sweep else ["--run", args.id]
+    folder = sweeps.sweeps_dir(store) / args.id if is_sweep else store.runs_dir / args.id
+    if args.foreground:
+        final = work(store, ids, main_log, folder if is_sweep else None)
+        print(f"{args.id}: {final}")
+        return 0 if final == "done" else 1
+    pid = sweeps.launch(store, target, folder / "worker.log")
+    if is_sweep:
+        sweeps.update_sweep(folder, pid=pid, state="queued")
+    print(f"worker {pid} resumes {args.id}; log {folder / 'worker.log'}")
+    print(args.id)
+    return 0
+
+
+def run_report(args: argparse.Namespace, store: Store) -> int:
+    sys.stdout.write(report.render(store, args.sweep, args.format))
+    return 0
