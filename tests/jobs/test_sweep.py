@@ -1,0 +1,93 @@
+"""Sweeps in the foreground: grid expansion, report over all cells, no recomputation, failures recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _planted import planted_dataset
+
+from ppr import experiment
+from ppr.data.store import Store
+from ppr.jobs.query import query_results
+
+TINY = ["--max-len", "10", "--d", "16", "--layers", "1", "--d-ff", "32", "--warm-epochs", "2", "--warm-lr", "1e-2",
+        "--epochs", "2", "--batch-size", "32"]  # fmt: skip
+GRID = ["--methods", "finetune,ppr-light", "--k-shots", "2,all", "--noise", "0", "--seeds", "0,1"]
+
+
+def _files(home: Path) -> dict[str, float]:
+    return {str(p): p.stat().st_mtime_ns for p in (home / "runs").rglob("*") if p.is_file() and p.name != "status.json"}
+
+
+def test_sweep_runs_every_cell_reports_them_and_never_recomputes(home: Path, run_cli) -> None:
+    planted_dataset(Store(home), n_users=300)
+    rc, out, err = run_cli("sweep", "planted", *GRID, *TINY)
+    assert rc == 0, err
+    sid = out.strip().splitlines()[-1]
+    assert "8 cells (0 already done), 2 warm runs, 10 runs in all" in out
+    sweep = json.loads((home / "sweeps" / sid / "sweep.json").read_text())
+    assert sweep["state"] == "done" and len(sweep["runs"]) == 10
+
+    rc, out, _ = run_cli("runs", "list", "--json")
+    runs = json.loads(out)["runs"]
+    assert len(runs) == 10 and {r["state"] for r in runs} == {"done"} and all(r["progress"] == 1.0 for r in runs)
+    tuned = home / "runs" / next(c["run_id"] for c in sweep["cells"] if c["method"] == "ppr-light")
+    assert {"job.json", "spec.json", "status.json", "metrics.jsonl", "results.parquet", "scores.parquet",
+            "checkpoint.pt", "embeddings.parquet", "metrics.json"} <= {p.name for p in tuned.iterdir()}  # fmt: skip
+    assert not (tuned / "resume.pt").exists()
+    assert [json.loads(x)["epoch"] for x in (tuned / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    emb = pd.read_parquet(tuned / "embeddings.parquet")
+    assert set(emb["role"]) == {"tune", "val", "test"} and {"taste", "noise"} <= set(emb.columns)
+    test_rows = emb[emb["role"] == "test"]
+    assert all(len(t) == 20 and len(set(t)) == 20 and min(t) >= 1 for t in test_rows["top20"])
+    assert emb[emb["role"] != "test"]["top20"].isna().all() and len(emb["prompt"].iloc[0]) == 16
+
+    rc, out, _ = run_cli("report", sid, "--format", "json")
+    rows = pd.DataFrame(json.loads(out)["rows"])
+    joint = rows[(rows["group"] == "joint") & (rows["metric"] == "ndcg@10")]
+    assert len(joint) == 4 and set(joint["n_seeds"]) == {2}  # (k 2, all) x (finetune, ppr-light), both seeds
+    assert joint.loc[joint["label"] == "finetune", "rel_vs_finetune"].abs().max() == 0
+    assert joint.loc[joint["label"] == "ppr-light", "p_value"].between(0, 1).all()
+    rc, md, _ = run_cli("report", sid)
+    assert md.count("| ppr-light |") == 6 and "| all | 0 | finetune |" in md
+    rc, csv, _ = run_cli("report", sid, "--format", "csv")
+    assert csv.splitlines()[0].startswith("k,noise,label,group,metric,mean,std")
+
+    test = query_results(home, "eval_set = 'test' AND \"group\" = 'joint' AND metric = 'ndcg@10'")
+    assert len(test) == 8 and set(test["method"]) == {"finetune", "ppr-light"} and set(test["k"]) == {"2", "all"}
+    assert set(query_results(home, "kind = 'warm'")["eval_set"]) == {"warm_val", "warm_test"}
+
+    before = _files(home)
+    rc, out, err = run_cli("sweep", "planted", *GRID, *TINY)
+    assert rc == 0 and "8 cells (8 already done)" in out and "tuning" not in err and "warm-training" not in err
+    assert _files(home) == before  # nothing rewritten, nothing trained
+
+
+def test_query_results_without_runs_is_an_empty_typed_frame(tmp_path: Path) -> None:
+    df = query_results(tmp_path)
+    assert df.empty and {"run_id", "method", "k", "noise", "seed", "eval_set", "group", "metric", "value"} <= set(df.columns)
+
+
+def test_a_run_that_raises_is_failed_with_its_traceback(home: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    planted_dataset(Store(home), n_users=300)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom in tuning")
+
+    monkeypatch.setattr(experiment, "tune_run", boom)
+    rc, out, err = run_cli("sweep", "planted", "--methods", "finetune", "--seeds", "0", *TINY)
+    assert rc == 1 and "failed" in err
+    sid = out.strip().splitlines()[-1]
+    rc, out, _ = run_cli("runs", "show", sid, "--json")
+    sweep = json.loads(out)
+    assert sweep["state"] == "failed" and sweep["counts"]["done"] == 1 and sweep["counts"]["failed"] == 1
+    cell = sweep["cells"][0]["run_id"]
+    rc, out, _ = run_cli("runs", "show", cell, "--json")
+    st = json.loads(out)
+    assert st["state"] == "failed" and "boom in tuning" in st["error"]
+    assert "Traceback" in st["traceback"] and "RuntimeError: boom in tuning" in st["traceback"]
+    rc, out, _ = run_cli("runs", "list")
+    assert f"{cell}" in out and "failed" in out
