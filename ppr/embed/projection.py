@@ -12,7 +12,8 @@ OpenMP's fork caveat does not apply. An explicit NUMBA_THREADING_LAYER in the en
 
 Determinism: with random_state set, umap-learn runs its layout single-threaded (it forces n_jobs=1 and
 warns otherwise), so we pass n_jobs=1 ourselves: same vectors and seed give the same coordinates on a
-given machine. A 5k-user UMAP stays well under the 15 s budget single-threaded.
+given machine. Up to EXACT_KNN_MAX points the neighbours are exact (our blockwise kNN, see exact_knn),
+so no approximate search enters either. bench/app_speed.py: 5k users x 64-d in about 7 s on 2 busy cores.
 """
 
 from __future__ import annotations
@@ -35,16 +36,21 @@ from ppr.io import atomic_write_bytes
 
 Method = Literal["umap", "pca"]
 METHODS = ("umap", "pca")
-UMAP_DEFAULTS = {"seed": 0, "n_neighbors": 15, "min_dist": 0.1}
+UMAP_DEFAULTS = {"seed": 0, "n_neighbors": 15, "min_dist": 0.1, "n_epochs": 200}
+EXACT_KNN_MAX = 30_000  # above: umap's approximate kNN (pynndescent), whose per-process compile is then worth it
 
 
 def project(vectors: np.ndarray, method: Method = "umap", seed: int = 0, n_neighbors: int = 15,
-            min_dist: float = 0.1) -> np.ndarray:  # fmt: skip
-    """(n, d) vectors -> (n, 2) float32 coordinates. PCA ignores seed, n_neighbors and min_dist."""
+            min_dist: float = 0.1, n_epochs: int = 200) -> np.ndarray:  # fmt: skip
+    """(n, d) vectors -> (n, 2) float32 coordinates. PCA ignores the UMAP settings.
+
+    n_epochs=200 is umap-learn's own choice above 10k points; its 500 below that costs 2.5x the
+    layout time for a scatter plot that looks the same.
+    """
     x = _checked(vectors, method)
     if method == "pca" or len(x) < 4:  # UMAP's spectral layout needs a few points; PCA is exact there
         return pca_2d(x)
-    return _umap_2d(x, seed, n_neighbors, min_dist)
+    return _umap_2d(x, seed, n_neighbors, min_dist, n_epochs)
 
 
 def pca_2d(x: np.ndarray) -> np.ndarray:
@@ -59,13 +65,37 @@ def pca_2d(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _umap_2d(x: np.ndarray, seed: int, n_neighbors: int, min_dist: float) -> np.ndarray:
+def _umap_2d(x: np.ndarray, seed: int, n_neighbors: int, min_dist: float, n_epochs: int) -> np.ndarray:
     umap = _import_umap()
-    reducer = umap.UMAP(n_components=2, n_neighbors=max(2, min(n_neighbors, len(x) - 1)), min_dist=min_dist,
-                        random_state=seed, n_jobs=1, low_memory=True)  # fmt: skip
-    with warnings.catch_warnings():  # "n_neighbors is larger than the dataset size", spectral-init fallbacks
+    k = max(2, min(n_neighbors, len(x) - 1))
+    knn = exact_knn(x, k) if len(x) <= EXACT_KNN_MAX else (None, None, None)
+    reducer = umap.UMAP(n_components=2, n_neighbors=k, min_dist=min_dist, n_epochs=n_epochs, random_state=seed,
+                        n_jobs=1, low_memory=True, precomputed_knn=knn)  # fmt: skip
+    with warnings.catch_warnings():  # no search index with our kNN (no .transform needed), small-n notes
         warnings.simplefilter("ignore", UserWarning)
         return np.asarray(reducer.fit_transform(x), dtype=np.float32)
+
+
+def exact_knn(x: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Euclidean k nearest neighbours, each point its own first (umap-learn's kNN format).
+
+    Why not umap's own: above 4,096 points it switches to pynndescent, whose functions are built
+    by factories numba cannot cache: ~80 s of compilation in every new process on this CPU, against
+    a few seconds for this blockwise matrix product up to EXACT_KNN_MAX points.
+    """
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    sq = np.einsum("ij,ij->i", x32, x32)
+    idx = np.empty((len(x32), k), dtype=np.int64)
+    dist = np.empty((len(x32), k), dtype=np.float32)
+    for start in range(0, len(x32), block):
+        rows = slice(start, min(start + block, len(x32)))
+        d2 = sq[rows, None] + sq[None, :] - 2.0 * (x32[rows] @ x32.T)
+        d2[np.arange(d2.shape[0]), np.arange(rows.start, rows.stop)] = -1.0  # self first, at distance 0
+        near = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        order = np.take_along_axis(d2, near, axis=1).argsort(axis=1, kind="stable")
+        idx[rows] = np.take_along_axis(near, order, axis=1)
+        dist[rows] = np.sqrt(np.maximum(np.take_along_axis(d2, idx[rows], axis=1), 0.0))
+    return idx, dist
 
 
 @functools.cache

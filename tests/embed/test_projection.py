@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ppr.embed import projection
-from ppr.embed.projection import cached_projection, pca_2d, project, projection_key
+from ppr.embed.projection import cached_projection, exact_knn, pca_2d, project, projection_key
 from ppr.errors import InputError
 
 
@@ -54,6 +54,15 @@ def test_pca_is_the_top_two_components():
     assert np.allclose(pca_2d(-x), -coords, atol=1e-4)
     # one-dimensional input: the second coordinate is zero rather than an error
     assert np.array_equal(pca_2d(x[:, :1])[:, 1], np.zeros(200, dtype=np.float32))
+
+
+def test_exact_knn_matches_brute_force_across_blocks():
+    x = np.random.default_rng(2).normal(size=(257, 6))
+    idx, dist = exact_knn(x, 7, block=50)
+    full = np.linalg.norm(x[:, None] - x[None], axis=2)
+    assert np.array_equal(idx[:, 0], np.arange(257)) and np.array_equal(dist[:, 0], np.zeros(257, np.float32))
+    assert np.array_equal(idx, np.argsort(full, axis=1, kind="stable")[:, :7])
+    assert np.allclose(dist, np.sort(full, axis=1)[:, :7], atol=1e-4)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5])
