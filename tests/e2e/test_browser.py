@@ -1,0 +1,141 @@
+"""The workbench in a real browser: `streamlit run app.py` on a free port, Debian's Chromium via Playwright.
+
+Each test gets a `workbench` (see Workbench below) on one server per module whose PPR_HOME is a
+fresh temp folder, so the first load also brings the bundled sample, as on a user's first start.
+Screenshots of every page visited land in the test's tmp folder (the path is printed).
+
+A flow over more pages is one more test using the same fixture: `wb.open("Runs")` clicks the
+sidebar entry of that title and waits for the page to settle; `wb.charts()` waits until every
+plotly chart on the page is drawn and returns how many there are; `wb.shot("runs")` saves a
+screenshot; `wb.rerun(lambda: ...)` does a click that reruns the script and waits for it to settle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _browser import CHARTS_DRAWN, NO_CHROMIUM, AppServer, chromium, chromium_path, running_app, wait_rendered, wait_rerun
+
+WAIT_MS = 60_000  # one bound for every wait: a slow, shared CI machine, not a hang
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(chromium_path() is None, reason=NO_CHROMIUM),
+]
+
+
+class Workbench:
+    """One browser tab on the running app, with the moves every page test needs."""
+
+    def __init__(self, page, server: AppServer, shots: Path) -> None:  # noqa: ANN001 (playwright Page)
+        self.page, self.server, self.shots = page, server, shots
+
+    def start(self) -> None:
+        self.page.goto(self.server.url, timeout=WAIT_MS)
+        wait_rendered(self.page, WAIT_MS)
+
+    def open(self, title: str) -> None:
+        """Go to a page through its sidebar entry (as a user does: same session, active dataset kept)."""
+        link = self.page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
+        self.rerun(link.click)
+
+    def rerun(self, action: Callable[[], object]) -> None:
+        wait_rerun(self.page, action, WAIT_MS)
+
+    def charts(self) -> int:
+        """Wait until every plotly chart on the page has drawn; return how many charts there are."""
+        self.page.wait_for_function(CHARTS_DRAWN, timeout=WAIT_MS)
+        return self.page.get_by_test_id("stPlotlyChart").count()
+
+    def shot(self, name: str) -> Path:
+        path = self.shots / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    pytest.importorskip("playwright.sync_api", reason="playwright is missing: pip install -r requirements-dev.txt")
+    folder = tmp_path_factory.mktemp("app")
+    with running_app(folder / "home", folder / "streamlit.log", timeout=WAIT_MS / 1000) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def browser(server: AppServer) -> Iterator:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def wb(browser, server: AppServer, tmp_path: Path) -> Iterator[Workbench]:  # noqa: ANN001
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    context.set_default_timeout(WAIT_MS)
+    bench = Workbench(context.new_page(), server, tmp_path)
+    try:
+        yield bench
+    finally:
+        with contextlib.suppress(Exception):  # where a failed test stopped; a dead page has nothing to show
+            bench.shot("teardown")
+        context.close()
+        print(f"screenshots: {tmp_path}\n--- streamlit log (tail) ---\n{server.log_tail()}")
+
+
+def clicks_csv(path: Path, n_users: int = 30, n_items: int = 200, seed: int = 0) -> Path:
+    """A small clicks file: user, item, time and a per-user age column; a third of the users cold.
+
+    200 items, so every user leaves the 99 never-clicked items the default split samples as negatives.
+    """
+    rng = np.random.default_rng(seed)
+    rows = ["visitor,product,timestamp,age"]
+    for u in range(n_users):
+        n = int(rng.integers(2, 9)) if u % 3 == 0 else int(rng.integers(12, 20))
+        age = int(rng.choice([20, 30, 40, 50]))
+        for t, item in enumerate(rng.choice(n_items, size=n, replace=False)):
+            rows.append(f"v{u},p{item},{1_700_000_000 + 3600 * t},{age}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_home_then_upload_a_csv_and_see_its_overview(wb: Workbench, tmp_path: Path):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    page = wb.page
+    active = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Active dataset")
+    wb.start()
+    expect(page.get_by_role("heading", name="PPR Workbench")).to_be_visible()
+    expect(page.get_by_text("What to do next")).to_be_visible()  # the sample arrived on first start
+    expect(active).to_have_value("sample@v1")
+    wb.shot("home")
+
+    wb.open("Data")
+    expect(page.get_by_role("heading", name="Data · sample@v1")).to_be_visible()
+    assert wb.charts() >= 3  # sequence lengths, popularity, split roles, attributes
+    wb.shot("data-sample")
+
+    page.get_by_role("tab", name="Import a file").click()
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text="Interactions")
+    wb.rerun(lambda: uploader.locator("input[type=file]").set_input_files(clicks_csv(tmp_path / "clicks.csv")))
+    expect(page.get_by_text("first rows of clicks.csv")).to_be_visible()
+    wb.shot("data-upload-preview")
+
+    wb.rerun(page.get_by_test_id("stFormSubmitButton").get_by_role("button", name="Import").click)
+    expect(page.get_by_role("heading", name="Data · clicks@v1")).to_be_visible()
+    expect(page.get_by_text("Imported clicks@v1")).to_be_visible()
+    expect(active).to_have_value("clicks@v1")
+
+    page.get_by_role("tab", name="Overview").click()
+    assert wb.charts() >= 3
+    for title in ("Sequence lengths", "Item popularity", "Users per role in the cold-start split"):
+        expect(page.get_by_test_id("stPlotlyChart").filter(has_text=title)).to_be_visible()
+    label = page.get_by_test_id("stMetricLabel").get_by_text("Users", exact=True)
+    expect(page.get_by_test_id("stMetric").filter(has=label).get_by_test_id("stMetricValue")).to_have_text("30")
+    wb.shot("data-imported")
+    shots = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert shots == ["data-imported.png", "data-sample.png", "data-upload-preview.png", "home.png"]
+    assert all((tmp_path / name).stat().st_size > 10_000 for name in shots)
