@@ -1,7 +1,7 @@
 """Real-browser harness shared by tests/e2e and bench/app_speed.py: the app under `streamlit run`, Chromium via Playwright.
 
-The server runs as its own process group on a free port with PPR_HOME set, so teardown
-kills it (and anything it started) without touching other processes. Chromium is Debian's
+The server runs as its own process group on a free port with PPR_HOME (and TMPDIR) in the
+caller's folder, so teardown kills it (and anything it started) without touching other processes. Chromium is Debian's
 (`apt-get install -y chromium`); Playwright's own browser download is never used.
 """
 
@@ -55,7 +55,9 @@ class AppServer:
         cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(self.port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
-        env = {**os.environ, "PPR_HOME": str(self.home)}
+        tmp = self.log_path.parent / "server-tmp"  # upload staging and the like: removed with the test's folder
+        tmp.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "PPR_HOME": str(self.home), "TMPDIR": str(tmp)}
         t0 = time.perf_counter()
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -127,7 +129,9 @@ def wait_rerun(page, action, timeout_ms: float = 30_000) -> None:  # noqa: ANN00
     Waiting for 'notRunning' alone could see the state from before the click; a rerun that
     finishes too fast to be seen 'running' is caught by the short first wait timing out.
     """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     action()
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(PlaywrightTimeout):
         page.wait_for_selector("[data-testid='stApp']:not([data-test-script-state='notRunning'])", timeout=2_000)
     page.wait_for_selector(RENDERED, timeout=timeout_ms)
