@@ -1,0 +1,122 @@
+"""The ml-100k sweep of issue 4: methods x k-shots x noise x seeds through the jobs machinery.
+
+Runs `ppr.jobs` exactly as `python -m ppr sweep` does (run folders, status files,
+shared warm run per seed, skip finished cells), times it, prints the report and
+writes bench/out/sweep.md and sweep.json. Default grid: finetune, ppr-light,
+ppr-full x k 1,3,5,all x noise 0,0.3,0.6 x seeds 0,1,2 (108 cells + 3 warm runs).
+--estimate runs only the first seed's warm run and one cell per method, then
+extrapolates the full grid's time from those measurements.
+
+    python bench/sweep.py --estimate
+    python bench/sweep.py --seeds 0 --k-shots 1,all --warm-epochs 30 --tune-epochs 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import pandas as pd  # noqa: E402
+
+from ppr.data.splits import SplitConfig  # noqa: E402
+from ppr.data.store import Dataset, Store  # noqa: E402
+from ppr.errors import InputError  # noqa: E402
+from ppr.jobs import report  # noqa: E402
+from ppr.jobs.status import read_status  # noqa: E402
+from ppr.jobs.sweep import SweepSpec, submit, sweeps_dir  # noqa: E402
+from ppr.jobs.worker import main_log, work  # noqa: E402
+from ppr.train.warm import WarmConfig  # noqa: E402
+
+FULL = {"methods": 3, "k_shots": 4, "noises": 3, "seeds": 3}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--methods", default="finetune,ppr-light,ppr-full")
+    p.add_argument("--k-shots", default="1,3,5,all")
+    p.add_argument("--noise", default="0,0.3,0.6")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--warm-epochs", type=int, default=200)
+    p.add_argument("--warm-patience", type=int, default=20)
+    p.add_argument("--tune-epochs", type=int, default=None, help="cap per cell (default: each method's)")
+    p.add_argument("--tune-patience", type=int, default=None)
+    p.add_argument("--estimate", action="store_true", help="one warm run + one cell per method, then extrapolate")
+    p.add_argument("--home", default=str(REPO / "cache" / "bench-sweep"))
+    p.add_argument("--ml100k", default=str(REPO / ".." / "shared" / "data" / "ml-100k"))
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default=str(REPO / "bench" / "out"))
+    return p.parse_args(argv)
+
+
+def ml100k(store: Store, folder: Path) -> Dataset:
+    if store.versions("ml-100k"):
+        return store.open("ml-100k")
+    from ppr.data.importers import import_dataset
+
+    if not (folder / "ml-100k.inter").is_file():
+        raise InputError(f"ml-100k not found at {folder} (expected RecBole ml-100k.inter/.user/.item); pass --ml100k.")
+    return import_dataset(store, "ml-100k", folder / "ml-100k.inter", folder / "ml-100k.user", folder / "ml-100k.item")
+
+
+def _seconds(store: Store, rid: str) -> float:
+    st = read_status(store.runs_dir / rid)
+    if not st.get("started") or not st.get("finished"):
+        return float("nan")
+    return (pd.Timestamp(st["finished"]) - pd.Timestamp(st["started"])).total_seconds()
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    store = Store(a.home)
+    ds = ml100k(store, Path(a.ml100k))
+    ks = [None if k == "all" else int(k) for k in a.k_shots.split(",")]
+    tune = {k: v for k, v in (("epochs", a.tune_epochs), ("patience", a.tune_patience)) if v is not None}
+    spec = SweepSpec(
+        dataset=ds.ref, methods=a.methods.split(","), k_shots=ks, noises=[float(x) for x in a.noise.split(",")],
+        seeds=[int(s) for s in a.seeds.split(",")], split=SplitConfig(),
+        warm=WarmConfig(epochs=a.warm_epochs, patience=a.warm_patience, device=a.device), tune=tune, device=a.device,
+    )  # fmt: skip
+    body = submit(store, spec)
+    runs = body["runs"]
+    if a.estimate:  # first warm run + the first cell of each method
+        firsts = {c["method"]: c["run_id"] for c in reversed(body["cells"])}
+        runs = [body["warm_runs"][0], *firsts.values()]
+    t0 = time.perf_counter()
+    final = work(store, runs, main_log, None if a.estimate else sweeps_dir(store) / body["id"])
+    wall = time.perf_counter() - t0
+    cells = pd.DataFrame(body["cells"])
+    cells["seconds"] = [_seconds(store, r) for r in cells["run_id"]]
+    cells["state"] = [read_status(store.runs_dir / r)["state"] for r in cells["run_id"]]
+    warm_s = [_seconds(store, w) for w in body["warm_runs"]]
+    per_method = cells.dropna(subset=["seconds"]).groupby("method")["seconds"].mean()
+    n_full = FULL["k_shots"] * FULL["noises"] * FULL["seeds"]
+    est_full = float(pd.Series(warm_s).dropna().mean()) * FULL["seeds"] + float(per_method.sum()) * n_full
+    md = report.render(store, body["id"], "md")
+    out = {
+        "sweep": body["id"], "state": final, "wall_s": wall, "cells": len(body["cells"]),
+        "ran": runs, "grid": body["grid"], "settings": body["settings"],
+        "warm_seconds": warm_s, "mean_cell_seconds": per_method.round(1).to_dict(),
+        "estimated_full_grid_s": est_full, "report": json.loads(report.render(store, body["id"], "json")),
+        "cell_table": cells.to_dict("records"),
+    }  # fmt: skip
+    dest = Path(a.out)
+    dest.mkdir(parents=True, exist_ok=True)
+    name = "sweep-estimate" if a.estimate else "sweep"
+    (dest / f"{name}.md").write_text(md)
+    (dest / f"{name}.json").write_text(json.dumps(out, indent=2, default=str))
+    print(md)
+    print(f"sweep {body['id']}: {final}; ran {len(runs)} runs in {wall:.0f}s; warm runs {warm_s} s; "
+          f"mean seconds per cell {per_method.round(1).to_dict()}; full 108-cell grid with these settings "
+          f"~{est_full / 60:.0f} min on this machine")  # fmt: skip
+    print(f"wrote {dest / (name + '.md')} and {dest / (name + '.json')}", file=sys.stderr)
+    return 0 if final == "done" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
