@@ -60,7 +60,8 @@ def bench_umap(sizes: list[int], dim: int, seed: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     project(clustered_vectors(300, dim, seed=seed), "umap", seed=seed)
     out: dict[str, Any] = {"dim": dim, "first_call_overhead_s": round(time.perf_counter() - t0, 2), "sizes": {}}
-    print(f"UMAP first call in this process (import + numba load/compile, 300 points): {out['first_call_overhead_s']:.2f} s")
+    print(f"UMAP first call in this process (import + numba load/compile, 300 points): "
+          f"{out['first_call_overhead_s']:.2f} s")
     for n in sizes:
         x = clustered_vectors(n, dim, seed=seed)
         t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Real-browser harness shared by tests/e2e and bench/app_speed.py: the app under `streamlit run`, Chromium via Playwright.
+"""Real-browser harness for tests/e2e and bench/app_speed.py: `streamlit run app.py`, Chromium via Playwright.
 
 The server runs as its own process group on a free port with PPR_HOME (and TMPDIR) in the
 caller's folder, so teardown kills it (and anything it started) without touching other processes. Chromium is Debian's

@@ -54,14 +54,20 @@ def project(vectors: np.ndarray, method: Method = "umap", seed: int = 0, n_neigh
 
 
 def pca_2d(x: np.ndarray) -> np.ndarray:
-    """First two principal components (scores) via SVD, signs fixed so the result does not flip between calls."""
+    """First two principal components (scores), signs fixed so the result does not flip between calls.
+
+    Through the d x d scatter matrix when d <= n: an eigh of 64 x 64 takes milliseconds, where an
+    SVD of the n x d data took 1-2 s at 20k rows on busy cores (the "instant" fallback must be).
+    """
     centered = x - x.mean(axis=0, keepdims=True)
-    u, s, vt = np.linalg.svd(centered, full_matrices=False)
-    k = min(2, len(s))
-    signs = np.sign(vt[np.arange(k), np.abs(vt[:k]).argmax(axis=1)])
+    if centered.shape[1] <= len(centered):
+        axes = np.linalg.eigh(centered.T @ centered)[1][:, ::-1][:, :2]
+    else:
+        axes = np.linalg.svd(centered, full_matrices=False)[2][:2].T
+    signs = np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(axes.shape[1])])
     signs[signs == 0] = 1.0
     out = np.zeros((len(x), 2), dtype=np.float32)
-    out[:, :k] = u[:, :k] * s[:k] * signs
+    out[:, : axes.shape[1]] = centered @ (axes * signs)
     return out
 
 

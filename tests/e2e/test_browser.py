@@ -1,25 +1,28 @@
 """The workbench in a real browser: `streamlit run app.py` on a free port, Debian's Chromium via Playwright.
 
-Each test gets a `workbench` (see Workbench below) on one server per module whose PPR_HOME is a
-fresh temp folder, so the first load also brings the bundled sample, as on a user's first start.
-Screenshots of every page visited land in the test's tmp folder (the path is printed).
+Each test gets `wb` (a Workbench: one fresh browser context) on one server per module whose
+PPR_HOME is a fresh temp folder, so the first load also brings the bundled sample, as on a user's
+first start. Screenshots land in the test's tmp folder (printed with the server log's tail; a
+`teardown.png` shows where a failed test stopped).
 
-A flow over more pages is one more test using the same fixture: `wb.open("Runs")` clicks the
-sidebar entry of that title and waits for the page to settle; `wb.charts()` waits until every
-plotly chart on the page is drawn and returns how many there are; `wb.shot("runs")` saves a
-screenshot; `wb.rerun(lambda: ...)` does a click that reruns the script and waits for it to settle.
+A flow over more pages is one more test with the same fixture: `wb.open("Runs")` clicks the
+sidebar entry of that title and waits for the page to settle; `wb.rerun(button.click)` does a
+click that reruns the script and waits for it to settle; `wb.charts()` waits until every plotly
+chart on the page is drawn and returns how many there are; `wb.shot("runs")` saves a screenshot.
+Runs launched from the page are detached processes (their own session), outside the server's
+process group: keep them tiny and wait for them to finish inside the test.
 """
 
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _browser import CHARTS_DRAWN, NO_CHROMIUM, AppServer, chromium, chromium_path, running_app, wait_rendered, wait_rerun
+from _browser import (CHARTS_DRAWN, NO_CHROMIUM, AppServer, chromium, chromium_path, running_app, wait_rendered,
+                      wait_rerun)
 
 WAIT_MS = 60_000  # one bound for every wait: a slow, shared CI machine, not a hang
 pytestmark = [
@@ -66,7 +69,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
 
 
 @pytest.fixture(scope="module")
-def browser(server: AppServer) -> Iterator:
+def browser() -> Iterator:
     with chromium() as b:
         yield b
 

@@ -52,6 +52,10 @@ def test_pca_is_the_top_two_components():
     assert np.allclose(coords.var(axis=0, ddof=1), eigval[::-1][:2], rtol=1e-4)
     # signs are fixed by the loadings, not by SVD's whim: mirrored data gives mirrored coordinates
     assert np.allclose(pca_2d(-x), -coords, atol=1e-4)
+    # fewer points than dimensions (the SVD branch): same variances as the singular values say
+    wide = rng.normal(size=(10, 30))
+    sv = np.linalg.svd(wide - wide.mean(axis=0), compute_uv=False)
+    assert np.allclose(pca_2d(wide).var(axis=0, ddof=1), sv[:2] ** 2 / 9, rtol=1e-4)
     # one-dimensional input: the second coordinate is zero rather than an error
     assert np.array_equal(pca_2d(x[:, :1])[:, 1], np.zeros(200, dtype=np.float32))
 
