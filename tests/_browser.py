@@ -43,16 +43,16 @@ def free_port() -> int:
 
 
 class AppServer:
-    """`streamlit run app.py` on a free port with PPR_HOME=home; start() waits for /_stcore/health."""
+    """`streamlit run <script> (app.py)` on a free port with PPR_HOME=home; start() waits for /_stcore/health."""
 
-    def __init__(self, home: Path, log_path: Path) -> None:
-        self.home, self.log_path, self.port = Path(home), Path(log_path), free_port()
+    def __init__(self, home: Path, log_path: Path, script: Path = REPO / "app.py") -> None:
+        self.home, self.log_path, self.script, self.port = Path(home), Path(log_path), Path(script), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> float:
         """Start the server; return seconds until healthy. Raises RuntimeError with the log's tail."""
-        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        cmd = [sys.executable, "-m", "streamlit", "run", str(self.script), "--server.headless", "true",
                "--server.port", str(self.port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
         tmp = self.log_path.parent / "server-tmp"  # upload staging and the like: removed with the test's folder
@@ -96,8 +96,9 @@ class AppServer:
 
 
 @contextlib.contextmanager
-def running_app(home: Path, log_path: Path, timeout: float = 60.0) -> Iterator[AppServer]:
-    server = AppServer(home, log_path)
+def running_app(home: Path, log_path: Path, timeout: float = 60.0,
+                script: Path = REPO / "app.py") -> Iterator[AppServer]:  # fmt: skip
+    server = AppServer(home, log_path, script)
     try:
         server.start(timeout)
         yield server
