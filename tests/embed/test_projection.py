@@ -1,5 +1,8 @@
 """2-D projections: shapes, seeded determinism, a planted two-cluster structure kept apart, and the disk cache."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -118,3 +121,24 @@ def test_unreadable_cache_entry_is_recomputed(tmp_path: Path):
 def test_unknown_setting_is_refused(tmp_path: Path):
     with pytest.raises(InputError, match="min_dst"):
         cached_projection(np.ones((5, 2)), "umap", tmp_path, min_dst=0.5)
+
+
+CONCURRENT = """
+import threading
+import numpy as np
+from ppr.embed.projection import project
+x = np.random.default_rng(0).normal(size=(200, 8))
+out = {}
+threads = [threading.Thread(target=lambda i=i: out.__setitem__(i, project(x, "umap", seed=0))) for i in range(3)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+assert len(out) == 3 and all(np.array_equal(out[0], o) for o in out.values())
+"""
+
+
+def test_umap_from_several_threads_at_once_does_not_abort():
+    """Streamlit runs sessions on threads; numba's workqueue layer would abort the process (in a child here)."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, "-c", CONCURRENT], env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
