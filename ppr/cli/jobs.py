@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 from typing import Any
 
@@ -21,8 +20,8 @@ from ppr.cli.train import _split_args, _split_cfg, _warm_args, _warm_cfg
 from ppr.data.store import Store
 from ppr.errors import InputError
 from ppr.io import read_json
-from ppr.jobs import report, sweep as sweeps
-from ppr.jobs.status import now, pid_alive, read_metrics, read_status, write_status
+from ppr.jobs import control, report, sweep as sweeps
+from ppr.jobs.status import read_metrics, read_status
 from ppr.jobs.worker import main_log, work
 from ppr.train.tune import METHODS
 
@@ -110,12 +109,8 @@ def run_sweep(args: argparse.Namespace, store: Store) -> int:
           f"{len(body['runs'])} runs in all")  # fmt: skip
     folder = sweeps.sweeps_dir(store) / sid
     if args.background:
-        if body["state"] in ("queued", "running") and body.get("pid") and pid_alive(body["pid"]):
-            print(f"worker {body['pid']} already has this sweep")
-        else:
-            pid = sweeps.launch(store, ["--sweep", sid], folder / "worker.log", args.max_workers)
-            sweeps.update_sweep(folder, pid=pid)
-            print(f"worker {pid} started; log {folder / 'worker.log'}")
+        _, pid = control.start(store, spec, args.max_workers)
+        print(f"worker {pid} has it; log {folder / 'worker.log'}")
         print(sid)
         return 0
     final = work(store, body["runs"], main_log, folder, args.max_workers)
@@ -130,24 +125,14 @@ def run_worker(args: argparse.Namespace, store: Store) -> int:
         body = sweeps.read_sweep(store, args.sweep)
         final = work(store, body["runs"], main_log, sweeps.sweeps_dir(store) / args.sweep, args.max_workers)
     else:
-        final = work(store, [_run_dir(store, args.run).name], main_log, None, args.max_workers)
+        final = work(store, [control.run_dir(store, args.run).name], main_log, None, args.max_workers)
     return 0 if final in ("done", "cancelled") else 1
-
-
-def _run_dir(store: Store, rid: str):
-    path = store.runs_dir / rid
-    if "/" in rid or not (path / "job.json").is_file() and not (path / "spec.json").is_file():
-        raise InputError(f"Run {rid!r} not found under {store.runs_dir}; `python -m ppr runs list` shows run ids.")
-    return path
-
-
-def _is_sweep(store: Store, ident: str) -> bool:
-    return "/" not in ident and (sweeps.sweeps_dir(store) / ident / "sweep.json").is_file()
 
 
 def _row(store: Store, path) -> dict[str, Any]:
     st = read_status(path)
-    job = read_json(path / "job.json") if (path / "job.json").is_file() else {}
+    # runs made by `python -m ppr warm/tune` have no job.json: their spec.json says the same
+    job = next((read_json(path / f) for f in ("job.json", "spec.json") if (path / f).is_file()), {})
     tune = job.get("tune") or {}
     return {"id": path.name, "state": st["state"], "stale": bool(st.get("stale")), "progress": float(st.get("progress") or 0),
             "epoch": st.get("epoch", 0), "pid": st.get("pid"), "kind": job.get("kind", "?"),
@@ -177,11 +162,11 @@ def runs_list(args: argparse.Namespace, store: Store) -> int:
 
 
 def runs_show(args: argparse.Namespace, store: Store) -> int:
-    if _is_sweep(store, args.id):
+    if control.is_sweep(store, args.id):
         body = sweeps.read_sweep(store, args.id)
         body["run_states"] = [_row(store, store.runs_dir / r) for r in body["runs"]]
     else:
-        path = _run_dir(store, args.id)
+        path = control.run_dir(store, args.id)
         body = {**read_status(path), "job": read_json(path / "job.json") if (path / "job.json").is_file() else None,
                 "metrics": read_metrics(path)[-5:]}  # fmt: skip
     if args.json:
@@ -195,56 +180,19 @@ def runs_show(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
-def _signal(pid: int) -> None:
-    """SIGTERM the worker's process group when it leads one (detached worker), else just the process."""
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, signal.SIGTERM)
-        else:
-            os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-
-
 def runs_cancel(args: argparse.Namespace, store: Store) -> int:
-    if _is_sweep(store, args.id):
-        body = sweeps.read_sweep(store, args.id)
-        pid, ids = body.get("pid"), body["runs"]
-    else:
-        st = read_status(_run_dir(store, args.id))
-        pid, ids = st.get("pid"), [args.id]
-    if pid and pid_alive(pid):
-        _signal(int(pid))
-        print(f"sent SIGTERM to worker {pid}; it marks its runs cancelled and exits")
-        return 0
-    n = 0
-    for rid in ids:  # no live worker: cancel what is still waiting
-        if read_status(store.runs_dir / rid)["state"] == "queued":
-            write_status(store.runs_dir / rid, state="cancelled", finished=now())
-            n += 1
-    if _is_sweep(store, args.id):
-        sweeps.update_sweep(sweeps.sweeps_dir(store) / args.id, state="cancelled", pid=None)
-    print(f"no live worker; {n} queued runs marked cancelled")
+    print(control.cancel(store, args.id))
     return 0
 
 
 def runs_resume(args: argparse.Namespace, store: Store) -> int:
-    is_sweep = _is_sweep(store, args.id)
-    ids = sweeps.read_sweep(store, args.id)["runs"] if is_sweep else [_run_dir(store, args.id).name]
-    for rid in ids:
-        st = read_status(store.runs_dir / rid)
-        if st["state"] in ("failed", "cancelled"):
-            write_status(store.runs_dir / rid, state="queued", error=None, traceback=None, stale=None, pid=None)
-    target = ["--sweep", args.id] if is_sweep else ["--run", args.id]
-    folder = sweeps.sweeps_dir(store) / args.id if is_sweep else store.runs_dir / args.id
     if args.foreground:
-        final = work(store, ids, main_log, folder if is_sweep else None)
+        ids, folder = control.requeue(store, args.id)
+        final = work(store, ids, main_log, folder)
         print(f"{args.id}: {final}")
         return 0 if final == "done" else 1
-    pid = sweeps.launch(store, target, folder / "worker.log")
-    if is_sweep:
-        sweeps.update_sweep(folder, pid=pid, state="queued")
-    print(f"worker {pid} resumes {args.id}; log {folder / 'worker.log'}")
+    pid = control.resume(store, args.id)
+    print(f"worker {pid} resumes {args.id}")
     print(args.id)
     return 0
 
