@@ -176,10 +176,6 @@ def execute(store: Store, run_id: str, log: Log) -> str:
         return "done"
 
 
-def run_ids_in_order(store: Store, sweep_id: str) -> list[str]:
-    return list(read_json(store.home / "sweeps" / sweep_id / "sweep.json")["runs"])
-
-
 def work(store: Store, run_ids: list[str], log: Log, sweep_dir: Path | None = None,
          max_workers: int | None = None) -> str:  # fmt: skip
     """Compute `run_ids` in order in this process; returns the overall state (done/failed/cancelled)."""
