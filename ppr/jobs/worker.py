@@ -123,6 +123,10 @@ class JobHooks(experiment.RunHooks):
         write_status(run.path, checkpoint_epoch=int(state["epoch"]))
 
     def finish(self, run: Run, done: dict[str, Any]) -> None:
+        m = done["metrics"]
+        joint = {g: m[g].get("joint", m[g]) for g in ("test", "val", "warm_val", "warm_test") if g in m}
+        append_metrics(run.path, {"event": "eval", **{f"{g}_{k}": v for g, s in joint.items() for k, v in s.items()
+                                                       if k in ("auc", "hit@10", "ndcg@10", "n")}})  # fmt: skip
         spec = run.spec()
         atomic_write_parquet(run.path / "results.parquet", results_frame(run.id, spec, done["scores"]))
         if done["codes"] is not None and done["model"].profile is not None:
