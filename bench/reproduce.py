@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 import pandas as pd  # noqa: E402
 
-from ppr.cli.train import tune_run, warm_run  # noqa: E402
+from ppr.experiment import tune_run, warm_run  # noqa: E402
 from ppr.data.splits import SplitConfig  # noqa: E402
 from ppr.data.store import Dataset, Store  # noqa: E402
 from ppr.errors import InputError  # noqa: E402
