@@ -25,6 +25,7 @@ import torch
 
 from ppr import experiment
 from ppr.data.store import Store
+from ppr.errors import InputError
 from ppr.io import atomic_write_bytes, atomic_write_parquet, read_json
 from ppr.jobs.outputs import embeddings_frame, results_frame
 from ppr.jobs.spec import RunSpec
@@ -141,11 +142,14 @@ def execute(store: Store, run_id: str, log: Log) -> str:
     Exceptions become state 'failed' with the traceback; Cancelled marks it cancelled and propagates.
     """
     run_dir = store.runs_dir / run_id
-    spec = RunSpec.from_dict(read_json(run_dir / "job.json"))
     with _flock(run_dir / ".lock"):
         if read_status(run_dir)["state"] == "done":
             return "done"
         try:
+            if not (run_dir / "job.json").is_file():
+                raise InputError(f"Run {run_id} has no job.json (made by `python -m ppr warm/tune`, not by a sweep); "
+                                 "run that command again to finish it.")  # fmt: skip
+            spec = RunSpec.from_dict(read_json(run_dir / "job.json"))
             warm = None
             if spec.kind == "tune":
                 ds = spec.open_dataset(store)
