@@ -14,7 +14,7 @@ from ppr.errors import InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ppr.cli import data
+    from ppr.cli import data, jobs, train
 
     parser = argparse.ArgumentParser(
         prog="python -m ppr",
@@ -26,24 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder holding datasets and runs (default: $PPR_HOME, else ./cache)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    data.register(sub)
-    for module in _optional_command_modules():
+    for module in (data, train, jobs):
         module.register(sub)
     return parser
-
-
-def _optional_command_modules() -> list:
-    """Command groups beyond `data` (training, tuning, runs), registered when present."""
-    import importlib
-
-    modules = []
-    for name in ("ppr.cli.train", "ppr.cli.jobs"):
-        try:
-            modules.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return modules
 
 
 def main(argv: list[str] | None = None) -> int:
