@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ppr.data.store import Store
 from ppr.errors import InputError
+from ppr.io import read_json
 from ppr.jobs import sweep as sweeps
 from ppr.jobs.status import now, pid_alive, read_status, write_status
 
@@ -87,3 +88,24 @@ def resume(store: Store, ident: str) -> int:
     if folder:
         sweeps.update_sweep(folder, pid=pid, state="queued")
     return pid
+
+
+def run_rows(store: Store, run_ids: list[str] | None = None) -> list[dict]:
+    """One summary row per run folder (all of them, or `run_ids` in that order): what lists of runs show."""
+    if run_ids is None:
+        paths = sorted(p for p in store.runs_dir.iterdir() if p.is_dir()) if store.runs_dir.is_dir() else []
+    else:
+        paths = [store.runs_dir / r for r in run_ids]
+    rows = []
+    for path in paths:
+        job = next((read_json(path / f) for f in ("job.json", "spec.json") if (path / f).is_file()), None)
+        if job is None:
+            continue
+        st, tune = read_status(path), job.get("tune") or {}
+        rows.append({"id": path.name, "state": st["state"], "stale": bool(st.get("stale")),
+                     "progress": float(st.get("progress") or 0), "epoch": st.get("epoch", 0),
+                     "max_epochs": st.get("max_epochs"), "kind": job.get("kind", "?"),
+                     "method": tune.get("method", "warm" if job.get("kind") == "warm" else "?"),
+                     "dataset": job.get("dataset"), "sweep": st.get("sweep"), "pid": st.get("pid"),
+                     "updated": st.get("updated"), "error": st.get("error")})  # fmt: skip
+    return rows

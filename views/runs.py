@@ -1,0 +1,230 @@
+"""Runs: launch a tune or a sweep on the active dataset in a background worker; watch, cancel and resume runs.
+
+Everything lives in the run folders (ppr.jobs), so a refreshed tab or a CLI-started
+sweep shows the same runs; the sweep id in the URL (?sweep=ID) brings the view back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from ppr.data.store import Dataset, Store
+from ppr.errors import InputError
+from ppr.io import read_json
+from ppr.jobs import control, sweep as sweeps
+from ppr.jobs.spec import make_spec
+from ppr.jobs.status import read_metrics, read_status
+from ppr.train.tune import METHODS
+from ppr.train.warm import WarmConfig
+from ui.state import active_dataset, flash, get_store, show_flash
+
+SWEEP_KEY = "sweep"  # query parameter naming the sweep the list shows
+ALL_RUNS = "(all runs)"
+_SHOW = "_runs_show"  # the list's sweep selector
+_RUN = "_runs_run"  # the run whose details show
+GUESS_TUNE_S, GUESS_WARM_S = 60.0, 300.0  # per-cell guesses (CPU, defaults) when no run has finished yet
+STATE_ICON = {"queued": "⏳", "running": "▶️", "done": "✅", "failed": "❌", "cancelled": "⏹️"}
+
+store = get_store()
+ds = active_dataset(store)
+
+
+def _csv(text: str, cast: Any, what: str) -> list:
+    try:
+        return [cast(v.strip()) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"{what} {text!r} is invalid: expected a comma-separated list.") from None
+
+
+def _k(v: str) -> int | None:
+    if v.lower() == "all":
+        return None
+    if int(v) < 1:
+        raise ValueError(v)
+    return int(v)
+
+
+def past_seconds(store: Store) -> tuple[float | None, float | None]:
+    """Mean seconds of finished (tune, warm) runs in this store, from their metrics.json; None if none."""
+    tune, warm = [], []
+    for path in store.runs_dir.glob("*/metrics.json") if store.runs_dir.is_dir() else []:
+        try:
+            secs = read_json(path).get("seconds") or {}
+        except (OSError, ValueError):
+            continue
+        if "tune" in secs:
+            tune.append(sum(float(v) for v in secs.values()))
+        elif "train" in secs:
+            warm.append(float(secs["train"]))
+    mean = lambda xs: sum(xs) / len(xs) if xs else None  # noqa: E731
+    return mean(tune), mean(warm)
+
+
+def plan(store: Store, ds: Dataset, spec: sweeps.SweepSpec) -> dict[str, Any]:
+    """Cells, warm runs, how many are already done, and a rough time for the rest."""
+    todo_tune = todo_warm = 0
+    cells = sweeps.cells(spec)
+    warm_ids = set()
+    for _, cfg in cells:
+        rs = make_spec(ds, spec.split, spec.warm, cfg, spec.device)
+        warm_ids.add(wid := rs.warm_spec().run_id(ds))
+        todo_tune += not (store.runs_dir / rs.run_id(ds) / "metrics.json").is_file()
+    todo_warm = sum(not (store.runs_dir / w / "metrics.json").is_file() for w in warm_ids)
+    tune_s, warm_s = past_seconds(store)
+    source = "mean of this store's finished runs" if tune_s or warm_s else "a guess"
+    seconds = todo_tune * (tune_s or GUESS_TUNE_S) + todo_warm * (warm_s or GUESS_WARM_S)
+    return {"cells": len(cells), "warm": len(warm_ids), "todo_tune": todo_tune, "todo_warm": todo_warm,
+            "seconds": seconds, "source": source, "tune_s": tune_s or GUESS_TUNE_S, "warm_s": warm_s or GUESS_WARM_S}  # fmt: skip
+
+
+def _duration(s: float) -> str:
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
+def launch_form(store: Store, ds: Dataset) -> None:
+    st.subheader("Launch")
+    st.caption(f"On **{ds.ref}**. One method, one k-shot, one noise rate and one seed is a single tune; "
+               "lists make a sweep (every combination). Each seed warm-trains SASRec once, shared by its cells.")  # fmt: skip
+    a, b, c, d = st.columns(4)
+    methods = a.multiselect("Methods", METHODS, default=["finetune", "ppr-light", "ppr-full"], key="methods")
+    k_text = b.text_input("k-shots", "all", key="k_shots", help="comma list of integers >= 1 or 'all'")
+    noise_text = c.text_input("Noise rates", "0", key="noises", help="comma list of profile noise rates in [0, 1)")
+    seeds_text = d.text_input("Seeds", "0", key="seeds", help="comma list of integers")
+    a, b, c, d = st.columns(4)
+    cl = a.checkbox("Contrastive learning (CL)", True, key="cl")
+    prompt_aug = b.checkbox("Prompt augmentation", True, key="prompt_aug")
+    behavior_aug = c.checkbox("Behaviour augmentation", True, key="behavior_aug")
+    ablations = d.multiselect("Also run ablations", [x for x in sweeps.ABLATIONS if x != "none"], key="ablations",
+                              help="extra PPR cells without CL or one augmentation (the paper's ablation)")  # fmt: skip
+    a, b, c, d = st.columns(4)
+    tokens = a.number_input("Prompt tokens", 1, 16, 1, key="prompt_tokens")
+    epochs = b.number_input("Tuning epochs", 1, 1000, None, key="epochs", placeholder="method default")
+    lr = c.number_input("Learning rate", 0.0, 1.0, None, format="%.0e", key="lr", placeholder="method default")
+    device = d.selectbox("Device", ["auto", "cpu", "cuda"], key="device")
+    with st.expander("Warm-training (backbone) settings"):
+        w = st.columns(4)
+        warm = WarmConfig(epochs=int(w[0].number_input("Warm epochs", 1, 1000, WarmConfig.epochs, key="warm_epochs")),
+                          max_len=int(w[1].number_input("Max length", 2, 500, WarmConfig.max_len, key="warm_max_len")),
+                          d=int(w[2].number_input("Hidden size", 4, 512, WarmConfig.d, key="warm_d")),
+                          n_layers=int(w[3].number_input("Layers", 1, 8, WarmConfig.n_layers, key="warm_layers")))  # fmt: skip
+    tune = {"cl": cl, "prompt_aug": prompt_aug, "behavior_aug": behavior_aug, "prompt_tokens": int(tokens)}
+    tune |= {k: v for k, v in (("epochs", epochs and int(epochs)), ("lr", lr or None)) if v is not None}
+    try:
+        spec = sweeps.SweepSpec(
+            dataset=ds.ref, methods=list(methods), k_shots=_csv(k_text, _k, "k-shots"),
+            noises=_csv(noise_text, float, "Noise rates"), seeds=_csv(seeds_text, int, "Seeds"),
+            ablations=["none", *ablations], warm=warm, tune=tune, device=device,
+        )  # fmt: skip
+        p = plan(store, ds, spec)
+    except InputError as exc:
+        st.error(str(exc))
+        return
+    done = p["cells"] - p["todo_tune"]
+    st.markdown(f"**{p['cells']} tuning runs** ({done} already done) and **{p['warm']} warm runs** "
+                f"({p['warm'] - p['todo_warm']} already done): about **{_duration(p['seconds'])}** "
+                f"({_duration(p['tune_s'])} per tuning run, {_duration(p['warm_s'])} per warm run: {p['source']}).")  # fmt: skip
+    if st.button("Launch", type="primary", key="launch", disabled=not p["todo_tune"] and not p["todo_warm"]):
+        sid, pid = control.start(store, spec)
+        st.query_params[SWEEP_KEY] = sid
+        st.session_state[_SHOW] = sid
+        flash("success", f"Sweep **{sid}** submitted; worker {pid} computes it in the background.")
+        st.rerun()
+
+
+def loss_curve(rows: list[dict[str, Any]]):  # noqa: ANN201 (a plotly figure)
+    """Loss per epoch (and validation NDCG@10 where logged) from metrics.jsonl rows."""
+    epochs = [r for r in rows if "epoch" in r and "event" not in r and r.get("loss") is not None]
+    df = pd.DataFrame(epochs)
+    value_cols = [c for c in ("loss", "val_ndcg@10", "ndcg@10") if c in df.columns]
+    long = df.melt(id_vars="epoch", value_vars=value_cols, var_name="series").dropna()
+    fig = px.line(long, x="epoch", y="value", color="series", markers=True, facet_row="series",
+                  title="Loss and validation NDCG@10 per epoch")  # fmt: skip
+    fig.update_yaxes(matches=None)
+    fig.update_layout(height=140 + 160 * len(value_cols), margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
+    return fig
+
+
+def run_detail(store: Store, rid: str) -> None:
+    path = store.runs_dir / rid
+    status = read_status(path)
+    state = "failed (worker gone)" if status.get("stale") else status["state"]
+    max_epochs = status.get("max_epochs")
+    st.progress(float(status.get("progress") or 0),
+                text=f"{STATE_ICON.get(status['state'], '')} {state} · epoch {status.get('epoch', 0)}"
+                     + (f" of {max_epochs}" if max_epochs else ""))  # fmt: skip
+    left, right, _ = st.columns([1, 1, 4])
+    if left.button("Cancel", key=f"cancel_{rid}", disabled=status["state"] not in ("queued", "running")):
+        st.toast(control.cancel(store, rid))
+    if right.button("Resume", key=f"resume_{rid}", disabled=status["state"] not in ("failed", "cancelled")):
+        st.toast(f"worker {control.resume(store, rid)} resumes {rid}")
+    if status["state"] == "failed":
+        st.error(status.get("error") or "The run failed.")
+        with st.expander("Traceback", expanded=False):
+            st.code(status.get("traceback") or "(no traceback recorded)", language="text")
+    metrics = read_metrics(path)
+    if any("epoch" in r and r.get("loss") is not None for r in metrics):
+        st.plotly_chart(loss_curve(metrics), key=f"loss_{rid}")
+    if final := next((r for r in reversed(metrics) if r.get("event") == "eval"), None):
+        shown = {k: v for k, v in final.items() if k not in ("event", "time")}
+        st.dataframe(pd.DataFrame([shown]), hide_index=True)
+
+
+def sweep_header(store: Store, sid: str) -> list[str]:
+    """The sweep's progress and its cancel/resume buttons; returns its run ids."""
+    body = sweeps.read_sweep(store, sid)
+    counts = ", ".join(f"{n} {s}" for s, n in body["counts"].items() if n)
+    st.progress(body["progress"], text=f"Sweep **{sid}** ({body['dataset']}): {body['state']} · {counts}")
+    left, right, _ = st.columns([1, 1, 4])
+    if left.button("Cancel sweep", key=f"cancel_sweep_{sid}", disabled=body["state"] not in ("queued", "running")):
+        st.toast(control.cancel(store, sid))
+    if right.button("Resume sweep", key=f"resume_sweep_{sid}",
+                    disabled=not (body["counts"]["failed"] or body["counts"]["cancelled"])):  # fmt: skip
+        st.toast(f"worker {control.resume(store, sid)} resumes sweep {sid}")
+    return body["runs"]
+
+
+@st.fragment(run_every=2)
+def live_runs(store: Store) -> None:
+    """Re-read the run folders every 2 s (only this part of the page reruns)."""
+    options = [ALL_RUNS, *sweeps.list_sweeps(store)]
+    if st.session_state.get(_SHOW) not in options:  # first run, or a refreshed tab: the URL's sweep
+        wanted = st.query_params.get(SWEEP_KEY)
+        st.session_state[_SHOW] = wanted if wanted in options else ALL_RUNS
+    chosen = st.selectbox("Show", options, key=_SHOW)
+    if chosen != ALL_RUNS:
+        st.query_params[SWEEP_KEY] = chosen
+        rows = control.run_rows(store, sweep_header(store, chosen))
+    else:
+        if SWEEP_KEY in st.query_params:
+            del st.query_params[SWEEP_KEY]
+        rows = control.run_rows(store)
+    if not rows:
+        st.info("No runs yet. Launch a tune or a sweep above; runs started from a shell "
+                f"(`python -m ppr --home {store.home} sweep ...`) appear here too.")  # fmt: skip
+        return
+    table = pd.DataFrame(rows)
+    table["state"] = [("failed (worker gone)" if s else st_) for st_, s in zip(table["state"], table["stale"])]
+    st.dataframe(table[["id", "method", "state", "progress", "epoch", "dataset", "updated"]], hide_index=True,
+                 key="runs_table", column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0,
+                                                                                            max_value=1.0)})  # fmt: skip
+    ids = list(table["id"])
+    if st.session_state.get(_RUN) not in ids:  # default: the run being computed, else the first
+        st.session_state[_RUN] = next((r["id"] for r in rows if r["state"] == "running"), ids[0])
+    states = dict(zip(table["id"], table["state"]))
+    rid = st.selectbox("Run", ids, key=_RUN, format_func=lambda r: f"{STATE_ICON.get(states[r].split()[0], '')} {r}")
+    run_detail(store, rid)
+
+
+st.title("Runs")
+show_flash()
+if ds is None:
+    st.info(f"The store at `{store.home}` holds no dataset yet. Add one on the Data page, then launch runs here.")
+    st.page_link("views/data.py", label="Open Data", icon=":material/database:")
+else:
+    launch_form(store, ds)
+st.subheader("Runs")
+live_runs(store)
