@@ -16,7 +16,7 @@ PAGES = [
     st.Page("views/data.py", title="Data", icon=":material/database:"),
     # Next pages go here, in the order a user works through them:
     st.Page("views/runs.py", title="Runs", icon=":material/play_circle:"),
-    # st.Page("views/compare.py", title="Compare", icon=":material/monitoring:"),
+    st.Page("views/compare.py", title="Compare", icon=":material/monitoring:"),
     # st.Page("views/prompts.py", title="Prompt explorer", icon=":material/scatter_plot:"),
 ]
 

@@ -1,0 +1,71 @@
+"""Compare page: empty store message, a tiny sweep's charts (values from the report), metric switch, tables."""
+
+from __future__ import annotations
+
+import numpy as np
+from _apptest import empty_home, plotly_figures, start, texts  # noqa: F401
+from _sweephome import sweep_home, sweep_template  # noqa: F401
+
+from ppr.data.store import Store
+from ppr.eval.views import paper_table, sweep_long
+
+PAGE = "views/compare.py"
+
+
+def _fig(at, word: str) -> dict:  # noqa: ANN001
+    return next(f for f in plotly_figures(at) if word in f["layout"]["title"]["text"])
+
+
+def _ys(fig: dict, name: str) -> np.ndarray:
+    return np.asarray(next(t for t in fig["data"] if t["name"] == name)["y"], dtype=float)
+
+
+def test_no_sweep_says_what_to_do(empty_home) -> None:  # noqa: F811
+    at = start(PAGE)
+    assert "No sweeps yet" in texts(at.info) and "python -m ppr sweep" in texts(at.info)
+
+
+def test_sweep_charts_follow_the_report_and_the_metric_selector(sweep_home) -> None:  # noqa: F811
+    home, sid = sweep_home
+    _, table = sweep_long(Store(home), sid)
+    at = start(PAGE)
+    assert at.selectbox(key="compare_sweep").value == sid
+    fig = _fig(at, "across k-shot")
+    assert {t["name"] for t in fig["data"]} == {"finetune", "ppr-light"}  # ablations hidden by default
+    want = table[(table["metric"] == "ndcg@10") & (table["group"] == "joint") & (table["label"] == "ppr-light")]
+    want = want.set_index("k").loc[["2", "all"], "mean"].to_numpy()
+    assert np.allclose(_ys(fig, "ppr-light"), want)
+    assert list(fig["data"][0]["x"]) == ["2", "all"]
+
+    at.selectbox(key="compare_metric").set_value("auc").run()
+    assert not at.exception, at.exception
+    fig = _fig(at, "across k-shot")
+    assert "AUC" in fig["layout"]["title"]["text"]
+    auc = table[(table["metric"] == "auc") & (table["group"] == "joint") & (table["label"] == "ppr-light")]
+    assert np.allclose(_ys(fig, "ppr-light"), auc.set_index("k").loc[["2", "all"], "mean"].to_numpy())
+    assert not np.allclose(auc["mean"].to_numpy(), want)
+
+    rel = _fig(at, "Relative improvement")
+    assert {t["name"] for t in rel["data"]} == {"ppr-light"}
+
+    at.toggle(key="compare_ablations").set_value(True).run()
+    assert not at.exception, at.exception
+    assert {t["name"] for t in _fig(at, "across k-shot")["data"]} == {"finetune", "ppr-light", "ppr-light-nocl"}
+    assert any(t["name"] == "ppr-light-nocl" for t in _fig(at, "Ablations")["data"])
+
+    params = at.dataframe[1].value
+    shares = dict(zip(params["method"], params["share of fine-tuning"], strict=True))
+    assert shares["finetune"] == 1.0 and 0 < shares["ppr-light"] < 1
+    paper = at.dataframe[0].value
+    assert set(paper["method"]) == {"finetune", "ppr-light", "ppr-light-nocl"} and "AUC" in paper.columns
+    assert {b.label for b in at.get("download_button")} >= {"Download table (CSV)", "Download figure (HTML)"}
+
+
+def test_paper_table_marks_significance() -> None:
+    import pandas as pd
+
+    t = pd.DataFrame({"k": ["2"] * 2, "noise": [0.0] * 2, "label": ["finetune", "ppr"], "group": ["joint"] * 2,
+                      "metric": ["auc"] * 2, "mean": [0.5, 0.6], "std": [0.01, 0.02], "n_seeds": [2, 2],
+                      "p_value": [np.nan, 0.01]})  # fmt: skip
+    out = paper_table(t, "2", 0.0, "joint")
+    assert list(out["AUC"]) == ["0.5000 ± 0.0100", "0.6000 ± 0.0200*"]
