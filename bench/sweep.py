@@ -97,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     per_method = cells.dropna(subset=["seconds"]).groupby("method")["seconds"].mean()
     n_full = FULL["k_shots"] * FULL["noises"] * FULL["seeds"]
     est_full = float(pd.Series(warm_s).dropna().mean()) * FULL["seeds"] + float(per_method.sum()) * n_full
+    compute = float(pd.Series(warm_s).sum() + cells["seconds"].sum())  # every run's own time, reused ones included
     md = report.render(store, body["id"], "md")
     out = {
-        "sweep": body["id"], "state": final, "wall_s": wall, "cells": len(body["cells"]),
+        "sweep": body["id"], "state": final, "wall_s": wall, "compute_s_all_runs": compute, "cells": len(body["cells"]),
         "ran": runs, "grid": body["grid"], "settings": body["settings"],
         "warm_seconds": warm_s, "mean_cell_seconds": per_method.round(1).to_dict(),
         "estimated_full_grid_s": est_full, "report": json.loads(report.render(store, body["id"], "json")),
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     (dest / f"{name}.md").write_text(md)
     (dest / f"{name}.json").write_text(json.dumps(out, indent=2, default=str))
     print(md)
-    print(f"sweep {body['id']}: {final}; ran {len(runs)} runs in {wall:.0f}s; warm runs {warm_s} s; "
+    print(f"sweep {body['id']}: {final}; {len(runs)} runs in {wall:.0f}s wall (runs done earlier are reused; all runs' own compute {compute:.0f}s); warm runs {warm_s} s; "
           f"mean seconds per cell {per_method.round(1).to_dict()}; full 108-cell grid with these settings "
           f"~{est_full / 60:.0f} min on this machine")  # fmt: skip
     print(f"wrote {dest / (name + '.md')} and {dest / (name + '.json')}", file=sys.stderr)
