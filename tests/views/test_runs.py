@@ -1,0 +1,104 @@
+"""Runs page in AppTest: empty store, the launch form's grid size and submit call, the live list of runs
+(made as run folders through ppr.jobs.status), loss curve, failed-run traceback, cancel."""
+
+import os
+from pathlib import Path
+
+from _apptest import app_home, empty_home, plotly_figures, sample_template, start, texts  # noqa: F401
+
+from ppr.data.store import Store
+from ppr.io import atomic_write_json
+from ppr.jobs import control, sweep as sweeps
+from ppr.jobs.status import append_metrics, write_status
+
+RUNS = "views/runs.py"
+
+
+def _run(home: Path, rid: str, method: str, **status) -> Path:
+    path = home / "runs" / rid
+    path.mkdir(parents=True)
+    kind = "warm" if method == "warm" else "tune"
+    atomic_write_json(path / "job.json", {"kind": kind, "dataset": "sample@v1",
+                                          "tune": None if kind == "warm" else {"method": method}})  # fmt: skip
+    write_status(path, **status)
+    return path
+
+
+def test_empty_store_says_what_to_do(empty_home):
+    at = start(RUNS)
+    info = texts(at.info)
+    assert "no dataset yet" in info and "No runs yet" in info
+    assert not at.button  # no launch form without a dataset
+
+
+def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch):
+    calls = []
+
+    def fake_start(store, spec):  # queue the runs as the real one does, but spawn no worker
+        calls.append(spec)
+        return sweeps.submit(store, spec)["id"], 4242
+
+    monkeypatch.setattr(control, "start", fake_start)
+    at = start(RUNS)
+    assert "**3 tuning runs** (0 already done) and **1 warm runs**" in texts(at.markdown)
+    assert "No runs yet" in texts(at.info)
+    at.text_input(key="k_shots").set_value("1, all")
+    at.text_input(key="seeds").set_value("0,1")
+    at.multiselect(key="ablations").set_value(["no-cl"]).run()
+    # 3 methods x 2 k x 2 seeds = 12, plus the no-cl variant of the 2 PPR methods = 8 more
+    assert "**20 tuning runs** (0 already done) and **2 warm runs**" in texts(at.markdown)
+    assert "a guess" in texts(at.markdown)
+
+    at.text_input(key="noises").set_value("0,x").run()
+    assert "Noise rates '0,x' is invalid" in texts(at.error)
+    at.text_input(key="noises").set_value("0,0.3")
+    at.number_input(key="epochs").set_value(3)
+    at.checkbox(key="behavior_aug").uncheck()
+    at.selectbox(key="device").set_value("cpu").run()
+    assert "**40 tuning runs**" in texts(at.markdown)
+    at.button(key="launch").click().run()
+    assert not at.exception, at.exception
+    assert len(calls) == 1
+    spec = calls[0]
+    assert (spec.dataset, spec.methods, spec.k_shots, spec.noises, spec.seeds) == (
+        "sample@v1", ["finetune", "ppr-light", "ppr-full"], [1, None], [0.0, 0.3], [0, 1])
+    assert spec.ablations == ["none", "no-cl"] and spec.device == "cpu"
+    assert spec.tune["epochs"] == 3 and spec.tune["behavior_aug"] is False and spec.tune["cl"] is True
+    sid = sweeps.list_sweeps(Store(app_home))[0]
+    assert at.query_params["sweep"] == sid and at.selectbox(key="_runs_show").value == sid
+    assert f"Sweep **{sid}** submitted; worker 4242" in texts(at.success)
+    table = at.dataframe[0].value
+    assert len(table) == 42 and set(table["state"]) == {"queued"}  # 40 cells and 2 warm runs
+
+    again = start(RUNS, sweep=sid)  # a refreshed tab finds the sweep through the URL
+    assert again.selectbox(key="_runs_show").value == sid
+
+
+def test_list_shows_runs_loss_curve_error_and_cancels(app_home, monkeypatch):
+    live = _run(app_home, "tune-ppr-light-live", "ppr-light", state="running", pid=os.getpid(), epoch=2,
+                max_epochs=4, progress=0.5)  # fmt: skip
+    for epoch, loss in ((1, 0.9), (2, 0.7)):
+        append_metrics(live, {"epoch": epoch, "loss": loss, "val_ndcg@10": 0.1 * epoch})
+    _run(app_home, "warm-broken", "warm", state="failed", error="RuntimeError: boom",
+         traceback="Traceback (most recent call last):\nRuntimeError: boom")  # fmt: skip
+    cancelled = []
+    monkeypatch.setattr(control, "cancel", lambda store, ident: cancelled.append(ident) or "sent SIGTERM")
+
+    at = start(RUNS)
+    table = at.dataframe[0].value
+    assert list(table["id"]) == ["tune-ppr-light-live", "warm-broken"]
+    assert list(table["state"]) == ["running", "failed"] and list(table["progress"]) == [0.5, 0.0]
+    assert list(table["method"]) == ["ppr-light", "warm"]
+    assert at.selectbox(key="_runs_run").value == "tune-ppr-light-live"  # the running one first
+    fig = next(f for f in plotly_figures(at) if f["layout"]["title"]["text"].startswith("Loss"))
+    loss = next(t for t in fig["data"] if t["name"] == "loss")
+    assert list(loss["x"]) == [1, 2] and list(loss["y"]) == [0.9, 0.7]
+
+    at.button(key="cancel_tune-ppr-light-live").click().run()
+    assert not at.exception, at.exception
+    assert cancelled == ["tune-ppr-light-live"]
+
+    at.selectbox(key="_runs_run").set_value("warm-broken").run()
+    assert "RuntimeError: boom" in texts(at.error)
+    assert "Traceback (most recent call last)" in at.expander[-1].code[0].value
+    assert at.button(key="cancel_warm-broken").disabled and not at.button(key="resume_warm-broken").disabled
