@@ -17,7 +17,7 @@ PAGES = [
     # Next pages go here, in the order a user works through them:
     st.Page("views/runs.py", title="Runs", icon=":material/play_circle:"),
     st.Page("views/compare.py", title="Compare", icon=":material/monitoring:"),
-    # st.Page("views/prompts.py", title="Prompt explorer", icon=":material/scatter_plot:"),
+    st.Page("views/prompts.py", title="Prompt explorer", icon=":material/scatter_plot:"),
 ]
 
 page = st.navigation(PAGES)
