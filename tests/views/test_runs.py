@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from _apptest import app_home, empty_home, plotly_figures, sample_template, start, texts  # noqa: F401
+from _sweephome import sweep_home, sweep_template  # noqa: F401
 
 from ppr.data.store import Store
 from ppr.io import atomic_write_json
@@ -102,3 +103,17 @@ def test_list_shows_runs_loss_curve_error_and_cancels(app_home, monkeypatch):
     assert "RuntimeError: boom" in texts(at.error)
     assert "Traceback (most recent call last)" in at.expander[-1].code[0].value
     assert at.button(key="cancel_warm-broken").disabled and not at.button(key="resume_warm-broken").disabled
+
+
+def test_a_finished_sweep_from_the_url_shows_done_runs_curves_and_estimates_from_them(sweep_home):
+    home, sid = sweep_home
+    at = start(RUNS, sweep=sid)
+    assert at.selectbox(key="_runs_show").value == sid
+    table = at.dataframe[0].value
+    assert len(table) == 14 and set(table["state"]) == {"done"} and set(table["progress"]) == {1.0}  # 12 cells, 2 warm
+    assert f"Sweep **{sid}** (planted@v1): done" in at.get("progress")[0].proto.text
+    fig = next(f for f in plotly_figures(at) if f["layout"]["title"]["text"].startswith("Loss"))
+    assert list(next(t for t in fig["data"] if t["name"] == "loss")["x"]) == [1, 2]  # 2 epochs logged
+    assert "test_ndcg@10" in at.dataframe[1].value.columns or "warm_test_ndcg@10" in at.dataframe[1].value.columns
+    assert "mean of this store's finished runs" in texts(at.markdown)
+    assert at.button(key=f"resume_sweep_{sid}").disabled and at.button(key=f"cancel_sweep_{sid}").disabled
