@@ -27,7 +27,6 @@ ALL_RUNS = "(all runs)"
 _SHOW = "_runs_show"  # the list's sweep selector
 _RUN = "_runs_run"  # the run whose details show
 GUESS_TUNE_S, GUESS_WARM_S = 60.0, 300.0  # per-cell guesses (CPU, defaults) when no run has finished yet
-STATE_ICON = {"queued": "⏳", "running": "▶️", "done": "✅", "failed": "❌", "cancelled": "⏹️"}
 
 store = get_store()
 ds = active_dataset(store)
@@ -81,6 +80,10 @@ def plan(store: Store, ds: Dataset, spec: sweeps.SweepSpec) -> dict[str, Any]:
             "seconds": seconds, "source": source, "tune_s": tune_s or GUESS_TUNE_S, "warm_s": warm_s or GUESS_WARM_S}  # fmt: skip
 
 
+def _n(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
 def _duration(s: float) -> str:
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
 
@@ -124,7 +127,7 @@ def launch_form(store: Store, ds: Dataset) -> None:
         st.error(str(exc))
         return
     done = p["cells"] - p["todo_tune"]
-    st.markdown(f"**{p['cells']} tuning runs** ({done} already done) and **{p['warm']} warm runs** "
+    st.markdown(f"**{_n(p['cells'], 'tuning run')}** ({done} already done) and **{_n(p['warm'], 'warm run')}** "
                 f"({p['warm'] - p['todo_warm']} already done): about **{_duration(p['seconds'])}** "
                 f"({_duration(p['tune_s'])} per tuning run, {_duration(p['warm_s'])} per warm run: {p['source']}).")  # fmt: skip
     if st.button("Launch", type="primary", key="launch", disabled=not p["todo_tune"] and not p["todo_warm"]):
@@ -154,7 +157,7 @@ def run_detail(store: Store, rid: str) -> None:
     state = "failed (worker gone)" if status.get("stale") else status["state"]
     max_epochs = status.get("max_epochs")
     st.progress(float(status.get("progress") or 0),
-                text=f"{STATE_ICON.get(status['state'], '')} {state} · epoch {status.get('epoch', 0)}"
+                text=f"{state} · epoch {status.get('epoch', 0)}"
                      + (f" of {max_epochs}" if max_epochs else ""))  # fmt: skip
     left, right, _ = st.columns([1, 1, 4])
     if left.button("Cancel", key=f"cancel_{rid}", disabled=status["state"] not in ("queued", "running")):
@@ -215,7 +218,7 @@ def live_runs(store: Store) -> None:
     if st.session_state.get(_RUN) not in ids:  # default: the run being computed, else the first
         st.session_state[_RUN] = next((r["id"] for r in rows if r["state"] == "running"), ids[0])
     states = dict(zip(table["id"], table["state"]))
-    rid = st.selectbox("Run", ids, key=_RUN, format_func=lambda r: f"{STATE_ICON.get(states[r].split()[0], '')} {r}")
+    rid = st.selectbox("Run", ids, key=_RUN, format_func=lambda r: f"{r} ({states[r]})")
     run_detail(store, rid)
 
 

@@ -41,7 +41,7 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch):
 
     monkeypatch.setattr(control, "start", fake_start)
     at = start(RUNS)
-    assert "**3 tuning runs** (0 already done) and **1 warm runs**" in texts(at.markdown)
+    assert "**3 tuning runs** (0 already done) and **1 warm run**" in texts(at.markdown)
     assert "No runs yet" in texts(at.info)
     at.text_input(key="k_shots").set_value("1, all")
     at.text_input(key="seeds").set_value("0,1")
