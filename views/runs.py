@@ -65,14 +65,13 @@ def past_seconds(store: Store) -> tuple[float | None, float | None]:
 
 def plan(store: Store, ds: Dataset, spec: sweeps.SweepSpec) -> dict[str, Any]:
     """Cells, warm runs, how many are already done, and a rough time for the rest."""
-    todo_tune = todo_warm = 0
-    cells = sweeps.cells(spec)
-    warm_ids = set()
+    cells, warm_ids, todo_tune = sweeps.cells(spec), {}, 0
     for _, cfg in cells:
         rs = make_spec(ds, spec.split, spec.warm, cfg, spec.device)
-        warm_ids.add(wid := rs.warm_spec().run_id(ds))
+        if cfg.seed not in warm_ids:  # one warm run per seed
+            warm_ids[cfg.seed] = rs.warm_spec().run_id(ds)
         todo_tune += not (store.runs_dir / rs.run_id(ds) / "metrics.json").is_file()
-    todo_warm = sum(not (store.runs_dir / w / "metrics.json").is_file() for w in warm_ids)
+    todo_warm = sum(not (store.runs_dir / w / "metrics.json").is_file() for w in warm_ids.values())
     tune_s, warm_s = past_seconds(store)
     source = "mean of this store's finished runs" if tune_s or warm_s else "a guess"
     seconds = todo_tune * (tune_s or GUESS_TUNE_S) + todo_warm * (warm_s or GUESS_WARM_S)
@@ -130,7 +129,10 @@ def launch_form(store: Store, ds: Dataset) -> None:
     st.markdown(f"**{_n(p['cells'], 'tuning run')}** ({done} already done) and **{_n(p['warm'], 'warm run')}** "
                 f"({p['warm'] - p['todo_warm']} already done): about **{_duration(p['seconds'])}** "
                 f"({_duration(p['tune_s'])} per tuning run, {_duration(p['warm_s'])} per warm run: {p['source']}).")  # fmt: skip
-    if st.button("Launch", type="primary", key="launch", disabled=not p["todo_tune"] and not p["todo_warm"]):
+    nothing_to_do = not p["todo_tune"] and not p["todo_warm"]
+    if nothing_to_do:
+        st.caption("Every run of this grid is done already: its results are in the list below and on Compare.")
+    if st.button("Launch", type="primary", key="launch", disabled=nothing_to_do):
         sid, pid = control.start(store, spec)
         st.query_params[SWEEP_KEY] = sid
         st.session_state[_SHOW] = sid
