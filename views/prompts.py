@@ -1,11 +1,13 @@
 """Prompt explorer: a tuned run's prompt or user vectors in 2-D, coloured by an attribute; one user's clicks and top-10."""
 
+from pathlib import Path
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from ppr.embed.projection import cached_projection
-from ppr.eval.views import decode, run_dataset, tuned_runs, user_detail, vector_matrix
+from ppr.eval.views import decode, load_tuned_model, run_dataset, tuned_runs, user_detail, vector_matrix, whatif_top
 from ppr.io import read_json
 from ui.state import get_store
 
@@ -16,6 +18,11 @@ VECTORS = {"prompt": "prompt vectors", "user_vector": "final user vectors"}
 
 store = get_store()
 st.title("Prompt explorer")
+
+
+@st.cache_resource(show_spinner="Loading the tuned model ...", max_entries=2)
+def model_of(run_path: str, mtime: float):  # noqa: ANN201
+    return load_tuned_model(store, Path(run_path), ds)
 
 
 @st.cache_data(show_spinner="Reading the run's embeddings ...", max_entries=4)
@@ -89,3 +96,20 @@ with right:
     else:
         st.markdown(f"**Top-10 recommendations** ({int(recs['hit'].sum())} hits among the held-out clicks)")
         st.dataframe(recs, hide_index=True)
+
+if ds is not None and attrs and (path / "checkpoint.pt").is_file():
+    with st.expander("What if: edit this user's profile and see the top-10 change"):
+        row = emb[emb["user"] == int(user)].iloc[0]
+        new_codes = []
+        ecols = st.columns(min(4, len(attrs)))
+        for j, a in enumerate(ds.attributes):
+            values = list(a["values"])
+            new_codes.append(ecols[j % len(ecols)].selectbox(
+                a["name"], range(len(values)), index=int(row[a["name"]]), format_func=lambda i, v=values: str(v[i]),
+                key=f"prompts_whatif_{rid}_{int(user)}_{a['name']}"))  # fmt: skip
+        ckpt = path / "checkpoint.pt"
+        top = whatif_top(model_of(str(path), ckpt.stat().st_mtime), ds, int(user), int(row["n_clicks"]), new_codes)
+        held = set(detail["clicks"].loc[~detail["clicks"]["seen by the model"], "item"].astype(int)) \
+            if len(detail["clicks"]) else set()
+        st.dataframe(pd.DataFrame({"rank": range(1, len(top) + 1), "item": top, "hit": [i in held for i in top]}),
+                     hide_index=True, key="prompts_whatif_table")  # fmt: skip

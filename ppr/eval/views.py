@@ -166,3 +166,37 @@ def user_detail(ds: Dataset | None, emb: pd.DataFrame, user: int, top: int = 10)
         if titles:
             recs["title"] = recs["item"].map(titles)
     return {"profile": profile, "clicks": clicks, "recommendations": recs, "role": row["role"]}
+
+
+def load_tuned_model(store: Store, run_path: Path, ds: Dataset):  # noqa: ANN201 (a ColdStartRecommender)
+    """The run's tuned model on CPU: its warm backbone rebuilt per the spec, the tuned checkpoint loaded."""
+    import dataclasses
+
+    from ppr.experiment import load_backbone
+    from ppr.runs import Run
+    from ppr.train.tune import TuneConfig, build_model
+
+    spec = read_json(run_path / "spec.json")
+    fields = {f.name for f in dataclasses.fields(TuneConfig)}
+    cfg = TuneConfig(**{k: v for k, v in spec["tune"].items() if k in fields})
+    model = build_model(cfg, load_backbone(Run(store.runs_dir / spec["warm_run"])), ds.cardinalities)
+    model.load_state_dict(Run(run_path).load_checkpoint())
+    return model.eval()
+
+
+def whatif_top(model: Any, ds: Dataset, user: int, n_seen: int, codes: list[int], top: int = 10) -> list[int]:
+    """Top-`top` items for `user`'s first n_seen clicks under the given attribute codes (seen clicks excluded)."""
+    import torch
+
+    from ppr.train.batching import history_matrix
+
+    offsets, items = ds.sequences()
+    max_len = model.backbone.cfg.max_len
+    seq = torch.as_tensor(history_matrix(offsets, items, np.array([user]), np.array([n_seen]), max_len))
+    cod = torch.as_tensor(np.asarray([codes], dtype=np.int64))
+    with torch.no_grad():
+        vec = model.user_vector(seq, cod).float()
+        scores = vec @ model.backbone.item_emb.weight.float().T
+        scores.scatter_(1, seq, float("-inf"))
+        scores[:, 0] = float("-inf")
+        return [int(i) for i in scores.topk(top, dim=1).indices[0]]

@@ -41,12 +41,21 @@ def test_scatter_decodes_attributes_and_user_top10_marks_hits(sweep_home) -> Non
     user = int(emb.loc[emb["role"] == "test", "user"].iloc[0])
     at.selectbox(key="prompts_user").set_value(user).run()
     assert not at.exception, at.exception
-    recs = at.dataframe[-1].value
+    recs = at.dataframe[-2].value
     row = emb[emb["user"] == user].iloc[0]
     assert list(recs["item"]) == [int(i) for i in row["top20"][:10]]
     offsets, items = ds.sequences()
     held = set(items[offsets[user] + int(row["n_clicks"]) : offsets[user + 1]].tolist())
     assert list(recs["hit"]) == [i in held for i in recs["item"]]
+
+    whatif = at.dataframe[-1].value  # unchanged profile: the stored top-10 again
+    assert list(whatif["item"]) == list(recs["item"])
+    taste_now = int(row["taste"])
+    other = (taste_now % (len(taste["values"]) - 1)) + 1
+    at.selectbox(key=f"prompts_whatif_{ppr_run}_{user}_taste").set_value(other).run()
+    assert not at.exception, at.exception
+    assert list(at.dataframe[-2].value["item"]) == list(recs["item"])  # stored recs unchanged
+    assert len(at.dataframe[-1].value) == 10
 
     at.toggle(key="prompts_umap").set_value(True).run()
     assert not at.exception, at.exception
