@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from _apptest import empty_home, plotly_figures, start, texts  # noqa: F401
-from _sweephome import sweep_home, sweep_template  # noqa: F401
 
 from ppr.data.store import Store
 from ppr.eval.views import paper_table, sweep_long
@@ -25,7 +24,7 @@ def test_no_sweep_says_what_to_do(empty_home) -> None:  # noqa: F811
     assert "No sweeps yet" in texts(at.info) and "python -m ppr sweep" in texts(at.info)
 
 
-def test_sweep_charts_follow_the_report_and_the_metric_selector(sweep_home) -> None:  # noqa: F811
+def test_sweep_charts_follow_the_report_and_the_metric_selector(sweep_home) -> None:
     home, sid = sweep_home
     _, table = sweep_long(Store(home), sid)
     at = start(PAGE)

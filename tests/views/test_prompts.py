@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from _apptest import empty_home, plotly_figures, start, texts  # noqa: F401
-from _sweephome import sweep_home, sweep_template  # noqa: F401
 
 from ppr.data.store import Store
 from ppr.io import read_json
@@ -18,7 +17,7 @@ def test_no_tuned_run_says_what_to_do(empty_home) -> None:  # noqa: F811
     assert "No tuned run with embeddings yet" in texts(at.info)
 
 
-def test_scatter_decodes_attributes_and_user_top10_marks_hits(sweep_home) -> None:  # noqa: F811
+def test_scatter_decodes_attributes_and_user_top10_marks_hits(sweep_home) -> None:
     home, _ = sweep_home
     store = Store(home)
     at = start(PAGE)
