@@ -142,3 +142,103 @@ def test_home_then_upload_a_csv_and_see_its_overview(wb: Workbench, tmp_path: Pa
     shots = sorted(p.name for p in tmp_path.glob("*.png"))
     assert shots == ["data-imported.png", "data-sample.png", "data-upload-preview.png", "home.png"]
     assert all((tmp_path / name).stat().st_size > 10_000 for name in shots)
+
+
+def stop_workers(home: Path) -> list[int]:
+    """SIGTERM every live worker a sweep or run under `home` records (detached: each leads its own process group)."""
+    import os
+    import signal
+
+    from ppr.data.store import Store
+    from ppr.io import read_json
+    from ppr.jobs import sweep as sweeps
+    from ppr.jobs.status import pid_alive, raw_status
+
+    store = Store(home)
+    pids = {read_json(sweeps.sweeps_dir(store) / sid / "sweep.json").get("pid") for sid in sweeps.list_sweeps(store)}
+    if store.runs_dir.is_dir():
+        pids |= {raw_status(run).get("pid") for run in store.runs_dir.iterdir() if run.is_dir()}
+    stopped = [int(p) for p in pids if p and pid_alive(p)]
+    for pid in stopped:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGTERM)
+            else:
+                os.kill(pid, signal.SIGTERM)
+    return stopped
+
+
+def test_launch_a_tiny_sweep_then_compare_and_explore_its_prompts(wb: Workbench, tmp_path: Path):
+    """Runs -> Compare -> Prompt explorer on a 300-user synthetic dataset: fine-tuning and PPR-light, tiny backbone."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from ppr.data.store import Store
+    from ppr.data.synth import synth_dataset
+    from ppr.io import read_json
+
+    expect.set_options(timeout=WAIT_MS)
+    page, home = wb.page, wb.server.home
+    synth_dataset(Store(home), "tiny", n_users=300, n_items=200, if_exists="new")  # tiny@v1 unless run twice
+    try:
+        page.goto(f"{wb.server.url}/runs?dataset=tiny", timeout=WAIT_MS)
+        wait_rendered(page, WAIT_MS)
+        expect(page.get_by_test_id("stSidebar").get_by_role("combobox", name="Active dataset")).to_have_value(
+            re.compile(r"^tiny@v"))
+        expect(page.get_by_text(re.compile(r"^On tiny@v"))).to_be_visible()
+
+        # Methods: the default is finetune, ppr-light, ppr-full; Backspace in the box drops the last (ppr-full).
+        methods = page.get_by_test_id("stMultiSelect").filter(has_text="Methods")
+        methods.locator("input").click()
+        wb.rerun(lambda: methods.locator("input").press("Backspace"))
+        page.keyboard.press("Escape")
+        expect(methods).not_to_contain_text("ppr-full")
+        expect(methods).to_contain_text("ppr-light")
+
+        def fill(label: str, value: str) -> None:
+            box = page.get_by_label(label, exact=True)
+            box.fill(value)
+            wb.rerun(lambda: box.press("Enter"))
+            expect(box).to_have_value(value)
+
+        fill("Tuning epochs", "2")
+        page.get_by_text("Warm-training (backbone) settings").click()
+        for label, value in (("Warm epochs", "2"), ("Max length", "10"), ("Hidden size", "16"), ("Layers", "1")):
+            fill(label, value)
+        expect(page.get_by_text(re.compile(r"2 tuning runs.*1 warm run"))).to_be_visible()
+        wb.shot("runs-form")
+
+        wb.rerun(page.get_by_role("button", name="Launch").click)
+        expect(page.get_by_text(re.compile(r"Sweep .* submitted"))).to_be_visible()
+        done = page.get_by_text(re.compile(r"Sweep .*: done"))
+        expect(done).to_be_visible(timeout=180_000)  # the page re-reads the run folders every 2 s
+        expect(page.get_by_text(re.compile(r"Sweep .*: done .* 3 done"))).to_be_visible()
+        page.wait_for_timeout(2_500)  # one more refresh of the live list, so the loss curve is there
+        wb.charts()
+        wb.shot("runs-done")
+        # the form's warm settings reached the worker
+        backbone = [read_json(p)["backbone"] for p in (home / "runs").glob("*-warm-*/spec.json")]
+        assert [(b["max_len"], b["d"], b["n_layers"]) for b in backbone] == [(10, 16, 1)], backbone
+
+        wb.open("Compare")
+        expect(page.get_by_role("heading", name="Compare")).to_be_visible()
+        assert wb.charts() >= 2  # across k-shot and across noise
+        expect(page.get_by_test_id("stPlotlyChart").filter(has_text="across k-shot").first).to_be_visible()
+        wb.shot("compare")
+        page.get_by_role("tab", name="vs fine-tuning").click()
+        expect(page.get_by_test_id("stPlotlyChart").filter(has_text="Relative improvement")).to_be_visible()
+        wb.charts()
+        wb.shot("compare-vs-finetune")
+
+        wb.open("Prompt explorer")
+        expect(page.get_by_role("heading", name="Prompt explorer")).to_be_visible()
+        assert wb.charts() >= 1
+        expect(page.get_by_test_id("stPlotlyChart").filter(has_text="(PCA), coloured by")).to_be_visible()
+        expect(page.get_by_text("Top-10 recommendations")).to_be_visible()
+        wb.shot("prompts")
+    finally:
+        stopped = stop_workers(home)
+    assert not stopped, f"workers still running at the end: {stopped}"
+    for name in ("runs-form", "runs-done", "compare", "compare-vs-finetune", "prompts"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000, name

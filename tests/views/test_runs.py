@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 from _apptest import app_home, empty_home, plotly_figures, sample_template, start, texts  # noqa: F401
-from _sweephome import sweep_home, sweep_template  # noqa: F401
 
 from ppr.data.store import Store
 from ppr.io import atomic_write_json
