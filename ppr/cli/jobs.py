@@ -129,23 +129,8 @@ def run_worker(args: argparse.Namespace, store: Store) -> int:
     return 0 if final in ("done", "cancelled") else 1
 
 
-def _row(store: Store, path) -> dict[str, Any]:
-    st = read_status(path)
-    # runs made by `python -m ppr warm/tune` have no job.json: their spec.json says the same
-    job = next((read_json(path / f) for f in ("job.json", "spec.json") if (path / f).is_file()), {})
-    tune = job.get("tune") or {}
-    return {"id": path.name, "state": st["state"], "stale": bool(st.get("stale")), "progress": float(st.get("progress") or 0),
-            "epoch": st.get("epoch", 0), "pid": st.get("pid"), "kind": job.get("kind", "?"),
-            "method": tune.get("method", "warm" if job.get("kind") == "warm" else "?"), "sweep": st.get("sweep"),
-            "updated": st.get("updated"), "error": st.get("error")}  # fmt: skip
-
-
 def runs_list(args: argparse.Namespace, store: Store) -> int:
-    if args.sweep:
-        paths = [store.runs_dir / r for r in sweeps.read_sweep(store, args.sweep)["runs"]]
-    else:
-        paths = sorted(p for p in store.runs_dir.iterdir() if p.is_dir()) if store.runs_dir.is_dir() else []
-    rows = [_row(store, p) for p in paths if (p / "job.json").is_file() or (p / "spec.json").is_file()]
+    rows = control.run_rows(store, sweeps.read_sweep(store, args.sweep)["runs"] if args.sweep else None)
     sweep_rows = [{k: b[k] for k in ("id", "dataset", "state", "progress", "counts", "pid")}
                   for b in map(lambda s: sweeps.read_sweep(store, s), sweeps.list_sweeps(store))]  # fmt: skip
     if args.json:
@@ -164,7 +149,7 @@ def runs_list(args: argparse.Namespace, store: Store) -> int:
 def runs_show(args: argparse.Namespace, store: Store) -> int:
     if control.is_sweep(store, args.id):
         body = sweeps.read_sweep(store, args.id)
-        body["run_states"] = [_row(store, store.runs_dir / r) for r in body["runs"]]
+        body["run_states"] = control.run_rows(store, body["runs"])
     else:
         path = control.run_dir(store, args.id)
         body = {**read_status(path), "job": read_json(path / "job.json") if (path / "job.json").is_file() else None,
