@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from ppr.data.attributes import encode_attribute
 from ppr.data.readers import Source, column_names, ident, open_view, reader_error, resolve_sources
-from ppr.data.store import Dataset, Store, validate_name
+from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
 from ppr.io import sha256_file
 
@@ -70,14 +70,7 @@ def import_dataset(
     log: Callable[[str], None] = _stderr,
 ) -> Dataset:
     """Read, validate and publish a new dataset version; raises InputError (store untouched) on bad input."""
-    validate_name(name)
-    if if_exists not in ("new", "refuse"):
-        raise InputError(f"--if-exists must be 'new' or 'refuse', not {if_exists!r}.")
-    if if_exists == "refuse" and store.versions(name):
-        raise InputError(
-            f"Dataset {name!r} already exists (versions {store.versions(name)}); nothing was changed. "
-            "Import under another name, or use --if-exists new to make a new version."
-        )
+    store.check_writable(name, if_exists)
     kind, sources = resolve_sources(
         Path(interactions), Path(users) if users else None, Path(items) if items else None, fmt
     )

@@ -180,6 +180,17 @@ class Store:
             raise InputError(f"Dataset {name!r} has no version {version} (versions: {versions}).")
         return Dataset(self.datasets_dir / name / f"v{version}")
 
+    def check_writable(self, name: str, if_exists: str) -> None:
+        """Refuse a bad name or an existing one under if_exists='refuse', before any work is done."""
+        validate_name(name)
+        if if_exists not in ("new", "refuse"):
+            raise InputError(f"--if-exists must be 'new' or 'refuse', not {if_exists!r}.")
+        if if_exists == "refuse" and self.versions(name):
+            raise InputError(
+                f"Dataset {name!r} already exists (versions {self.versions(name)}); nothing was changed. "
+                "Import under another name, or use --if-exists new to make a new version."
+            )
+
     def write_version(
         self,
         name: str,
@@ -192,14 +203,7 @@ class Store:
         manifest body; the store adds name, version, created_at and content_hash.
         if_exists: "new" makes version N+1, "refuse" raises if the name exists.
         """
-        validate_name(name)
-        if if_exists not in ("new", "refuse"):
-            raise ValueError(f"if_exists must be 'new' or 'refuse', not {if_exists!r}")
-        if if_exists == "refuse" and self.versions(name):
-            raise InputError(
-                f"Dataset {name!r} already exists (versions {self.versions(name)}); "
-                "nothing was changed. Import under another name, or allow a new version."
-            )
+        self.check_writable(name, if_exists)
         stage_root = self.datasets_dir / name
         stage_root.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(dir=stage_root, prefix=".staging-"))

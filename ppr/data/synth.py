@@ -379,9 +379,8 @@ def synth_dataset(
     id remapping and manifest that a user's own file would get.
     """
     from ppr.data.importers import import_dataset
-    from ppr.data.store import validate_name
 
-    validate_name(name)
+    store.check_writable(name, if_exists)  # refuse before spending time generating
     _check_args(n_users, n_items, mean_len, seed, "parquet", 20_000)
     store.home.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=store.home, prefix=".synth-") as tmp:
