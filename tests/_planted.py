@@ -9,10 +9,11 @@ Written straight through Store.write_version, independent of the importers.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from _store_tables import publish_tables
 
 from ppr.data.store import Dataset, Store
 
@@ -40,41 +41,21 @@ def planted_dataset(store: Store, name: str = "planted", n_users: int = 500, n_i
         rows += [(u, item, 1_600_000_000 + 60 * t) for t, item in enumerate(clicks)]
     inter = pd.DataFrame(rows, columns=["user", "item", "ts"]).astype({"user": "int32", "item": "int32", "ts": "int64"})
 
-    def writer(stage: Path) -> dict:
-        inter.to_parquet(stage / "interactions.parquet", index=False)
-        pd.DataFrame(
-            {
-                "user": np.arange(n_users, dtype=np.int32),
-                "user_id": [f"u{u}" for u in range(n_users)],
-                "taste": taste.astype(np.int16),
-                "noise": other.astype(np.int16),
-            }
-        ).to_parquet(stage / "users.parquet", index=False)
-        pd.DataFrame(
-            {
-                "item": np.arange(1, n_items + 1, dtype=np.int32),
-                "item_id": [f"i{i}" for i in range(1, n_items + 1)],
-                "title": [f"item {i}" for i in range(1, n_items + 1)],
-                "category": [f"g{g}" for g in group_of],
-            }
-        ).to_parquet(stage / "items.parquet", index=False)
-        return {
-            "format_version": 1,
-            "source": {"format": "test", "files": {}, "columns": {"user": "user", "item": "item", "time": "ts"}},
-            "counts": {
-                "users": n_users,
-                "items": n_items,
-                "interactions": len(inter),
-                "duplicates_dropped": 0,
-                "users_file_rows_dropped": 0,
-            },
-            "attributes": [
-                {"name": "taste", "source_column": "taste", "encoding": "categorical",
-                 "values": ["missing", "a", "b", "c", "d"], "missing_share": 0.0},
-                {"name": "noise", "source_column": "noise", "encoding": "categorical",
-                 "values": ["missing", "x", "y"], "missing_share": 0.0},
-            ],  # fmt: skip
-            "items": {"has_title": True, "has_category": True},
+    users = pd.DataFrame(
+        {
+            "user": np.arange(n_users, dtype=np.int32),
+            "user_id": [f"u{u}" for u in range(n_users)],
+            "taste": taste.astype(np.int16),
+            "noise": other.astype(np.int16),
         }
-
-    return store.write_version(name, writer)
+    )
+    items = pd.DataFrame(
+        {
+            "item": np.arange(1, n_items + 1, dtype=np.int32),
+            "item_id": [f"i{i}" for i in range(1, n_items + 1)],
+            "title": [f"item {i}" for i in range(1, n_items + 1)],
+            "category": [f"g{g}" for g in group_of],
+        }
+    )
+    values = {"taste": ["missing", "a", "b", "c", "d"], "noise": ["missing", "x", "y"]}
+    return publish_tables(store, name, inter, users, items, values)

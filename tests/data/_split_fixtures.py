@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _store_tables import publish_tables
+
 from ppr.data.store import Dataset, Store
 
 
@@ -33,42 +35,17 @@ def write_dataset(
     starts = np.repeat(np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
     ts = (1_000_000 + (np.arange(len(user)) - starts) // 2).astype(np.int64)  # pairs of ties
 
-    def writer(stage: Path) -> dict:
-        pd.DataFrame({"user": user, "item": item, "ts": ts}).to_parquet(stage / "interactions.parquet", index=False)
-        users = {"user": np.arange(n_users, dtype=np.int32), "user_id": [f"u{i}" for i in range(n_users)]}
-        for j, card in enumerate(cardinalities):
-            users[f"a{j}"] = rng.integers(0, card, size=n_users).astype(np.int16)
-        pd.DataFrame(users).to_parquet(stage / "users.parquet", index=False)
-        pd.DataFrame(
-            {
-                "item": np.arange(1, n_items + 1, dtype=np.int32),
-                "item_id": [f"i{i}" for i in range(1, n_items + 1)],
-                "title": pd.Series([None] * n_items, dtype="str"),
-                "category": pd.Series([None] * n_items, dtype="str"),
-            }
-        ).to_parquet(stage / "items.parquet", index=False)
-        attributes = [
-            {
-                "name": f"a{j}",
-                "source_column": f"a{j}",
-                "encoding": "categorical",
-                "values": ["missing", *[f"v{v}" for v in range(1, card)]],
-                "missing_share": 0.0,
-            }
-            for j, card in enumerate(cardinalities)
-        ]
-        return {
-            "format_version": 1,
-            "source": {"format": "test", "files": {}, "columns": {"user": "user", "item": "item", "time": "ts"}},
-            "counts": {
-                "users": n_users,
-                "items": n_items,
-                "interactions": int(len(user)),
-                "duplicates_dropped": 0,
-                "users_file_rows_dropped": 0,
-            },
-            "attributes": attributes,
-            "items": {"has_title": False, "has_category": False},
+    users = pd.DataFrame({"user": np.arange(n_users, dtype=np.int32), "user_id": [f"u{i}" for i in range(n_users)]})
+    for j, card in enumerate(cardinalities):
+        users[f"a{j}"] = rng.integers(0, card, size=n_users).astype(np.int16)
+    items = pd.DataFrame(
+        {
+            "item": np.arange(1, n_items + 1, dtype=np.int32),
+            "item_id": [f"i{i}" for i in range(1, n_items + 1)],
+            "title": pd.Series([None] * n_items, dtype="str"),
+            "category": pd.Series([None] * n_items, dtype="str"),
         }
-
-    return Store(home).write_version(name, writer)
+    )
+    values = {f"a{j}": ["missing", *[f"v{v}" for v in range(1, card)]] for j, card in enumerate(cardinalities)}
+    inter = pd.DataFrame({"user": user, "item": item, "ts": ts})
+    return publish_tables(Store(home), name, inter, users, items, values)
