@@ -8,6 +8,7 @@ import streamlit as st
 from ppr.eval.views import GROUP_LABELS, METRIC_LABELS, k_order, paper_table, param_shares, sweep_long
 from ppr.jobs.report import BASELINE
 from ppr.jobs.sweep import list_sweeps
+from ui.downloads import figure_download
 from ui.state import get_store
 
 NO_SWEEP = ("No sweeps yet. Start one on the **Runs** page, or from a shell: "
@@ -23,11 +24,6 @@ st.title("Compare")
 def load(home: str, sid: str, stamp: float):  # noqa: ANN201
     sweep, table = sweep_long(store, sid)
     return sweep, table, param_shares(store, sid)
-
-
-def html_download(fig: go.Figure, name: str, key: str) -> None:
-    st.download_button("Download figure (HTML)", fig.to_html(include_plotlyjs="cdn"), file_name=f"{name}.html",
-                       mime="text/html", key=key)  # fmt: skip
 
 
 def lines(df: pd.DataFrame, x: str, title: str) -> go.Figure:
@@ -83,12 +79,12 @@ with tab_lines:
         noise = st.selectbox("Noise rate", noises, key="compare_noise_for_k") if len(noises) > 1 else noises[0]
         fig = lines(main[main["noise"] == noise], "k", f"{mname} ({gname}) across k-shot, noise {noise:g}")
         st.plotly_chart(fig, key="compare_fig_k")
-        html_download(fig, f"{sid}-{metric}-{group}-k", "dl_fig_k")
+        figure_download(fig, f"{sid}-{metric}-{group}-k", "dl_fig_k")
     with right:
         k = st.selectbox("k-shot", ks, index=len(ks) - 1, key="compare_k_for_noise") if len(ks) > 1 else ks[0]
         fig = lines(main[main["k"] == k].sort_values("noise"), "noise", f"{mname} ({gname}) across noise rate, k {k}")
         st.plotly_chart(fig, key="compare_fig_noise")
-        html_download(fig, f"{sid}-{metric}-{group}-noise", "dl_fig_noise")
+        figure_download(fig, f"{sid}-{metric}-{group}-noise", "dl_fig_noise")
 
 with tab_rel:
     rel = main[main["label"] != BASELINE].copy()
@@ -101,7 +97,7 @@ with tab_rel:
                      title=f"Relative improvement over {BASELINE}, {mname} ({gname})")  # fmt: skip
         fig.update_layout(**_LAYOUT)
         st.plotly_chart(fig, key="compare_fig_rel")
-        html_download(fig, f"{sid}-{metric}-{group}-relative", "dl_fig_rel")
+        figure_download(fig, f"{sid}-{metric}-{group}-relative", "dl_fig_rel")
 
 with tab_table:
     a, b, cc = st.columns(3)
@@ -127,7 +123,7 @@ with tab_abl:
                      facet_col="method", title=f"Ablations: {mname} ({gname})")  # fmt: skip
         fig.update_layout(**_LAYOUT)
         st.plotly_chart(fig, key="compare_fig_ablation")
-        html_download(fig, f"{sid}-{metric}-{group}-ablation", "dl_fig_abl")
+        figure_download(fig, f"{sid}-{metric}-{group}-ablation", "dl_fig_abl")
 
 with tab_params:
     if shares.empty:

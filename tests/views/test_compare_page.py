@@ -57,7 +57,10 @@ def test_sweep_charts_follow_the_report_and_the_metric_selector(sweep_home) -> N
     assert shares["finetune"] == 1.0 and 0 < shares["ppr-light"] < 1
     paper = at.dataframe[0].value
     assert set(paper["method"]) == {"finetune", "ppr-light", "ppr-light-nocl"} and "AUC" in paper.columns
-    assert {b.label for b in at.get("download_button")} >= {"Download table (CSV)", "Download figure (HTML)"}
+    buttons = at.get("download_button")
+    assert {b.label for b in buttons} >= {"Download table (CSV)", "Download figure (HTML)"}
+    html = [b.proto for b in buttons if b.label == "Download figure (HTML)"]
+    assert html and all(p.deferred_file_id and not p.url for p in html)  # built on click, not on every rerun
 
 
 def test_paper_table_marks_significance() -> None:
