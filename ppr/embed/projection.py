@@ -54,21 +54,45 @@ def project(vectors: np.ndarray, method: Method = "umap", seed: int = 0, n_neigh
 
 
 def pca_2d(x: np.ndarray) -> np.ndarray:
-    """First two principal components (scores), signs fixed so the result does not flip between calls.
+    """First two principal components (scores), signs fixed so the result does not flip between calls."""
+    mean, axes = pca_basis(x)
+    out = np.zeros((len(x), 2), dtype=np.float32)
+    out[:, : axes.shape[1]] = (x - mean) @ axes
+    return out
+
+
+def pca_basis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (d,), axes (d, <=2)) of pca_2d: a new vector v lands at (v - mean) @ axes, exactly.
 
     Through the d x d scatter matrix when d <= n: an eigh of 64 x 64 takes milliseconds, where an
     SVD of the n x d data took 1-2 s at 20k rows on busy cores (the "instant" fallback must be).
     """
-    centered = x - x.mean(axis=0, keepdims=True)
+    x = np.asarray(x, dtype=np.float64)
+    mean = x.mean(axis=0)
+    centered = x - mean
     if centered.shape[1] <= len(centered):
         axes = np.linalg.eigh(centered.T @ centered)[1][:, ::-1][:, :2]
     else:
         axes = np.linalg.svd(centered, full_matrices=False)[2][:2].T
     signs = np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(axes.shape[1])])
     signs[signs == 0] = 1.0
-    out = np.zeros((len(x), 2), dtype=np.float32)
-    out[:, : axes.shape[1]] = centered @ (axes * signs)
-    return out
+    return mean, axes * signs
+
+
+def place(new: np.ndarray, vectors: np.ndarray, coords: np.ndarray, method: Method, k: int = 10) -> np.ndarray:
+    """2-D position of a vector that was not projected: exact for PCA (same basis), and for UMAP the
+    mean position of its k nearest `vectors` (an approximation: UMAP has no exact out-of-sample map here)."""
+    v = np.asarray(new, dtype=np.float64).reshape(-1)
+    x = np.asarray(vectors, dtype=np.float64)
+    if v.shape[0] != x.shape[1]:
+        raise InputError(f"Vector to place has {v.shape[0]} dimensions; the projected vectors have {x.shape[1]}.")
+    if method == "pca" or len(x) < 4:  # project() used PCA below 4 points too
+        mean, axes = pca_basis(x)
+        out = np.zeros(2, dtype=np.float32)
+        out[: axes.shape[1]] = (v - mean) @ axes
+        return out
+    near = np.argsort(((x - v) ** 2).sum(axis=1), kind="stable")[: min(k, len(x))]
+    return np.asarray(coords, dtype=np.float32)[near].mean(axis=0)
 
 
 def _umap_2d(x: np.ndarray, seed: int, n_neighbors: int, min_dist: float, n_epochs: int) -> np.ndarray:
@@ -153,11 +177,7 @@ def projection_key(vectors: np.ndarray, method: Method, **settings: float) -> st
 
 def cached_projection(vectors: np.ndarray, method: Method, cache_dir: Path, **settings: float) -> np.ndarray:
     """project() through a cache of .npy files in cache_dir; a missing or unreadable entry is recomputed."""
-    unknown = set(settings) - set(UMAP_DEFAULTS)
-    if unknown:
-        raise InputError(f"Unknown projection settings {sorted(unknown)}; expected some of {sorted(UMAP_DEFAULTS)}.")
-    _checked(vectors, method)
-    path = Path(cache_dir) / f"{method}-{projection_key(vectors, method, **settings)[:40]}.npy"
+    path = _cache_path(vectors, method, cache_dir, settings)
     if (hit := _load(path, len(vectors))) is not None:
         return hit
     coords = project(vectors, method, **settings)
@@ -165,6 +185,19 @@ def cached_projection(vectors: np.ndarray, method: Method, cache_dir: Path, **se
     np.save(buf, coords, allow_pickle=False)
     atomic_write_bytes(path, buf.getvalue())
     return coords
+
+
+def cached_only(vectors: np.ndarray, method: Method, cache_dir: Path, **settings: float) -> np.ndarray | None:
+    """The cached coordinates, or None without computing (the page shows PCA meanwhile)."""
+    return _load(_cache_path(vectors, method, cache_dir, settings), len(vectors))
+
+
+def _cache_path(vectors: np.ndarray, method: Method, cache_dir: Path, settings: dict[str, float]) -> Path:
+    unknown = set(settings) - set(UMAP_DEFAULTS)
+    if unknown:
+        raise InputError(f"Unknown projection settings {sorted(unknown)}; expected some of {sorted(UMAP_DEFAULTS)}.")
+    _checked(vectors, method)
+    return Path(cache_dir) / f"{method}-{projection_key(vectors, method, **settings)[:40]}.npy"
 
 
 def _load(path: Path, n: int) -> np.ndarray | None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ppr.embed import projection
-from ppr.embed.projection import cached_projection, exact_knn, pca_2d, project, projection_key
+from ppr.embed.projection import cached_only, cached_projection, exact_knn, pca_2d, place, project, projection_key
 from ppr.errors import InputError
 
 
@@ -107,6 +107,34 @@ def test_cache_hit_returns_the_stored_array_without_recomputing(tmp_path: Path, 
     cached_projection(x, "pca", tmp_path, seed=7)  # PCA ignores the seed: a hit
     assert calls == ["umap", "umap", "umap", "pca"]
     assert len(list(tmp_path.glob("*.npy"))) == 4
+
+
+def test_cached_only_reads_without_computing(tmp_path: Path, monkeypatch):
+    x, _ = two_clusters(n=40)
+    assert cached_only(x, "umap", tmp_path, n_neighbors=5) is None
+    assert not list(tmp_path.iterdir())  # nothing computed, nothing written
+    stored = cached_projection(x, "umap", tmp_path, n_neighbors=5)
+    monkeypatch.setattr(projection, "project", lambda *a, **k: pytest.fail("cached_only computed"))
+    assert np.array_equal(cached_only(x, "umap", tmp_path, n_neighbors=5), stored)
+    assert cached_only(x, "umap", tmp_path, n_neighbors=6) is None  # other settings: not cached
+
+
+def test_place_is_exact_for_pca_and_a_neighbour_mean_for_umap():
+    x, _ = two_clusters(n=60)
+    coords = pca_2d(x)
+    for i in (0, 17):  # a projected vector placed again lands on its own point
+        assert np.allclose(place(x[i], x, coords, "pca"), coords[i], atol=1e-4)
+    new = x[:5].mean(axis=0) + 0.3
+    centered = x - x.mean(axis=0)
+    top = np.linalg.svd(centered, full_matrices=False)[2][:2]
+    signs = np.sign((centered @ top.T * coords).sum(axis=0))  # orient the independent axes like pca_2d's
+    assert np.allclose(place(new, x, coords, "pca"), signs * ((new - x.mean(axis=0)) @ top.T), atol=1e-4)
+
+    layout = np.arange(120, dtype=np.float32).reshape(60, 2)  # any 2-D layout: placement averages it
+    near = np.argsort(np.linalg.norm(x - new, axis=1))[:10]
+    assert np.allclose(place(new, x, layout, "umap"), layout[near].mean(axis=0))
+    with pytest.raises(InputError, match="dimensions"):
+        place(new[:3], x, coords, "pca")
 
 
 def test_unreadable_cache_entry_is_recomputed(tmp_path: Path):
