@@ -8,7 +8,8 @@ method's tuned-parameter share from the runs' metrics.json.
 Prompt explorer: `tuned_runs` lists finished runs with embeddings.parquet, `decode`
 turns attribute codes into the manifest's values, `user_detail` gives one user's
 profile, clicks (titled where items.parquet has a title) and the run's top-10 with
-held-out clicks marked as hits.
+held-out clicks marked as hits, `sibling_runs` finds the other methods' runs of the same
+cell (side-by-side top-10), `whatif` recomputes top-10 and vectors for edited attributes.
 """
 
 from __future__ import annotations
@@ -184,10 +185,12 @@ def load_tuned_model(store: Store, run_path: Path, ds: Dataset):  # noqa: ANN201
     return model.eval()
 
 
-def whatif_top(model: Any, ds: Dataset, user: int, n_seen: int, codes: list[int], top: int = 10) -> list[int]:
-    """Top-`top` items for `user`'s first n_seen clicks under the given attribute codes (seen clicks excluded)."""
+def whatif(model: Any, ds: Dataset, user: int, n_seen: int, codes: list[int], top: int = 10) -> dict[str, Any]:
+    """`user`'s first n_seen clicks under the given attribute codes: top (item ids, seen clicks excluded),
+    user_vector (d,) and prompt (flat, None without a prompt), computed as embeddings.parquet's columns are."""
     import torch
 
+    from ppr.jobs.outputs import prompt_vectors
     from ppr.train.batching import history_matrix
 
     offsets, items = ds.sequences()
@@ -196,7 +199,59 @@ def whatif_top(model: Any, ds: Dataset, user: int, n_seen: int, codes: list[int]
     cod = torch.as_tensor(np.asarray([codes], dtype=np.int64))
     with torch.no_grad():
         vec = model.user_vector(seq, cod).float()
+        prompt = prompt_vectors(model, cod)
         scores = vec @ model.backbone.item_emb.weight.float().T
         scores.scatter_(1, seq, float("-inf"))
         scores[:, 0] = float("-inf")
-        return [int(i) for i in scores.topk(top, dim=1).indices[0]]
+        return {"top": [int(i) for i in scores.topk(top, dim=1).indices[0]], "user_vector": vec[0].numpy(),
+                "prompt": None if prompt is None else prompt[0].numpy()}  # fmt: skip
+
+
+def picked_user(event: Any) -> int | None:
+    """The user of the first clicked point of a scatter whose customdata starts with the user id (None: no user point)."""
+    selection = (event or {}).get("selection") or {}
+    for point in selection.get("points") or []:
+        data = point.get("customdata")
+        if isinstance(data, (list, tuple)):
+            data = data[0] if data else None
+        if data is not None:
+            return int(data)
+    return None
+
+
+SIDE_BY_SIDE = ("finetune", "ppr-light", "ppr-full")
+
+
+def run_cell(spec: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes tuning runs comparable user by user: dataset version, split, warm run (its seed), k-shot, noise, seed."""
+    tune = spec.get("tune") or {}
+    split = spec.get("split") or {}
+    return (spec.get("dataset_ref"), split.get("id"), spec.get("warm_run"), tune.get("k_shot"),
+            float(tune.get("noise", 0.0)), tune.get("seed"))  # fmt: skip
+
+
+def sibling_runs(store: Store, rid: str, runs: list[str] | None = None) -> dict[str, str]:
+    """method -> run id for the run itself and, per other method of SIDE_BY_SIDE, the run with embeddings in
+    the same cell (run_cell); among several of one method, the one sharing the most tuning settings (so an
+    ablation finds its matching ablation), then the newest."""
+    specs = {r: read_json(store.runs_dir / r / "spec.json") for r in (tuned_runs(store) if runs is None else runs)}
+    mine = specs.get(rid) or read_json(store.runs_dir / rid / "spec.json")
+    tune = mine.get("tune") or {}
+    out = {tune.get("method", "?"): rid}
+    for method in SIDE_BY_SIDE:
+        if method in out:
+            continue
+        same = [r for r, s in specs.items() if (s.get("tune") or {}).get("method") == method and run_cell(s) == run_cell(mine)]
+        if same:
+            out[method] = max(same, key=lambda r: (sum(specs[r]["tune"].get(k) == v for k, v in tune.items()), r))
+    return out
+
+
+def missing_hint(spec: dict[str, Any], missing: list[str]) -> str:
+    """How to get the methods this cell lacks: a sweep over the same dataset version and cell."""
+    tune = spec.get("tune") or {}
+    k = tune.get("k_shot")
+    return (f"Not in the store for this cell: {', '.join(missing)}. Run them with a sweep on the **Runs** page or "
+            f"`python -m ppr sweep {spec.get('dataset_ref', 'NAME')} --methods {','.join(missing)} "
+            f"--k-shots {'all' if k is None else k} --noise {float(tune.get('noise', 0.0)):g} --seeds {tune.get('seed', 0)}` "
+            "with the same backbone settings as this run (its warm run is then reused).")  # fmt: skip

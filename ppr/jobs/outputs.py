@@ -66,12 +66,8 @@ def embeddings_frame(model: Any, split: Any, codes: np.ndarray, k_shot: int | No
         cod = torch.as_tensor(codes[u_ids], dtype=torch.long, device=device)
         vec = model.user_vector(seq, cod).float()
         out["user_vector"] += list(vec.cpu().numpy())
-        if model.prompt is not None:
-            p = model.prompt(cod).float()
-            p = p if p.dim() == 3 else p.permute(1, 0, 2, 3)  # deep prefix: (layers, B, P, d) -> (B, layers, P, d)
-            out["prompt"] += list(p.reshape(len(u_ids), -1).cpu().numpy())
-        else:
-            out["prompt"] += [None] * len(u_ids)
+        p = prompt_vectors(model, cod)
+        out["prompt"] += list(p.cpu().numpy()) if p is not None else [None] * len(u_ids)
         scores = vec @ model.backbone.item_emb.weight.float().T  # column 0 = padding
         scores.scatter_(1, seq, float("-inf"))  # never recommend a seen click (padding lands in column 0)
         scores[:, 0] = float("-inf")
@@ -85,3 +81,12 @@ def embeddings_frame(model: Any, split: Any, codes: np.ndarray, k_shot: int | No
     for col, values in out.items():
         df[col] = pd.Series(values, dtype=object)
     return df
+
+
+def prompt_vectors(model: Any, codes: torch.Tensor) -> torch.Tensor | None:
+    """(B, A) codes -> (B, flat) prompt generator output, every token (and layer) concatenated; None without a prompt."""
+    if model.prompt is None:
+        return None
+    p = model.prompt(codes).float()
+    p = p if p.dim() == 3 else p.permute(1, 0, 2, 3)  # deep prefix: (layers, B, P, d) -> (B, layers, P, d)
+    return p.reshape(len(codes), -1)

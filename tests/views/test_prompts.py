@@ -1,15 +1,20 @@
-"""Prompt explorer: empty store message, a tuned run's scatter (decoded attribute colours), one user's top-10."""
+"""Prompt explorer: empty store message; a tuned run's scatter (decoded colours, selected user marked), the top-10
+of its sibling runs side by side with hits, selecting a user, the what-if profile placed on the plot (PCA exactly,
+UMAP by its nearest users), and UMAP drawn after the PCA stand-in on an empty cache."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
 from _apptest import empty_home, plotly_figures, start, texts  # noqa: F401
 
 from ppr.data.store import Store
+from ppr.eval.views import load_tuned_model, picked_user, sibling_runs, vector_matrix
 from ppr.io import read_json
 
 PAGE = "views/prompts.py"
+CELL = ("k_shot", "noise", "seed")
 
 
 def test_no_tuned_run_says_what_to_do(empty_home) -> None:  # noqa: F811
@@ -17,7 +22,44 @@ def test_no_tuned_run_says_what_to_do(empty_home) -> None:  # noqa: F811
     assert "No tuned run with embeddings yet" in texts(at.info)
 
 
-def test_scatter_decodes_attributes_and_user_top10_marks_hits(sweep_home) -> None:
+def tune_of(home, rid: str) -> dict:  # noqa: ANN001
+    return read_json(home / "runs" / rid / "spec.json")["tune"]
+
+
+def test_siblings_pair_finetune_and_ppr_light_of_the_same_cell(sweep_home) -> None:
+    home, _ = sweep_home
+    store = Store(home)
+    runs = [p.name for p in sorted((home / "runs").iterdir()) if (p / "embeddings.parquet").is_file()]
+    plain = {r: tune_of(home, r) for r in runs if tune_of(home, r)["label"] in ("finetune", "ppr-light")}
+    assert len(plain) == 8  # 2 methods x 2 k x 2 seeds
+    for rid, tune in plain.items():
+        sibs = sibling_runs(store, rid)
+        other = "finetune" if tune["method"] == "ppr-light" else "ppr-light"
+        assert sibs[tune["method"]] == rid and set(sibs) == {"finetune", "ppr-light"}
+        assert tune_of(home, sibs[other])["label"] == other
+        assert all(tune_of(home, sibs[other])[f] == tune[f] for f in CELL)
+    nocl = next(r for r in runs if tune_of(home, r)["label"] == "ppr-light-nocl")
+    assert tune_of(home, sibling_runs(store, nocl)["finetune"])["k_shot"] == tune_of(home, nocl)["k_shot"]
+
+
+def user_points(fig: dict) -> pd.DataFrame:
+    """The scatter's user points (traces with customdata = user first), one row per user."""
+    rows = [(int(c[0]), float(x), float(y)) for t in fig["data"] if "customdata" in t
+            for c, x, y in zip(t["customdata"], t["x"], t["y"], strict=True)]  # fmt: skip
+    return pd.DataFrame(rows, columns=["user", "x", "y"]).set_index("user")
+
+
+def trace(fig: dict, name: str) -> np.ndarray | None:
+    found = [t for t in fig["data"] if t.get("name", "").startswith(name)]
+    return np.array([found[0]["x"][0], found[0]["y"][0]]) if found else None
+
+
+def top10_tables(at, n: int) -> list[pd.DataFrame]:  # noqa: ANN001
+    """The side-by-side top-10 tables: after profile and clicks, before the what-if table."""
+    return [d.value for d in at.dataframe[2 : 2 + n]]
+
+
+def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
     home, _ = sweep_home
     store = Store(home)
     at = start(PAGE)
@@ -32,31 +74,87 @@ def test_scatter_decodes_attributes_and_user_top10_marks_hits(sweep_home) -> Non
     taste = next(a for a in ds.attributes if a["name"] == "taste")
     at.selectbox(key="prompts_colour").set_value("taste").run()
     assert not at.exception, at.exception
-    fig = plotly_figures(at)[0]
+    [fig] = plotly_figures(at)
     assert "prompt vectors (PCA)" in fig["layout"]["title"]["text"]
-    assert sum(len(t["x"]) for t in fig["data"]) == len(emb)
-    assert {t["name"] for t in fig["data"]} <= set(taste["values"])  # decoded values, not codes
+    points = user_points(fig)
+    assert sorted(points.index) == sorted(emb["user"])
+    assert {t["name"] for t in fig["data"] if "customdata" in t} <= set(taste["values"])  # decoded values, not codes
 
-    user = int(emb.loc[emb["role"] == "test", "user"].iloc[0])
-    at.selectbox(key="prompts_user").set_value(user).run()
-    assert not at.exception, at.exception
-    recs = at.dataframe[-2].value
-    row = emb[emb["user"] == user].iloc[0]
-    assert list(recs["item"]) == [int(i) for i in row["top20"][:10]]
+    # side by side: this run and its fine-tuning sibling, hits = held-out clicks; PPR full is missing
+    user = int(at.selectbox(key="prompts_user").value)
+    assert emb.set_index("user").loc[user, "role"] == "test"
+    assert np.allclose(trace(fig, f"user {user} (selected)"), points.loc[user])
+    fine = sibling_runs(store, ppr_run)["finetune"]
     offsets, items = ds.sequences()
-    held = set(items[offsets[user] + int(row["n_clicks"]) : offsets[user + 1]].tolist())
-    assert list(recs["hit"]) == [i in held for i in recs["item"]]
+    for table, rid in zip(top10_tables(at, 2), [fine, ppr_run], strict=True):
+        run_emb = pd.read_parquet(home / "runs" / rid / "embeddings.parquet").set_index("user")
+        assert list(table["item"]) == [int(i) for i in run_emb.loc[user, "top20"][:10]]
+        held = set(items[offsets[user] + int(run_emb.loc[user, "n_clicks"]) : offsets[user + 1]].tolist())
+        assert list(table["hit"]) == [i in held for i in table["item"]]
+    labels = texts(at.markdown)
+    assert "**finetune**:" in labels and "**ppr-light** (this run):" in labels
+    assert "Not in the store for this cell: ppr-full" in texts(at.caption)
 
-    whatif = at.dataframe[-1].value  # unchanged profile: the stored top-10 again
-    assert list(whatif["item"]) == list(recs["item"])
-    taste_now = int(row["taste"])
-    other = (taste_now % (len(taste["values"]) - 1)) + 1
-    at.selectbox(key=f"prompts_whatif_{ppr_run}_{user}_taste").set_value(other).run()
+    # a clicked point selects its user (the callback sets the selectbox's state; AppTest cannot click plotly)
+    other = int(emb.loc[(emb["role"] == "test") & (emb["user"] != user), "user"].iloc[0])
+    point = next({"customdata": list(c)} for t in fig["data"] if "customdata" in t for c in t["customdata"]
+                 if int(c[0]) == other)  # fmt: skip
+    assert picked_user({"selection": {"points": [point]}}) == other
+    at.session_state["prompts_user"] = other
+    at.run()
     assert not at.exception, at.exception
-    assert list(at.dataframe[-2].value["item"]) == list(recs["item"])  # stored recs unchanged
-    assert len(at.dataframe[-1].value) == 10
+    assert int(at.selectbox(key="prompts_user").value) == other
+    assert list(top10_tables(at, 2)[1]["item"]) == [int(i) for i in emb.set_index("user").loc[other, "top20"][:10]]
+    assert np.allclose(trace(plotly_figures(at)[0], f"user {other} (selected)"), points.loc[other])
 
+    # what-if: unchanged profile = the stored top-10 and no marker; an edited one gets a star at its exact PCA position
+    row = emb.set_index("user").loc[other]
+    assert list(at.dataframe[-1].value["item"]) == [int(i) for i in row["top20"][:10]]
+    assert trace(plotly_figures(at)[0], "what-if") is None
+    new_taste = (int(row["taste"]) + 1) % len(taste["values"])
+    at.selectbox(key=f"prompts_whatif_{ppr_run}_{other}_taste").set_value(new_taste).run()
+    assert not at.exception, at.exception
+    assert len(at.dataframe[-1].value) == 10
+    codes = [int(row[a["name"]]) for a in ds.attributes]
+    codes[[a["name"] for a in ds.attributes].index("taste")] = new_taste
+    model = load_tuned_model(store, home / "runs" / ppr_run, ds)
+    with torch.no_grad():
+        new = model.prompt(torch.tensor([codes])).reshape(-1).numpy().astype(np.float64)
+    x = vector_matrix(emb, "prompt").astype(np.float64)
+    centered = x - x.mean(axis=0)
+    axes = np.linalg.svd(centered, full_matrices=False)[2][:2]
+    plotted = points.loc[emb["user"]].to_numpy()
+    signs = np.sign(((centered @ axes.T) * plotted).sum(axis=0))  # orient the independent axes like the plot's
+    assert np.allclose(centered @ axes.T * signs, plotted, atol=1e-3)
+    star = trace(plotly_figures(at)[0], "what-if")
+    assert np.allclose(star, signs * ((new - x.mean(axis=0)) @ axes.T), atol=1e-3)
+
+    # UMAP on an empty cache: PCA stand-in first, the page ends with the UMAP scatter; the star = mean of 10 nearest users
+    assert not list((home / "runs" / ppr_run / "projections").glob("umap-*.npy"))
     at.toggle(key="prompts_umap").set_value(True).run()
     assert not at.exception, at.exception
-    assert "(UMAP)" in plotly_figures(at)[0]["layout"]["title"]["text"]
+    [fig] = plotly_figures(at)
+    assert "(UMAP)" in fig["layout"]["title"]["text"]
     assert list((home / "runs" / ppr_run / "projections").glob("umap-*.npy"))
+    umap = user_points(fig).loc[emb["user"]].to_numpy()
+    near = np.argsort(((x - new) ** 2).sum(axis=1), kind="stable")[:10]
+    assert np.allclose(trace(fig, "what-if"), umap[near].mean(axis=0), atol=1e-4)
+    assert "10 nearest users" in texts(at.caption)
+    at.run()  # cached now: no stand-in
+    assert "PCA shown while UMAP computes" not in texts(at.caption)
+
+
+def test_pca_stands_in_while_umap_computes(sweep_home, monkeypatch) -> None:
+    """UMAP made to fail: what the page drew before it (the placeholder) is the captioned PCA scatter."""
+    import ppr.embed.projection as projection
+
+    def no_umap(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("UMAP is still computing")
+
+    monkeypatch.setattr(projection, "_umap_2d", no_umap)
+    at = start(PAGE)
+    at.toggle(key="prompts_umap").set_value(True).run()
+    assert "UMAP is still computing" in str(at.exception)
+    assert "PCA shown while UMAP computes" in texts(at.caption)
+    [fig] = plotly_figures(at)
+    assert "(PCA)" in fig["layout"]["title"]["text"]
