@@ -1,21 +1,38 @@
 """`python -m ppr`: the headless face of the workbench.
 
-Each command lives in its own module exposing ``register(subparsers)``; a handler
-takes ``(args, store)`` and returns an exit code. InputError -> message + exit 2.
+Each command module exposes ``register(subparsers)``; a handler takes ``(args, store)``
+and returns an exit code. InputError -> message + exit 2. Only the module of the command
+being run is imported: the training modules import torch (seconds), and `data ...` or a
+typo should not wait for it. The other commands are listed by name and help line.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from ppr.data.store import Store
 from ppr.errors import InputError
 
+# command -> (module ppr.cli.<module> that registers it, help line), in --help order
+COMMANDS = {
+    "data": ("data", "import, generate, inspect, query and split datasets"),
+    "warm": ("train", "warm-train SASRec on a dataset's warm users (writes a run folder)"),
+    "tune": ("train", "tune a warmed model for cold users with one method and score it (writes a run folder)"),
+    "sweep": ("jobs", "run a grid of tuning cells (method x k-shot x noise x seed x ablation)"),
+    "worker": ("jobs", "(internal) compute a sweep's or a run's queued runs"),
+    "runs": ("jobs", "list, show, cancel or resume runs and sweeps"),
+    "report": ("jobs", "comparison tables of a sweep (mean/std over seeds, vs finetune, paired p)"),
+}
 
-def build_parser() -> argparse.ArgumentParser:
-    from ppr.cli import data, jobs, train
 
+def help_line(command: str) -> str:
+    return COMMANDS[command][1]
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI parser: `command`'s module registered in full, every other command as name + help line."""
     parser = argparse.ArgumentParser(
         prog="python -m ppr",
         description="PPR Workbench: personalized prompt-tuning for cold-start sequential recommendation.",
@@ -26,14 +43,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder holding datasets and runs (default: $PPR_HOME, else ./cache)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (data, train, jobs):
-        module.register(sub)
+    full = COMMANDS[command][0] if command in COMMANDS else None
+    for name, (module, text) in COMMANDS.items():
+        if module != full:
+            sub.add_parser(name, help=text, add_help=False)
+        elif name not in sub.choices:
+            importlib.import_module(f"ppr.cli.{module}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = build_parser().parse_known_args(argv)[0].command  # top-level --help and usage errors end here
+    args = build_parser(command).parse_args(argv)
     try:
         return int(args.func(args, Store(args.home)) or 0)
     except InputError as exc:

@@ -16,6 +16,7 @@ import os
 import sys
 from typing import Any
 
+from ppr.cli import help_line
 from ppr.cli.train import _split_args, _split_cfg, _warm_args, _warm_cfg
 from ppr.data.store import Store
 from ppr.errors import InputError
@@ -27,7 +28,7 @@ from ppr.train.tune import METHODS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    s = sub.add_parser("sweep", help="run a grid of tuning cells (method x k-shot x noise x seed x ablation)")
+    s = sub.add_parser("sweep", help=help_line("sweep"))
     s.add_argument("name", help="dataset NAME or NAME@vN")
     s.add_argument("--methods", default="finetune,ppr-light,ppr-full", help="comma list of " + ", ".join(METHODS))
     s.add_argument("--k-shots", default="all", help="comma list of integers >= 1 or 'all'")
@@ -46,14 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--max-workers", type=int, default=None, help="workers computing at once (default $PPR_MAX_WORKERS or 1)")
     s.set_defaults(func=run_sweep)
 
-    w = sub.add_parser("worker", help="(internal) compute a sweep's or a run's queued runs")
+    w = sub.add_parser("worker", help=help_line("worker"))
     g = w.add_mutually_exclusive_group(required=True)
     g.add_argument("--sweep", default=None)
     g.add_argument("--run", default=None)
     w.add_argument("--max-workers", type=int, default=None)
     w.set_defaults(func=run_worker)
 
-    r = sub.add_parser("runs", help="list, show, cancel or resume runs and sweeps")
+    r = sub.add_parser("runs", help=help_line("runs"))
     rs = r.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
     lp = rs.add_parser("list", help="every run folder with state and progress (stale = worker gone)")
     lp.add_argument("--sweep", default=None, help="only this sweep's runs")
@@ -71,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--foreground", action="store_true", help="compute here instead of in a detached worker")
     up.set_defaults(func=runs_resume)
 
-    p = sub.add_parser("report", help="comparison tables of a sweep (mean/std over seeds, vs finetune, paired p)")
+    p = sub.add_parser("report", help=help_line("report"))
     p.add_argument("sweep")
     p.add_argument("--format", choices=("md", "csv", "json"), default="md")
     p.set_defaults(func=run_report)

@@ -7,9 +7,6 @@ split, backbone and warm-training settings, seed; trained first if missing), tun
 with the chosen method on the cold tuning users, early-stops on the validation users
 and scores the test users (few-shot, zero-shot, joint). Identical settings map to
 the same run folder: a complete one is reused, not trained again.
-
-The pipelines live in ppr.experiment (`warm_run`, `tune_run`); they are re-exported here
-for older callers (bench/reproduce.py).
 """
 
 from __future__ import annotations
@@ -17,10 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from ppr.cli import help_line
 from ppr.data.splits import SplitConfig
 from ppr.data.store import Store
 from ppr.errors import InputError
-from ppr.experiment import load_backbone, tune_run, warm_run, warm_spec  # noqa: F401  (headless entry points)
+from ppr.experiment import tune_run, warm_run
 from ppr.runs import Run, open_run
 from ppr.train.tune import DEFAULT_LR, METHODS, TuneConfig
 from ppr.train.warm import WarmConfig
@@ -30,7 +28,7 @@ from ppr.train.warm import WarmConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    w = sub.add_parser("warm", help="warm-train SASRec on a dataset's warm users (writes a run folder)")
+    w = sub.add_parser("warm", help=help_line("warm"))
     w.add_argument("name", help="dataset NAME or NAME@vN")
     _split_args(w)
     _warm_args(w, prefix="")
@@ -39,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     t = sub.add_parser(
         "tune",
-        help="tune a warmed model for cold users with one method and score it (writes a run folder)",
+        help=help_line("tune"),
         description="Methods: " + ", ".join(METHODS) + ". Without --warm the matching warm run is reused or trained.",
     )
     t.add_argument("name", help="dataset NAME or NAME@vN")

@@ -1,0 +1,28 @@
+"""Start-up: `data ...` commands never import torch; the lazily built parser lists every command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from ppr.cli import COMMANDS, build_parser
+
+
+def test_data_list_does_not_import_torch(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from ppr.cli import main\n"
+        f"rc = main(['--home', {str(tmp_path)!r}, 'data', 'list'])\n"
+        "heavy = sorted(m for m in ('torch', 'scipy', 'ppr.experiment', 'ppr.jobs.worker') if m in sys.modules)\n"
+        "print(rc, heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "0 []"
+
+
+def test_top_level_help_is_the_same_whichever_command_is_built() -> None:
+    full = {cmd: build_parser(cmd) for cmd in COMMANDS}
+    assert {p.format_help() for p in full.values()} == {build_parser().format_help()}
+    args = full["tune"].parse_args(["tune", "planted", "--method", "finetune"])  # the real parser, defaults included
+    assert args.func.__name__ == "run_tune" and args.epochs is None and args.warm_epochs > 0
