@@ -45,9 +45,7 @@ def show_overview(ds: Dataset) -> None:
     span = f" · time {tr['min_iso'][:10]} to {tr['max_iso'][:10]}" if tr["min"] is not None else ""
     st.caption(f"Clicks per user: median {q['p50']:g}, mean {q['mean']:.1f}, max {q['max']:g} · "
                f"density {info['density']:.3%}{span} · source: {info['source'].get('format', '?')}")  # fmt: skip
-    left, right = st.columns(2)
-    left.plotly_chart(charts.length_histogram(ov["lengths"], info["cold_threshold"]), key="chart_lengths")
-    right.plotly_chart(charts.popularity_curve(ov["popularity"]), key="chart_popularity")
+    st.plotly_chart(charts.activity(ov["lengths"], ov["popularity"], info["cold_threshold"]), key="chart_activity")
 
     st.subheader("Cold-start split")
     if "error" in split:
@@ -59,9 +57,8 @@ def show_overview(ds: Dataset) -> None:
     if not ov["attributes"]:
         st.info("This dataset has no user attributes, so personalized prompts have no profile to read. "
                 "Import it again with a users file (or attribute columns) to use PPR.")  # fmt: skip
-    grid = st.columns(2)
-    for i, (name, dist) in enumerate(ov["attributes"].items()):
-        grid[i % 2].plotly_chart(charts.attribute_distribution(name, dist), key=f"chart_attr_{i}")
+    else:
+        st.plotly_chart(charts.attributes(ov["attributes"]), key="chart_attributes")
 
 
 def show_split(split: dict) -> None:

@@ -5,10 +5,10 @@ import io
 import zipfile
 
 import numpy as np
+import pandas as pd
 from _apptest import (  # noqa: F401
     app_home,
     by_key,
-    chart_title,
     empty_home,
     plotly_figures,
     sample_template,
@@ -19,6 +19,7 @@ from _movielens import write_tiny_ml100k
 
 from ppr.data.store import Store
 from ppr.data.summary import dataset_info
+from ui import charts
 
 DATA = "views/data.py"
 CLICKS = (
@@ -36,9 +37,15 @@ def _upload(at, name: str, data: bytes, mime: str = "text/csv"):
     return at
 
 
+def _titles(fig) -> list[str]:
+    """The figure's title and its panels' titles (subplot titles are annotations)."""
+    return [t for t in [fig["layout"].get("title", {}).get("text")] if t] + [
+        a["text"] for a in fig["layout"].get("annotations", [])]  # fmt: skip
+
+
 def _figure(at, title_start: str):
-    figs = [f for f in plotly_figures(at) if chart_title(f).startswith(title_start)]
-    assert len(figs) == 1, [chart_title(f) for f in plotly_figures(at)]
+    figs = [f for f in plotly_figures(at) if any(t.startswith(title_start) for t in _titles(f))]
+    assert len(figs) == 1, [_titles(f) for f in plotly_figures(at)]
     return figs[0]
 
 
@@ -49,25 +56,45 @@ def test_overview_of_the_sample_matches_the_data(app_home):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Users": "3,000", "Items": "1,000", "Interactions": f"{info['interactions']:,}",
                        "Warm users": f"{info['warm_users']:,}", "Cold users": f"{info['cold_users']:,}"}  # fmt: skip
+    assert len(plotly_figures(at)) == 3  # each chart is a separate draw in the browser: panels, not figures
 
-    hist = {t["name"]: t for t in _figure(at, "Sequence lengths")["data"]}
+    activity = _figure(at, "Sequence lengths")
+    assert _titles(activity)[1].startswith("Item popularity")
+    hist = {t["name"]: t for t in activity["data"] if t["type"] == "bar"}
     assert int(np.sum(hist["cold"]["y"])) == info["cold_users"]
     assert int(np.sum(hist["warm"]["y"])) == info["warm_users"]
-    assert _figure(at, "Sequence lengths")["layout"]["yaxis"]["type"] == "log"
+    assert activity["layout"]["yaxis"]["type"] == "log"
 
-    pop = _figure(at, "Item popularity")
+    (line,) = [t for t in activity["data"] if t["type"] == "scatter"]
     counts = np.bincount(ds.interactions()["item"])[1:]
-    line = pop["data"][0]
+    assert (line["xaxis"], line["yaxis"]) == ("x2", "y2")
     assert line["x"][0] == 1 and line["y"][0] == counts.max() and line["x"][-1] == 1000
-    assert pop["layout"]["xaxis"]["type"] == "log" and pop["layout"]["yaxis"]["type"] == "log"
+    assert activity["layout"]["xaxis2"]["type"] == "log" and activity["layout"]["yaxis2"]["type"] == "log"
 
-    for attr in ds.attributes:
-        bars = _figure(at, attr["name"])["data"][0]
-        assert abs(float(np.sum(bars["x"])) - 1.0) < 1e-9  # shares of all users, missing included
+    names = [a["name"] for a in ds.attributes]
+    attrs = _figure(at, names[0])
+    assert _titles(attrs) == names  # one panel per attribute (none has more than 25 values)
+    assert len({(t["xaxis"], t["yaxis"]) for t in attrs["data"]}) == len(names) == len(attrs["data"])
+    for bars, name in zip(attrs["data"], names, strict=True):
+        assert abs(float(np.sum(bars["x"])) - 1.0) < 1e-9, name  # shares of all users, missing included
+        grey = [c == charts.MISSING for c in bars["marker"]["color"]]
+        assert grey == [v == "missing" for v in bars["y"]]
 
     roles = _figure(at, "Users per role")["data"][0]
     assert int(np.sum(roles["y"])) == 3000
     assert "none simulated" in texts(at.caption)
+
+
+def test_attribute_panels_cap_many_values_and_say_so():
+    many = pd.DataFrame({"value": ["missing"] + [f"zip {i:03d}" for i in range(39)], "users": range(40, 0, -1)})
+    many["share"] = many["users"] / many["users"].sum()
+    few = pd.DataFrame({"value": ["F", "M", "missing"], "users": [5, 4, 1], "share": [0.5, 0.4, 0.1]})
+    fig = charts.attributes({"zip": many, "gender": few, "age": few}).to_plotly_json()
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["zip (top 25 of 40 values)", "gender", "age"]
+    zip_bars = fig["data"][0]
+    assert list(zip_bars["y"]) == list(many["value"][:25])  # the most common values, in order
+    assert list(zip_bars["marker"]["color"][:2]) == [charts.MISSING, charts.WARM]
+    assert (fig["data"][2]["xaxis"], fig["data"][2]["yaxis"]) == ("x3", "y3")  # two panels a row: age below zip
 
 
 def test_upload_csv_guesses_columns_and_imports(app_home):
