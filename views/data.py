@@ -17,14 +17,19 @@ NO_DATASET = ("No dataset yet. Import a file (**Import a file** tab), fetch Movi
               "synthetic data (**MovieLens & synthetic** tab).")  # fmt: skip
 DEFAULT_SQL = "SELECT item, count(*) AS clicks\nFROM interactions\nGROUP BY item\nORDER BY clicks DESC\nLIMIT 20"
 NO_TIME = "(none: use file order)"
+TABS = ["Overview", "Import a file", "SQL", "MovieLens & synthetic"]
+TAB_KEY = "tab"  # also the URL's query parameter
+_OPEN_TAB = "_data_open_tab"
+_SQL_KEPT = "_sql_kept"  # the last query run: the text box forgets it while the SQL tab is hidden
 
 store = get_store()
 ds = active_dataset(store)
 
 
 def published(new: Dataset, notes: list[str], what: str) -> None:
-    """Make a new version active and say so on the next run."""
+    """Make a new version active, open its overview and say so on the next run."""
     set_active(new.ref)
+    st.session_state[_OPEN_TAB] = TABS[0]
     c = new.manifest["counts"]
     text = (f"{what} **{new.ref}**: {c['users']:,} users, {c['items']:,} items, "
             f"{c['interactions']:,} interactions. It is now the active dataset.")  # fmt: skip
@@ -140,8 +145,10 @@ def import_form(inter, preview) -> None:  # noqa: ANN001 (UploadedFile, UploadPr
 def sql_section(ds: Dataset) -> None:
     with st.form("sql_form"):
         query = st.text_area("One SELECT over the tables `interactions`, `users` and `items` (read-only)",
-                             value=DEFAULT_SQL, height=140, key="sql_query")  # fmt: skip
+                             value=st.session_state.get(_SQL_KEPT, DEFAULT_SQL), height=140,
+                             key="sql_query")  # fmt: skip
         st.form_submit_button("Run query", key="sql_submit")
+    st.session_state[_SQL_KEPT] = query
     with st.expander("Table columns"):
         attrs = ", ".join(a["name"] for a in ds.attributes)
         st.markdown(f"- `interactions`: user, item, ts (unix seconds), in time order per user\n"
@@ -212,22 +219,33 @@ def synth_section() -> None:
 
 st.title(f"Data · {ds.ref}" if ds else "Data")
 show_flash()
-overview_tab, import_tab, sql_tab, more_tab = st.tabs(["Overview", "Import a file", "SQL", "MovieLens & synthetic"])
-with overview_tab:
-    if ds:
-        show_overview(ds)
-    else:
-        st.info(NO_DATASET)
-with import_tab:
-    import_section()
-with sql_tab:
-    if ds:
-        sql_section(ds)
-    else:
-        st.info(NO_DATASET)
-with more_tab:
-    left, right = st.columns(2)
-    with left:
-        fetch_section()
-    with right:
-        synth_section()
+if tab := st.session_state.pop(_OPEN_TAB, None):  # set by published(): show the new version's overview
+    st.session_state[TAB_KEY] = tab
+# Lazy tabs bound to the URL (?tab=SQL): only the open tab's content runs and reaches the browser.
+# An empty store opens on the import.
+overview_tab, import_tab, sql_tab, more_tab = st.tabs(TABS, key=TAB_KEY, bind="query-params",
+                                                      default=TABS[0] if ds else TABS[1])  # fmt: skip
+if overview_tab.open:
+    with overview_tab:
+        if ds:
+            show_overview(ds)
+        else:
+            st.info(NO_DATASET)
+if import_tab.open:
+    with import_tab:
+        import_section()
+else:
+    discard_staged()  # a hidden uploader forgets its file, so the staged copy is no longer needed
+if sql_tab.open:
+    with sql_tab:
+        if ds:
+            sql_section(ds)
+        else:
+            st.info(NO_DATASET)
+if more_tab.open:
+    with more_tab:
+        left, right = st.columns(2)
+        with left:
+            fetch_section()
+        with right:
+            synth_section()

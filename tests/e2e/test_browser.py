@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
@@ -121,7 +122,8 @@ def test_home_then_upload_a_csv_and_see_its_overview(wb: Workbench, tmp_path: Pa
     assert wb.charts() == 3  # sequence lengths beside popularity, split roles, one panel per attribute
     wb.shot("data-sample")
 
-    page.get_by_role("tab", name="Import a file").click()
+    wb.rerun(page.get_by_role("tab", name="Import a file").click)  # lazy tabs: opening one runs its content
+    assert parse_qs(urlparse(page.url).query)["tab"] == ["Import a file"]  # a refresh keeps the tab
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="Interactions")
     wb.rerun(lambda: uploader.locator("input[type=file]").set_input_files(clicks_csv(tmp_path / "clicks.csv")))
     expect(page.get_by_text("first rows of clicks.csv")).to_be_visible()
@@ -132,7 +134,7 @@ def test_home_then_upload_a_csv_and_see_its_overview(wb: Workbench, tmp_path: Pa
     expect(page.get_by_text("Imported clicks@v1")).to_be_visible()
     expect(active).to_have_value("clicks@v1")
 
-    page.get_by_role("tab", name="Overview").click()
+    expect(page.get_by_role("tab", name="Overview")).to_have_attribute("aria-selected", "true")  # its overview
     assert wb.charts() == 2  # imported without attributes: no attribute panels
     for title in ("Sequence lengths", "Item popularity", "Users per role in the cold-start split"):
         expect(page.get_by_test_id("stPlotlyChart").filter(has_text=title)).to_be_visible()

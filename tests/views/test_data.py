@@ -1,5 +1,5 @@
 """Data page in AppTest: overview charts (checked through their plotly specs), upload and import, SQL,
-MovieLens fetch and synthetic data, on the sample dataset and on an empty store."""
+MovieLens fetch and synthetic data, on the sample dataset and on an empty store; only the open tab runs."""
 
 import io
 import zipfile
@@ -31,7 +31,17 @@ CLICKS = (
 )
 
 
+def _open(at, tab: str):
+    """Select a tab as a click does (the tabs are bound to session state key and URL parameter "tab")."""
+    at.session_state["tab"] = tab
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def _upload(at, name: str, data: bytes, mime: str = "text/csv"):
+    if not at.file_uploader:
+        _open(at, "Import a file")
     at.file_uploader(key="upload_interactions").set_value((name, data, mime)).run()
     assert not at.exception, at.exception
     return at
@@ -47,6 +57,10 @@ def _figure(at, title_start: str):
     figs = [f for f in plotly_figures(at) if any(t.startswith(title_start) for t in _titles(f))]
     assert len(figs) == 1, [_titles(f) for f in plotly_figures(at)]
     return figs[0]
+
+
+def _query_result(at) -> list[pd.DataFrame]:
+    return [d.value for d in at.dataframe if list(d.value.columns) == ["item", "clicks"]]
 
 
 def test_overview_of_the_sample_matches_the_data(app_home):
@@ -97,6 +111,32 @@ def test_attribute_panels_cap_many_values_and_say_so():
     assert (fig["data"][2]["xaxis"], fig["data"][2]["yaxis"]) == ("x3", "y3")  # two panels a row: age below zip
 
 
+def test_only_the_open_tab_runs(app_home):
+    at = start(DATA)
+    assert at.metric and not _query_result(at)  # the SQL tab's default query did not run
+    assert not at.file_uploader and not at.get("form")
+
+    _open(at, "SQL")
+    assert not at.metric and not at.get("plotly_chart")
+    (top,) = _query_result(at)
+    assert len(top) == 20 and top["clicks"].is_monotonic_decreasing
+
+    _open(at, "MovieLens & synthetic")
+    assert not at.dataframe and [b.key for b in at.button] == ["ml_fetch", "synth_submit"]
+
+    linked = start(DATA, tab="SQL")  # a deep link or refreshed tab: /data?tab=SQL
+    assert _query_result(linked) and not linked.metric
+
+
+def test_sql_query_is_kept_while_another_tab_is_open(app_home):
+    at = _open(start(DATA), "SQL")
+    at.text_area(key="sql_query").set_value("SELECT count(*) AS n FROM items")
+    at.button(key="sql_submit").click().run()
+    _open(_open(at, "Overview"), "SQL")
+    assert at.text_area(key="sql_query").value == "SELECT count(*) AS n FROM items"
+    assert next(d.value for d in at.dataframe if list(d.value.columns) == ["n"])["n"].iloc[0] == 1000
+
+
 def test_upload_csv_guesses_columns_and_imports(app_home):
     at = _upload(start(DATA), "my clicks.csv", CLICKS)
     preview = next(d.value for d in at.dataframe if "visitor_id" in d.value.columns)
@@ -109,6 +149,7 @@ def test_upload_csv_guesses_columns_and_imports(app_home):
     assert by_key(at.multiselect, "import_attrs_").value == ["age"]  # per user; rating is per click
 
     name.set_value("clicks")
+    assert "_staged_upload" in at.session_state
     at.button(key="import_submit").click().run()
     assert not at.exception and not at.error
     ds = Store(app_home).open("clicks")
@@ -116,6 +157,8 @@ def test_upload_csv_guesses_columns_and_imports(app_home):
     assert "Imported **clicks@v1**" in texts(at.success)
     assert at.title[0].value == "Data · clicks@v1"  # the new version is active
     assert at.session_state["active_dataset"] == "clicks@v1"
+    assert at.session_state["tab"] == "Overview" and at.metric[0].value == "2"  # its overview is open
+    assert not at.file_uploader and "_staged_upload" not in at.session_state  # the staged copy is gone
 
 
 def test_bad_upload_shows_the_importer_message_and_stores_nothing(app_home):
@@ -134,7 +177,7 @@ def test_bad_upload_shows_the_importer_message_and_stores_nothing(app_home):
 
 
 def test_separate_users_file_supplies_the_attributes(app_home):
-    at = start(DATA)
+    at = _open(start(DATA), "Import a file")
     at.file_uploader(key="upload_users").set_value(("people.csv", b"visitor_id,gender,city\nu1,F,Oslo\nu2,M,Rome\n",
                                                     "text/csv"))  # fmt: skip
     _upload(at, "clicks.csv", CLICKS)
@@ -171,8 +214,8 @@ def test_zip_with_a_path_escaping_member_is_refused(app_home, tmp_path):
 
 
 def test_sql_box_shows_results_and_refuses_writes(app_home):
-    at = start(DATA)
-    top = next(d.value for d in at.dataframe if list(d.value.columns) == ["item", "clicks"])
+    at = _open(start(DATA), "SQL")
+    (top,) = _query_result(at)
     assert len(top) == 20 and top["clicks"].is_monotonic_decreasing
     assert [b.proto.label for b in at.get("download_button")] == ["Download CSV"]
 
@@ -188,7 +231,7 @@ def test_sql_box_shows_results_and_refuses_writes(app_home):
 
 
 def test_synthetic_form_generates_a_dataset_and_makes_it_active(app_home):
-    at = start(DATA)
+    at = _open(start(DATA), "MovieLens & synthetic")
     at.text_input(key="synth_name").set_value("tiny")
     at.number_input(key="synth_users").set_value(60)
     at.number_input(key="synth_items").set_value(400)
@@ -198,7 +241,9 @@ def test_synthetic_form_generates_a_dataset_and_makes_it_active(app_home):
     assert Store(app_home).open("tiny").n_users == 60
     assert "Generated **tiny@v1**" in texts(at.success)
     assert at.title[0].value == "Data · tiny@v1"
+    assert at.metric[0].value == "60"  # the overview of the new version is open
 
+    _open(at, "MovieLens & synthetic")
     at.text_input(key="synth_name").set_value("../bad")
     at.button(key="synth_submit").click().run()
     assert "is not allowed" in at.error[0].value
@@ -206,7 +251,7 @@ def test_synthetic_form_generates_a_dataset_and_makes_it_active(app_home):
 
 
 def test_fetch_movielens_from_a_local_copy(app_home, tmp_path):
-    at = start(DATA)
+    at = _open(start(DATA), "MovieLens & synthetic")
     at.text_input(key="ml_source").set_value(str(tmp_path / "missing.zip"))
     at.button(key="ml_fetch").click().run()
     assert "no such file" in at.error[0].value
@@ -223,8 +268,10 @@ def test_fetch_movielens_from_a_local_copy(app_home, tmp_path):
 def test_empty_store_says_what_to_do_and_accepts_a_first_import(empty_home):
     at = start(DATA)
     assert at.title[0].value == "Data"
-    assert sum("No dataset yet" in i.value for i in at.info) == 2  # overview and SQL tabs
-    assert not at.metric and not at.get("plotly_chart")
+    assert at.file_uploader  # an empty store opens on the import
+    for tab in ("Overview", "SQL"):
+        assert "No dataset yet" in texts(_open(at, tab).info)
+        assert not at.metric and not at.get("plotly_chart")
     _upload(at, "clicks.csv", CLICKS)
     at.button(key="import_submit").click().run()
     assert Store(empty_home).names() == ["clicks"]
