@@ -6,19 +6,23 @@ sweep shows the same runs; the sweep id in the URL (?sweep=ID) brings the view b
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from ppr.data.splits import SplitConfig
 from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
-from ppr.io import read_json
 from ppr.jobs import control, sweep as sweeps
 from ppr.jobs.spec import make_spec
 from ppr.jobs.status import read_metrics, read_status
-from ppr.train.tune import METHODS
+from ppr.train import estimate
+from ppr.train.device import pick_device
+from ppr.train.tune import METHODS, TuneConfig
 from ppr.train.warm import WarmConfig
 from ui.state import active_dataset, flash, get_store, show_flash
 
@@ -26,7 +30,6 @@ SWEEP_KEY = "sweep"  # query parameter naming the sweep the list shows
 ALL_RUNS = "(all runs)"
 _SHOW = "_runs_show"  # the list's sweep selector
 _RUN = "_runs_run"  # the run whose details show
-GUESS_TUNE_S, GUESS_WARM_S = 60.0, 300.0  # per-cell guesses (CPU, defaults) when no run has finished yet
 
 store = get_store()
 ds = active_dataset(store)
@@ -47,36 +50,54 @@ def _k(v: str) -> int | None:
     return int(v)
 
 
-def past_seconds(store: Store) -> tuple[float | None, float | None]:
-    """Mean seconds of finished (tune, warm) runs in this store, from their metrics.json; None if none."""
-    tune, warm = [], []
-    for path in store.runs_dir.glob("*/metrics.json") if store.runs_dir.is_dir() else []:
-        try:
-            secs = read_json(path).get("seconds") or {}
-        except (OSError, ValueError):
-            continue
-        if "tune" in secs:
-            tune.append(sum(float(v) for v in secs.values()))
-        elif "train" in secs:
-            warm.append(float(secs["train"]))
-    mean = lambda xs: sum(xs) / len(xs) if xs else None  # noqa: E731
-    return mean(tune), mean(warm)
+@st.cache_data(show_spinner="Timing a few training steps of this configuration...", max_entries=256)
+def calibration(home: str, ref: str, content_hash: str, split: str, warm: str, tune: str | None,
+                device: str) -> estimate.Calibration:  # fmt: skip
+    """Measured once per dataset content, split, timing-relevant settings and device (content_hash: the key)."""
+    ds = Store(home).open(ref)
+    cfg = None if tune is None else TuneConfig(**json.loads(tune))
+    return estimate.calibrate(ds, SplitConfig(**json.loads(split)), WarmConfig(**json.loads(warm)), cfg, device)
+
+
+def _estimate(store: Store, ds: Dataset, spec: sweeps.SweepSpec, cfg: WarmConfig | TuneConfig, device: str,
+              past: dict) -> estimate.RunEstimate:  # fmt: skip
+    """One todo run's estimate; its calibration is keyed on the settings that change the cost per epoch only."""
+    as_json = lambda c: json.dumps(dataclasses.asdict(c), sort_keys=True)  # noqa: E731
+    tune = None if isinstance(cfg, WarmConfig) else as_json(estimate.timing_key(cfg))
+    cal = calibration(str(store.home), ds.ref, ds.content_hash, as_json(spec.split),
+                      as_json(estimate.timing_key(spec.warm)), tune, device)  # fmt: skip
+    return estimate.estimate_run(cal, cfg, past)
 
 
 def plan(store: Store, ds: Dataset, spec: sweeps.SweepSpec) -> dict[str, Any]:
-    """Cells, warm runs, how many are already done, and a rough time for the rest."""
-    cells, warm_ids, todo_tune = sweeps.cells(spec), {}, 0
+    """Cells, warm runs, how many are already done, and the measured time range for the rest."""
+    cells, warm_ids, todo_tune, todo_warm = sweeps.cells(spec), {}, [], []
     for _, cfg in cells:
         rs = make_spec(ds, spec.split, spec.warm, cfg, spec.device)
         if cfg.seed not in warm_ids:  # one warm run per seed
             warm_ids[cfg.seed] = rs.warm_spec().run_id(ds)
-        todo_tune += not (store.runs_dir / rs.run_id(ds) / "metrics.json").is_file()
-    todo_warm = sum(not (store.runs_dir / w / "metrics.json").is_file() for w in warm_ids.values())
-    tune_s, warm_s = past_seconds(store)
-    source = "mean of this store's finished runs" if tune_s or warm_s else "a guess"
-    seconds = todo_tune * (tune_s or GUESS_TUNE_S) + todo_warm * (warm_s or GUESS_WARM_S)
-    return {"cells": len(cells), "warm": len(warm_ids), "todo_tune": todo_tune, "todo_warm": todo_warm,
-            "seconds": seconds, "source": source, "tune_s": tune_s or GUESS_TUNE_S, "warm_s": warm_s or GUESS_WARM_S}  # fmt: skip
+            if not (store.runs_dir / warm_ids[cfg.seed] / "metrics.json").is_file():
+                todo_warm.append(rs.warm_spec().warm_config())
+        if not (store.runs_dir / rs.run_id(ds) / "metrics.json").is_file():
+            todo_tune.append(cfg)
+    device, past = str(pick_device(spec.device)), estimate.past_runs(store, ds)
+    runs = [_estimate(store, ds, spec, c, device, past) for c in [*todo_warm, *todo_tune]]
+    return {"cells": len(cells), "warm": len(warm_ids), "todo_tune": len(todo_tune), "todo_warm": len(todo_warm),
+            "runs": runs, "device": device, "past": past,
+            "low_s": sum(r.low_s for r in runs), "high_s": sum(r.high_s for r in runs),
+            "typical_s": sum(r.typical_s for r in runs)}  # fmt: skip
+
+
+def _basis(p: dict[str, Any]) -> str:
+    """Which numbers the estimate rests on, per kind of run (one line each kind)."""
+    seen: dict[tuple[str, int], estimate.RunEstimate] = {}
+    for r in p["runs"]:  # one line per method and batch count (k-shots differ in batches)
+        seen.setdefault((r.calibration.what, r.calibration.batches), r)
+    parts = [f"{w}: {r.calibration.batches} batches × {r.calibration.step_s * 1000:.0f} ms + validation "
+             f"{r.calibration.val_s:.1f} s per epoch, {r.min_epochs}–{r.max_epochs} epochs"
+             + (f" (past runs stopped after {r.past_epochs:.0f})" if r.past_epochs is not None else "")
+             for (w, _), r in seen.items()]  # fmt: skip
+    return "; ".join(parts)
 
 
 def _n(n: int, what: str) -> str:
@@ -85,6 +106,34 @@ def _n(n: int, what: str) -> str:
 
 def _duration(s: float) -> str:
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
+def _time_text(p: dict[str, Any]) -> str:
+    if not p["runs"]:
+        return "nothing left to compute"
+    if p["high_s"] - p["low_s"] < 1:  # no run can stop early
+        return f"about **{_duration(p['high_s'])}**"
+    if p["typical_s"] < p["high_s"]:
+        return f"about **{_duration(p['typical_s'])}** (up to {_duration(p['high_s'])} if no run stops early)"
+    return f"up to **{_duration(p['high_s'])}** if no run stops early (early stopping can cut it to {_duration(p['low_s'])})"
+
+
+def _time_caption(store: Store, p: dict[str, Any]) -> str:
+    """What the estimate is based on, past runs as a cross-check, and how the worker spends the time."""
+    text = (f"Time measured on {p['device']}: a few real training steps and an evaluation batch of each run's "
+            f"model, times the exact number of batches. {_basis(p)}. ")  # fmt: skip
+    if any(r.past_epochs is not None for r in p["runs"]):
+        text += "'About' assumes runs stop where this dataset's past runs with the same epochs setting stopped. "
+    tuned = [v for (kind, _), v in p["past"].items() if kind != "warm"]
+    if tuned:
+        n = sum(v.n for v in tuned)
+        mean = sum(v.mean_seconds * v.n for v in tuned) / n
+        text += f"For comparison: this dataset's {_n(n, 'finished tuning run')} took {_duration(mean)} each on average. "
+    busy = sum(r["state"] == "running" and not r["stale"] for r in control.run_rows(store))
+    text += ("One worker computes the sweep's runs one after another, so the wall time is the sum"
+             + (f"; {_n(busy, 'other run')} computing now share the machine and may hold the worker slot."
+                if busy else "."))  # fmt: skip
+    return text
 
 
 def launch_form(store: Store, ds: Dataset) -> None:
@@ -127,11 +176,12 @@ def launch_form(store: Store, ds: Dataset) -> None:
         return
     done = p["cells"] - p["todo_tune"]
     st.markdown(f"**{_n(p['cells'], 'tuning run')}** ({done} already done) and **{_n(p['warm'], 'warm run')}** "
-                f"({p['warm'] - p['todo_warm']} already done): about **{_duration(p['seconds'])}** "
-                f"({_duration(p['tune_s'])} per tuning run, {_duration(p['warm_s'])} per warm run: {p['source']}).")  # fmt: skip
+                f"({p['warm'] - p['todo_warm']} already done): {_time_text(p)}.")  # fmt: skip
     nothing_to_do = not p["todo_tune"] and not p["todo_warm"]
     if nothing_to_do:
         st.caption("Every run of this grid is done already: its results are in the list below and on Compare.")
+    else:
+        st.caption(_time_caption(store, p))
     if st.button("Launch", type="primary", key="launch", disabled=nothing_to_do):
         sid, pid = control.start(store, spec)
         st.query_params[SWEEP_KEY] = sid

@@ -4,14 +4,32 @@
 import os
 from pathlib import Path
 
+import pytest
+import streamlit as st
 from _apptest import app_home, empty_home, plotly_figures, sample_template, start, texts  # noqa: F401
 
 from ppr.data.store import Store
 from ppr.io import atomic_write_json
 from ppr.jobs import control, sweep as sweeps
 from ppr.jobs.status import append_metrics, write_status
+from ppr.train import estimate
 
 RUNS = "views/runs.py"
+
+
+def _fake_calibrate(ds, split, warm, cfg, device):  # noqa: ANN001, ANN202
+    """Round numbers: 10 batches x 0.1 s + 1 s validation = 2 s per epoch, 2 s final evaluation."""
+    return estimate.Calibration("warm" if cfg is None else cfg.label, device, 100, 32, 10, 0.1, 3, 50, 1.0, 2.0, 0.0,
+                                initial_val=cfg is not None)  # fmt: skip
+
+
+@pytest.fixture
+def fake_timing(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """The launch form's calibration replaced by fixed numbers (and never cached for other tests)."""
+    st.cache_data.clear()
+    monkeypatch.setattr(estimate, "calibrate", _fake_calibrate)
+    yield
+    st.cache_data.clear()
 
 
 def _run(home: Path, rid: str, method: str, **status) -> Path:
@@ -31,7 +49,7 @@ def test_empty_store_says_what_to_do(empty_home):
     assert not at.button  # no launch form without a dataset
 
 
-def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch):
+def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch, fake_timing):
     calls = []
 
     def fake_start(store, spec):  # queue the runs as the real one does, but spawn no worker
@@ -40,14 +58,17 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch):
 
     monkeypatch.setattr(control, "start", fake_start)
     at = start(RUNS)
-    assert "**3 tuning runs** (0 already done) and **1 warm run**" in texts(at.markdown)
+    # warm: 200 epochs x 2 s + 2 s = 402 s, or 21 epochs (patience 20) = 44 s; 3 tunes: 50 x 2 + 1 + 2 = 103 s or 13 s
+    assert ("**3 tuning runs** (0 already done) and **1 warm run** (0 already done): up to **12 min** if no run "
+            "stops early (early stopping can cut it to 83 s)") in texts(at.markdown)  # fmt: skip
+    assert "warm: 10 batches × 100 ms + validation 1.0 s per epoch, 21–200 epochs" in texts(at.caption)
     assert "No runs yet" in texts(at.info)
     at.text_input(key="k_shots").set_value("1, all")
     at.text_input(key="seeds").set_value("0,1")
     at.multiselect(key="ablations").set_value(["no-cl"]).run()
     # 3 methods x 2 k x 2 seeds = 12, plus the no-cl variant of the 2 PPR methods = 8 more
     assert "**20 tuning runs** (0 already done) and **2 warm runs**" in texts(at.markdown)
-    assert "a guess" in texts(at.markdown)
+    assert "Time measured on cpu" in texts(at.caption) and "one after another" in texts(at.caption)
 
     at.text_input(key="noises").set_value("0,x").run()
     assert "Noise rates '0,x' is invalid" in texts(at.error)
@@ -55,7 +76,9 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch):
     at.number_input(key="epochs").set_value(3)
     at.checkbox(key="behavior_aug").uncheck()
     at.selectbox(key="device").set_value("cpu").run()
-    assert "**40 tuning runs**" in texts(at.markdown)
+    # 2 warm runs (402 s or 44 s each) and 40 tunes of 3 epochs (3 x 2 + 1 + 2 = 9 s: 3 <= patience, no early stop)
+    assert "**40 tuning runs** (0 already done) and **2 warm runs** (0 already done): up to **19 min**" in texts(at.markdown)
+    assert "(early stopping can cut it to 7 min)" in texts(at.markdown)
     at.button(key="launch").click().run()
     assert not at.exception, at.exception
     assert len(calls) == 1
@@ -74,7 +97,7 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch):
     assert again.selectbox(key="_runs_show").value == sid
 
 
-def test_list_shows_runs_loss_curve_error_and_cancels(app_home, monkeypatch):
+def test_list_shows_runs_loss_curve_error_and_cancels(app_home, monkeypatch, fake_timing):
     live = _run(app_home, "tune-ppr-light-live", "ppr-light", state="running", pid=os.getpid(), epoch=2,
                 max_epochs=4, progress=0.5)  # fmt: skip
     for epoch, loss in ((1, 0.9), (2, 0.7)):
@@ -114,5 +137,8 @@ def test_a_finished_sweep_from_the_url_shows_done_runs_curves_and_estimates_from
     fig = next(f for f in plotly_figures(at) if f["layout"]["title"]["text"].startswith("Loss"))
     assert list(next(t for t in fig["data"] if t["name"] == "loss")["x"]) == [1, 2]  # 2 epochs logged
     assert "test_ndcg@10" in at.dataframe[1].value.columns or "warm_test_ndcg@10" in at.dataframe[1].value.columns
-    assert "mean of this store's finished runs" in texts(at.markdown)
+    markdown, caption = texts(at.markdown), texts(at.caption)  # measured for real: planted data, default settings
+    assert "**3 tuning runs** (0 already done) and **1 warm run** (0 already done): up to **" in markdown
+    assert "Time measured on cpu" in caption and "finetune: " in caption and "ppr-full: " in caption
+    assert "this dataset's 12 finished tuning runs took" in caption
     assert at.button(key=f"resume_sweep_{sid}").disabled and at.button(key=f"cancel_sweep_{sid}").disabled
