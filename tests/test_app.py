@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from ppr.data.store import Store
 from ppr.data.synth import synth_dataset
+from ppr.jobs.sweep import SweepSpec, submit
 
 
 def test_first_start_imports_the_sample_and_says_what_next(tmp_path, monkeypatch):
@@ -17,14 +18,28 @@ def test_first_start_imports_the_sample_and_says_what_next(tmp_path, monkeypatch
     assert int(at.dataframe[0].value["users"].iloc[0]) == 3000
     assert (tmp_path / "datasets" / "sample" / "v1" / "manifest.json").is_file()
     steps = texts(at.markdown)
-    assert "`sample@v1`" in steps and "Launch runs" in steps
+    assert "`sample@v1`" in steps and "Launch runs" in steps and "For now" not in steps
+    links = {link.proto.label: link.proto.page for link in at.get("page_link")}
+    assert links == {"Open Data": "data", "Open Runs": "runs", "Open Compare": "compare",
+                     "Open Prompt explorer": "prompts"}  # fmt: skip
     assert f"python -m ppr --home {tmp_path} warm sample@v1" in at.code[0].value
+    assert "Latest sweeps" not in texts(at.subheader)
     assert at.sidebar.selectbox[0].value == "sample@v1"
     assert at.query_params["dataset"] == "sample@v1"
 
     again = AppTest.from_file(APP, default_timeout=120).run()  # a second start imports nothing new
     assert list(again.dataframe[0].value["dataset"]) == ["sample@v1"]
     assert Store(tmp_path).versions("sample") == [1]
+
+
+def test_home_links_the_latest_sweeps_to_the_runs_page(app_home):
+    store = Store(app_home)
+    sids = [submit(store, SweepSpec("sample", [m], [None], [0.0], [0]))["id"] for m in ("finetune", "ppr-full")]
+    at = start()
+    assert "Latest sweeps" in texts(at.subheader)
+    links = [link.proto for link in at.get("page_link") if link.proto.page == "runs"][1:]  # after "Open Runs"
+    assert [link.query_string for link in links] == [f"sweep={sid}" for sid in reversed(sids)]  # newest first
+    assert "sample@v1 · 2 runs · submitted " in links[0].label  # its warm run and its tuning run
 
 
 def test_sidebar_names_the_compute_device(app_home):

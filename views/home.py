@@ -3,7 +3,20 @@
 import pandas as pd
 import streamlit as st
 
+from ppr.data.store import Store
+from ppr.io import read_json
+from ppr.jobs.sweep import list_sweeps, sweeps_dir
 from ui.state import active_dataset, get_store
+
+LATEST = 3
+
+
+def latest_sweeps(store: Store) -> list[dict]:
+    """The most recently updated sweeps' sweep.json (a stat per sweep, then LATEST small reads: Home stays fast)."""
+    folders = [sweeps_dir(store) / sid for sid in list_sweeps(store)]
+    folders.sort(key=lambda f: (f / "sweep.json").stat().st_mtime, reverse=True)
+    return [read_json(f / "sweep.json") for f in folders[:LATEST]]
+
 
 store = get_store()
 ds = active_dataset(store)
@@ -33,13 +46,26 @@ with first:
     st.page_link("views/data.py", label="Open Data", icon=":material/database:")
 with second:
     st.markdown("**2. Launch runs.** Warm-train SASRec on the warm users, then tune for the cold users with "
-                "fine-tuning or PPR. For now from a shell on the same store (below).")  # fmt: skip
+                "fine-tuning or PPR: one run, or a sweep over methods, k-shot sparsity, profile noise and seeds, "
+                "in a background worker.")  # fmt: skip
+    st.page_link("views/runs.py", label="Open Runs", icon=":material/play_circle:")
 with third:
-    st.markdown("**3. Compare.** See where prompts beat fine-tuning: by k-shot sparsity, by profile noise, "
-                "by ablation and per user. The Runs, Compare and Prompt explorer pages come next.")  # fmt: skip
+    st.markdown("**3. Compare.** See where prompts beat fine-tuning: by k-shot sparsity, by profile noise and "
+                "by ablation; then per user, which profile the prompts read and what they recommend.")  # fmt: skip
+    st.page_link("views/compare.py", label="Open Compare", icon=":material/monitoring:")
+    st.page_link("views/prompts.py", label="Open Prompt explorer", icon=":material/scatter_plot:")
 cli = f"python -m ppr --home {store.home}"
-st.code(f"{cli} warm {ds.ref}\n{cli} tune {ds.ref} --method finetune\n{cli} tune {ds.ref} --method ppr-full",
+st.caption("Or from a shell, on the same store:")
+st.code(f"{cli} warm {ds.ref}\n{cli} tune {ds.ref} --method finetune\n{cli} tune {ds.ref} --method ppr-full\n"
+        f"{cli} sweep {ds.ref} --k-shots 1,5,all --background",
         language="bash")  # fmt: skip
+
+if recent := latest_sweeps(store):
+    st.subheader("Latest sweeps")
+    for sweep in recent:
+        st.page_link("views/runs.py", query_params={"sweep": sweep["id"]}, icon=":material/play_circle:",
+                     label=f"{sweep['id']} · {sweep['dataset']} · {len(sweep['runs'])} runs · "
+                           f"submitted {sweep['submitted'][:16].replace('T', ' ')} UTC")  # fmt: skip
 
 st.subheader("Datasets in the store")
 rows = [
