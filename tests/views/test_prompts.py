@@ -12,6 +12,7 @@ from _apptest import empty_home, plotly_figures, start, texts  # noqa: F401
 from ppr.data.store import Store
 from ppr.eval.views import load_tuned_model, picked_user, sibling_runs, vector_matrix
 from ppr.io import read_json
+from ppr.train.batching import history_matrix
 
 PAGE = "views/prompts.py"
 CELL = ("k_shot", "noise", "seed")
@@ -128,6 +129,19 @@ def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
     assert np.allclose(centered @ axes.T * signs, plotted, atol=1e-3)
     star = trace(plotly_figures(at)[0], "what-if")
     assert np.allclose(star, signs * ((new - x.mean(axis=0)) @ axes.T), atol=1e-3)
+    at.selectbox(key="prompts_kind").set_value("user_vector").run()  # the star follows the vector kind
+    assert not at.exception, at.exception
+    seq = torch.as_tensor(history_matrix(offsets, items, np.array([other]), np.array([int(row["n_clicks"])]),
+                                         model.backbone.cfg.max_len))  # fmt: skip
+    with torch.no_grad():
+        new_u = model.user_vector(seq, torch.tensor([codes])).reshape(-1).numpy().astype(np.float64)
+    xu = vector_matrix(emb, "user_vector").astype(np.float64)
+    cu = xu - xu.mean(axis=0)
+    axes_u = np.linalg.svd(cu, full_matrices=False)[2][:2]
+    fig_u = plotly_figures(at)[0]
+    signs_u = np.sign(((cu @ axes_u.T) * user_points(fig_u).loc[emb["user"]].to_numpy()).sum(axis=0))
+    assert np.allclose(trace(fig_u, "what-if"), signs_u * ((new_u - xu.mean(axis=0)) @ axes_u.T), atol=1e-3)
+    at.selectbox(key="prompts_kind").set_value("prompt").run()
 
     # UMAP on an empty cache: PCA stand-in first, the page ends with the UMAP scatter; the star = mean of 10 nearest users
     assert not list((home / "runs" / ppr_run / "projections").glob("umap-*.npy"))
