@@ -39,7 +39,7 @@ class RunHooks:
     """Callbacks around one run's computation; subclass and override what you need."""
 
     def start(self, run: Run, max_epochs: int) -> None:
-        """Training of `run` is about to start."""
+        """Computing `run` (not complete) is about to start: its split, model and training follow."""
 
     def epoch(self, run: Run, info: dict[str, Any]) -> None:
         """After each epoch: info has epoch, max_epochs, loss and validation metrics."""
@@ -127,6 +127,7 @@ def warm_run(
     if run.is_complete:
         log(f"reusing complete warm run {run.id} ({run.path})")
         return run, True
+    hooks.start(run, cfg.epochs)
     split = make_split(ds, split_cfg, log=log)
     warm_users = np.flatnonzero(split.roles == ROLE_WARM)
     lengths = np.diff(split.offsets)[warm_users] - 2  # warm_val and warm_test clicks held out
@@ -138,7 +139,6 @@ def warm_run(
         split.negatives[tg["target_id"].to_numpy()],
     )
     log(f"warm-training SASRec on {len(warm_users)} warm users of {ds.ref} ({device}) -> {run.path}")
-    hooks.start(run, cfg.epochs)
     t0 = time.perf_counter()
     with tqdm(total=cfg.epochs, desc="warm", unit="epoch", file=sys.stderr, disable=not bar) as pbar:
 
@@ -206,12 +206,12 @@ def tune_run(
     device: str = "auto",
     hooks: RunHooks | None = None,
 ) -> tuple[Run, bool]:
-    """The complete tuning run: (run, reused). Without `warm`, uses/trains the matching warm run."""
+    """The complete tuning run: (run, reused). Without `warm`, uses/trains the matching warm run (same hooks)."""
     hooks = hooks or RunHooks()
     dev = pick_device(device)
     if warm is None:
         warm_cfg = dataclasses.replace(warm_cfg or WarmConfig(), seed=cfg.seed, device=device)
-        warm, _ = warm_run(store, ds, split_cfg or SplitConfig(), warm_cfg, log, bar)
+        warm, _ = warm_run(store, ds, split_cfg or SplitConfig(), warm_cfg, log, bar, hooks)
     wspec = warm.spec()
     if wspec["dataset"]["content_hash"] != ds.content_hash:
         raise InputError(
@@ -223,11 +223,11 @@ def tune_run(
     if run.is_complete:
         log(f"reusing complete run {run.id} ({run.path})")
         return run, True
+    hooks.start(run, cfg.max_epochs)
     split = make_split(ds, split_cfg, log=log)
     codes = profile_codes(ds, split, cfg)
     model = build_model(cfg, load_backbone(warm), ds.cardinalities)
     log(f"tuning {cfg.label} on {int((split.roles == ROLE_TUNE).sum())} cold users of {ds.ref} ({dev}) -> {run.path}")
-    hooks.start(run, cfg.max_epochs)
     with tqdm(total=cfg.max_epochs, desc=cfg.label, unit="epoch", file=sys.stderr, disable=not bar) as pbar:
 
         def progress(h: dict[str, float]) -> None:

@@ -2,7 +2,8 @@
 
 States: queued, running, done, failed, cancelled. A run whose status says running
 but whose worker pid is gone (SIGKILL, reboot) reads as failed with stale=True;
-its epoch checkpoint (resume.pt) lets `runs resume` continue it.
+its epoch checkpoint (resume.pt) lets `runs resume` continue it (a run started by
+`python -m ppr warm/tune` names that command in `restart`: running it again continues).
 """
 
 from __future__ import annotations
@@ -52,12 +53,13 @@ def read_status(run_dir: Path) -> dict[str, Any]:
     if (run_dir / "metrics.json").is_file():
         st.update(state="done", progress=1.0)
     elif st["state"] == "running" and not pid_alive(st.get("pid")):
+        how = st.get("restart") or f"`python -m ppr runs resume {run_dir.name}`"  # restart: set by a CLI run
         st.update(
             state="failed",
             stale=True,
             error=st.get("error")
             or f"worker process {st.get('pid')} is gone (killed or machine restarted); "
-            f"`python -m ppr runs resume {run_dir.name}` continues from epoch {st.get('checkpoint_epoch', 0)}",
+            f"{how} continues from epoch {st.get('checkpoint_epoch', 0)}",
         )
     return st
 
