@@ -15,10 +15,12 @@ import argparse
 import json
 
 from ppr.cli import help_line
+from ppr.cli.tracking import ShellHooks, tracked
 from ppr.data.splits import SplitConfig
 from ppr.data.store import Store
 from ppr.errors import InputError
 from ppr.experiment import tune_run, warm_run
+from ppr.jobs.spec import make_spec
 from ppr.runs import Run, open_run
 from ppr.train.tune import DEFAULT_LR, METHODS, TuneConfig
 from ppr.train.warm import WarmConfig
@@ -150,7 +152,10 @@ def _report(run: Run, reused: bool, args: argparse.Namespace) -> None:
 
 def run_warm(args: argparse.Namespace, store: Store) -> int:
     ds = store.open(args.name)
-    run, reused = warm_run(store, ds, _split_cfg(args), _warm_cfg(args), bar=not args.no_progress)
+    split_cfg, cfg = _split_cfg(args), _warm_cfg(args)
+    hooks = ShellHooks("warm", make_spec(ds, split_cfg, cfg, None, args.device), ds)
+    with tracked(hooks):
+        run, reused = warm_run(store, ds, split_cfg, cfg, bar=not args.no_progress, hooks=hooks)
     _report(run, reused, args)
     return 0
 
@@ -165,8 +170,11 @@ def run_tune(args: argparse.Namespace, store: Store) -> int:
     )  # fmt: skip
     ds = store.open(args.name)
     warm = open_run(store.runs_dir, args.warm) if args.warm else None
-    run, reused = tune_run(
-        store, ds, cfg, warm, _split_cfg(args), _warm_cfg(args), bar=not args.no_progress, device=args.device
-    )
+    split_cfg, warm_cfg = _split_cfg(args), _warm_cfg(args)
+    hooks = ShellHooks("tune", make_spec(ds, split_cfg, warm_cfg, cfg, args.device), ds)
+    with tracked(hooks):
+        run, reused = tune_run(
+            store, ds, cfg, warm, split_cfg, warm_cfg, bar=not args.no_progress, device=args.device, hooks=hooks
+        )
     _report(run, reused, args)
     return 0

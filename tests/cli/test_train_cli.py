@@ -10,6 +10,7 @@ import torch
 from _planted import planted_dataset
 
 from ppr.data.store import Store
+from ppr.jobs.status import raw_status
 
 TINY = ["--max-len", "10", "--d", "16", "--layers", "1", "--d-ff", "32", "--no-progress"]
 WARM = ["--warm-epochs", "3", "--warm-lr", "1e-2"]
@@ -21,6 +22,7 @@ def test_warm_then_tune_write_complete_reusable_runs(home: Path, run_cli) -> Non
     assert rc == 0, err
     warm = json.loads(out)
     assert warm["kind"] == "warm" and 0 <= warm["warm_test"]["ndcg@10"] <= 1 and warm["warm_test"]["n"] > 100
+    assert raw_status(Path(warm["run_dir"]))["state"] == "done"  # status.json, as a worker's run has
 
     tune = ["tune", "planted", "--method", "ppr-light", *TINY, *WARM, "--epochs", "2", "--batch-size", "32", "--json"]
     rc, out, err = run_cli(*tune)
