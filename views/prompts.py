@@ -64,6 +64,7 @@ attrs = [a["name"] for a in ds.attributes] if ds is not None else []
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def siblings(home: str, rid: str, runs: tuple[str, ...]) -> dict[str, str]:
+    """sibling_runs, cached per store home (part of the key only) and list of tuned runs."""
     return sibling_runs(store, rid, list(runs))
 
 
