@@ -6,7 +6,10 @@ starts from a warm run (--warm RUN, else the matching one: same dataset content,
 split, backbone and warm-training settings, seed; trained first if missing), tunes
 with the chosen method on the cold tuning users, early-stops on the validation users
 and scores the test users (few-shot, zero-shot, joint). Identical settings map to
-the same run folder: a complete one is reused, not trained again.
+the same run folder: a complete one is reused, not trained again. While computing, a run
+folder keeps status.json and metrics.jsonl as a worker's run does (ppr.cli.tracking), so the
+app's Runs page shows it; running the same command again after a crash continues from its
+last epoch checkpoint.
 """
 
 from __future__ import annotations
