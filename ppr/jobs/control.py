@@ -106,6 +106,6 @@ def run_rows(store: Store, run_ids: list[str] | None = None) -> list[dict]:
                      "progress": float(st.get("progress") or 0), "epoch": st.get("epoch", 0),
                      "max_epochs": st.get("max_epochs"), "kind": job.get("kind", "?"),
                      "method": tune.get("method", "warm" if job.get("kind") == "warm" else "?"),
-                     "dataset": job.get("dataset"), "sweep": st.get("sweep"), "pid": st.get("pid"),
+                     "dataset": job.get("dataset_ref") or job.get("dataset"), "sweep": st.get("sweep"), "pid": st.get("pid"),
                      "updated": st.get("updated"), "error": st.get("error")})  # fmt: skip
     return rows

@@ -43,8 +43,9 @@ def test_cli_tune_leaves_done_runs_with_epochs_and_metric_lines(home: Path, run_
         lines = read_metrics(path)
         assert [r["epoch"] for r in lines if "event" not in r] == list(range(1, epochs + 1))
         assert lines[-1]["event"] == "eval" and not (path / "resume.pt").exists()
-    assert {r["id"]: (r["state"], r["progress"]) for r in control.run_rows(Store(home))} == {
-        warm.name: ("done", 1.0), tune.name: ("done", 1.0)}  # fmt: skip
+    rows = control.run_rows(Store(home))
+    assert {r["id"]: (r["state"], r["progress"]) for r in rows} == {warm.name: ("done", 1.0), tune.name: ("done", 1.0)}
+    assert {r["dataset"] for r in rows} == {"planted@v1"}  # the ref, as for sweep runs (spec.json's "dataset" is a dict)
     assert (tune / "results.parquet").is_file() and (tune / "embeddings.parquet").is_file()
 
     before = raw_status(tune)
