@@ -18,7 +18,7 @@ from ppr.data.store import Dataset
 from ppr.errors import InputError
 from ppr.jobs.spec import RunSpec
 from ppr.jobs.status import now, read_status, write_status
-from ppr.jobs.worker import RESUME_FILE, Cancelled, JobHooks, _flock, sigterm_cancels
+from ppr.jobs.worker import RESUME_FILE, Cancelled, JobHooks, flock, sigterm_cancels
 from ppr.runs import Run
 
 
@@ -32,7 +32,7 @@ class ShellHooks(JobHooks):
         self.locks = contextlib.ExitStack()
 
     def start(self, run: Run, max_epochs: int) -> None:
-        if not self.locks.enter_context(_flock(run.path / ".lock", blocking=False)):
+        if not self.locks.enter_context(flock(run.path / ".lock", blocking=False)):
             pid = read_status(run.path).get("pid")
             raise InputError(f"Run {run.id} is being computed by another process (pid {pid}); wait for it, "
                              f"or stop it with `python -m ppr runs cancel {run.id}`.")  # fmt: skip

@@ -60,7 +60,7 @@ def sigterm_cancels() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _flock(path: Path, blocking: bool = True) -> Iterator[bool]:
+def flock(path: Path, blocking: bool = True) -> Iterator[bool]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -81,7 +81,7 @@ def worker_slot(home: Path, max_workers: int | None = None, log: Log | None = No
     waited = False
     while True:
         for i in range(n):
-            with _flock(Path(home) / "workers" / f"slot-{i}.lock", blocking=False) as got:
+            with flock(Path(home) / "workers" / f"slot-{i}.lock", blocking=False) as got:
                 if got:
                     yield i
                     return
@@ -142,7 +142,7 @@ def execute(store: Store, run_id: str, log: Log) -> str:
     Exceptions become state 'failed' with the traceback; Cancelled marks it cancelled and propagates.
     """
     run_dir = store.runs_dir / run_id
-    with _flock(run_dir / ".lock"):
+    with flock(run_dir / ".lock"):
         if read_status(run_dir)["state"] == "done":
             return "done"
         try:
