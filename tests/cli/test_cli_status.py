@@ -18,7 +18,7 @@ from ppr import experiment
 from ppr.data.store import Store
 from ppr.jobs import control
 from ppr.jobs.status import raw_status, read_metrics, read_status
-from ppr.jobs.worker import _flock
+from ppr.jobs.worker import flock
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--max-len", "10", "--d", "16", "--layers", "1", "--d-ff", "32", "--warm-epochs", "2", "--warm-lr", "1e-2",
@@ -68,7 +68,7 @@ def test_failed_or_interrupted_training_is_recorded(home: Path, run_cli, monkeyp
     assert st["state"] == "failed" and not st.get("stale") and st["error"] == "RuntimeError: loss went to NaN"
     assert "boom" in st["traceback"] and read_status(warm)["state"] == "done"  # the warm run it trained is fine
 
-    with _flock(tune / ".lock"):  # as a worker computing this run holds it
+    with flock(tune / ".lock"):  # as a worker computing this run holds it
         rc, _, err = run_cli(*TUNE, "--epochs", "2")
     assert rc == 2 and "being computed by another process" in err
     assert read_status(tune)["error"] == "RuntimeError: loss went to NaN"  # the other process's status is kept
