@@ -205,12 +205,9 @@ def _compute(
     log: Log,
     describe_user: Callable[[int], str],
 ) -> dict[str, Any]:
-    lengths = np.diff(offsets)
-    share = _resolve_simulate(lengths, cfg)
-    kept, simulated = _simulate_cold(lengths, cfg, share)
-    roles = _assign_roles(lengths, simulated, cfg)
-    new_offsets, new_items = _crop(offsets, items, kept)
-    targets = _targets(new_offsets, new_items, roles)
+    lay = layout(offsets, items, cfg)
+    roles, simulated, new_offsets, new_items, targets = (
+        lay["roles"], lay["simulated"], lay["offsets"], lay["items"], lay["targets"])  # fmt: skip
     log(
         f"{int((roles == ROLE_WARM).sum())} warm users, {int((roles > ROLE_WARM).sum())} cold users "
         f"({int(simulated.sum())} simulated); sampling {cfg.n_negatives} negatives for {len(targets)} targets"
@@ -218,17 +215,19 @@ def _compute(
     negatives = sample_negatives(
         offsets, items, n_items, targets["user"].to_numpy(), cfg.n_negatives, _seed(cfg, 3), describe_user
     )
-    return dict(
-        share=share,
-        lengths=lengths,
-        kept=kept,
-        simulated=simulated,
-        roles=roles,
-        offsets=new_offsets,
-        items=new_items,
-        targets=targets,
-        negatives=negatives,
-    )
+    return {**lay, "negatives": negatives}
+
+
+def layout(offsets: np.ndarray, items: np.ndarray, cfg: SplitConfig) -> dict[str, Any]:
+    """Roles, cropped sequences and targets of a split, without negatives (cheap: the run-time estimator uses it)."""
+    lengths = np.diff(offsets)
+    share = _resolve_simulate(lengths, cfg)
+    kept, simulated = _simulate_cold(lengths, cfg, share)
+    roles = _assign_roles(lengths, simulated, cfg)
+    new_offsets, new_items = _crop(offsets, items, kept)
+    targets = _targets(new_offsets, new_items, roles)
+    return dict(share=share, lengths=lengths, kept=kept, simulated=simulated, roles=roles, offsets=new_offsets,
+                items=new_items, targets=targets)  # fmt: skip
 
 
 def _seed(cfg: SplitConfig, purpose: int) -> list[int]:

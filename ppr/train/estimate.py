@@ -168,12 +168,8 @@ def split_layout(ds: Dataset, cfg: sp.SplitConfig) -> _Layout:
     if (sp.splits_dir(ds) / cfg.split_id / "split.json").is_file():
         s = sp.load_split(ds, cfg.split_id)
         return _Layout(s.roles, s.offsets, s.items, s.targets, cfg.n_negatives)
-    offsets, items = ds.sequences()
-    lengths = np.diff(offsets)
-    kept, simulated = sp._simulate_cold(lengths, cfg, sp._resolve_simulate(lengths, cfg))
-    roles = sp._assign_roles(lengths, simulated, cfg)
-    offsets, items = sp._crop(offsets, items, kept)
-    return _Layout(roles, offsets, items, sp._targets(offsets, items, roles), cfg.n_negatives)
+    lay = sp.layout(*ds.sequences(), cfg)
+    return _Layout(lay["roles"], lay["offsets"], lay["items"], lay["targets"], cfg.n_negatives)
 
 
 def calibrate(
