@@ -7,7 +7,7 @@ without this script (no sidebar, no active dataset).
 
 import streamlit as st
 
-from ui.state import get_store, sidebar
+from ui.state import get_store, keep_widget_state, sidebar
 
 st.set_page_config(page_title="PPR Workbench", page_icon=":material/science:", layout="wide")
 
@@ -21,5 +21,6 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+keep_widget_state()
 sidebar(get_store())
 page.run()

@@ -18,6 +18,15 @@ ACTIVE = "active_dataset"  # canonical "NAME@vN"; pages may set it (then st.reru
 QUERY_KEY = "dataset"
 _SELECT = "_active_dataset_select"  # the sidebar widget's own key
 _FLASH = "_flash"
+# Choices a user expects to find again after visiting another page (Streamlit drops the state of
+# widgets not drawn in a run). Selection widgets only: buttons, uploaders and charts can't be set.
+KEPT_WIDGETS = (
+    "methods", "k_shots", "noises", "seeds", "cl", "prompt_aug", "behavior_aug", "ablations", "prompt_tokens",
+    "epochs", "lr", "device", "warm_epochs", "warm_max_len", "warm_d", "warm_layers", "_runs_show", "_runs_run",
+    "compare_sweep", "compare_metric", "compare_group", "compare_ablations", "compare_alpha", "compare_k_for_noise",
+    "compare_noise_for_k", "prompts_run", "prompts_kind", "prompts_colour", "prompts_umap", "prompts_roles",
+    "prompts_user",
+)  # fmt: skip
 
 
 @st.cache_resource(show_spinner="Preparing the dataset store ...")
@@ -94,6 +103,17 @@ def device_label() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)} (CUDA)"
     return f"CPU ({os.cpu_count()} cores)"
+
+
+def keep_widget_state() -> None:
+    """Re-save KEPT_WIDGETS before the page runs: a re-saved key outlives its widget's absence.
+
+    (Streamlit's documented "interrupt the widget clean-up" pattern; a kept value that is no longer
+    among a selectbox's options falls back to the default.)
+    """
+    for key in KEPT_WIDGETS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def flash(kind: str, text: str) -> None:

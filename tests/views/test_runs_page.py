@@ -142,3 +142,17 @@ def test_a_finished_sweep_from_the_url_shows_done_runs_curves_and_estimates_from
     assert "Time measured on cpu" in caption and "finetune: " in caption and "ppr-full: " in caption
     assert "this dataset's 12 finished tuning runs took" in caption
     assert at.button(key=f"resume_sweep_{sid}").disabled and at.button(key=f"cancel_sweep_{sid}").disabled
+
+
+def test_choices_survive_a_visit_to_another_page(sweep_home, fake_timing):
+    home, sid = sweep_home
+    at = start(RUNS, sweep=sid)
+    run = at.dataframe[0].value["id"].iloc[3]
+    at.selectbox(key="_runs_run").set_value(run).run()
+    at.text_input(key="seeds").set_value("0,1,2").run()
+    at.switch_page("views/home.py").run()
+    at.query_params.clear()  # as st.navigation does when the user leaves the page
+    at.switch_page(RUNS).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="_runs_show").value == sid and at.selectbox(key="_runs_run").value == run
+    assert at.text_input(key="seeds").value == "0,1,2"
