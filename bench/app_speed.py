@@ -21,8 +21,9 @@ by `python -m ppr sweep` first and timed as setup), Debian's Chromium via Playwr
 A load ends when the page's readiness predicate holds (PAGES below): the script run settled, no
 stale element of the previous page left, the page's own heading shown, and its charts and
 tables drawn. Target: under 2 s once warm, judged on the in-app median (how a user moves between
-pages once caches are warm); new-tab figures are printed beside it. A one-line Streamlit app is
-timed the same way first (cold and new tab), as the floor this machine (and its load, printed) sets.
+pages once caches are warm); new-tab figures are printed beside it. A one-line Streamlit app
+and a one-chart Plotly app are timed the same way first (cold and new tab), as the floors this
+machine (and its load, printed) sets: every new tab boots Streamlit's frontend and loads plotly.js again.
 """
 
 from __future__ import annotations
@@ -77,8 +78,12 @@ PAGES: list[tuple[str, str, str]] = [
     ("Compare", "/compare", ready("Compare", charts=2)),  # across k-shot, across noise
     ("Prompt explorer", "/prompts", ready("Prompt explorer", charts=1, tables=3)),  # scatter, one user's tables
 ]
-BASELINE = 'import streamlit as st\n\nst.title("Baseline")\n'  # Streamlit + Chromium alone, for scale
-BASELINE_NAME = "(baseline: a one-line Streamlit app)"
+# For scale: Streamlit + Chromium alone, and the same plus one tiny Plotly chart (the chart library's own load).
+BASELINES = [
+    ("(baseline: a one-line Streamlit app)", 'import streamlit as st\n\nst.title("Baseline")\n', ready("Baseline")),
+    ("(baseline: one tiny Plotly chart)", 'import plotly.express as px\nimport streamlit as st\n\n'
+     'st.title("Baseline")\nst.plotly_chart(px.bar(x=[1, 2, 3], y=[3, 1, 2]))\n', ready("Baseline", charts=1)),
+]  # fmt: skip
 SWEEP = ["--methods", "finetune,ppr-light,ppr-full", "--k-shots", "2,all", "--noise", "0", "--seeds", "0,1",
          "--max-len", "10", "--d", "16", "--layers", "1", "--d-ff", "32", "--warm-epochs", "2", "--warm-lr", "1e-2",
          "--epochs", "2", "--batch-size", "32"]  # fmt: skip
@@ -140,14 +145,15 @@ def bench_pages(warm_loads: int, workdir: Path) -> tuple[dict[str, Any], dict[st
     sid, setup_s = build_sweep(home)
     print(f"setup (not a page figure): sample dataset + sweep {sid} built in {setup_s:.1f} s")
     setup = {"sweep": sid, "seconds": round(setup_s, 1), "grid": " ".join(SWEEP)}
-    baseline = workdir / "baseline.py"
-    baseline.write_text(BASELINE)
+    scripts = []
+    for i, (name, text, pred) in enumerate(BASELINES):
+        (workdir / f"baseline{i}.py").write_text(text)
+        scripts.append((name, workdir / f"baseline{i}.py", "/", pred))
     pages = [(name, path.format(sweep=sid), pred) for name, path, pred in PAGES]
     results: dict[str, Any] = {}
     log = workdir / "streamlit.log"
     with chromium() as browser:
-        for name, script, path, pred in [(BASELINE_NAME, baseline, "/", ready("Baseline")),
-                                         *((n, ROOT / "app.py", p, r) for n, p, r in pages)]:  # fmt: skip
+        for name, script, path, pred in [*scripts, *((n, ROOT / "app.py", p, r) for n, p, r in pages)]:
             with running_app(home, log, script=script) as app:
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 loads = [_new_tab(context, app.url + path, pred) for _ in range(1 + warm_loads)]
@@ -162,7 +168,7 @@ def bench_pages(warm_loads: int, workdir: Path) -> tuple[dict[str, Any], dict[st
     for name, _, _ in pages:
         median = results[name]["in_app"]["median_s"]
         results[name]["target_met"] = None if median is None else median < TARGETS["page_warm_s"]
-    _print_table(results, [BASELINE_NAME, *(n for n, _, _ in pages)])
+    _print_table(results, [*(n for n, _, _ in BASELINES), *(n for n, _, _ in pages)])
     return results, setup
 
 

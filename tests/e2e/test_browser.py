@@ -228,6 +228,10 @@ def test_launch_a_tiny_sweep_then_compare_and_explore_its_prompts(wb: Workbench,
         assert wb.charts() >= 2  # across k-shot and across noise
         expect(page.get_by_test_id("stPlotlyChart").filter(has_text="across k-shot").first).to_be_visible()
         wb.shot("compare")
+        with page.expect_download(timeout=WAIT_MS) as download:  # built on click by the server
+            page.get_by_role("button", name="Download figure (HTML)").first.click()
+        html = Path(download.value.path()).read_text()
+        assert "Plotly.newPlot" in html and "<script src=" not in html and len(html) > 1_000_000  # opens offline
         page.get_by_role("tab", name="vs fine-tuning").click()
         expect(page.get_by_test_id("stPlotlyChart").filter(has_text="Relative improvement")).to_be_visible()
         wb.charts()
@@ -239,6 +243,16 @@ def test_launch_a_tiny_sweep_then_compare_and_explore_its_prompts(wb: Workbench,
         expect(page.get_by_test_id("stPlotlyChart").filter(has_text="(PCA), coloured by")).to_be_visible()
         expect(page.get_by_text("Top-10 recommendations")).to_be_visible()
         wb.shot("prompts")
+        # clicking a point selects its user
+        user_box = page.get_by_role("combobox", name=re.compile(r"^User \(type an id"))
+        before = user_box.input_value()
+        points = page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace .points path")
+        for i in (5, 17, 29):  # the first of these that is not the selected user
+            box = points.nth(i).bounding_box()
+            wb.rerun(lambda b=box: page.mouse.click(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2))
+            if user_box.input_value() != before:
+                break
+        assert user_box.input_value() != before, "clicking points on the scatter did not select another user"
     finally:
         stopped = stop_workers(home)
     assert not stopped, f"workers still running at the end: {stopped}"
