@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
+from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
 from ppr.data.sample import ensure_sample
@@ -61,6 +63,39 @@ def start(page: str | None = None, **query: str) -> AppTest:
 def plotly_figures(at: AppTest) -> list[dict[str, Any]]:
     """Every plotly chart on the page as its JSON spec (from the element proto), typed arrays decoded."""
     return [_decode(json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
+
+
+def vega_specs(at: AppTest) -> list[dict[str, Any]]:
+    """Every Altair/Vega-Lite chart on the page as its spec, its datasets (Arrow bytes on the proto) put back
+    under spec["datasets"] as DataFrames, as Altair's own `to_dict()` holds them (as records)."""
+    specs = []
+    for el in at.get("vega_lite_chart"):
+        spec = json.loads(el.proto.spec)
+        spec["datasets"] = {d.name: dataframe_util.convert_arrow_bytes_to_pandas_df(d.data.data)
+                            for d in el.proto.datasets}  # fmt: skip
+        specs.append(spec)
+    return specs
+
+
+def vega_panels(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any], pd.DataFrame]]:
+    """The single views of a (concatenated or layered) Vega-Lite spec: (title, view, its data as a DataFrame).
+
+    A view inherits its parent's data and title; field-equals filters are applied, other transforms refused.
+    """
+    datasets = {k: v if isinstance(v, pd.DataFrame) else pd.DataFrame(v) for k, v in spec.get("datasets", {}).items()}
+
+    def walk(node: dict[str, Any], data: dict | None, title: str | None) -> list:
+        data, title = node.get("data", data), node.get("title", title)
+        for key in ("hconcat", "vconcat", "concat", "layer"):
+            if key in node:
+                return [p for child in node[key] for p in walk(child, data, title)]
+        df = datasets[data["name"]]
+        for t in node.get("transform", []):
+            assert set(t) == {"filter"} and set(t["filter"]) == {"field", "equal"}, t
+            df = df[df[t["filter"]["field"]] == t["filter"]["equal"]]
+        return [(title["text"] if isinstance(title, dict) else title, node, df.reset_index(drop=True))]
+
+    return walk(spec, None, None)
 
 
 def _decode(obj: Any) -> Any:

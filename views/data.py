@@ -50,7 +50,8 @@ def show_overview(ds: Dataset) -> None:
     span = f" · time {tr['min_iso'][:10]} to {tr['max_iso'][:10]}" if tr["min"] is not None else ""
     st.caption(f"Clicks per user: median {q['p50']:g}, mean {q['mean']:.1f}, max {q['max']:g} · "
                f"density {info['density']:.3%}{span} · source: {info['source'].get('format', '?')}")  # fmt: skip
-    st.plotly_chart(charts.activity(ov["lengths"], ov["popularity"], info["cold_threshold"]), key="chart_activity")
+    activity = charts.activity(ov["lengths"], ov["popularity"], info["cold_threshold"])
+    st.altair_chart(activity, key="chart_activity", width="content")  # fixed-width panels side by side
 
     st.subheader("Cold-start split")
     if "error" in split:
@@ -63,7 +64,7 @@ def show_overview(ds: Dataset) -> None:
         st.info("This dataset has no user attributes, so personalized prompts have no profile to read. "
                 "Import it again with a users file (or attribute columns) to use PPR.")  # fmt: skip
     else:
-        st.plotly_chart(charts.attributes(ov["attributes"]), key="chart_attributes")
+        st.altair_chart(charts.attributes(ov["attributes"]), key="chart_attributes", width="content")
 
 
 def show_split(split: dict) -> None:
@@ -78,7 +79,7 @@ def show_split(split: dict) -> None:
     else:
         st.caption(f"All {split['cold_natural']:,} cold users are natural (fewer than {t} clicks); none simulated.")
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.split_roles(split["roles"]), key="chart_split")
+    left.altair_chart(charts.split_roles(split["roles"]), key="chart_split")
     right.markdown(
         f"Default split `{split['split_id']}`: cold users go by user to tuning (with a validation share for "
         "early stopping) and test. For each test user the first click is the **zero-shot** target and every "

@@ -1,4 +1,4 @@
-"""Data page in AppTest: overview charts (checked through their plotly specs), upload and import, SQL,
+"""Data page in AppTest: overview charts (checked through their Vega-Lite specs and data), upload and import, SQL,
 MovieLens fetch and synthetic data, on the sample dataset and on an empty store; only the open tab runs."""
 
 import io
@@ -10,10 +10,11 @@ from _apptest import (  # noqa: F401
     app_home,
     by_key,
     empty_home,
-    plotly_figures,
     sample_template,
     start,
     texts,
+    vega_panels,
+    vega_specs,
 )
 from _movielens import write_tiny_ml100k
 
@@ -47,16 +48,16 @@ def _upload(at, name: str, data: bytes, mime: str = "text/csv"):
     return at
 
 
-def _titles(fig) -> list[str]:
-    """The figure's title and its panels' titles (subplot titles are annotations)."""
-    return [t for t in [fig["layout"].get("title", {}).get("text")] if t] + [
-        a["text"] for a in fig["layout"].get("annotations", [])]  # fmt: skip
+def _chart(at, title_start: str) -> list[tuple[str, dict, pd.DataFrame]]:
+    """The panels (title, view, data) of the one chart that has a panel titled `title_start`..."""
+    charts_ = [vega_panels(s) for s in vega_specs(at)]
+    found = [c for c in charts_ if any(t.startswith(title_start) for t, _, _ in c)]
+    assert len(found) == 1, [[t for t, _, _ in c] for c in charts_]
+    return found[0]
 
 
-def _figure(at, title_start: str):
-    figs = [f for f in plotly_figures(at) if any(t.startswith(title_start) for t in _titles(f))]
-    assert len(figs) == 1, [_titles(f) for f in plotly_figures(at)]
-    return figs[0]
+def _log(view: dict, channel: str) -> bool:
+    return view["encoding"][channel].get("scale", {}).get("type") == "log"
 
 
 def _query_result(at) -> list[pd.DataFrame]:
@@ -70,32 +71,32 @@ def test_overview_of_the_sample_matches_the_data(app_home):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Users": "3,000", "Items": "1,000", "Interactions": f"{info['interactions']:,}",
                        "Warm users": f"{info['warm_users']:,}", "Cold users": f"{info['cold_users']:,}"}  # fmt: skip
-    assert len(plotly_figures(at)) == 3  # each chart is a separate draw in the browser: panels, not figures
+    assert len(vega_specs(at)) == 3  # each chart is a separate draw in the browser: panels, not figures
 
-    activity = _figure(at, "Sequence lengths")
-    assert _titles(activity)[1].startswith("Item popularity")
-    hist = {t["name"]: t for t in activity["data"] if t["type"] == "bar"}
-    assert int(np.sum(hist["cold"]["y"])) == info["cold_users"]
-    assert int(np.sum(hist["warm"]["y"])) == info["warm_users"]
-    assert activity["layout"]["yaxis"]["type"] == "log"
+    (lengths_title, bars, bins), (popularity_title, line, curve) = _chart(at, "Sequence lengths")
+    assert popularity_title.startswith("Item popularity")
+    by_group = bins.groupby("group")["users"].sum()
+    assert (by_group["cold"], by_group["warm"]) == (info["cold_users"], info["warm_users"])
+    assert bars["encoding"]["color"]["scale"] == {"domain": ["cold", "warm"], "range": [charts.COLD, charts.WARM]}
+    assert (bins["group"] == "cold").tolist() == (bins["hi"] <= info["cold_threshold"]).tolist()
+    assert _log(bars, "y") and abs(bins["share"].sum() - 1.0) < 1e-9
+    assert {t["field"] for t in bars["encoding"]["tooltip"]} == {"clicks", "users", "share"}
 
-    (line,) = [t for t in activity["data"] if t["type"] == "scatter"]
     counts = np.bincount(ds.interactions()["item"])[1:]
-    assert (line["xaxis"], line["yaxis"]) == ("x2", "y2")
-    assert line["x"][0] == 1 and line["y"][0] == counts.max() and line["x"][-1] == 1000
-    assert activity["layout"]["xaxis2"]["type"] == "log" and activity["layout"]["yaxis2"]["type"] == "log"
+    assert curve["rank"].iloc[0] == 1 and curve["clicks"].iloc[0] == counts.max() and curve["rank"].iloc[-1] == 1000
+    assert _log(line, "x") and _log(line, "y")
 
     names = [a["name"] for a in ds.attributes]
-    attrs = _figure(at, names[0])
-    assert _titles(attrs) == names  # one panel per attribute (none has more than 25 values)
-    assert len({(t["xaxis"], t["yaxis"]) for t in attrs["data"]}) == len(names) == len(attrs["data"])
-    for bars, name in zip(attrs["data"], names, strict=True):
-        assert abs(float(np.sum(bars["x"])) - 1.0) < 1e-9, name  # shares of all users, missing included
-        grey = [c == charts.MISSING for c in bars["marker"]["color"]]
-        assert grey == [v == "missing" for v in bars["y"]]
+    attrs = _chart(at, names[0])
+    assert [t for t, _, _ in attrs] == names  # one panel per attribute (none has more than 25 values)
+    for name, view, bars in attrs:
+        assert len(bars) and abs(bars["share"].sum() - 1.0) < 1e-9, name  # shares of all users, missing included
+        assert (bars["color"] == charts.MISSING).tolist() == (bars["value"] == "missing").tolist()
+        assert view["encoding"]["color"] == {"field": "color", "scale": None, "type": "nominal"}
 
-    roles = _figure(at, "Users per role")["data"][0]
-    assert int(np.sum(roles["y"])) == 3000
+    roles = _chart(at, "Users per role")
+    assert len(roles) == 2  # bars with their counts written on top
+    assert int(roles[0][2]["users"].sum()) == 3000
     assert "none simulated" in texts(at.caption)
 
 
@@ -103,12 +104,15 @@ def test_attribute_panels_cap_many_values_and_say_so():
     many = pd.DataFrame({"value": ["missing"] + [f"zip {i:03d}" for i in range(39)], "users": range(40, 0, -1)})
     many["share"] = many["users"] / many["users"].sum()
     few = pd.DataFrame({"value": ["F", "M", "missing"], "users": [5, 4, 1], "share": [0.5, 0.4, 0.1]})
-    fig = charts.attributes({"zip": many, "gender": few, "age": few}).to_plotly_json()
-    assert [a["text"] for a in fig["layout"]["annotations"]] == ["zip (top 25 of 40 values)", "gender", "age"]
-    zip_bars = fig["data"][0]
-    assert list(zip_bars["y"]) == list(many["value"][:25])  # the most common values, in order
-    assert list(zip_bars["marker"]["color"][:2]) == [charts.MISSING, charts.WARM]
-    assert (fig["data"][2]["xaxis"], fig["data"][2]["yaxis"]) == ("x3", "y3")  # two panels a row: age below zip
+    spec = charts.attributes({"zip": many, "gender": few, "age": few}).to_dict()
+    panels = vega_panels(spec)
+    assert [t for t, _, _ in panels] == ["zip (top 25 of 40 values)", "gender", "age"]
+    _, zip_view, zip_bars = panels[0]
+    assert list(zip_bars["value"]) == list(many["value"][:25])  # the most common values, in order
+    assert zip_view["encoding"]["y"]["sort"] == list(many["value"][:25])
+    assert list(zip_bars["color"][:2]) == [charts.MISSING, charts.WARM]
+    assert [len(row["hconcat"]) for row in spec["vconcat"]] == [2, 1]  # two panels a row: age below zip
+    assert zip_view["height"] > panels[2][1]["height"]  # each panel as tall as its bars
 
 
 def test_only_the_open_tab_runs(app_home):
@@ -117,7 +121,7 @@ def test_only_the_open_tab_runs(app_home):
     assert not at.file_uploader and not at.get("form")
 
     _open(at, "SQL")
-    assert not at.metric and not at.get("plotly_chart")
+    assert not at.metric and not at.get("vega_lite_chart")
     (top,) = _query_result(at)
     assert len(top) == 20 and top["clicks"].is_monotonic_decreasing
 
@@ -271,7 +275,7 @@ def test_empty_store_says_what_to_do_and_accepts_a_first_import(empty_home):
     assert at.file_uploader  # an empty store opens on the import
     for tab in ("Overview", "SQL"):
         assert "No dataset yet" in texts(_open(at, tab).info)
-        assert not at.metric and not at.get("plotly_chart")
+        assert not at.metric and not at.get("vega_lite_chart")
     _upload(at, "clicks.csv", CLICKS)
     at.button(key="import_submit").click().run()
     assert Store(empty_home).names() == ["clicks"]
