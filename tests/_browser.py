@@ -30,6 +30,10 @@ CHARTS_DRAWN = """() => {
   const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")];
   return charts.length > 0 && charts.every(c => c.querySelector('.main-svg'));
 }"""
+VEGA_DRAWN = """() => {
+  const charts = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")];
+  return charts.length > 0 && charts.every(c => c.querySelector('canvas, svg'));
+}"""  # Altair charts: every one has its canvas (or svg) in place
 
 
 def chromium_path() -> str | None:

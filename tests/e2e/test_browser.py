@@ -22,8 +22,8 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
-from _browser import (CHARTS_DRAWN, NO_CHROMIUM, AppServer, chromium, chromium_path, running_app, wait_rendered,
-                      wait_rerun)
+from _browser import (CHARTS_DRAWN, NO_CHROMIUM, VEGA_DRAWN, AppServer, chromium, chromium_path, running_app,
+                      wait_rendered, wait_rerun)
 
 WAIT_MS = 60_000  # one bound for every wait: a slow, shared CI machine, not a hang
 pytestmark = [
@@ -110,6 +110,12 @@ def test_home_then_upload_a_csv_and_see_its_overview(wb: Workbench, tmp_path: Pa
 
     expect.set_options(timeout=WAIT_MS)
     page = wb.page
+    vega = page.get_by_test_id("stVegaLiteChart")  # the Data overview draws with Altair
+
+    def drawn() -> int:
+        page.wait_for_function(VEGA_DRAWN, timeout=WAIT_MS)
+        return vega.count()
+
     active = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Active dataset")
     wb.start()
     expect(page.get_by_role("heading", name="PPR Workbench")).to_be_visible()
@@ -119,7 +125,9 @@ def test_home_then_upload_a_csv_and_see_its_overview(wb: Workbench, tmp_path: Pa
 
     wb.open("Data")
     expect(page.get_by_role("heading", name="Data · sample@v1")).to_be_visible()
-    assert wb.charts() == 3  # sequence lengths beside popularity, split roles, one panel per attribute
+    assert drawn() == 3  # sequence lengths beside popularity, split roles, one panel per attribute
+    for title in ("Sequence lengths", "Item popularity", "Users per role in the cold-start split", "gender"):
+        expect(vega.filter(has_text=title).first).to_be_visible()
     wb.shot("data-sample")
 
     wb.rerun(page.get_by_role("tab", name="Import a file").click)  # lazy tabs: opening one runs its content
@@ -135,9 +143,9 @@ def test_home_then_upload_a_csv_and_see_its_overview(wb: Workbench, tmp_path: Pa
     expect(active).to_have_value("clicks@v1")
 
     expect(page.get_by_role("tab", name="Overview")).to_have_attribute("aria-selected", "true")  # its overview
-    assert wb.charts() == 2  # imported without attributes: no attribute panels
+    assert drawn() == 2  # imported without attributes: no attribute panels
     for title in ("Sequence lengths", "Item popularity", "Users per role in the cold-start split"):
-        expect(page.get_by_test_id("stPlotlyChart").filter(has_text=title)).to_be_visible()
+        expect(vega.filter(has_text=title)).to_be_visible()
     label = page.get_by_test_id("stMetricLabel").get_by_text("Users", exact=True)
     expect(page.get_by_test_id("stMetric").filter(has=label).get_by_test_id("stMetricValue")).to_have_text("30")
     wb.shot("data-imported")
