@@ -30,14 +30,13 @@ sys.path.insert(0, str(REPO))
 
 import pandas as pd  # noqa: E402
 
-from ppr.experiment import tune_run, warm_run  # noqa: E402
 from ppr.data.splits import SplitConfig  # noqa: E402
 from ppr.data.store import Dataset, Store  # noqa: E402
 from ppr.errors import InputError  # noqa: E402
 from ppr.eval.compare import TABLE_METRICS, aggregate, collect_scores, markdown_table, paired_tests  # noqa: E402
+from ppr.experiment import tune_run, warm_run  # noqa: E402
 from ppr.runs import Run  # noqa: E402
-from ppr.train.tune import TuneConfig  # noqa: E402
-from ppr.train.warm import WarmConfig  # noqa: E402
+from ppr.train.config import TuneConfig, WarmConfig  # noqa: E402
 
 MAIN = [("warm-only", {}), ("sasrec", {}), ("finetune", {}), ("ppr-light", {}), ("ppr-full", {}), ("ppr-full", {"cl": False})]
 SWEEP = [("finetune", {}), ("ppr-light", {}), ("ppr-full", {}), ("ppr-full", {"cl": False})]

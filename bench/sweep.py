@@ -31,7 +31,7 @@ from ppr.jobs import report  # noqa: E402
 from ppr.jobs.status import read_status  # noqa: E402
 from ppr.jobs.sweep import SweepSpec, submit, sweeps_dir  # noqa: E402
 from ppr.jobs.worker import main_log, work  # noqa: E402
-from ppr.train.warm import WarmConfig  # noqa: E402
+from ppr.train.config import WarmConfig  # noqa: E402
 
 FULL = {"methods": 3, "k_shots": 4, "noises": 3, "seeds": 3}
 

@@ -28,10 +28,11 @@ sys.path.insert(0, str(REPO))
 
 from ppr.eval.metrics import summarize  # noqa: E402
 from ppr.io import atomic_write_json  # noqa: E402
-from ppr.train.batching import NegativeSampler, build_windows, iterate_batches  # noqa: E402
-from ppr.train.device import pick_device, set_cpu_threads  # noqa: E402
-from ppr.train.warm import WarmConfig, _train_epoch, evaluate_next_item, train_warm  # noqa: E402
 from ppr.models.sasrec import SASRec  # noqa: E402
+from ppr.train.batching import NegativeSampler, build_windows, iterate_batches  # noqa: E402
+from ppr.train.config import WarmConfig  # noqa: E402
+from ppr.train.device import pick_device, set_cpu_threads  # noqa: E402
+from ppr.train.warm import _train_epoch, evaluate_next_item, train_warm  # noqa: E402
 
 
 def load_ml100k(folder: Path) -> tuple[np.ndarray, np.ndarray, int]:

@@ -1,8 +1,8 @@
 """Experiment pipelines: warm-train a backbone, tune it for cold users, score, keep run folders.
 
 The CLI (`python -m ppr warm/tune`), the background worker (ppr.jobs.worker) and
-the benches all call these. `warm_run_id` / `tune_run_id` compute a run's folder
-name without training, so a sweep can list (and skip) its cells up front.
+the benches all call these (run specs and ids come from ppr.specs, which a sweep uses to
+list and skip its cells up front without importing torch).
 `RunHooks` lets a caller watch epochs, save/restore epoch checkpoints and write
 extra files into the run folder before it is marked complete; the defaults do nothing.
 """
@@ -10,7 +10,6 @@ extra files into the run folder before it is marked complete; the defaults do no
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import sys
 import time
 from collections.abc import Callable
@@ -25,12 +24,15 @@ from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, SplitConfig, make_split
 from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
 from ppr.eval.evaluate import evaluate_group, summarize_scores
+from ppr.models.config import BackboneConfig
 from ppr.models.recommender import ColdStartRecommender
-from ppr.models.sasrec import BackboneConfig, SASRec
-from ppr.runs import Run, library_versions, make_run_id, new_run
+from ppr.models.sasrec import SASRec
+from ppr.runs import Run, new_run
+from ppr.specs import tune_prefix, tune_spec, warm_prefix, warm_spec
+from ppr.train.config import TuneConfig, WarmConfig
 from ppr.train.device import pick_device
-from ppr.train.tune import TuneConfig, build_model, parameter_report, tune
-from ppr.train.warm import WarmConfig, train_warm
+from ppr.train.tune import build_model, parameter_report, tune
+from ppr.train.warm import train_warm
 
 Log = Callable[[str], None]
 
@@ -57,57 +59,6 @@ class RunHooks:
 
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _base_spec(kind: str, ds: Dataset, split_cfg: SplitConfig, device: torch.device | str) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "dataset": {"name": ds.name, "content_hash": ds.content_hash},
-        "dataset_ref": ds.ref,
-        "split": {"id": split_cfg.split_id, "config": dataclasses.asdict(split_cfg)},
-        "versions": library_versions(),
-        "device": str(device),
-        "created_at": _now(),
-    }
-
-
-def warm_spec(ds: Dataset, split_cfg: SplitConfig, cfg: WarmConfig, device: torch.device | str) -> dict[str, Any]:
-    warm = {k: v for k, v in cfg.to_dict().items() if k != "device"}
-    return {**_base_spec("warm", ds, split_cfg, device), "backbone": cfg.backbone(ds.n_items).to_dict(), "warm": warm}
-
-
-def warm_prefix(ds: Dataset) -> str:
-    return f"{ds.name}-warm"
-
-
-def warm_run_id(ds: Dataset, split_cfg: SplitConfig, cfg: WarmConfig) -> str:
-    return make_run_id(warm_prefix(ds), warm_spec(ds, split_cfg, cfg, "cpu"))
-
-
-def tune_spec(ds: Dataset, cfg: TuneConfig, wspec: dict[str, Any], warm_id: str, device: torch.device | str) -> dict[str, Any]:
-    split_cfg = SplitConfig(**wspec["split"]["config"])
-    return {
-        **_base_spec("tune", ds, split_cfg, device),
-        "backbone": wspec["backbone"],
-        "warm_run": warm_id,
-        "tune": cfg.to_dict(),
-        "eval": {"group": "test", "selection": "val joint ndcg@10"},
-    }
-
-
-def tune_prefix(ds: Dataset, cfg: TuneConfig) -> str:
-    return f"{ds.name}-{cfg.label}-k{cfg.k_shot or 'all'}-r{cfg.noise:g}-s{cfg.seed}"
-
-
-def tune_run_id(ds: Dataset, cfg: TuneConfig, split_cfg: SplitConfig, warm_cfg: WarmConfig) -> str:
-    """The id tune_run gives this cell when its warm run is the matching one (warm seed = tuning seed)."""
-    wcfg = dataclasses.replace(warm_cfg, seed=cfg.seed)
-    wspec = warm_spec(ds, split_cfg, wcfg, "cpu")
-    return make_run_id(tune_prefix(ds, cfg), tune_spec(ds, cfg, wspec, warm_run_id(ds, split_cfg, wcfg), "cpu"))
 
 
 def warm_run(

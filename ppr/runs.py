@@ -13,6 +13,7 @@ folder, so a finished run is found and reused instead of being trained again.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import io
 import json
 import platform
@@ -32,17 +33,9 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 def library_versions() -> dict[str, str]:
-    import duckdb
-    import numpy
-    import torch
-
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "pandas": pd.__version__,
-        "duckdb": duckdb.__version__,
-    }
+    """Installed versions, read from package metadata (a sweep plan must not import torch for this)."""
+    names = ("torch", "numpy", "pandas", "duckdb")
+    return {"python": platform.python_version(), **{n: importlib.metadata.version(n) for n in names}}
 
 
 def spec_hash(spec: dict[str, Any]) -> str:

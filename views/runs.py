@@ -21,9 +21,8 @@ from ppr.jobs import control, sweep as sweeps
 from ppr.jobs.spec import make_spec
 from ppr.jobs.status import read_metrics, read_status
 from ppr.train import estimate
+from ppr.train.config import METHODS, TuneConfig, WarmConfig
 from ppr.train.device import pick_device
-from ppr.train.tune import METHODS, TuneConfig
-from ppr.train.warm import WarmConfig
 from ui.state import active_dataset, flash, get_store, show_flash
 
 SWEEP_KEY = "sweep"  # query parameter naming the sweep the list shows

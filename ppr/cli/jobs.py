@@ -23,8 +23,7 @@ from ppr.errors import InputError
 from ppr.io import read_json
 from ppr.jobs import control, report, sweep as sweeps
 from ppr.jobs.status import read_metrics, read_status
-from ppr.jobs.worker import main_log, work
-from ppr.train.tune import METHODS
+from ppr.train.config import METHODS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -95,6 +94,8 @@ def _k(v: str) -> int | None:
 
 
 def run_sweep(args: argparse.Namespace, store: Store) -> int:
+    from ppr.jobs.worker import main_log, work  # the training code (torch) only where runs are computed
+
     tune = {k: v for k, v in (("epochs", args.epochs), ("patience", args.patience), ("batch_size", args.batch_size),
                               ("lr", args.lr)) if v is not None}  # fmt: skip
     spec = sweeps.SweepSpec(
@@ -121,6 +122,8 @@ def run_sweep(args: argparse.Namespace, store: Store) -> int:
 
 
 def run_worker(args: argparse.Namespace, store: Store) -> int:
+    from ppr.jobs.worker import main_log, work
+
     main_log(f"worker {os.getpid()} starting ({'sweep ' + args.sweep if args.sweep else 'run ' + args.run})")
     if args.sweep:
         body = sweeps.read_sweep(store, args.sweep)
@@ -172,6 +175,8 @@ def runs_cancel(args: argparse.Namespace, store: Store) -> int:
 
 
 def runs_resume(args: argparse.Namespace, store: Store) -> int:
+    from ppr.jobs.worker import main_log, work
+
     if args.foreground:
         ids, folder = control.requeue(store, args.id)
         final = work(store, ids, main_log, folder)

@@ -18,15 +18,12 @@ import argparse
 import json
 
 from ppr.cli import help_line
-from ppr.cli.tracking import ShellHooks, tracked
 from ppr.data.splits import SplitConfig
 from ppr.data.store import Store
 from ppr.errors import InputError
-from ppr.experiment import tune_run, warm_run
 from ppr.jobs.spec import make_spec
 from ppr.runs import Run, open_run
-from ppr.train.tune import DEFAULT_LR, METHODS, TuneConfig
-from ppr.train.warm import WarmConfig
+from ppr.train.config import DEFAULT_LR, METHODS, TuneConfig, WarmConfig
 
 
 # ----------------------------------------------------------------------------- argparse
@@ -154,6 +151,9 @@ def _report(run: Run, reused: bool, args: argparse.Namespace) -> None:
 
 
 def run_warm(args: argparse.Namespace, store: Store) -> int:
+    from ppr.cli.tracking import ShellHooks, tracked  # training code (torch) only for the commands that train
+    from ppr.experiment import warm_run
+
     ds = store.open(args.name)
     split_cfg, cfg = _split_cfg(args), _warm_cfg(args)
     hooks = ShellHooks("warm", make_spec(ds, split_cfg, cfg, None, args.device), ds)
@@ -164,6 +164,9 @@ def run_warm(args: argparse.Namespace, store: Store) -> int:
 
 
 def run_tune(args: argparse.Namespace, store: Store) -> int:
+    from ppr.cli.tracking import ShellHooks, tracked
+    from ppr.experiment import tune_run
+
     cfg = TuneConfig(
         method=args.method, k_shot=_k_shot(args.k_shot), noise=args.noise, seed=args.seed, lr=args.lr,
         epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, cl=not args.no_cl,

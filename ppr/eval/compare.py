@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 TABLE_METRICS = ("auc", "hit@5", "hit@10", "hit@20", "ndcg@5", "ndcg@10", "ndcg@20")
 GROUPS = ("few", "zero", "joint")
@@ -61,6 +60,8 @@ def paired_tests(
     Columns label, group, metric, n_pairs, mean_diff, p_value. Identical scores give
     p = 1 (no evidence of a difference) rather than scipy's NaN.
     """
+    from scipy import stats  # here: listing runs or sweeps must not pay scipy's import
+
     rows = []
     for group in groups:
         part = _group_rows(scores, group)

@@ -175,7 +175,8 @@ def load_tuned_model(store: Store, run_path: Path, ds: Dataset):  # noqa: ANN201
 
     from ppr.experiment import load_backbone
     from ppr.runs import Run
-    from ppr.train.tune import TuneConfig, build_model
+    from ppr.train.config import TuneConfig
+    from ppr.train.tune import build_model
 
     spec = read_json(run_path / "spec.json")
     fields = {f.name for f in dataclasses.fields(TuneConfig)}

@@ -16,9 +16,8 @@ from typing import Any
 from ppr.data.splits import SplitConfig
 from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
-from ppr.experiment import tune_run_id, warm_run_id
-from ppr.train.tune import TuneConfig
-from ppr.train.warm import WarmConfig
+from ppr.specs import tune_run_id, warm_run_id
+from ppr.train.config import TuneConfig, WarmConfig
 
 KINDS = ("warm", "tune")
 

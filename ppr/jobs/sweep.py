@@ -25,8 +25,7 @@ from ppr.errors import InputError
 from ppr.io import atomic_write_json, read_json
 from ppr.jobs.spec import RunSpec, make_spec
 from ppr.jobs.status import now, pid_alive, read_status, write_status
-from ppr.train.tune import METHODS, PPR_METHODS, TuneConfig
-from ppr.train.warm import WarmConfig
+from ppr.train.config import METHODS, PPR_METHODS, TuneConfig, WarmConfig
 
 ABLATIONS = {
     "none": {},

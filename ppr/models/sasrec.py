@@ -18,7 +18,6 @@ learned prompt on the scale a frozen backbone expects (PPR light).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -26,20 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ppr.errors import InputError
-
-
-@dataclass(frozen=True)
-class BackboneConfig:
-    n_items: int
-    max_len: int = 50
-    d: int = 64
-    n_layers: int = 2
-    n_heads: int = 1
-    d_ff: int = 256
-    dropout: float = 0.2
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from ppr.models.config import BackboneConfig
 
 
 class _Dropout(nn.Module):

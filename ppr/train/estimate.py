@@ -37,9 +37,10 @@ from ppr.models.recommender import ColdStartRecommender
 from ppr.models.sasrec import SASRec
 from ppr.train.batching import NegativeSampler, Windows, build_windows, history_matrix
 from ppr.train.cold_data import iterate_cold_batches, tuning_windows
+from ppr.train.config import TuneConfig, WarmConfig
 from ppr.train.device import pick_device
-from ppr.train.tune import TuneConfig, _step, build_model
-from ppr.train.warm import WarmConfig, _train_epoch
+from ppr.train.tune import _step, build_model
+from ppr.train.warm import _train_epoch
 
 MIN_STEPS, MAX_STEPS, MIN_TIMED_S = 3, 12, 0.25  # timed steps: at least 3, more while under 0.25 s
 EVAL_ROWS = 512  # targets in the timed evaluation batch (cost per target is flat at this size)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -23,41 +22,15 @@ import torch
 
 from ppr.errors import InputError
 from ppr.eval.metrics import rank_metrics, summarize
-from ppr.models.sasrec import BackboneConfig, SASRec
+from ppr.models.sasrec import SASRec
 from ppr.train.batching import NegativeSampler, build_windows, history_matrix, iterate_batches
 from ppr.train.checkpoint import rng_state, set_rng_state
+from ppr.train.config import WarmConfig
 from ppr.train.device import autocast, pick_device
 from ppr.train.losses import bpr_loss
 
 ValSet = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # users, pos, target items, negatives
 Progress = Callable[[int, float, dict[str, float]], Any]
-
-
-@dataclass(frozen=True)
-class WarmConfig:
-    max_len: int = 50
-    d: int = 64
-    n_layers: int = 2
-    n_heads: int = 1
-    d_ff: int = 256
-    dropout: float = 0.2
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    epochs: int = 200
-    patience: int = 20  # epochs without a better validation NDCG@10 before stopping
-    eval_batch: int = 2048
-    seed: int = 0
-    device: str = "auto"
-
-    def backbone(self, n_items: int) -> BackboneConfig:
-        return BackboneConfig(
-            n_items=n_items, max_len=self.max_len, d=self.d, n_layers=self.n_layers,
-            n_heads=self.n_heads, d_ff=self.d_ff, dropout=self.dropout,
-        )
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def train_warm(

@@ -1,4 +1,4 @@
-"""Start-up: `data ...` commands never import torch; the lazily built parser lists every command."""
+"""Start-up: commands that train nothing never import torch; the lazily built parser lists every command."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ppr.cli import COMMANDS, build_parser
 
 
-def test_data_list_does_not_import_torch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["data", "list"], ["runs", "list"]])
+def test_listing_commands_do_not_import_torch(tmp_path: Path, command: list[str]) -> None:
     script = (
         "import sys\n"
         "from ppr.cli import main\n"
-        f"rc = main(['--home', {str(tmp_path)!r}, 'data', 'list'])\n"
+        f"rc = main(['--home', {str(tmp_path)!r}, *{command!r}])\n"
         "heavy = sorted(m for m in ('torch', 'scipy', 'ppr.experiment', 'ppr.jobs.worker') if m in sys.modules)\n"
         "print(rc, heavy)\n"
     )

@@ -15,8 +15,7 @@ from ppr.data.store import Store
 from ppr.errors import InputError
 from ppr.jobs.spec import RunSpec, make_spec
 from ppr.jobs.status import append_metrics, pid_alive, read_metrics, read_status, write_status
-from ppr.train.tune import TuneConfig
-from ppr.train.warm import WarmConfig
+from ppr.train.config import TuneConfig, WarmConfig
 
 
 def _dead_pid() -> int:

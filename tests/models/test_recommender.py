@@ -1,9 +1,10 @@
 import torch
 
+from ppr.models.config import BackboneConfig
 from ppr.models.profile import ProfileEncoder
 from ppr.models.prompt import PromptGenerator
 from ppr.models.recommender import ColdStartRecommender
-from ppr.models.sasrec import BackboneConfig, SASRec
+from ppr.models.sasrec import SASRec
 from ppr.train.losses import bpr_loss
 
 CARDS = [3, 4]

@@ -1,6 +1,7 @@
 import torch
 
-from ppr.models.sasrec import BackboneConfig, SASRec
+from ppr.models.config import BackboneConfig
+from ppr.models.sasrec import SASRec
 
 
 def _model(**kw) -> SASRec:

@@ -15,8 +15,7 @@ from ppr import experiment
 from ppr.data.splits import SplitConfig, make_split
 from ppr.data.store import Dataset, Store
 from ppr.train import estimate, tune as tune_mod, warm as warm_mod
-from ppr.train.tune import TuneConfig
-from ppr.train.warm import WarmConfig
+from ppr.train.config import TuneConfig, WarmConfig
 
 WARM = WarmConfig(max_len=10, d=16, n_layers=1, d_ff=32, epochs=2, batch_size=32, lr=1e-2, device="cpu")
 SPLIT = SplitConfig()

@@ -11,8 +11,9 @@ from _planted import planted_dataset
 
 from ppr.data.splits import ROLE_WARM, SplitConfig, make_split
 from ppr.data.store import Store
-from ppr.train.tune import TuneConfig, build_model, tune
-from ppr.train.warm import WarmConfig, train_warm
+from ppr.train.config import TuneConfig, WarmConfig
+from ppr.train.tune import build_model, tune
+from ppr.train.warm import train_warm
 
 WARM = WarmConfig(max_len=10, d=16, n_layers=1, d_ff=32, epochs=4, patience=10, lr=1e-2, device="cpu")
 

@@ -15,8 +15,9 @@ from ppr.errors import InputError
 from ppr.eval.evaluate import evaluate_group, summarize_scores
 from ppr.train.augment import mask_behavior
 from ppr.train.cold_data import tuning_windows
-from ppr.train.tune import TuneConfig, build_model, parameter_report, tune
-from ppr.train.warm import WarmConfig, train_warm
+from ppr.train.config import TuneConfig, WarmConfig
+from ppr.train.tune import build_model, parameter_report, tune
+from ppr.train.warm import train_warm
 
 MAX_LEN = 10
 

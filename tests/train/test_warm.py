@@ -6,7 +6,8 @@ from ppr.eval.metrics import summarize
 from ppr.models.profile import ProfileEncoder
 from ppr.models.prompt import PromptGenerator
 from ppr.models.recommender import ColdStartRecommender
-from ppr.train.warm import WarmConfig, evaluate_next_item, train_warm
+from ppr.train.config import WarmConfig
+from ppr.train.warm import evaluate_next_item, train_warm
 
 N_ITEMS, N_USERS, LEN = 100, 120, 12
 
