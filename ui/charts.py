@@ -28,7 +28,8 @@ def activity(hist: pd.DataFrame, curve: pd.DataFrame, cold_threshold: int) -> al
                 axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("users:Q", scale=alt.Scale(type="log"), title="users", axis=alt.Axis(**_LOG_TICKS),
                 stack=None),  # stacked bars would start at zero, which a log axis cannot show
-        color=alt.Color("group:N", scale=alt.Scale(domain=["cold", "warm"], range=[COLD, WARM]), legend=alt.Legend(title=None, orient="bottom")),
+        color=alt.Color("group:N", scale=alt.Scale(domain=["cold", "warm"], range=[COLD, WARM]),
+                        legend=alt.Legend(title=None, orient="bottom")),
         tooltip=[alt.Tooltip("clicks:N", title="clicks per user"), "users:Q",
                  alt.Tooltip("share:Q", format=".1%")],
     ).properties(width=ACTIVITY_W, height=HEIGHT)  # fmt: skip
