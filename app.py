@@ -7,9 +7,10 @@ without this script (no sidebar, no active dataset).
 
 import streamlit as st
 
+from ui.icon import page_icon
 from ui.state import get_store, keep_widget_state, sidebar
 
-st.set_page_config(page_title="PPR Workbench", page_icon=":material/science:", layout="wide")
+st.set_page_config(page_title="PPR Workbench", page_icon=page_icon(), layout="wide")
 
 PAGES = [
     st.Page("views/home.py", title="Home", icon=":material/home:", default=True),

@@ -79,6 +79,8 @@ def browser() -> Iterator:
 def wb(browser, server: AppServer, tmp_path: Path) -> Iterator[Workbench]:  # noqa: ANN001
     context = browser.new_context(viewport={"width": 1400, "height": 1800})
     context.set_default_timeout(WAIT_MS)
+    outside: list[str] = []  # the workbench works without a network: the browser asks only our server
+    context.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:")) else outside.append(r.url))
     bench = Workbench(context.new_page(), server, tmp_path)
     try:
         yield bench
@@ -87,6 +89,7 @@ def wb(browser, server: AppServer, tmp_path: Path) -> Iterator[Workbench]:  # no
             bench.shot("teardown")
         context.close()
         print(f"screenshots: {tmp_path}\n--- streamlit log (tail) ---\n{server.log_tail()}")
+    assert not outside, f"the browser requested resources outside the app: {sorted(set(outside))}"
 
 
 def clicks_csv(path: Path, n_users: int = 30, n_items: int = 200, seed: int = 0) -> Path:
