@@ -47,8 +47,9 @@ from ppr.io import atomic_write_json  # noqa: E402
 from _browser import NO_CHROMIUM, chromium, chromium_path, running_app  # noqa: E402
 
 
-def ready(heading: str, charts: int = 0, tables: int = 0) -> str:
-    """JS predicate: run settled, nothing stale, h1 starts with `heading`, >= charts/tables shown and all drawn.
+def ready(heading: str, charts: int = 0, tables: int = 0, vega: int = 0) -> str:
+    """JS predicate: run settled, nothing stale, h1 starts with `heading`, >= charts (Plotly), vega (Altair) and
+    tables shown and all drawn.
 
     Settled + no stale element + the new heading cannot be met by the page a click leaves, so
     no separate wait for the rerun is needed. Only shown elements count: charts in other tabs and
@@ -63,9 +64,11 @@ def ready(heading: str, charts: int = 0, tables: int = 0) -> str:
   const shown = sel => [...document.querySelectorAll(sel)]
     .filter(e => e.getClientRects().length > 0 && !e.closest("details:not([open])"));
   const charts = shown("[data-testid='stPlotlyChart']"), tables = shown("[data-testid='stDataFrame']");
-  return charts.length >= %d && tables.length >= %d
-    && charts.every(c => c.querySelector(".main-svg")) && tables.every(t => t.querySelector("canvas"));
-}""" % (json.dumps(heading), charts, tables)
+  const vega = shown("[data-testid='stVegaLiteChart']");
+  return charts.length >= %d && tables.length >= %d && vega.length >= %d
+    && charts.every(c => c.querySelector(".main-svg")) && tables.every(t => t.querySelector("canvas"))
+    && vega.every(v => v.querySelector("canvas, svg"));
+}""" % (json.dumps(heading), charts, tables, vega)
 
 
 # (sidebar link name, URL path ({sweep}: the bench's sweep id), readiness predicate). A new page: add a row;
@@ -73,7 +76,7 @@ def ready(heading: str, charts: int = 0, tables: int = 0) -> str:
 # store's one sweep; a tuned run of it). In-app clicks drop ?sweep=, so there Runs lists all runs (same widgets).
 PAGES: list[tuple[str, str, str]] = [
     ("Home", "/", ready("PPR Workbench", tables=1)),
-    ("Data", "/data", ready("Data", charts=1)),
+    ("Data", "/data", ready("Data", vega=3)),  # activity, split roles, attributes (Altair)
     ("Runs", "/runs?sweep={sweep}", ready("Runs", charts=1, tables=2)),  # run list, loss curve, final metrics
     ("Compare", "/compare", ready("Compare", charts=2)),  # across k-shot, across noise
     ("Prompt explorer", "/prompts", ready("Prompt explorer", charts=1, tables=3)),  # scatter, one user's tables
