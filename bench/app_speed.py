@@ -77,7 +77,7 @@ def ready(heading: str, charts: int = 0, tables: int = 0, vega: int = 0) -> str:
 PAGES: list[tuple[str, str, str]] = [
     ("Home", "/", ready("PPR Workbench", tables=1)),
     ("Data", "/data", ready("Data", vega=3)),  # activity, split roles, attributes (Altair)
-    ("Runs", "/runs?sweep={sweep}", ready("Runs", charts=1, tables=2)),  # run list, loss curve, final metrics
+    ("Runs", "/runs?sweep={sweep}", ready("Runs", vega=1, tables=2)),  # run list, final metrics; loss curve (Altair)
     ("Compare", "/compare", ready("Compare", charts=2)),  # across k-shot, across noise
     ("Prompt explorer", "/prompts", ready("Prompt explorer", charts=1, tables=3)),  # scatter, one user's tables
 ]

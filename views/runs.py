@@ -10,8 +10,8 @@ import dataclasses
 import json
 from typing import Any
 
+import altair as alt
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from ppr.data.splits import SplitConfig
@@ -29,6 +29,7 @@ SWEEP_KEY = "sweep"  # query parameter naming the sweep the list shows
 ALL_RUNS = "(all runs)"
 _SHOW = "_runs_show"  # the list's sweep selector
 _RUN = "_runs_run"  # the run whose details show
+LOSS_W, LOSS_H = 600, 160  # loss-curve panel width and height (px)
 
 store = get_store()
 ds = active_dataset(store)
@@ -189,17 +190,20 @@ def launch_form(store: Store, ds: Dataset) -> None:
         st.rerun()
 
 
-def loss_curve(rows: list[dict[str, Any]]):  # noqa: ANN201 (a plotly figure)
-    """Loss per epoch (and validation NDCG@10 where logged) from metrics.jsonl rows."""
+def loss_curve(rows: list[dict[str, Any]]) -> alt.VConcatChart:
+    """Loss per epoch (and validation NDCG@10 where logged) from metrics.jsonl rows, one panel per series, each
+    with its own y scale. Altair, not Plotly: a new tab then needs no plotly.js (about 2.5 s less)."""
     epochs = [r for r in rows if "epoch" in r and "event" not in r and r.get("loss") is not None]
     df = pd.DataFrame(epochs)
     value_cols = [c for c in ("loss", "val_ndcg@10", "ndcg@10") if c in df.columns]
     long = df.melt(id_vars="epoch", value_vars=value_cols, var_name="series").dropna()
-    fig = px.line(long, x="epoch", y="value", color="series", markers=True, facet_row="series",
-                  title="Loss and validation NDCG@10 per epoch")  # fmt: skip
-    fig.update_yaxes(matches=None)
-    fig.update_layout(height=140 + 160 * len(value_cols), margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
-    return fig
+    panels = [alt.Chart().mark_line(point=True).encode(
+        x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("value:Q", title=name, scale=alt.Scale(zero=False)),
+        tooltip=["epoch:Q", "series:N", alt.Tooltip("value:Q", format=".4g")],
+    ).transform_filter(alt.FieldEqualPredicate(field="series", equal=name)).properties(
+        width=LOSS_W, height=LOSS_H) for name in value_cols]  # fmt: skip
+    return alt.vconcat(*panels, data=long, spacing=15, title="Loss and validation NDCG@10 per epoch")
 
 
 def run_detail(store: Store, rid: str) -> None:
@@ -221,7 +225,7 @@ def run_detail(store: Store, rid: str) -> None:
             st.code(status.get("traceback") or "(no traceback recorded)", language="text")
     metrics = read_metrics(path)
     if any("epoch" in r and r.get("loss") is not None for r in metrics):
-        st.plotly_chart(loss_curve(metrics), key=f"loss_{rid}")
+        st.altair_chart(loss_curve(metrics), key=f"loss_{rid}", width="content")  # fixed-width panels
     if final := next((r for r in reversed(metrics) if r.get("event") == "eval"), None):
         shown = {k: v for k, v in final.items() if k not in ("event", "time")}
         st.dataframe(pd.DataFrame([shown]), hide_index=True)

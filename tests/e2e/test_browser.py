@@ -227,8 +227,9 @@ def test_launch_a_tiny_sweep_then_compare_and_explore_its_prompts(wb: Workbench,
         done = page.get_by_text(re.compile(r"Sweep .*: done"))
         expect(done).to_be_visible(timeout=180_000)  # the page re-reads the run folders every 2 s
         expect(page.get_by_text(re.compile(r"Sweep .*: done .* 3 done"))).to_be_visible()
-        page.wait_for_timeout(2_500)  # one more refresh of the live list, so the loss curve is there
-        wb.charts()
+        page.wait_for_function(VEGA_DRAWN, timeout=WAIT_MS)  # the loss curve, the page's one Altair chart
+        loss = page.get_by_test_id("stVegaLiteChart").filter(has_text="Loss and validation NDCG@10 per epoch")
+        expect(loss).to_be_visible()
         wb.shot("runs-done")
         # the form's warm settings reached the worker
         backbone = [read_json(p)["backbone"] for p in (home / "runs").glob("*-warm-*/spec.json")]

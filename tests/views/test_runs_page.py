@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from _apptest import app_home, empty_home, plotly_figures, sample_template, start, texts  # noqa: F401
+from _apptest import app_home, empty_home, sample_template, start, texts, vega_panels, vega_specs  # noqa: F401
 
 from ppr.data.store import Store
 from ppr.io import atomic_write_json
@@ -40,6 +40,14 @@ def _run(home: Path, rid: str, method: str, **status) -> Path:
                                           "tune": None if kind == "warm" else {"method": method}})  # fmt: skip
     write_status(path, **status)
     return path
+
+
+def _loss_panels(at):  # noqa: ANN001, ANN202
+    """The loss curve's panels (one per series, in order: loss first) as their filtered data."""
+    spec = next(s for s in vega_specs(at) if s.get("title", "").startswith("Loss"))
+    panels = [(view["encoding"]["y"]["title"], df) for _, view, df in vega_panels(spec)]
+    assert panels[0][0] == "loss" and all(set(df["series"]) == {name} for name, df in panels), panels
+    return [df for _, df in panels]
 
 
 def test_empty_store_says_what_to_do(empty_home):
@@ -113,9 +121,9 @@ def test_list_shows_runs_loss_curve_error_and_cancels(app_home, monkeypatch, fak
     assert list(table["state"]) == ["running", "failed"] and list(table["progress"]) == [0.5, 0.0]
     assert list(table["method"]) == ["ppr-light", "warm"]
     assert at.selectbox(key="_runs_run").value == "tune-ppr-light-live"  # the running one first
-    fig = next(f for f in plotly_figures(at) if f["layout"]["title"]["text"].startswith("Loss"))
-    loss = next(t for t in fig["data"] if t["name"] == "loss")
-    assert list(loss["x"]) == [1, 2] and list(loss["y"]) == [0.9, 0.7]
+    loss, ndcg = _loss_panels(at)
+    assert list(loss["epoch"]) == [1, 2] and list(loss["value"]) == [0.9, 0.7]
+    assert list(ndcg["epoch"]) == [1, 2] and list(ndcg["value"]) == pytest.approx([0.1, 0.2])
 
     at.button(key="cancel_tune-ppr-light-live").click().run()
     assert not at.exception, at.exception
@@ -134,8 +142,7 @@ def test_a_finished_sweep_from_the_url_shows_done_runs_curves_and_estimates_from
     table = at.dataframe[0].value
     assert len(table) == 14 and set(table["state"]) == {"done"} and set(table["progress"]) == {1.0}  # 12 cells, 2 warm
     assert f"Sweep **{sid}** (planted@v1): done" in at.get("progress")[0].proto.text
-    fig = next(f for f in plotly_figures(at) if f["layout"]["title"]["text"].startswith("Loss"))
-    assert list(next(t for t in fig["data"] if t["name"] == "loss")["x"]) == [1, 2]  # 2 epochs logged
+    assert list(_loss_panels(at)[0]["epoch"]) == [1, 2]  # 2 epochs logged
     assert "test_ndcg@10" in at.dataframe[1].value.columns or "warm_test_ndcg@10" in at.dataframe[1].value.columns
     markdown, caption = texts(at.markdown), texts(at.caption)  # measured for real: planted data, default settings
     assert "**3 tuning runs** (0 already done) and **1 warm run** (0 already done): up to **" in markdown
