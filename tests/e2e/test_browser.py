@@ -7,8 +7,10 @@ first start. Screenshots land in the test's tmp folder (printed with the server 
 
 A flow over more pages is one more test with the same fixture: `wb.open("Runs")` clicks the
 sidebar entry of that title and waits for the page to settle; `wb.rerun(button.click)` does a
-click that reruns the script and waits for it to settle; `wb.charts()` waits until every plotly
-chart on the page is drawn and returns how many there are; `wb.shot("runs")` saves a screenshot.
+click that reruns the script and waits for it to settle; `wb.charts()` waits until every Plotly
+chart on the page is drawn and returns how many there are (Altair charts, on Data and Runs: wait
+for VEGA_DRAWN); `wb.shot("runs")` saves a screenshot. The browser may ask nothing of any host but
+the app's server: the `wb` fixture fails the test otherwise.
 Runs launched from the page are detached processes (their own session), outside the server's
 process group: keep them tiny and wait for them to finish inside the test.
 """
