@@ -12,6 +12,7 @@ folder, so a finished run is found and reused instead of being trained again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import io
@@ -34,8 +35,14 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 def library_versions() -> dict[str, str]:
     """Installed versions, read from package metadata (a sweep plan must not import torch for this)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    """Read once per process: a metadata lookup costs ~1 ms per package, and every run id of a plan builds a spec."""
     names = ("torch", "numpy", "pandas", "duckdb")
-    return {"python": platform.python_version(), **{n: importlib.metadata.version(n) for n in names}}
+    return (("python", platform.python_version()), *((n, importlib.metadata.version(n)) for n in names))
 
 
 def spec_hash(spec: dict[str, Any]) -> str:

@@ -35,21 +35,6 @@ store = get_store()
 ds = active_dataset(store)
 
 
-def _csv(text: str, cast: Any, what: str) -> list:
-    try:
-        return [cast(v.strip()) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise InputError(f"{what} {text!r} is invalid: expected a comma-separated list.") from None
-
-
-def _k(v: str) -> int | None:
-    if v.lower() == "all":
-        return None
-    if int(v) < 1:
-        raise ValueError(v)
-    return int(v)
-
-
 @st.cache_data(show_spinner="Timing a few training steps of this configuration...", max_entries=256)
 def calibration(home: str, ref: str, content_hash: str, split: str, warm: str, tune: str | None,
                 device: str) -> estimate.Calibration:  # fmt: skip
@@ -75,9 +60,10 @@ def plan(store: Store, ds: Dataset, spec: sweeps.SweepSpec) -> dict[str, Any]:
     for _, cfg in cells:
         rs = make_spec(ds, spec.split, spec.warm, cfg, spec.device)
         if cfg.seed not in warm_ids:  # one warm run per seed
-            warm_ids[cfg.seed] = rs.warm_spec().run_id(ds)
+            warm = rs.warm_spec()
+            warm_ids[cfg.seed] = warm.run_id(ds)
             if not (store.runs_dir / warm_ids[cfg.seed] / "metrics.json").is_file():
-                todo_warm.append(rs.warm_spec().warm_config())
+                todo_warm.append(warm.warm_config())
         if not (store.runs_dir / rs.run_id(ds) / "metrics.json").is_file():
             todo_tune.append(cfg)
     device, past = str(pick_device(spec.device)), estimate.past_runs(store, ds)
@@ -166,8 +152,8 @@ def launch_form(store: Store, ds: Dataset) -> None:
     tune |= {k: v for k, v in (("epochs", epochs and int(epochs)), ("lr", lr or None)) if v is not None}
     try:
         spec = sweeps.SweepSpec(
-            dataset=ds.ref, methods=list(methods), k_shots=_csv(k_text, _k, "k-shots"),
-            noises=_csv(noise_text, float, "Noise rates"), seeds=_csv(seeds_text, int, "Seeds"),
+            dataset=ds.ref, methods=list(methods), k_shots=sweeps.grid_list(k_text, sweeps.k_shot, "k-shots"),
+            noises=sweeps.grid_list(noise_text, float, "Noise rates"), seeds=sweeps.grid_list(seeds_text, int, "Seeds"),
             ablations=["none", *ablations], warm=warm, tune=tune, device=device,
         )  # fmt: skip
         p = plan(store, ds, spec)
