@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
 
 from ppr.cli import help_line
 from ppr.cli.train import _split_args, _split_cfg, _warm_args, _warm_cfg
@@ -77,31 +76,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_report)
 
 
-def _list(value: str, what: str, cast: Any) -> list:
-    try:
-        return [cast(v.strip()) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise InputError(f"--{what} {value!r} is invalid: expected a comma-separated list.") from None
-
-
-def _k(v: str) -> int | None:
-    if v.lower() == "all":
-        return None
-    k = int(v)
-    if k < 1:
-        raise ValueError(v)
-    return k
-
-
 def run_sweep(args: argparse.Namespace, store: Store) -> int:
     from ppr.jobs.worker import main_log, work  # the training code (torch) only where runs are computed
 
     tune = {k: v for k, v in (("epochs", args.epochs), ("patience", args.patience), ("batch_size", args.batch_size),
                               ("lr", args.lr)) if v is not None}  # fmt: skip
     spec = sweeps.SweepSpec(
-        dataset=args.name, methods=_list(args.methods, "methods", str), k_shots=_list(args.k_shots, "k-shots", _k),
-        noises=_list(args.noise, "noise", float), seeds=_list(args.seeds, "seeds", int),
-        ablations=_list(args.ablations, "ablations", str), split=_split_cfg(args), warm=_warm_cfg(args),
+        dataset=args.name, methods=sweeps.grid_list(args.methods, str, "--methods"),
+        k_shots=sweeps.grid_list(args.k_shots, sweeps.k_shot, "--k-shots"),
+        noises=sweeps.grid_list(args.noise, float, "--noise"), seeds=sweeps.grid_list(args.seeds, int, "--seeds"),
+        ablations=sweeps.grid_list(args.ablations, str, "--ablations"), split=_split_cfg(args), warm=_warm_cfg(args),
         tune=tune, device=args.device,
     )  # fmt: skip
     body = sweeps.submit(store, spec)

@@ -22,6 +22,7 @@ from ppr.data.splits import SplitConfig
 from ppr.data.store import Store
 from ppr.errors import InputError
 from ppr.jobs.spec import make_spec
+from ppr.jobs.sweep import k_shot
 from ppr.runs import Run, open_run
 from ppr.train.config import DEFAULT_LR, METHODS, TuneConfig, WarmConfig
 
@@ -122,15 +123,10 @@ def _warm_cfg(args: argparse.Namespace) -> WarmConfig:
 
 
 def _k_shot(value: str) -> int | None:
-    if value.strip().lower() == "all":
-        return None
     try:
-        k = int(value)
+        return k_shot(value)
     except ValueError:
-        k = 0
-    if k < 1:
-        raise InputError(f"--k-shot {value!r} is invalid: expected an integer >= 1 or 'all'.")
-    return k
+        raise InputError(f"--k-shot {value!r} is invalid: expected an integer >= 1 or 'all'.") from None
 
 
 def _report(run: Run, reused: bool, args: argparse.Namespace) -> None:

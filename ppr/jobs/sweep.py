@@ -35,6 +35,24 @@ ABLATIONS = {
 }
 
 
+def k_shot(value: str) -> int | None:
+    """One k-shot setting as typed: 'all' is None (every click), else an integer >= 1 (ValueError otherwise)."""
+    if value.strip().lower() == "all":
+        return None
+    k = int(value)
+    if k < 1:
+        raise ValueError(value)
+    return k
+
+
+def grid_list(text: str, cast: Any, what: str) -> list:
+    """A comma-separated grid axis as typed in the CLI or the Runs form; `what` names it in the error."""
+    try:
+        return [cast(v.strip()) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"{what} {text!r} is invalid: expected a comma-separated list.") from None
+
+
 @dataclass(frozen=True)
 class SweepSpec:
     dataset: str  # NAME or NAME@vN
