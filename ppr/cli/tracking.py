@@ -10,15 +10,13 @@ cancelled), so the app's Runs page shows a shell run as it is.
 from __future__ import annotations
 
 import contextlib
-import traceback
 from collections.abc import Iterator
-from typing import Any
 
 from ppr.data.store import Dataset
 from ppr.errors import InputError
 from ppr.jobs.spec import RunSpec
-from ppr.jobs.status import now, read_status, write_status
-from ppr.jobs.worker import RESUME_FILE, Cancelled, JobHooks, flock, sigterm_cancels
+from ppr.jobs.status import read_status, write_status
+from ppr.jobs.worker import Cancelled, JobHooks, flock, mark_cancelled, mark_done, mark_failed, sigterm_cancels
 from ppr.runs import Run
 
 
@@ -44,15 +42,11 @@ class ShellHooks(JobHooks):
         """Final status of each started run: done if complete, else failed (an error) or cancelled."""
         for run in self.started:
             if run.is_complete:
-                write_status(run.path, state="done", progress=1.0, finished=now(), pid=None,
-                             epochs_run=run.metrics().get("epochs_run"))  # fmt: skip
-                with contextlib.suppress(FileNotFoundError):
-                    (run.path / RESUME_FILE).unlink()
+                mark_done(run.path)
             elif isinstance(exc, Exception):
-                write_status(run.path, state="failed", finished=now(), error=f"{type(exc).__name__}: {exc}",
-                             traceback="".join(traceback.format_exception(exc)))  # fmt: skip
+                mark_failed(run.path, exc)
             else:
-                write_status(run.path, state="cancelled", finished=now(), pid=None)
+                mark_cancelled(run.path)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,9 @@ from ppr.io import atomic_write_bytes, atomic_write_parquet, read_json
 from ppr.jobs.outputs import embeddings_frame, results_frame
 from ppr.jobs.spec import RunSpec
 from ppr.jobs.status import append_metrics, now, read_status, write_status
+from ppr.log import Log
 from ppr.runs import Run
 
-Log = Callable[[str], None]
 RESUME_FILE = "resume.pt"
 
 
@@ -136,6 +136,23 @@ class JobHooks(experiment.RunHooks):
             atomic_write_parquet(run.path / "embeddings.parquet", emb)
 
 
+def mark_done(run_dir: Path) -> None:
+    """A complete run's final status; its epoch checkpoint is no longer needed."""
+    write_status(run_dir, state="done", progress=1.0, finished=now(), pid=None,
+                 epochs_run=Run(run_dir).metrics().get("epochs_run"))  # fmt: skip
+    with contextlib.suppress(FileNotFoundError):
+        (run_dir / RESUME_FILE).unlink()
+
+
+def mark_failed(run_dir: Path, exc: BaseException) -> None:
+    write_status(run_dir, state="failed", finished=now(), error=f"{type(exc).__name__}: {exc}",
+                 traceback="".join(traceback.format_exception(exc)))  # fmt: skip
+
+
+def mark_cancelled(run_dir: Path) -> None:
+    write_status(run_dir, state="cancelled", finished=now(), pid=None)
+
+
 def execute(store: Store, run_id: str, log: Log) -> str:
     """Compute one run (its warm run first) unless it is done; returns its final state.
 
@@ -168,18 +185,14 @@ def execute(store: Store, run_id: str, log: Log) -> str:
             if run.path != run_dir:
                 raise RuntimeError(f"run spec of {run_id} computed run {run.id}: the library's run ids changed")
         except Cancelled:
-            write_status(run_dir, state="cancelled", finished=now(), pid=None)
+            mark_cancelled(run_dir)
             log(f"cancelled {run_id}")
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded, the sweep goes on
-            write_status(run_dir, state="failed", finished=now(), error=f"{type(exc).__name__}: {exc}",
-                         traceback=traceback.format_exc())  # fmt: skip
+            mark_failed(run_dir, exc)
             log(f"failed {run_id}: {type(exc).__name__}: {exc}")
             return "failed"
-        m = Run(run_dir).metrics()
-        write_status(run_dir, state="done", progress=1.0, finished=now(), epochs_run=m.get("epochs_run"), pid=None)
-        with contextlib.suppress(FileNotFoundError):
-            (run_dir / RESUME_FILE).unlink()
+        mark_done(run_dir)
         log(f"done {run_id}")
         return "done"
 
@@ -209,7 +222,7 @@ def work(store: Store, run_ids: list[str], log: Log, sweep_dir: Path | None = No
             for rid in run_ids:
                 st = read_status(store.runs_dir / rid)
                 if st["state"] in ("queued", "running") or st.get("stale"):
-                    write_status(store.runs_dir / rid, state="cancelled", finished=now(), pid=None)
+                    mark_cancelled(store.runs_dir / rid)
             final = "cancelled"
         mark(state=final, finished=now(), pid=None)
     log(f"worker {os.getpid()} finished: {final}")
