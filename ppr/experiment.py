@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,6 +23,7 @@ from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, SplitConfig, make_split
 from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
 from ppr.eval.evaluate import evaluate_group, summarize_scores
+from ppr.log import Log, to_stderr
 from ppr.models.config import BackboneConfig
 from ppr.models.recommender import ColdStartRecommender
 from ppr.models.sasrec import SASRec
@@ -34,7 +34,6 @@ from ppr.train.device import pick_device
 from ppr.train.tune import build_model, parameter_report, tune
 from ppr.train.warm import train_warm
 
-Log = Callable[[str], None]
 
 
 class RunHooks:
@@ -57,16 +56,12 @@ class RunHooks:
         """Before metrics.json: done has model, split, codes (None for warm), scores, metrics."""
 
 
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr)
-
-
 def warm_run(
     store: Store,
     ds: Dataset,
     split_cfg: SplitConfig,
     cfg: WarmConfig,
-    log: Log = _stderr,
+    log: Log = to_stderr,
     bar: bool = True,
     hooks: RunHooks | None = None,
 ) -> tuple[Run, bool]:
@@ -152,7 +147,7 @@ def tune_run(
     warm: Run | None = None,
     split_cfg: SplitConfig | None = None,
     warm_cfg: WarmConfig | None = None,
-    log: Log = _stderr,
+    log: Log = to_stderr,
     bar: bool = True,
     device: str = "auto",
     hooks: RunHooks | None = None,

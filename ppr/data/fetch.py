@@ -15,11 +15,11 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ppr.errors import InputError
+from ppr.log import Log, to_stderr
 
 if TYPE_CHECKING:
     from ppr.data.store import Dataset, Store
@@ -30,14 +30,9 @@ _WHEEL_PREFIX = "recbole/dataset_example/ml-100k/"
 _RECBOLE_FILES = ("ml-100k.inter", "ml-100k.user", "ml-100k.item")
 _GROUPLENS_FILES = ("u.data", "u.user", "u.item")
 
-Log = Callable[[str], None]
 
 
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr)
-
-
-def fetch_ml100k(dest: Path, source: Path | None = None, log: Log = _stderr, timeout: float = 20.0) -> Path:
+def fetch_ml100k(dest: Path, source: Path | None = None, log: Log = to_stderr, timeout: float = 20.0) -> Path:
     """Put ml-100k raw files into `dest` and return the folder to import (MovieLens or RecBole layout)."""
     dest = Path(dest)
     if source is not None:
@@ -65,7 +60,7 @@ def fetch_ml100k(dest: Path, source: Path | None = None, log: Log = _stderr, tim
 
 
 def fetch_and_import(
-    store: Store, name: str = "ml-100k", source: Path | None = None, log: Log = _stderr
+    store: Store, name: str = "ml-100k", source: Path | None = None, log: Log = to_stderr
 ) -> Dataset:
     """Fetch ml-100k (or take it from `source`) into a temp folder and import it as `name` (CLI and app)."""
     from ppr.data.importers import import_dataset

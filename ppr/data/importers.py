@@ -11,9 +11,8 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from ppr.data.readers import Source, column_names, ident, open_view, reader_erro
 from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
 from ppr.io import sha256_file
+from ppr.log import Log, to_stderr
 
 DUCKDB_MEMORY_LIMIT = "3GB"
 DUCKDB_THREADS = 2
@@ -51,10 +51,6 @@ _UNIT_SCALES = ((1e17, 1e9, "ns"), (1e14, 1e6, "us"), (1e11, 1e3, "ms"))
 _MAX_SECONDS = 1e11
 
 
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr)
-
-
 def import_dataset(
     store: Store,
     name: str,
@@ -67,7 +63,7 @@ def import_dataset(
     attrs: list[str] | None = None,
     fmt: str = "auto",
     if_exists: str = "new",
-    log: Callable[[str], None] = _stderr,
+    log: Log = to_stderr,
 ) -> Dataset:
     """Read, validate and publish a new dataset version; raises InputError (store untouched) on bad input."""
     store.check_writable(name, if_exists)
@@ -175,7 +171,7 @@ def _load_interactions(
     user_col: str | None,
     item_col: str | None,
     time_col: str | None,
-    log: Callable[[str], None],
+    log: Log,
 ) -> tuple[dict[str, str | None], dict[str, int], str]:
     """Build temp tables umap, imap (id -> index) and ev (deduplicated events); returns (columns, counts, time unit)."""
     view, types = open_view(con, src)
@@ -253,7 +249,7 @@ def _id_keys(con: duckdb.DuckDBPyConnection, src: Source, ucol: str, icol: str) 
     return ("CAST(uid AS BIGINT)" if int_user else "uid", "CAST(iid AS BIGINT)" if int_item else "iid")
 
 
-def _time_sql(con: duckdb.DuckDBPyConnection, src: Source, tcol: str, log: Callable[[str], None]) -> tuple[str, str]:
+def _time_sql(con: duckdb.DuckDBPyConnection, src: Source, tcol: str, log: Log) -> tuple[str, str]:
     """Validate column t_raw of table raw as time; returns (SQL for int64 unix seconds, unit).
 
     Numbers are unix time (ms/us/ns detected by magnitude); other strings must be ISO
@@ -357,7 +353,7 @@ def _load_users(
     src: Source | None,
     user_col: str | None,
     attrs: list[str] | None,
-    log: Callable[[str], None],
+    log: Log,
 ) -> tuple[pa.Table, list[dict[str, Any]], dict[str, int]]:
     """users.parquet as an Arrow table (one row per user), the attribute manifest entries and drop counts."""
     ids = con.execute('SELECT CAST(key AS VARCHAR) AS key, "user" FROM umap ORDER BY "user"').df()
@@ -394,7 +390,7 @@ def _load_users(
 
 
 def _load_items(
-    con: duckdb.DuckDBPyConnection, src: Source | None, item_col: str | None, log: Callable[[str], None]
+    con: duckdb.DuckDBPyConnection, src: Source | None, item_col: str | None, log: Log
 ) -> tuple[pa.Table, dict[str, bool]]:
     """items.parquet as an Arrow table (one row per item 1..I) and the has_title/has_category flags."""
     ids = con.execute('SELECT CAST(key AS VARCHAR) AS key, "item" FROM imap ORDER BY "item"').df()

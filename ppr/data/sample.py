@@ -7,12 +7,12 @@ they can be regenerated with: python -m ppr.data.sample sample_data
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from ppr.data.store import Dataset, Store
 from ppr.data.synth import generate
 from ppr.errors import InputError
+from ppr.log import Log
 
 SAMPLE_NAME = "sample"
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
@@ -25,7 +25,7 @@ def write_sample_files(out_dir: Path) -> dict[str, Path]:
 
 
 def ensure_sample(
-    store: Store, sample_dir: Path = SAMPLE_DIR, log: Callable[[str], None] | None = None
+    store: Store, sample_dir: Path = SAMPLE_DIR, log: Log | None = None
 ) -> Dataset:
     """The "sample" dataset, imported from sample_dir the first time only (quietly unless `log`)."""
     if SAMPLE_NAME in store.names():

@@ -34,6 +34,7 @@ from ppr.data.negatives import sample_negatives
 from ppr.data.store import Dataset
 from ppr.errors import InputError
 from ppr.io import atomic_write_json, read_json, staged_dir
+from ppr.log import Log
 
 ROLE_NONE, ROLE_WARM, ROLE_TUNE, ROLE_VAL, ROLE_TEST = -1, 0, 1, 2, 3
 ROLE_NAMES = {ROLE_NONE: "none", ROLE_WARM: "warm", ROLE_TUNE: "tune", ROLE_VAL: "val", ROLE_TEST: "test"}
@@ -43,7 +44,6 @@ AUTO_COLD_SHARE = 0.05  # below this share of naturally cold users, auto mode si
 AUTO_SIMULATE = 0.2  # ... this share of warm users as cold
 _FORMAT_VERSION = 1
 
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)

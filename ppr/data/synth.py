@@ -46,6 +46,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ppr.errors import InputError
+from ppr.log import Log
 
 BLOCK_USERS = 256  # users per independently seeded block: output is chunk-size invariant
 T0 = 1_577_836_800  # 2020-01-01 UTC
@@ -371,7 +372,7 @@ def synth_dataset(
     seed: int = 0,
     if_exists: str = "new",
     progress: Callable[[int, int], None] | None = None,
-    log: Callable[[str], None] | None = None,
+    log: Log | None = None,
 ) -> Any:
     """Generate a synthetic dataset and import it into `store` as `name` -> Dataset.
 

@@ -14,7 +14,6 @@ import re
 import shutil
 import stat
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -25,6 +24,7 @@ from ppr.data.importers import ITEM_COLUMNS, TIME_COLUMNS, USER_COLUMNS, import_
 from ppr.data.readers import ident, open_view, resolve_sources
 from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
+from ppr.log import Log
 
 UPLOAD_TYPES = ("csv", "tsv", "tab", "parquet", "pq", "jsonl", "ndjson", "json", "zip", "inter", "gz")
 MAX_UNZIPPED_BYTES = 4 << 30  # a zip that inflates beyond this is refused (zip bombs)
@@ -34,7 +34,6 @@ GUESS_ROWS = 2_000  # rows looked at to guess which interaction columns are per-
 _PLAIN_EXT = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".jsonl", ".ndjson", ".json")
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
-Log = Callable[[str], None]
 
 
 def safe_filename(name: str) -> str:
