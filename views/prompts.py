@@ -44,13 +44,19 @@ if not runs:
     st.stop()
 
 
-def run_label(rid: str) -> str:
-    tune = read_json(store.runs_dir / rid / "spec.json").get("tune") or {}
-    k = tune.get("k_shot")
-    return f"{rid} ({tune.get('label', '?')}, k={'all' if k is None else k}, noise {tune.get('noise', 0):g})"
+@st.cache_data(show_spinner=False, max_entries=4)
+def run_labels(home: str, runs: tuple[str, ...]) -> dict[str, str]:
+    """One spec.json read per run and list of runs, not one per option on every rerun."""
+    labels = {}
+    for rid in runs:
+        tune = read_json(store.runs_dir / rid / "spec.json").get("tune") or {}
+        k = tune.get("k_shot")
+        labels[rid] = f"{rid} ({tune.get('label', '?')}, k={'all' if k is None else k}, noise {tune.get('noise', 0):g})"
+    return labels
 
 
-rid = st.selectbox("Tuned run", runs[::-1], format_func=run_label, key="prompts_run")
+labels = run_labels(str(store.home), tuple(runs))
+rid = st.selectbox("Tuned run", runs[::-1], format_func=labels.get, key="prompts_run")
 path = store.runs_dir / rid
 emb_file = path / "embeddings.parquet"
 emb = load(str(emb_file), emb_file.stat().st_mtime)
