@@ -55,10 +55,10 @@ def _import(home: Path, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def _split(home: Path, a: dict[str, Any]) -> dict[str, Any]:
-    from ppr.data.splits import SplitConfig, make_split
+    from ppr.data.splits import SplitSpec, make_split
     from ppr.data.store import Store
 
-    split = make_split(Store(home).open(DATASET), SplitConfig(seed=a["seed"]), log=lambda _m: None)
+    split = make_split(Store(home).open(DATASET), SplitSpec(seed=a["seed"]), log=lambda _m: None)
     counts = split.counts()
     return {"split_id": split.id, "n_targets": counts["n_targets"], "users": counts["users"]}
 

@@ -7,9 +7,10 @@ import json
 import sys
 from typing import Any
 
-from ppr.data.splits import SplitConfig, make_split
+from ppr.cli.options import add_settings, settings_from
+from ppr.data.splits import make_split
 from ppr.data.store import Store
-from ppr.errors import InputError
+from ppr.spec.run import SplitSpec
 
 
 def register(data_sub: argparse._SubParsersAction) -> None:
@@ -24,42 +25,14 @@ def register(data_sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("name", help="dataset NAME or NAME@vN")
-    defaults = SplitConfig()
-    p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--cold-threshold", type=int, default=defaults.cold_threshold, help="min clicks of a warm user")
-    p.add_argument(
-        "--simulate-cold",
-        default="auto",
-        help="share of warm users made cold: 'auto' (0.2 if under 5%% of users are naturally cold), or 0..1",
-    )
-    p.add_argument("--test-frac", type=float, default=defaults.test_frac, help="share of cold users for test")
-    p.add_argument("--val-frac", type=float, default=defaults.val_frac, help="share of cold users for validation")
-    p.add_argument("--negatives", type=int, default=defaults.n_negatives, help="negatives per target")
+    add_settings(p, SplitSpec)
     p.add_argument("--json", action="store_true", help="print the counts as JSON")
     p.set_defaults(func=run)
 
 
-def _simulate(value: str) -> float | None:
-    if value.strip().lower() == "auto":
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise InputError(
-            f"--simulate-cold {value!r} is invalid: expected 'auto' or a fraction in [0, 1)."
-        ) from None
-
-
 def run(args: argparse.Namespace, store: Store) -> int:
     ds = store.open(args.name)
-    cfg = SplitConfig(
-        seed=args.seed,
-        cold_threshold=args.cold_threshold,
-        simulate_cold=_simulate(args.simulate_cold),
-        test_frac=args.test_frac,
-        val_frac=args.val_frac,
-        n_negatives=args.negatives,
-    )
+    cfg = settings_from(args, SplitSpec)
     log = None if args.json else (lambda msg: print(msg, file=sys.stderr))
     split = make_split(ds, cfg, log=log)
     report = {

@@ -16,13 +16,16 @@ import os
 import sys
 
 from ppr.cli import help_line
-from ppr.cli.train import _split_args, _split_cfg, _warm_args, _warm_cfg
+from ppr.cli.options import add_settings, settings_from
+from ppr.cli.train import add_run_settings, base_spec
 from ppr.data.store import Store
-from ppr.errors import InputError
-from ppr.io import read_json
-from ppr.jobs import control, report, sweep as sweeps
-from ppr.jobs.status import read_metrics, read_status
-from ppr.train.config import METHODS
+from ppr.jobs import control, sweep as sweeps
+from ppr.report import tables
+from ppr.runs.folder import run_folder
+from ppr.runs.status import read_metrics, read_status
+from ppr.spec.run import METHODS, TuneSpec
+from ppr.spec.settings import parse_list
+from ppr.spec.sweep import ABLATIONS, SweepSpec
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,14 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--k-shots", default="all", help="comma list of integers >= 1 or 'all'")
     s.add_argument("--noise", default="0", help="comma list of profile noise rates")
     s.add_argument("--seeds", default="0", help="comma list of seeds (each also seeds its warm run)")
-    s.add_argument("--ablations", default="none", help="comma list of " + ", ".join(sweeps.ABLATIONS) + " (PPR methods)")
-    s.add_argument("--epochs", type=int, default=None, help="max tuning epochs of every cell (default per method)")
-    s.add_argument("--patience", type=int, default=None)
-    s.add_argument("--batch-size", type=int, default=None)
-    s.add_argument("--lr", type=float, default=None)
-    _split_args(s)
-    _warm_args(s, prefix="warm-")
-    s.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)  # _warm_cfg reads it; --seeds rules
+    s.add_argument("--ablations", default="none", help="comma list of " + ", ".join(ABLATIONS) + " (PPR methods)")
+    add_settings(s, TuneSpec, skip=("method", "k_shot", "noise"))
+    add_run_settings(s, warm_prefix="warm-")
     s.add_argument("--device", default="auto")
     s.add_argument("--background", action="store_true", help="detach a worker and return; prints the sweep id last")
     s.add_argument("--max-workers", type=int, default=None, help="workers computing at once (default $PPR_MAX_WORKERS or 1)")
@@ -76,26 +74,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_report)
 
 
+def sweep_spec(args: argparse.Namespace, store: Store) -> SweepSpec:
+    """The sweep the flags describe: grid axes as comma lists, every other setting shared by the cells."""
+    methods = parse_list(TuneSpec, "method", args.methods)
+    base = base_spec(args, store, seed=0).tuned(settings_from(args, TuneSpec, method=(methods or ("finetune",))[0]))
+    return SweepSpec(base, methods, parse_list(TuneSpec, "k_shot", args.k_shots),
+                     parse_list(TuneSpec, "noise", args.noise), parse_list(TuneSpec, "seed", args.seeds),
+                     tuple(a.strip() for a in args.ablations.split(",") if a.strip()))
+
+
 def run_sweep(args: argparse.Namespace, store: Store) -> int:
     from ppr.jobs.worker import main_log, work  # the training code (torch) only where runs are computed
 
-    tune = {k: v for k, v in (("epochs", args.epochs), ("patience", args.patience), ("batch_size", args.batch_size),
-                              ("lr", args.lr)) if v is not None}  # fmt: skip
-    spec = sweeps.SweepSpec(
-        dataset=args.name, methods=sweeps.grid_list(args.methods, str, "--methods"),
-        k_shots=sweeps.grid_list(args.k_shots, sweeps.k_shot, "--k-shots"),
-        noises=sweeps.grid_list(args.noise, float, "--noise"), seeds=sweeps.grid_list(args.seeds, int, "--seeds"),
-        ablations=sweeps.grid_list(args.ablations, str, "--ablations"), split=_split_cfg(args), warm=_warm_cfg(args),
-        tune=tune, device=args.device,
-    )  # fmt: skip
-    body = sweeps.submit(store, spec)
+    spec = sweep_spec(args, store)
+    body = sweeps.submit(store, spec, args.device)
     sid, n_cells = body["id"], len(body["cells"])
     done = sum(read_status(store.runs_dir / c["run_id"])["state"] == "done" for c in body["cells"])
     print(f"sweep {sid}: {n_cells} cells ({done} already done), {len(body['warm_runs'])} warm runs, "
-          f"{len(body['runs'])} runs in all")  # fmt: skip
+          f"{len(body['runs'])} runs in all")
     folder = sweeps.sweeps_dir(store) / sid
     if args.background:
-        _, pid = control.start(store, spec, args.max_workers)
+        _, pid = control.start(store, spec, args.device, args.max_workers)
         print(f"worker {pid} has it; log {folder / 'worker.log'}")
         print(sid)
         return 0
@@ -126,7 +125,8 @@ def runs_list(args: argparse.Namespace, store: Store) -> int:
         return 0
     for r in rows:
         state = "failed (stale)" if r["stale"] else r["state"]
-        print(f"{r['id']:<60} {state:<15} {100 * r['progress']:5.1f}%  epoch {r['epoch']:<4} pid {r['pid'] or '-'}")
+        old = f"  outdated (run semantics v{r['semantics']})" if r["outdated"] else ""
+        print(f"{r['id']:<60} {state:<15} {100 * r['progress']:5.1f}%  epoch {r['epoch']:<4} pid {r['pid'] or '-'}{old}")
     for s in sweep_rows:
         print(f"sweep {s['id']:<54} {s['state']:<15} {100 * s['progress']:5.1f}%  {s['counts']}")
     if not rows and not sweep_rows:
@@ -139,9 +139,8 @@ def runs_show(args: argparse.Namespace, store: Store) -> int:
         body = sweeps.read_sweep(store, args.id)
         body["run_states"] = control.run_rows(store, body["runs"])
     else:
-        path = control.run_dir(store, args.id)
-        body = {**read_status(path), "job": read_json(path / "job.json") if (path / "job.json").is_file() else None,
-                "metrics": read_metrics(path)[-5:]}  # fmt: skip
+        run = run_folder(store.runs_dir, args.id)
+        body = {**read_status(run.path), "spec": run.info(), "metrics": read_metrics(run.path)[-5:]}
     if args.json:
         print(json.dumps(body, indent=2, default=str))
         return 0
@@ -173,5 +172,11 @@ def runs_resume(args: argparse.Namespace, store: Store) -> int:
 
 
 def run_report(args: argparse.Namespace, store: Store) -> int:
-    sys.stdout.write(report.render(store, args.sweep, args.format))
+    sweep = sweeps.read_sweep(store, args.sweep)
+    c = sweep["counts"]
+    title = (f"Sweep {sweep['id']} ({sweep['dataset']}): {sweep['state']}, {c['done']} of {len(sweep['runs'])} runs "
+             f"done, {c['failed']} failed, {c['cancelled']} cancelled, {c['queued'] + c['running']} to go")
+    table = tables.sweep_table(sweeps.sweep_runs(store, args.sweep))
+    summary = {k: sweep[k] for k in ("id", "dataset", "state", "counts", "progress")}
+    sys.stdout.write(tables.render(table, args.format, title, summary))
     return 0

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ppr.data.splits import ROLE_NAMES, ROLE_TEST, ROLE_TUNE, ROLE_VAL, ROLE_WARM, SplitConfig, make_split
+from ppr.data.splits import ROLE_NAMES, ROLE_TEST, ROLE_TUNE, ROLE_VAL, ROLE_WARM, SplitSpec, make_split
 from ppr.data.store import Dataset
 
 MAX_CURVE_POINTS = 400  # popularity curves of big catalogues are thinned to log-spaced ranks
@@ -72,7 +72,7 @@ def attribute_distributions(ds: Dataset) -> dict[str, pd.DataFrame]:
     return out
 
 
-def split_overview(ds: Dataset, cfg: SplitConfig = SplitConfig()) -> dict[str, Any]:
+def split_overview(ds: Dataset, cfg: SplitSpec = SplitSpec()) -> dict[str, Any]:
     """How the cold-start split (computed and stored if new) divides users, and whether cold users are simulated."""
     split = make_split(ds, cfg)
     roles = pd.DataFrame(
@@ -95,7 +95,7 @@ def split_overview(ds: Dataset, cfg: SplitConfig = SplitConfig()) -> dict[str, A
     }
 
 
-def dataset_overview(ds: Dataset, cfg: SplitConfig = SplitConfig()) -> dict[str, Any]:
+def dataset_overview(ds: Dataset, cfg: SplitSpec = SplitSpec()) -> dict[str, Any]:
     """Everything the Data page's overview draws; a split that cannot be made is reported, not raised."""
     from ppr.data.summary import dataset_info
     from ppr.errors import InputError

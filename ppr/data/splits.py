@@ -35,6 +35,7 @@ from ppr.data.store import Dataset
 from ppr.errors import InputError
 from ppr.io import atomic_write_json, read_json, staged_dir
 from ppr.log import Log
+from ppr.spec.run import SplitSpec
 
 ROLE_NONE, ROLE_WARM, ROLE_TUNE, ROLE_VAL, ROLE_TEST = -1, 0, 1, 2, 3
 ROLE_NAMES = {ROLE_NONE: "none", ROLE_WARM: "warm", ROLE_TUNE: "tune", ROLE_VAL: "val", ROLE_TEST: "test"}
@@ -46,57 +47,11 @@ _FORMAT_VERSION = 1
 
 
 
-@dataclass(frozen=True)
-class SplitConfig:
-    """Everything that decides a split; the split id is derived from it."""
-
-    seed: int = 0
-    cold_threshold: int = 10
-    simulate_cold: float | None = None  # None = auto, 0 = none, else share of warm users
-    test_frac: float = 0.2  # share of cold users held out as test
-    val_frac: float = 0.1  # share of cold users held out of tuning as validation
-    n_negatives: int = 99
-
-    def __post_init__(self) -> None:
-        _check_int("seed", self.seed, 0)
-        _check_int("cold_threshold", self.cold_threshold, 2)
-        _check_int("n_negatives", self.n_negatives, 1)
-        if self.simulate_cold is not None:
-            _check_frac("simulate_cold", self.simulate_cold)
-        _check_frac("test_frac", self.test_frac)
-        _check_frac("val_frac", self.val_frac)
-        if self.test_frac + self.val_frac >= 1:
-            raise InputError(
-                f"Split setting test_frac + val_frac = {self.test_frac + self.val_frac:g} leaves no cold "
-                "users for tuning; expected a sum below 1 (default 0.2 + 0.1)."
-            )
-
-    @property
-    def split_id(self) -> str:
-        """Readable and deterministic: same settings, same folder."""
-        sim = "auto" if self.simulate_cold is None else f"{self.simulate_cold:g}"
-        return (
-            f"s{self.seed}-t{self.cold_threshold}-c{sim}-test{self.test_frac:g}"
-            f"-val{self.val_frac:g}-neg{self.n_negatives}"
-        )
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InputError(f"Split setting {name}={value!r} is invalid: expected an integer >= {low}.")
-
-
-def _check_frac(name: str, value: Any) -> None:
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
-    if not ok or not 0 <= float(value) < 1:
-        raise InputError(f"Split setting {name}={value!r} is invalid: expected a fraction in [0, 1).")
-
-
 @dataclass(frozen=True, eq=False)
 class Split:
     """A loaded split; arrays are indexed by user id (0..U-1) or target_id."""
 
-    config: SplitConfig
+    config: SplitSpec
     id: str
     path: Path
     roles: np.ndarray  # int8 per user
@@ -126,7 +81,7 @@ class Split:
         return _counts(self.roles, self.simulated, self.targets)
 
 
-def make_split(ds: Dataset, cfg: SplitConfig = SplitConfig(), log: Log | None = None) -> Split:
+def make_split(ds: Dataset, cfg: SplitSpec = SplitSpec(), log: Log | None = None) -> Split:
     """Compute and store the split of `ds` for `cfg`, or load it if it is already stored."""
     log = log or (lambda msg: None)
     final = splits_dir(ds) / cfg.split_id
@@ -146,7 +101,17 @@ def make_split(ds: Dataset, cfg: SplitConfig = SplitConfig(), log: Log | None = 
     return _load_matching(ds, cfg)
 
 
-def _load_matching(ds: Dataset, cfg: SplitConfig) -> Split:
+def planned_split(ds: Dataset, cfg: SplitSpec) -> Split:
+    """The stored split, else its roles, crop and targets computed in memory without negatives (nothing is
+    written; cheap: the run-time estimator uses it)."""
+    if (splits_dir(ds) / cfg.split_id / "split.json").is_file():
+        return load_split(ds, cfg.split_id)
+    lay = layout(*ds.sequences(), cfg)
+    return Split(cfg, cfg.split_id, splits_dir(ds) / cfg.split_id, lay["roles"], lay["simulated"], lay["offsets"],
+                 lay["items"], lay["targets"], np.zeros((len(lay["targets"]), 0), np.int32))
+
+
+def _load_matching(ds: Dataset, cfg: SplitSpec) -> Split:
     split = load_split(ds, cfg.split_id)
     if split.config != cfg:  # ids round fractions to 6 digits: never hand back other settings
         raise InputError(
@@ -181,7 +146,7 @@ def load_split(ds: Dataset, split_id: str) -> Split:
     for col in ("group", "kind"):
         targets[col] = targets[col].astype(str)
     return Split(
-        config=SplitConfig(**info["config"]),
+        config=SplitSpec(**info["config"]),
         id=split_id,
         path=folder,
         roles=users["role"].to_numpy(np.int8),
@@ -201,7 +166,7 @@ def _compute(
     offsets: np.ndarray,
     items: np.ndarray,
     n_items: int,
-    cfg: SplitConfig,
+    cfg: SplitSpec,
     log: Log,
     describe_user: Callable[[int], str],
 ) -> dict[str, Any]:
@@ -218,7 +183,7 @@ def _compute(
     return {**lay, "negatives": negatives}
 
 
-def layout(offsets: np.ndarray, items: np.ndarray, cfg: SplitConfig) -> dict[str, Any]:
+def layout(offsets: np.ndarray, items: np.ndarray, cfg: SplitSpec) -> dict[str, Any]:
     """Roles, cropped sequences and targets of a split, without negatives (cheap: the run-time estimator uses it)."""
     lengths = np.diff(offsets)
     share = _resolve_simulate(lengths, cfg)
@@ -230,12 +195,12 @@ def layout(offsets: np.ndarray, items: np.ndarray, cfg: SplitConfig) -> dict[str
                 items=new_items, targets=targets)  # fmt: skip
 
 
-def _seed(cfg: SplitConfig, purpose: int) -> list[int]:
+def _seed(cfg: SplitSpec, purpose: int) -> list[int]:
     """Independent streams per purpose, so changing one step never shifts another."""
     return [cfg.seed, purpose]
 
 
-def _resolve_simulate(lengths: np.ndarray, cfg: SplitConfig) -> float:
+def _resolve_simulate(lengths: np.ndarray, cfg: SplitSpec) -> float:
     if cfg.simulate_cold is not None:
         return float(cfg.simulate_cold)
     active = lengths > 0
@@ -243,7 +208,7 @@ def _resolve_simulate(lengths: np.ndarray, cfg: SplitConfig) -> float:
     return AUTO_SIMULATE if natural < AUTO_COLD_SHARE * max(int(active.sum()), 1) else 0.0
 
 
-def _simulate_cold(lengths: np.ndarray, cfg: SplitConfig, share: float) -> tuple[np.ndarray, np.ndarray]:
+def _simulate_cold(lengths: np.ndarray, cfg: SplitSpec, share: float) -> tuple[np.ndarray, np.ndarray]:
     """(clicks kept per user, simulated mask): a seeded share of warm users keep their first c clicks."""
     rng = np.random.default_rng(_seed(cfg, 1))
     warm = np.flatnonzero(lengths >= cfg.cold_threshold)
@@ -255,7 +220,7 @@ def _simulate_cold(lengths: np.ndarray, cfg: SplitConfig, share: float) -> tuple
     return kept, simulated
 
 
-def _assign_roles(lengths: np.ndarray, simulated: np.ndarray, cfg: SplitConfig) -> np.ndarray:
+def _assign_roles(lengths: np.ndarray, simulated: np.ndarray, cfg: SplitSpec) -> np.ndarray:
     """Warm stays warm; cold users (>= 1 click) are shuffled into test, val and tune by user."""
     roles = np.full(len(lengths), ROLE_NONE, dtype=np.int8)  # users with no clicks take no part
     warm = (lengths >= cfg.cold_threshold) & ~simulated
@@ -384,7 +349,7 @@ def _user_describer(ds: Dataset) -> Callable[[int], str]:
 # ----------------------------------------------------------------------------- storing
 
 
-def _write(stage: Path, ds: Dataset, cfg: SplitConfig, a: dict[str, Any]) -> None:
+def _write(stage: Path, ds: Dataset, cfg: SplitSpec, a: dict[str, Any]) -> None:
     n_users = len(a["roles"])
     pd.DataFrame(
         {

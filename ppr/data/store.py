@@ -180,6 +180,14 @@ class Store:
             raise InputError(f"Dataset {name!r} has no version {version} (versions: {versions}).")
         return Dataset(self.datasets_dir / name / f"v{version}")
 
+    def open_exact(self, ref: str, content_hash: str) -> Dataset:
+        """`name@vN`, checked to hold exactly the content a run or sweep was described for."""
+        ds = self.open(ref)
+        if ds.content_hash != content_hash:
+            raise InputError(f"Dataset {ref} has content {ds.content_hash[:12]}, but the run was described for "
+                             f"{content_hash[:12]}; the version was replaced. Describe the run again.")
+        return ds
+
     def check_writable(self, name: str, if_exists: str) -> None:
         """Refuse a bad name or an existing one under if_exists='refuse', before any work is done."""
         validate_name(name)

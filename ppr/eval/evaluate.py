@@ -1,87 +1,49 @@
-"""Score a model on a split's target group: one positive + the 99 stored negatives each.
+"""Score a model on a split's target group: one positive + the split's stored negatives each.
 
-History of a target at position p: the last min(max_len, k) clicks before it,
-seq[max(0, p - h):p] (the k-shot crop for val/test users). All candidates of a
-batch are scored in one tensor op; histories are gathered with numpy indexing
-(ppr.train.batching.history_matrix), no per-user Python loop. Per-target scores are kept for paired tests.
+The history of a target at position p is the last min(max_len, k) clicks before it,
+seq[max(0, p - h):p] (the k-shot crop for val/test users), gathered with numpy indexing.
+Per-target scores are kept (scores.parquet) so intervals and paired tests are one query away.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
+from ppr.data.splits import Split
 from ppr.eval.metrics import rank_metrics
+from ppr.eval.scoring import candidate_scores
 from ppr.train.batching import history_matrix
 
 KINDS = {"few": "few", "zero": "zero", "joint": None}
 
 
-@torch.no_grad()
-def score_targets(
-    model: torch.nn.Module,
-    seqs: np.ndarray,
-    codes: np.ndarray | None,
-    candidates: np.ndarray,
-    batch_size: int = 2048,
-    device: torch.device | str = "cpu",
-) -> np.ndarray:
-    """(N, L) histories + (N, A) codes + (N, C) candidates -> (N, C) scores (model in eval mode)."""
-    was_training = model.training
-    model.eval()
-    out = np.zeros(candidates.shape, np.float32)
-    try:
-        for lo in range(0, len(seqs), batch_size):
-            sl = slice(lo, lo + batch_size)
-            seq = torch.as_tensor(seqs[sl], dtype=torch.long, device=device)
-            cod = None if codes is None else torch.as_tensor(codes[sl], dtype=torch.long, device=device)
-            cand = torch.as_tensor(candidates[sl], dtype=torch.long, device=device)
-            u = model.user_vector(seq, cod)
-            out[sl] = model.score(u, cand).float().cpu().numpy()
-    finally:
-        model.train(was_training)
-    return out
-
-
-def evaluate_group(
-    model: torch.nn.Module,
-    split: Any,
+def evaluate(
+    model: nn.Module,
+    split: Split,
     group: str,
     codes: np.ndarray | None,
     max_len: int,
     k_shot: int | None = None,
-    batch_size: int = 2048,
     device: torch.device | str = "cpu",
 ) -> pd.DataFrame:
     """Per-target scores for `group` ('val', 'test', 'warm_val', 'warm_test').
 
-    codes: (n_users, A) profile codes as the model should see them (noisy if the
-    experiment adds profile noise), or None for models without a profile.
+    codes: (n_users, A) profile codes as the model should see them (noisy if the run adds
+    profile noise), or None for a model without a profile.
     Returns target_id, user, group, kind, rank, auc, hit@N, ndcg@N.
     """
-    tg = split.targets
-    tg = tg[tg["group"] == group]
+    tg = split.targets[split.targets["group"] == group]
     users = tg["user"].to_numpy(np.int64)
-    pos = tg["pos"].to_numpy(np.int64)
     hist_len = max_len if k_shot is None else min(max_len, int(k_shot))
-    seqs = history_matrix(split.offsets, split.items, users, pos, hist_len)
-    cand = np.concatenate(
-        [tg["item"].to_numpy(np.int64)[:, None], split.negatives[tg["target_id"].to_numpy()]], axis=1
-    )
-    scores = score_targets(model, seqs, None if codes is None else codes[users], cand, batch_size, device)
-    per = rank_metrics(scores[:, 0], scores[:, 1:])
-    df = pd.DataFrame(
-        {
-            "target_id": tg["target_id"].to_numpy(np.int64),
-            "user": users.astype(np.int32),
-            "group": np.asarray(tg["group"], dtype=object),
-            "kind": np.asarray(tg["kind"], dtype=object),
-        }
-    )
-    for k, v in per.items():
+    seqs = history_matrix(split.offsets, split.items, users, tg["pos"].to_numpy(np.int64), hist_len)
+    cand = np.concatenate([tg["item"].to_numpy(np.int64)[:, None], split.negatives[tg["target_id"].to_numpy()]], 1)
+    scores = candidate_scores(model, seqs, None if codes is None else codes[users], cand, torch.device(device))
+    df = pd.DataFrame({"target_id": tg["target_id"].to_numpy(np.int64), "user": users.astype(np.int32),
+                       "group": np.asarray(tg["group"], dtype=object), "kind": np.asarray(tg["kind"], dtype=object)})
+    for k, v in rank_metrics(scores[:, 0], scores[:, 1:]).items():
         df[k] = v
     return df
 

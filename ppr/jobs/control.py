@@ -11,25 +11,26 @@ from pathlib import Path
 
 from ppr.data.store import Store
 from ppr.errors import InputError
-from ppr.io import read_json
 from ppr.jobs import sweep as sweeps
-from ppr.jobs.status import now, pid_alive, read_status, write_status
+from ppr.runs.folder import list_runs, run_folder, spec_summary
+from ppr.runs.status import now, pid_alive, read_status, write_status
+from ppr.spec.run import SEMANTICS
+from ppr.spec.sweep import SweepSpec
 
 
 def run_dir(store: Store, rid: str) -> Path:
-    path = store.runs_dir / rid
-    if "/" in rid or not (path / "job.json").is_file() and not (path / "spec.json").is_file():
-        raise InputError(f"Run {rid!r} not found under {store.runs_dir}; `python -m ppr runs list` shows run ids.")
-    return path
+    if "/" in rid:
+        raise InputError(f"Run {rid!r} is not a run id; `python -m ppr runs list` shows run ids.")
+    return run_folder(store.runs_dir, rid).path
 
 
 def is_sweep(store: Store, ident: str) -> bool:
     return "/" not in ident and (sweeps.sweeps_dir(store) / ident / "sweep.json").is_file()
 
 
-def start(store: Store, spec: sweeps.SweepSpec, max_workers: int | None = None) -> tuple[str, int | None]:
+def start(store: Store, spec: SweepSpec, device: str = "auto", max_workers: int | None = None) -> tuple[str, int | None]:
     """Submit `spec` and hand it to a detached worker unless one has it: (sweep id, worker pid)."""
-    body = sweeps.submit(store, spec)
+    body = sweeps.submit(store, spec, device)
     sid = body["id"]
     if body["state"] in ("queued", "running") and pid_alive(body.get("pid")):
         return sid, body["pid"]
@@ -91,21 +92,18 @@ def resume(store: Store, ident: str) -> int:
 
 
 def run_rows(store: Store, run_ids: list[str] | None = None) -> list[dict]:
-    """One summary row per run folder (all of them, or `run_ids` in that order): what lists of runs show."""
-    if run_ids is None:
-        paths = sorted(p for p in store.runs_dir.iterdir() if p.is_dir()) if store.runs_dir.is_dir() else []
-    else:
-        paths = [store.runs_dir / r for r in run_ids]
+    """One summary row per run folder (all of them, or `run_ids` in that order): what lists of runs show.
+
+    A run of an older run-semantics version is flagged `outdated`: its results are never reused.
+    """
+    runs = list_runs(store.runs_dir) if run_ids is None else [run_folder(store.runs_dir, r) for r in run_ids]
     rows = []
-    for path in paths:
-        job = next((read_json(path / f) for f in ("job.json", "spec.json") if (path / f).is_file()), None)
-        if job is None:
-            continue
-        st, tune = read_status(path), job.get("tune") or {}
-        rows.append({"id": path.name, "state": st["state"], "stale": bool(st.get("stale")),
+    for run in runs:
+        st, s = read_status(run.path), spec_summary(run.info())
+        rows.append({"id": run.id, "state": st["state"], "stale": bool(st.get("stale")),
+                     "outdated": s["semantics"] != SEMANTICS, "semantics": s["semantics"],
                      "progress": float(st.get("progress") or 0), "epoch": st.get("epoch", 0),
-                     "max_epochs": st.get("max_epochs"), "kind": job.get("kind", "?"),
-                     "method": tune.get("method", "warm" if job.get("kind") == "warm" else "?"),
-                     "dataset": job.get("dataset_ref") or job.get("dataset"), "sweep": st.get("sweep"), "pid": st.get("pid"),
-                     "updated": st.get("updated"), "error": st.get("error")})  # fmt: skip
+                     "max_epochs": st.get("max_epochs"), "kind": s["kind"], "method": s["method"],
+                     "label": s["label"], "dataset": s["dataset"], "sweep": st.get("sweep"), "pid": st.get("pid"),
+                     "updated": st.get("updated"), "error": st.get("error")})
     return rows

@@ -69,6 +69,14 @@ class ColdStartRecommender(nn.Module):
         """(B, d) x (B, C) candidate ids -> (B, C) dot products with item embeddings."""
         return self.backbone.score(u, cand)
 
+    def flat_prompt(self, codes: torch.Tensor) -> torch.Tensor | None:
+        """(B, A) codes -> (B, flat) prompt tokens (every token and layer concatenated); None without a prompt."""
+        if self.prompt is None:
+            return None
+        p = self.prompt(codes).float()
+        p = p if p.dim() == 3 else p.permute(1, 0, 2, 3)  # deep prefix: (layers, B, P, d) -> (B, layers, P, d)
+        return p.reshape(len(codes), -1)
+
     def set_trainable(self, backbone: bool, prompt: bool = True, profile: bool = True) -> None:
         """Freeze/unfreeze parts: PPR light = (False, True, True); fine-tuning/full = all True."""
         for part, flag in ((self.backbone, backbone), (self.prompt, prompt), (self.profile, profile)):

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ppr.errors import InputError
-from ppr.models.config import BackboneConfig
+from ppr.spec.run import BackboneSpec
 
 
 class _Dropout(nn.Module):
@@ -88,12 +88,12 @@ class _Block(nn.Module):
 class SASRec(nn.Module):
     """Self-attentive sequential recommender; outputs one hidden state per item position."""
 
-    def __init__(self, cfg: BackboneConfig) -> None:
+    def __init__(self, cfg: BackboneSpec, n_items: int) -> None:
         super().__init__()
-        if cfg.n_items < 1 or cfg.max_len < 1:
-            raise InputError(f"Backbone needs n_items >= 1 and max_len >= 1, got {cfg}.")
-        self.cfg = cfg
-        self.item_emb = nn.Embedding(cfg.n_items + 1, cfg.d, padding_idx=0)
+        if n_items < 1:
+            raise InputError(f"The backbone needs a catalogue of at least one item, got n_items={n_items}.")
+        self.cfg, self.n_items = cfg, n_items
+        self.item_emb = nn.Embedding(n_items + 1, cfg.d, padding_idx=0)
         self.pos_emb = nn.Embedding(cfg.max_len, cfg.d)
         self.emb_ln = nn.LayerNorm(cfg.d, eps=1e-12)
         self.emb_drop = _Dropout(cfg.dropout)

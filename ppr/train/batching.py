@@ -11,6 +11,9 @@ and output j scores target t_{j+1}. In zero-shot mode (models with a prompt) the
 window that starts at the user's first click also trains t_0 from the prompt alone
 (`target_mask[:, 0]`), and one-click users get a window too.
 
+Which users and clicks make the windows is the method's choice (ppr.train.methods): warm users
+minus their two held-out clicks for warm-training, the tuning users' first k clicks for tuning.
+
 Negatives: one uniform item per target slot, drawn afresh per batch, rejecting
 every item the user clicked anywhere in the CSR (resampled up to 20 times; a user
 who clicked nearly the whole catalogue may keep a clicked negative).
@@ -42,6 +45,7 @@ class Batch:
     negatives: torch.Tensor  # (B, m+1) long, one per target slot
     target_mask: torch.Tensor  # (B, m+1) bool; column 0 only in zero-shot mode
     users: torch.Tensor  # (B,) long
+    codes: torch.Tensor | None  # (B, A) profile codes of the users, None for a model without a profile
 
     @property
     def inputs(self) -> torch.Tensor:
@@ -123,10 +127,14 @@ def iterate_batches(
     rng: np.random.Generator,
     sampler: NegativeSampler,
     device: torch.device | str = "cpu",
-    shuffle: bool = True,
+    codes: np.ndarray | None = None,
 ) -> Iterator[Batch]:
-    """Shuffled batches, trimmed to the longest window in the batch (less padding work)."""
-    order = rng.permutation(len(windows)) if shuffle else np.arange(len(windows))
+    """One shuffled epoch with fresh negatives, each batch trimmed to its longest window (less padding work).
+
+    codes: (n_users, A) profile codes as the method sees them, attached per window user (None: no profile).
+    """
+    codes_t = None if codes is None else torch.as_tensor(np.ascontiguousarray(codes), dtype=torch.long)
+    order = rng.permutation(len(windows))
     for s in range(0, len(order), batch_size):
         sel = order[s : s + batch_size]
         tok = windows.tokens[sel]
@@ -140,4 +148,5 @@ def iterate_batches(
             negatives=torch.from_numpy(neg).to(device, non_blocking=True),
             target_mask=torch.from_numpy(mask).to(device, non_blocking=True),
             users=torch.from_numpy(windows.users[sel]).to(device, non_blocking=True),
+            codes=None if codes_t is None else codes_t[torch.from_numpy(windows.users[sel])].to(device),
         )

@@ -2,8 +2,8 @@
 
 States: queued, running, done, failed, cancelled. A run whose status says running
 but whose worker pid is gone (SIGKILL, reboot) reads as failed with stale=True;
-its epoch checkpoint (resume.pt) lets `runs resume` continue it (a run started by
-`python -m ppr warm/tune` names that command in `restart`: running it again continues).
+its epoch checkpoint (resume.pt) lets `python -m ppr runs resume` (or the command that
+started it, run again) continue it.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def read_status(run_dir: Path) -> dict[str, Any]:
     if (run_dir / "metrics.json").is_file():
         st.update(state="done", progress=1.0)
     elif st["state"] == "running" and not pid_alive(st.get("pid")):
-        how = st.get("restart") or f"`python -m ppr runs resume {run_dir.name}`"  # restart: set by a CLI run
+        how = f"`python -m ppr runs resume {run_dir.name}` (or the command that started it)"
         st.update(
             state="failed",
             stale=True,

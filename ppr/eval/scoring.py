@@ -1,0 +1,66 @@
+"""The one scorer: a model's scores for given candidates, and its top-k over the catalogue.
+
+Warm validation, evaluation, the run's stored recommendations, the Prompt explorer and the
+what-if panel all score through these two functions. Rows are scored in batches of
+EVAL_BATCH, every candidate of a batch in one tensor op (no per-user loop). Scores are taken
+in float32 even under bf16 autocast, so ties (counted against the positive) are not
+manufactured by rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ppr.train.device import autocast
+
+EVAL_BATCH = 2048
+
+
+@torch.no_grad()
+def candidate_scores(
+    model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, candidates: np.ndarray, device: torch.device
+) -> np.ndarray:
+    """(N, L) right-padded histories + (N, A) codes + (N, C) item ids -> (N, C) float32 scores."""
+    out = np.zeros(candidates.shape, np.float32)
+    for sl, u in _user_vectors(model, seqs, codes, device):
+        cand = torch.as_tensor(candidates[sl], dtype=torch.long, device=device)
+        out[sl] = model.score(u, cand).float().cpu().numpy()
+    return out
+
+
+@torch.no_grad()
+def top_k(model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, k: int, device: torch.device) -> np.ndarray:
+    """(N, k) item ids ranked by score over the whole catalogue, never an item of the row's history (or padding)."""
+    n_items = model.backbone.n_items
+    out = np.zeros((len(seqs), min(k, n_items)), np.int64)
+    for sl, u in _user_vectors(model, seqs, codes, device):
+        scores = u @ model.backbone.item_emb.weight.float().T  # column 0 = padding
+        scores.scatter_(1, torch.as_tensor(seqs[sl], dtype=torch.long, device=device), float("-inf"))
+        scores[:, 0] = float("-inf")
+        out[sl] = scores.topk(out.shape[1], dim=1).indices.cpu().numpy()
+    return out
+
+
+@torch.no_grad()
+def user_vectors(model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, device: torch.device) -> np.ndarray:
+    """(N, d) float32 user vectors, as the scores above use them."""
+    parts = [u.cpu().numpy() for _, u in _user_vectors(model, seqs, codes, device)]
+    return np.concatenate(parts) if parts else np.zeros((0, model.backbone.cfg.d), np.float32)
+
+
+def _user_vectors(model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, device: torch.device):  # noqa: ANN202
+    """(slice, (B, d) float32 user vectors) per batch, with the model in eval mode (restored after)."""
+    was_training = model.training
+    model.eval()
+    try:
+        for lo in range(0, len(seqs), EVAL_BATCH):
+            sl = slice(lo, lo + EVAL_BATCH)
+            seq = torch.as_tensor(seqs[sl], dtype=torch.long, device=device)
+            cod = None if codes is None else torch.as_tensor(codes[sl], dtype=torch.long, device=device)
+            with autocast(device):
+                u = model.user_vector(seq, cod)
+            yield sl, u.float()
+    finally:
+        model.train(was_training)

@@ -1,0 +1,118 @@
+"""A sweep's plan before launch: its cells and warm runs, which are done already, and the time the rest take.
+
+The Runs form shows it; the estimate of each remaining run comes from ppr.jobs.estimate with a
+calibration per timing-relevant setting (`calibrate` is passed in, so the app can cache it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ppr.data.store import Dataset, Store
+from ppr.jobs import estimate
+from ppr.runs.folder import RunFolder
+from ppr.spec.run import RunSpec
+from ppr.spec.sweep import SweepSpec
+
+Calibrate = Callable[[RunSpec], estimate.Calibration]
+
+
+@dataclass(frozen=True)
+class Plan:
+    cells: int
+    warm: int
+    todo_tune: int
+    todo_warm: int
+    runs: list[estimate.RunEstimate]
+    device: str
+    past: dict[tuple[str, int], estimate.PastRuns]
+
+    @property
+    def low_s(self) -> float:
+        return sum(r.low_s for r in self.runs)
+
+    @property
+    def high_s(self) -> float:
+        return sum(r.high_s for r in self.runs)
+
+    @property
+    def typical_s(self) -> float:
+        return sum(r.typical_s for r in self.runs)
+
+    def time_text(self) -> str:
+        """The estimate in one phrase (markdown)."""
+        if not self.runs:
+            return "nothing left to compute"
+        if self.high_s - self.low_s < 1:  # no run can stop early
+            return f"about **{duration(self.high_s)}**"
+        if self.typical_s < self.high_s:
+            return f"about **{duration(self.typical_s)}** (up to {duration(self.high_s)} if no run stops early)"
+        return (f"up to **{duration(self.high_s)}** if no run stops early (early stopping can cut it to "
+                f"{duration(self.low_s)})")
+
+    def basis(self) -> str:
+        """Which numbers the estimate rests on: one phrase per method and batch count (k-shots differ)."""
+        seen: dict[tuple[str, int], estimate.RunEstimate] = {}
+        for r in self.runs:
+            seen.setdefault((r.calibration.what, r.calibration.batches), r)
+        return "; ".join(
+            f"{w}: {r.calibration.batches} batches × {r.calibration.step_s * 1000:.0f} ms + validation "
+            f"{r.calibration.val_s:.1f} s per epoch, {r.min_epochs}–{r.max_epochs} epochs"
+            + (f" (past runs stopped after {r.past_epochs:.0f})" if r.past_epochs is not None else "")
+            for (w, _), r in seen.items())
+
+    def caption(self, busy: int) -> str:
+        """What the estimate is based on, past runs as a cross-check, and how the worker spends the time."""
+        text = (f"Time measured on {self.device}: a few real training steps and an evaluation batch of each run's "
+                f"model, times the exact number of batches. {self.basis()}. ")
+        if any(r.past_epochs is not None for r in self.runs):
+            text += "'About' assumes runs stop where this dataset's past runs with the same epochs setting stopped. "
+        tuned = [v for (kind, _), v in self.past.items() if kind != "warm"]
+        if tuned:
+            n = sum(v.n for v in tuned)
+            mean = sum(v.mean_seconds * v.n for v in tuned) / n
+            text += f"For comparison: this dataset's {plural(n, 'finished tuning run')} took {duration(mean)} each. "
+        text += "One worker computes the sweep's runs one after another, so the wall time is the sum"
+        if busy:
+            return text + f"; {plural(busy, 'other run')} computing now share the machine and may hold the worker slot."
+        return text + "."
+
+
+def make_plan(store: Store, ds: Dataset, sweep: SweepSpec, device: str, calibrate: Calibrate) -> Plan:
+    """Cells, warm runs, how many are already done, and the measured time range for the rest."""
+    cells = sweep.cells()
+    warm_ids: set[str] = set()
+    todo: list[RunSpec] = []
+    todo_warm = 0
+    for _, spec in cells:
+        warm = spec.warm_run()
+        if warm.run_id not in warm_ids:
+            warm_ids.add(warm.run_id)
+            if not _done(store, warm):
+                todo.insert(todo_warm, warm)
+                todo_warm += 1
+        if not _done(store, spec):
+            todo.append(spec)
+    past = estimate.past_runs(store, ds)
+    runs = [estimate.estimate_run(calibrate(estimate.timing_key(s)), s, past) for s in todo]
+    return Plan(len(cells), len(warm_ids), len(todo) - todo_warm, todo_warm, runs, device, past)
+
+
+def _done(store: Store, spec: RunSpec) -> bool:
+    return RunFolder(store.runs_dir / spec.run_id).is_complete
+
+
+def duration(s: float) -> str:
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
+
+
+def plural(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def spec_json(spec: RunSpec) -> str:
+    """A canonical text of a spec (a cache key that survives a rerun of the page)."""
+    return json.dumps(dataclasses.asdict(spec), sort_keys=True)

@@ -1,0 +1,140 @@
+"""Compute a run from its RunSpec: split, model, training, evaluation, and the files of its folder.
+
+The one path for warm-training and every tuning method, whoever asks (`python -m ppr warm/tune`,
+the background worker, the benches): a tuning run first computes (or reuses) its warm run; a
+complete run is reused, never trained again; an interrupted one continues from its epoch
+checkpoint. What a method builds, trains and optimises is ppr.train.methods'; the loop is
+ppr.train.trainer's; scoring is ppr.eval's.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import platform
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, make_split
+from ppr.data.store import Dataset, Store
+from ppr.eval.evaluate import evaluate, summarize_scores
+from ppr.log import Log, to_stderr
+from ppr.models.recommender import ColdStartRecommender
+from ppr.models.sasrec import SASRec
+from ppr.runs.folder import RunFolder
+from ppr.runs.outputs import embeddings_frame
+from ppr.runs.status import append_metrics
+from ppr.runs.tracking import record_checkpoint, record_epoch, tracked
+from ppr.spec.run import RunSpec
+from ppr.train import methods
+from ppr.train.device import pick_device
+from ppr.train.trainer import Fit, Trainer
+
+VALIDATION = {"warm": "warm_val", "tune": "val"}
+EVALUATED = {"warm": ("warm_val", "warm_test"), "tune": ("test", "val")}
+
+
+def compute(
+    store: Store, spec: RunSpec, device: str = "auto", log: Log = to_stderr, bar: bool = True, wait: bool = False
+) -> tuple[RunFolder, bool]:
+    """The complete run of `spec`: (its folder, reused). wait: queue behind another process computing it."""
+    ds = store.open_exact(spec.dataset, spec.dataset_hash)
+    run = RunFolder(store.runs_dir / spec.run_id)
+    if run.is_complete:
+        log(f"reusing complete run {run.id} ({run.path})")
+        return run, True
+    warm = compute(store, spec.warm_run(), device, log, bar, wait)[0] if spec.tune is not None else None
+    dev = pick_device(device)
+    if not (run.path / "spec.json").is_file():
+        run.write_spec(spec)
+    with tracked(run, str(dev), wait) as fresh:
+        if fresh:
+            _compute(ds, spec, run, warm, dev, log, bar)
+    return run, not fresh
+
+
+def load_model(store: Store, run: RunFolder) -> ColdStartRecommender:
+    """A finished run's model on CPU, rebuilt from its spec and checkpoint."""
+    spec = run.spec()
+    ds = store.open_exact(spec.dataset, spec.dataset_hash)
+    backbone = SASRec(spec.backbone, ds.n_items)
+    if spec.tune is None:
+        backbone.load_state_dict(run.load_model())
+        return ColdStartRecommender(backbone).eval()
+    model = methods.tuned_model(spec.tune, backbone, ds.cardinalities)
+    model.load_state_dict(run.load_model())
+    return model.eval()
+
+
+def _compute(ds: Dataset, spec: RunSpec, run: RunFolder, warm: RunFolder | None, dev: torch.device, log: Log,
+             bar: bool) -> None:
+    split = make_split(ds, spec.split, log=log)
+    codes = None if spec.tune is None else methods.profile_codes(spec.tune, ds, split)
+    if warm is None:
+        model = methods.warm_model(spec, ds.n_items)
+        what = f"warm-training {spec.backbone.kind} on {int((split.roles == ROLE_WARM).sum())} warm users"
+    else:
+        backbone = SASRec(spec.backbone, ds.n_items)
+        backbone.load_state_dict(warm.load_model())
+        model = methods.tuned_model(spec.tune, backbone, ds.cardinalities)
+        what = f"tuning {spec.tune.label} on {int((split.roles == ROLE_TUNE).sum())} cold users"
+    log(f"{what} of {ds.ref} ({dev}) -> {run.path}")
+    k = None if spec.tune is None else spec.tune.k_shot
+    score = functools.partial(evaluate, model, split, codes=codes, max_len=spec.backbone.max_len, k_shot=k, device=dev)
+    fit = _train(spec, run, model, split, codes, ds.n_items, dev, lambda: _joint(score(VALIDATION[spec.kind])), bar)
+    model.to(dev)
+    t0 = time.perf_counter()
+    scores = pd.concat([score(group) for group in EVALUATED[spec.kind]], ignore_index=True)
+    run.save_model(model.backbone.state_dict() if spec.tune is None else model.state_dict())
+    run.write_scores(scores)
+    if spec.tune is not None and model.profile is not None:
+        run.write_embeddings(embeddings_frame(model, split, codes, k, [a["name"] for a in ds.attributes], dev))
+    run.write_result({
+        "run_id": run.id, "kind": spec.kind, "label": "warm" if spec.tune is None else spec.tune.label,
+        "warm_run": None if warm is None else warm.id,
+        "summary": {g: summarize_scores(part) for g, part in scores.groupby("group", sort=False)},
+        "params": methods.parameter_report(model, ds.cardinalities), "best_epoch": fit.best_epoch,
+        "epochs_run": fit.epochs_run, "seconds": {"train": fit.seconds, "eval": time.perf_counter() - t0},
+        "environment": {"device": str(dev), "versions": library_versions()},
+    })
+
+
+def _train(spec: RunSpec, run: RunFolder, model: ColdStartRecommender, split: Split, codes: np.ndarray | None,
+           n_items: int, dev: torch.device, validate: Callable[[], dict[str, float]], bar: bool) -> Fit:
+    if not methods.trains(spec):
+        return Fit(0, 0)
+    schedule = methods.schedule(spec)
+    rng, generator = methods.random_streams(spec)
+    trainer = Trainer(model, methods.objective(spec), methods.windows(spec, split), methods.sampler(spec, split, n_items),
+                      schedule, validate, rng, generator, dev, codes)
+    resume = run.load_state()
+    if resume is not None:
+        append_metrics(run.path, {"event": "resumed", "epoch": int(resume["epoch"])})
+    label = "warm" if spec.tune is None else spec.tune.label
+    with tqdm(total=schedule.epochs, desc=label, unit="epoch", file=sys.stderr, disable=not bar) as pbar:
+
+        def on_epoch(row: dict[str, float]) -> None:
+            pbar.update(1 if row["epoch"] else 0)
+            pbar.set_postfix(loss=f"{row['loss']:.4f}", val_ndcg10=f"{row.get('val_ndcg@10', np.nan):.4f}")
+            record_epoch(run, row, schedule.epochs)
+
+        return trainer.fit(resume, on_epoch, lambda state: record_checkpoint(run, state))
+
+
+def _joint(scores: pd.DataFrame) -> dict[str, float]:
+    """Summary metrics over every target of the group (none: empty, and the trainer watches the loss)."""
+    if not len(scores):
+        return {}
+    return {k: v for k, v in summarize_scores(scores)["joint"].items() if k != "n"}
+
+
+@functools.cache
+def library_versions() -> dict[str, str]:
+    names = ("torch", "numpy", "pandas", "duckdb")
+    return {"python": platform.python_version(), **{n: importlib.metadata.version(n) for n in names}}

@@ -1,0 +1,218 @@
+"""The run description: one frozen, validated tree that names a run.
+
+    RunSpec
+      dataset, dataset_hash   the dataset version (NAME@vN) and its content hash
+      split: SplitSpec        the cold-start split (docs/protocol.md)
+      backbone: BackboneSpec  the sequence model's shape
+      warm: WarmSpec          warm-training of the backbone on warm users
+      tune: TuneSpec | None   the cold-start method (None: the run is the warm-training itself)
+
+Every default and every check of a setting is declared once, on its field (ppr.spec.settings);
+the CLI flags, the Runs form, sweeps and run ids are derived from this tree. A run folder
+keeps it once (spec.json) and one digest names it. SEMANTICS is part of that digest: bump it
+whenever a change alters what a run computes, so runs of older code are never reused (the
+store lists them as outdated). The device is not part of a run: where it runs does not change
+what it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ppr.spec.settings import Settings, setting
+
+# v1: runs before the run description had a version (no "semantics" in spec.json).
+# v2: the redesign (one trainer, one scorer); computes what v1 computed.
+SEMANTICS = 2
+
+METHODS = ("warm-only", "sasrec", "finetune", "ppr-light", "ppr-full")
+PPR_METHODS = ("ppr-light", "ppr-full")
+BACKBONES = ("sasrec",)
+# Per-method defaults, picked by validation joint NDCG@10 on ml-100k (seed 0, batch 32):
+# finetune 1e-4/3e-4/1e-3 -> 3e-4; ppr-light 1e-3/3e-3/1e-2 -> 3e-3; ppr-full 1e-4/3e-4/1e-3
+# -> 1e-4. The paper's 1e-5 barely moves in the few hundred steps small data allows. sasrec
+# learns every warm user from scratch, so it gets warm-training's budget.
+METHOD_DEFAULTS = {
+    "lr": {"sasrec": 1e-3, "finetune": 3e-4, "ppr-light": 3e-3, "ppr-full": 1e-4},
+    "epochs": {"sasrec": 200},
+    "patience": {"sasrec": 20},
+    "batch_size": {"sasrec": 256},
+}
+TUNE_FALLBACK = {"lr": 0.0, "epochs": 50, "patience": 5, "batch_size": 32}
+MAX_SEED = 2**32 - 1
+
+
+def _per_method(name: str) -> str:
+    values = METHOD_DEFAULTS[name]
+    rest = ", ".join(f"{m} {v:g}" for m, v in values.items())
+    return f"default per method: {rest}" + ("" if len(values) == 4 else f", otherwise {TUNE_FALLBACK[name]:g}")
+
+
+@dataclass(frozen=True)
+class SplitSpec(Settings):
+    """Everything that decides a cold-start split; its folder name (split_id) is derived from it."""
+
+    SECTION: ClassVar[str] = "Split"
+    seed: int = setting(0, "seed of the cold-user choice, the roles and the negatives", lo=0, hi=MAX_SEED,
+                        flag="split-seed")
+    cold_threshold: int = setting(10, "clicks a user needs to be warm", lo=2, hi=10_000)
+    simulate_cold: float | None = setting(
+        None, "share of warm users made cold by keeping their first clicks ('auto': 0.2 when under 5% of "
+        "users are naturally cold)", lo=0.0, below=1.0, none="auto")
+    test_frac: float = setting(0.2, "share of cold users held out as test users", lo=0.0, below=1.0)
+    val_frac: float = setting(0.1, "share of cold users held out of tuning for early stopping", lo=0.0, below=1.0)
+    n_negatives: int = setting(99, "sampled negatives per target", lo=1, hi=100_000, flag="negatives")
+
+    def check(self) -> None:
+        if self.test_frac + self.val_frac >= 1:
+            self.fail("test_frac", f"test_frac + val_frac below 1 (now {self.test_frac + self.val_frac:g})")
+
+    @property
+    def split_id(self) -> str:
+        """Readable and deterministic: same settings, same folder."""
+        sim = "auto" if self.simulate_cold is None else f"{self.simulate_cold:g}"
+        return (f"s{self.seed}-t{self.cold_threshold}-c{sim}-test{self.test_frac:g}"
+                f"-val{self.val_frac:g}-neg{self.n_negatives}")
+
+
+@dataclass(frozen=True)
+class BackboneSpec(Settings):
+    """The sequence model's shape (the item count comes from the dataset)."""
+
+    SECTION: ClassVar[str] = "Backbone"
+    kind: str = setting("sasrec", "sequence model", choices=BACKBONES, flag="backbone")
+    max_len: int = setting(50, "clicks the model reads at once", lo=1, hi=10_000)
+    d: int = setting(64, "hidden size", lo=1, hi=4096)
+    n_layers: int = setting(2, "Transformer blocks", lo=1, hi=64, flag="layers")
+    n_heads: int = setting(1, "attention heads (must divide d)", lo=1, hi=64, flag="heads")
+    d_ff: int = setting(256, "feed-forward width", lo=1, hi=65_536)
+    dropout: float = setting(0.2, "dropout rate", lo=0.0, below=1.0)
+
+    def check(self) -> None:
+        if self.d % self.n_heads:
+            self.fail("n_heads", f"a divisor of the hidden size d={self.d}")
+
+
+@dataclass(frozen=True)
+class WarmSpec(Settings):
+    """Warm-training of the backbone: BPR on every click of the warm users (minus two held out)."""
+
+    SECTION: ClassVar[str] = "Warm-training"
+    epochs: int = setting(200, "max warm-training epochs", lo=1, hi=100_000)
+    patience: int = setting(20, "epochs without a better warm validation NDCG@10 before stopping", lo=1, hi=100_000)
+    batch_size: int = setting(256, "warm-training batch", lo=1, hi=1_000_000)
+    lr: float = setting(1e-3, "warm-training learning rate", above=0.0, hi=10.0)
+    weight_decay: float = setting(0.0, "Adam weight decay", lo=0.0, hi=10.0)
+    seed: int = setting(0, "seed of the initial weights, batches and negatives", lo=0, hi=MAX_SEED, cli=False)
+
+
+@dataclass(frozen=True)
+class TuneSpec(Settings):
+    """A cold-start method and its settings; None in lr/epochs/patience/batch_size = the method's default."""
+
+    SECTION: ClassVar[str] = "Tuning"
+    method: str = setting("ppr-light", "cold-start method", choices=METHODS)
+    k_shot: int | None = setting(None, "clicks kept per cold user", lo=1, hi=1_000_000, none="all")
+    noise: float = setting(0.0, "profile noise rate on cold users", lo=0.0, hi=1.0)
+    seed: int = setting(0, "seed of the new parts, batches, negatives and noise", lo=0, hi=MAX_SEED, cli=False)
+    lr: float | None = setting(None, f"tuning learning rate ({_per_method('lr')})", above=0.0, hi=10.0,
+                               none="default")
+    epochs: int | None = setting(None, f"max tuning epochs ({_per_method('epochs')})", lo=0, hi=100_000,
+                                 none="default")
+    patience: int | None = setting(None, f"epochs without a better validation NDCG@10 before stopping "
+                                   f"({_per_method('patience')})", lo=1, hi=100_000, none="default")
+    batch_size: int | None = setting(None, f"tuning batch ({_per_method('batch_size')})", lo=1, hi=1_000_000,
+                                     none="default")
+    cl: bool = setting(True, "PPR's contrastive loss")
+    prompt_aug: bool = setting(True, "the prompt-masked contrastive view")
+    behavior_aug: bool = setting(True, "the behaviour-masked contrastive view")
+    prompt_tokens: int = setting(1, "prompt tokens", lo=1, hi=64)
+    deep_prefix: bool = setting(False, "one set of prompt tokens per Transformer block")
+    prompt_mask: float = setting(0.2, "profile-embedding mask ratio of the prompt view", lo=0.0, below=1.0)
+    behavior_mask: float = setting(0.2, "click mask ratio of the behaviour view", lo=0.0, below=1.0)
+    temperature: float = setting(0.2, "InfoNCE temperature", above=0.0, hi=100.0)
+    cl_weight: float = setting(0.1, "weight (lambda) of the contrastive loss", lo=0.0, hi=100.0)
+
+    def resolved(self, name: str) -> Any:
+        """lr, epochs, patience or batch_size as the run uses it (the method's default when unset)."""
+        value = getattr(self, name)
+        return value if value is not None else METHOD_DEFAULTS[name].get(self.method, TUNE_FALLBACK[name])
+
+    @property
+    def uses_cl(self) -> bool:
+        return self.method in PPR_METHODS and self.cl and self.cl_weight > 0 and (self.prompt_aug or self.behavior_aug)
+
+    @property
+    def label(self) -> str:
+        """Method name plus the toggles that change it, e.g. 'ppr-full-nocl' (used in tables)."""
+        if self.method not in PPR_METHODS:
+            return self.method
+        parts = [self.method]
+        if not self.cl:
+            parts.append("nocl")
+        else:
+            parts += [t for t, on in (("nopaug", self.prompt_aug), ("nobaug", self.behavior_aug)) if not on]
+        if self.prompt_tokens != 1:
+            parts.append(f"p{self.prompt_tokens}")
+        if self.deep_prefix:
+            parts.append("deep")
+        return "-".join(parts)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A warm run (tune None) or a tuning run on a dataset version; see the module docstring."""
+
+    dataset: str  # NAME@vN
+    dataset_hash: str
+    split: SplitSpec = SplitSpec()
+    backbone: BackboneSpec = BackboneSpec()
+    warm: WarmSpec = WarmSpec()
+    tune: TuneSpec | None = None
+
+    @property
+    def kind(self) -> str:
+        return "warm" if self.tune is None else "tune"
+
+    @property
+    def dataset_name(self) -> str:
+        return self.dataset.split("@")[0]
+
+    def warm_run(self) -> RunSpec:
+        """The warm run a tuning run starts from (itself for a warm run)."""
+        return dataclasses.replace(self, tune=None)
+
+    def tuned(self, tune: TuneSpec) -> RunSpec:
+        """A tuning run of this spec's warm settings; its warm run is trained with the tuning seed."""
+        return dataclasses.replace(self, warm=dataclasses.replace(self.warm, seed=tune.seed), tune=tune)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunSpec:
+        tune = d.get("tune")
+        return cls(d["dataset"], d["dataset_hash"], SplitSpec(**d["split"]), BackboneSpec(**d["backbone"]),
+                   WarmSpec(**d["warm"]), None if tune is None else TuneSpec(**tune))
+
+    @property
+    def run_id(self) -> str:
+        """Readable prefix + digest of (SEMANTICS, spec): the same experiment, the same folder."""
+        if self.tune is None:
+            prefix = f"{self.dataset_name}-warm"
+        else:
+            t = self.tune
+            prefix = f"{self.dataset_name}-{t.label}-k{t.k_shot or 'all'}-r{t.noise:g}-s{t.seed}"
+        clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", prefix).strip("-.") or "run"
+        return f"{clean[:80]}-{digest({'semantics': SEMANTICS, 'spec': self.to_dict()})}"
+
+
+def digest(obj: Any) -> str:
+    """10 hex digits of sha256 over canonical JSON: the one hash that names runs and sweeps."""
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:10]

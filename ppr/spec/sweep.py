@@ -1,0 +1,76 @@
+"""A sweep: a grid of tuning runs (method x k-shot x noise x seed x ablation) over one base run description.
+
+The cells are RunSpecs built from the base by `RunSpec.tuned`, so a cell is exactly the run
+`python -m ppr tune` would compute with the same settings, and lands in the same folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ppr.errors import InputError
+from ppr.spec.run import PPR_METHODS, RunSpec, TuneSpec, digest
+
+# Ablations switch parts of PPR off; they apply to the PPR methods only.
+ABLATIONS = {
+    "none": {},
+    "no-cl": {"cl": False},
+    "no-prompt-aug": {"prompt_aug": False},
+    "no-behavior-aug": {"behavior_aug": False},
+}
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """base.tune holds the settings every cell shares; each cell replaces its method, k-shot, noise and seed."""
+
+    base: RunSpec
+    methods: tuple[str, ...]
+    k_shots: tuple[int | None, ...]
+    noises: tuple[float, ...]
+    seeds: tuple[int, ...]
+    ablations: tuple[str, ...] = ("none",)
+
+    def __post_init__(self) -> None:
+        axes = {"methods": self.methods, "k-shots": self.k_shots, "noise rates": self.noises, "seeds": self.seeds,
+                "ablations": self.ablations}
+        empty = [name for name, values in axes.items() if not values]
+        unknown = [a for a in self.ablations if a not in ABLATIONS]
+        if empty or unknown or self.base.tune is None:
+            raise InputError(f"Sweep grid is invalid ({', '.join(empty + unknown) or 'no tuning settings'}): every "
+                             f"list needs a value, and ablations come from {', '.join(ABLATIONS)}.")
+        self.cells()  # every cell's TuneSpec checks its values
+
+    def cells(self) -> list[tuple[str, RunSpec]]:
+        """(ablation, run spec) per cell, seed-major; ablations apply to PPR methods only (others once)."""
+        out, seen = [], set()
+        for seed in self.seeds:
+            for method in self.methods:
+                for k in self.k_shots:
+                    for noise in self.noises:
+                        for abl in self.ablations if method in PPR_METHODS else ("none",):
+                            tune = dataclasses.replace(self.base.tune, method=method, k_shot=k, noise=noise,
+                                                       seed=seed, **ABLATIONS[abl])
+                            if tune not in seen:
+                                seen.add(tune)
+                                out.append((abl, self.base.tuned(tune)))
+        return out
+
+    @property
+    def sweep_id(self) -> str:
+        return f"{self.base.dataset_name}-{digest(self.to_dict())}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SweepSpec:
+        axes = {k: tuple(d[k]) for k in ("methods", "k_shots", "noises", "seeds", "ablations")}
+        return cls(RunSpec.from_dict(d["base"]), **axes)
+
+
+def first_tune(methods: tuple[str, ...], **settings: Any) -> TuneSpec:
+    """The shared tuning settings of a sweep (its first method stands in until each cell sets its own)."""
+    return TuneSpec(method=methods[0] if methods else "ppr-light", **settings)

@@ -1,0 +1,179 @@
+"""The one training loop: warm-training and every tuning method run through `Trainer.fit`.
+
+What differs between methods is the objective (a loss of model and batch) and which
+parameters train (those with requires_grad); the windows, negatives and profile codes
+come in as data. The loop validates before the first epoch and after each one, keeps the
+best state by the monitored validation metric, stops after `patience` epochs without a
+better one, and restores the best state at the end. An epoch checkpoint (weights,
+optimizer, best state, history and every random state the run draws from) is handed to
+`on_checkpoint` after each epoch; passing it back as `resume` continues exactly where the
+run stopped, so a resumed run ends as the uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ppr.train.batching import Batch, NegativeSampler, Windows, iterate_batches
+from ppr.train.device import autocast
+
+Objective = Callable[[nn.Module, Batch, torch.Generator], torch.Tensor]
+Validate = Callable[[], dict[str, float]]
+MONITOR = "ndcg@10"  # validation metric that picks the best epoch (higher is better)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The optimisation settings a run's spec resolves to."""
+
+    lr: float
+    epochs: int
+    patience: int
+    batch_size: int
+    weight_decay: float = 0.0
+
+
+@dataclass
+class Fit:
+    """What a fit did: the best epoch (0 = the model as it came in), epochs trained, per-epoch rows."""
+
+    best_epoch: int
+    epochs_run: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Trainer:
+    """Trains the parameters of `model` that require grad on `windows` with `objective`.
+
+    rng draws the window order and negatives; generator is handed to the objective (its
+    random views); torch's global RNG and module-held numpy generators (dropout) drive the
+    rest. validate() scores the validation users and returns summary metrics.
+    """
+
+    model: nn.Module
+    objective: Objective
+    windows: Windows
+    sampler: NegativeSampler
+    schedule: Schedule
+    validate: Validate
+    rng: np.random.Generator
+    generator: torch.Generator
+    device: torch.device
+    codes: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.model.to(self.device)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        # fused Adam: one kernel per tensor; about 5x faster steps on CPU with a large item table
+        self.optimizer = torch.optim.Adam(params, lr=self.schedule.lr, weight_decay=self.schedule.weight_decay,
+                                          fused=True)
+
+    def batches(self, windows: Windows | None = None) -> Any:
+        """One shuffled epoch of batches over `windows` (default: all of the run's)."""
+        return iterate_batches(windows if windows is not None else self.windows, self.schedule.batch_size,
+                               self.rng, self.sampler, self.device, self.codes)
+
+    def step(self, batch: Batch) -> float:
+        """One optimiser step; returns the batch loss."""
+        with autocast(self.device):
+            loss = self.objective(self.model, batch, self.generator)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    def train_epoch(self, windows: Windows | None = None) -> float:
+        """Mean loss per window over one epoch."""
+        self.model.train()
+        total, count = 0.0, 0
+        for batch in self.batches(windows):
+            total += self.step(batch) * len(batch.users)
+            count += len(batch.users)
+        return total / max(count, 1)
+
+    def fit(
+        self,
+        resume: dict[str, Any] | None = None,
+        on_epoch: Callable[[dict[str, float]], None] | None = None,
+        on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Fit:
+        """Train up to schedule.epochs; on_epoch gets each history row (epoch 0 = before training)."""
+        t0 = time.perf_counter()
+        if self.schedule.epochs == 0:
+            return Fit(0, 0)
+        if resume is not None:
+            state = self._restore(resume)
+        else:
+            row = {"epoch": 0, "loss": float("nan"), **self._validated()}
+            state = {"epoch": 0, "best": _score(row), "best_epoch": 0, "stopped": False,
+                     "best_state": copy.deepcopy(self.model.state_dict()), "history": [row]}
+            if on_epoch:
+                on_epoch(row)
+        while not state["stopped"] and state["epoch"] < self.schedule.epochs:
+            state = self._epoch(state, on_epoch)
+            if on_checkpoint:
+                on_checkpoint(self._checkpoint(state))
+        self.model.load_state_dict(state["best_state"])
+        self.model.eval()
+        return Fit(state["best_epoch"], state["epoch"], state["history"], time.perf_counter() - t0)
+
+    def _epoch(self, state: dict[str, Any], on_epoch: Callable[[dict[str, float]], None] | None) -> dict[str, Any]:
+        epoch = state["epoch"] + 1
+        t0 = time.perf_counter()
+        loss = self.train_epoch()
+        t1 = time.perf_counter()
+        val = self._validated()
+        row = {"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - t0, "train_seconds": t1 - t0, **val}
+        state = {**state, "epoch": epoch, "history": [*state["history"], row]}
+        if on_epoch:
+            on_epoch(row)
+        if _score(row) > state["best"]:
+            state.update(best=_score(row), best_epoch=epoch, best_state=copy.deepcopy(self.model.state_dict()))
+        state["stopped"] = epoch - state["best_epoch"] >= self.schedule.patience
+        return state
+
+    def _validated(self) -> dict[str, float]:
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return {f"val_{k}": float(v) for k, v in self.validate().items()}
+        finally:
+            self.model.train(was_training)
+
+    def _checkpoint(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Everything `resume` needs: loop state, weights, optimizer and every random state."""
+        return {**state, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "rng": self.rng.bit_generator.state, "generator": self.generator.get_state(),
+                "torch_rng": torch.get_rng_state(), "module_rngs": [g.bit_generator.state for g in _module_rngs(self.model)]}
+
+    def _restore(self, ckpt: dict[str, Any]) -> dict[str, Any]:
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.rng.bit_generator.state = ckpt["rng"]
+        self.generator.set_state(ckpt["generator"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        for gen, s in zip(_module_rngs(self.model), ckpt["module_rngs"], strict=True):
+            gen.bit_generator.state = s
+        return {"epoch": int(ckpt["epoch"]), "best": float(ckpt["best"]), "best_epoch": int(ckpt["best_epoch"]),
+                "stopped": bool(ckpt["stopped"]), "best_state": ckpt["best_state"], "history": list(ckpt["history"])}
+
+
+def _score(row: dict[str, float]) -> float:
+    """The monitored validation metric; without validation targets, the negated training loss."""
+    value = row.get(f"val_{MONITOR}", -row["loss"])
+    return value if value == value else float("-inf")  # NaN (epoch 0 has no loss) never wins
+
+
+def _module_rngs(model: nn.Module) -> list[np.random.Generator]:
+    """numpy Generators held by modules (SASRec's CPU dropout), in module order."""
+    return [m.rng for m in model.modules() if isinstance(getattr(m, "rng", None), np.random.Generator)]
