@@ -43,8 +43,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from ppr.io import atomic_write_json  # noqa: E402
-from _browser import NO_CHROMIUM, chromium, chromium_path, running_app  # noqa: E402
+from _browser import NO_CHROMIUM, chromium, chromium_path, running_app
+
+from ppr.io import atomic_write_json
 
 
 def ready(heading: str, charts: int = 0, tables: int = 0, vega: int = 0) -> str:
@@ -68,7 +69,7 @@ def ready(heading: str, charts: int = 0, tables: int = 0, vega: int = 0) -> str:
   return charts.length >= %d && tables.length >= %d && vega.length >= %d
     && charts.every(c => c.querySelector(".main-svg")) && tables.every(t => t.querySelector("canvas"))
     && vega.every(v => v.querySelector("canvas, svg"));
-}""" % (json.dumps(heading), charts, tables, vega)
+}""" % (json.dumps(heading), charts, tables, vega)  # noqa: UP031 (JavaScript braces)
 
 
 # (sidebar link name, URL path ({sweep}: the bench's sweep id), readiness predicate). A new page: add a row;
@@ -84,19 +85,49 @@ PAGES: list[tuple[str, str, str]] = [
 # For scale: Streamlit + Chromium alone, and the same plus one tiny Plotly chart (the chart library's own load).
 BASELINES = [
     ("(baseline: a one-line Streamlit app)", 'import streamlit as st\n\nst.title("Baseline")\n', ready("Baseline")),
-    ("(baseline: one tiny Plotly chart)", 'import plotly.express as px\nimport streamlit as st\n\n'
-     'st.title("Baseline")\nst.plotly_chart(px.bar(x=[1, 2, 3], y=[3, 1, 2]))\n', ready("Baseline", charts=1)),
-]  # fmt: skip
-SWEEP = ["--methods", "finetune,ppr-light,ppr-full", "--k-shots", "2,all", "--noise", "0", "--seeds", "0,1",
-         "--max-len", "10", "--d", "16", "--layers", "1", "--d-ff", "32", "--warm-epochs", "2", "--warm-lr", "1e-2",
-         "--epochs", "2", "--batch-size", "32"]  # fmt: skip
-TARGETS = {"umap_5000_s": 15.0, "page_warm_s": 2.0,
-           "page_warm_metric": "in_app.median_s (median time from a sidebar click to the page drawn, caches warm; "
-                               "new_tab is reported beside it, not judged)"}  # fmt: skip
+    (
+        "(baseline: one tiny Plotly chart)",
+        "import plotly.express as px\nimport streamlit as st\n\n"
+        'st.title("Baseline")\nst.plotly_chart(px.bar(x=[1, 2, 3], y=[3, 1, 2]))\n',
+        ready("Baseline", charts=1),
+    ),
+]
+SWEEP = [
+    "--methods",
+    "finetune,ppr-light,ppr-full",
+    "--k-shots",
+    "2,all",
+    "--noise",
+    "0",
+    "--seeds",
+    "0,1",
+    "--max-len",
+    "10",
+    "--d",
+    "16",
+    "--layers",
+    "1",
+    "--d-ff",
+    "32",
+    "--warm-epochs",
+    "2",
+    "--warm-lr",
+    "1e-2",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "32",
+]
+TARGETS = {
+    "umap_5000_s": 15.0,
+    "page_warm_s": 2.0,
+    "page_warm_metric": "in_app.median_s (median time from a sidebar click to the page drawn, caches warm; "
+    "new_tab is reported beside it, not judged)",
+}
 TIMEOUT_MS = 120_000
 
 
-def clustered_vectors(n: int, dim: int = 64, n_clusters: int = 10, seed: int = 0):  # noqa: ANN201 (ndarray)
+def clustered_vectors(n: int, dim: int = 64, n_clusters: int = 10, seed: int = 0):
     """Gaussian blobs around random centres, like users grouped by profile."""
     import numpy as np
 
@@ -111,8 +142,10 @@ def bench_umap(sizes: list[int], dim: int, seed: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     project(clustered_vectors(300, dim, seed=seed), "umap", seed=seed)
     out: dict[str, Any] = {"dim": dim, "first_call_overhead_s": round(time.perf_counter() - t0, 2), "sizes": {}}
-    print(f"UMAP first call in this process (import + numba load/compile, 300 points): "
-          f"{out['first_call_overhead_s']:.2f} s")
+    print(
+        f"UMAP first call in this process (import + numba load/compile, 300 points): "
+        f"{out['first_call_overhead_s']:.2f} s"
+    )
     for n in sizes:
         x = clustered_vectors(n, dim, seed=seed)
         t0 = time.perf_counter()
@@ -135,8 +168,13 @@ def build_sweep(home: Path) -> tuple[str, float]:
 
     t0 = time.perf_counter()
     ensure_sample(Store(home))  # imported here: the cold loads below measure rendering, not the import
-    done = subprocess.run([sys.executable, "-m", "ppr", "--home", str(home), "sweep", "sample", *SWEEP],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1800)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "ppr", "--home", str(home), "sweep", "sample", *SWEEP],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"the bench's sweep failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     return done.stdout.strip().splitlines()[-1], time.perf_counter() - t0
@@ -175,7 +213,7 @@ def bench_pages(warm_loads: int, workdir: Path) -> tuple[dict[str, Any], dict[st
     return results, setup
 
 
-def _new_tab(context, url: str, pred: str) -> float:  # noqa: ANN001 (BrowserContext)
+def _new_tab(context, url: str, pred: str) -> float:
     """Seconds from opening `url` in a new tab to `pred` holding."""
     page = context.new_page()
     t0 = time.perf_counter()
@@ -186,8 +224,12 @@ def _new_tab(context, url: str, pred: str) -> float:  # noqa: ANN001 (BrowserCon
     return round(seconds, 2)
 
 
-def _in_app(context, start_url: str, pages: list[tuple[str, str, str]],  # noqa: ANN001 (BrowserContext)
-            rounds: int) -> dict[str, list[float]]:  # fmt: skip
+def _in_app(
+    context,
+    start_url: str,
+    pages: list[tuple[str, str, str]],
+    rounds: int,
+) -> dict[str, list[float]]:
     """One tab; click each page's sidebar link in turn, 1 + `rounds` times round; the first round is warm-up."""
     page = context.new_page()
     page.goto(start_url, timeout=TIMEOUT_MS)
@@ -207,8 +249,11 @@ def _in_app(context, start_url: str, pages: list[tuple[str, str, str]],  # noqa:
 
 
 def _summary(times: list[float]) -> dict[str, Any]:
-    return {"loads_s": times, "median_s": round(statistics.median(times), 2) if times else None,
-            "max_s": round(max(times), 2) if times else None}  # fmt: skip
+    return {
+        "loads_s": times,
+        "median_s": round(statistics.median(times), 2) if times else None,
+        "max_s": round(max(times), 2) if times else None,
+    }
 
 
 def _cell(summary: dict[str, Any]) -> str:
@@ -216,8 +261,10 @@ def _cell(summary: dict[str, Any]) -> str:
 
 
 def _print_table(results: dict[str, Any], names: list[str]) -> None:
-    print(f"\n{'page':<38} {'cold s':>7}   new tab med/max s   in app med/max s   "
-          f"target: in-app median < {TARGETS['page_warm_s']:g} s")
+    print(
+        f"\n{'page':<38} {'cold s':>7}   new tab med/max s   in app med/max s   "
+        f"target: in-app median < {TARGETS['page_warm_s']:g} s"
+    )
     for name in names:
         r = results[name]
         met = {True: "met", False: "NOT met"}.get(r.get("target_met"), "-")
@@ -235,9 +282,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "app_speed.json")
     a = p.parse_args(argv)
 
-    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                          "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
-                              "targets": TARGETS}  # fmt: skip
+    report: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "targets": TARGETS,
+    }
     if not a.skip_umap:
         report["umap"] = bench_umap([int(s) for s in a.sizes.split(",")], a.dim, a.seed)
     if not a.skip_pages:
@@ -248,8 +300,10 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="ppr-app-speed-") as tmp:
                 report["pages"], report["pages_setup"] = bench_pages(a.warm_loads, Path(tmp))
     report["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    print(f"load average (1/5/15 min) at start {report['machine']['loadavg_start']}, "
-          f"end {report['machine']['loadavg_end']} on {os.cpu_count()} CPUs")
+    print(
+        f"load average (1/5/15 min) at start {report['machine']['loadavg_start']}, "
+        f"end {report['machine']['loadavg_end']} on {os.cpu_count()} CPUs"
+    )
     atomic_write_json(a.out, report)
     print(f"wrote {a.out}")
     return 0

@@ -47,10 +47,17 @@ def _import(home: Path, a: dict[str, Any]) -> dict[str, Any]:
 
     raw = home / "raw"
     ds = import_dataset(
-        Store(home), DATASET,
-        interactions=raw / "interactions.parquet", users=raw / "users.parquet", items=raw / "items.parquet",
-        user_col="user_id", item_col="item_id", time_col="timestamp", fmt="parquet", log=lambda _m: None,
-    )  # fmt: skip
+        Store(home),
+        DATASET,
+        interactions=raw / "interactions.parquet",
+        users=raw / "users.parquet",
+        items=raw / "items.parquet",
+        user_col="user_id",
+        item_col="item_id",
+        time_col="timestamp",
+        fmt="parquet",
+        log=lambda _m: None,
+    )
     return {"dataset": ds.ref, **ds.manifest["counts"]}
 
 
@@ -74,8 +81,15 @@ def _child(step: str, home: str, a: dict[str, Any], conn: Any) -> None:
         info = STEPS[step](Path(home), a)
         seconds = time.perf_counter() - t0
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        conn.send({"ok": True, "seconds": round(seconds, 2), "peak_rss_mb": round(peak_mb),
-                   "baseline_rss_mb": round(baseline_mb), **info})  # fmt: skip
+        conn.send(
+            {
+                "ok": True,
+                "seconds": round(seconds, 2),
+                "peak_rss_mb": round(peak_mb),
+                "baseline_rss_mb": round(baseline_mb),
+                **info,
+            }
+        )
     except BaseException as exc:  # report, don't hang the parent
         conn.send({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
     finally:

@@ -28,17 +28,24 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from ppr.data.splits import SplitConfig  # noqa: E402
-from ppr.data.store import Dataset, Store  # noqa: E402
-from ppr.errors import InputError  # noqa: E402
-from ppr.eval.compare import TABLE_METRICS, aggregate, collect_scores, markdown_table, paired_tests  # noqa: E402
-from ppr.experiment import tune_run, warm_run  # noqa: E402
-from ppr.runs import Run  # noqa: E402
-from ppr.train.config import TuneConfig, WarmConfig  # noqa: E402
+from ppr.data.splits import SplitConfig
+from ppr.data.store import Dataset, Store
+from ppr.errors import InputError
+from ppr.eval.compare import aggregate, collect_scores, markdown_table, paired_tests
+from ppr.experiment import tune_run, warm_run
+from ppr.runs import Run
+from ppr.train.config import TuneConfig, WarmConfig
 
-MAIN = [("warm-only", {}), ("sasrec", {}), ("finetune", {}), ("ppr-light", {}), ("ppr-full", {}), ("ppr-full", {"cl": False})]
+MAIN = [
+    ("warm-only", {}),
+    ("sasrec", {}),
+    ("finetune", {}),
+    ("ppr-light", {}),
+    ("ppr-full", {}),
+    ("ppr-full", {"cl": False}),
+]
 SWEEP = [("finetune", {}), ("ppr-light", {}), ("ppr-full", {}), ("ppr-full", {"cl": False})]
 K_SHOTS: list[int | None] = [1, 3, 5, 7, None]
 NOISES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
@@ -55,8 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds", default=None, help="comma list (default 0,1,2; --quick: 0)")
     p.add_argument("--quick", action="store_true", help="short training, 1 seed, small synthetic set, short sweeps")
     p.add_argument("--no-sweeps", action="store_true", help="main tables only")
-    p.add_argument("--vary", choices=("all", "tune"), default="all",
-                   help="all: seed s re-draws split and warm model too; tune: split and warm model of the first seed")
+    p.add_argument(
+        "--vary",
+        choices=("all", "tune"),
+        default="all",
+        help="all: seed s re-draws split and warm model too; tune: split and warm model of the first seed",
+    )
     p.add_argument("--sweep-seeds", default=None, help="seeds that also run the sweeps (default: all --seeds)")
     p.add_argument("--home", default=str(REPO / "cache" / "bench-reproduce"), help="store + runs folder")
     p.add_argument("--ml100k", default=str(REPO / ".." / "shared" / "data" / "ml-100k"), help="RecBole ml-100k folder")
@@ -120,12 +131,22 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             warm, reused = warm_run(store, ds, split_cfg, wcfg, log, bar=False)
             m = warm.metrics()
-            warm_rows.append(dict(dataset=name, seed=seed, run_id=warm.id, reused=reused,
-                                  seconds=time.perf_counter() - t0, train_seconds=m["seconds"]["train"],
-                                  epochs=m["epochs_run"],
-                                  **{f"warm_test_{k}": m["warm_test"][k] for k in ("hit@10", "ndcg@10")}))  # fmt: skip
-            log(f"[{name} s{seed}] warm {warm.id}: warm_test NDCG@10 {m['warm_test']['ndcg@10']:.4f} "
-                f"({_took(reused, warm_rows[-1]['seconds'])})")  # fmt: skip
+            warm_rows.append(
+                dict(
+                    dataset=name,
+                    seed=seed,
+                    run_id=warm.id,
+                    reused=reused,
+                    seconds=time.perf_counter() - t0,
+                    train_seconds=m["seconds"]["train"],
+                    epochs=m["epochs_run"],
+                    **{f"warm_test_{k}": m["warm_test"][k] for k in ("hit@10", "ndcg@10")},
+                )
+            )
+            log(
+                f"[{name} s{seed}] warm {warm.id}: warm_test NDCG@10 {m['warm_test']['ndcg@10']:.4f} "
+                f"({_took(reused, warm_rows[-1]['seconds'])})"
+            )
             for k, r, study in _cells(a, seed):
                 methods = MAIN if study == "main" else SWEEP
                 for method, extra in methods:
@@ -137,18 +158,31 @@ def main(argv: list[str] | None = None) -> int:
                     t0 = time.perf_counter()
                     run, reused = tune_run(store, ds, cfg, warm, log=lambda _m: None, bar=False, device=a.device)
                     took = run.metrics()["seconds"]
-                    rec = dict(dataset=name, study=study, seed=seed, label=cfg.label, k=k or "all", r=r,
-                               run_id=run.id, reused=reused, seconds=time.perf_counter() - t0,
-                               run_seconds=took["tune"] + took["eval"])  # fmt: skip
+                    rec = {
+                        "dataset": name,
+                        "study": study,
+                        "seed": seed,
+                        "label": cfg.label,
+                        "k": k or "all",
+                        "r": r,
+                        "run_id": run.id,
+                        "reused": reused,
+                        "seconds": time.perf_counter() - t0,
+                        "run_seconds": took["tune"] + took["eval"],
+                    }
                     records.append(rec)
                     mm = run.metrics()["test"]
-                    log(f"[{name} s{seed} {study} k={rec['k']} r={r:g}] {cfg.label:<14} zero AUC {mm['zero']['auc']:.4f} "
-                        f"NDCG@10 joint {mm['joint']['ndcg@10']:.4f} ({_took(reused, rec['seconds'])})")  # fmt: skip
+                    log(
+                        f"[{name} s{seed} {study} k={rec['k']} r={r:g}] {cfg.label:<14} zero AUC {mm['zero']['auc']:.4f} "
+                        f"NDCG@10 joint {mm['joint']['ndcg@10']:.4f} ({_took(reused, rec['seconds'])})"
+                    )
     report = build_report(store, a, records, warm_rows, time.perf_counter() - t_all)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "reproduce.md").write_text(report["markdown"])
-    (out / "reproduce.json").write_text(json.dumps({k: v for k, v in report.items() if k != "markdown"}, indent=2, default=str))
+    (out / "reproduce.json").write_text(
+        json.dumps({k: v for k, v in report.items() if k != "markdown"}, indent=2, default=str)
+    )
     print(report["markdown"])
     log(f"wrote {out / 'reproduce.md'} and {out / 'reproduce.json'}")
     return 0
@@ -198,12 +232,23 @@ def build_report(store: Store, a: argparse.Namespace, records: list, warm_rows: 
     ]
     warm = pd.DataFrame(warm_rows)
     if len(warm):
-        g = warm.groupby("dataset")[["warm_test_hit@10", "warm_test_ndcg@10", "train_seconds", "epochs"]].agg(["mean", "std"])
+        g = warm.groupby("dataset")[["warm_test_hit@10", "warm_test_ndcg@10", "train_seconds", "epochs"]].agg(
+            ["mean", "std"]
+        )
         md += ["| dataset | HIT@10 | NDCG@10 | epochs | train s |", "|---|---:|---:|---:|---:|"]
         for ds_name, row in g.iterrows():
-            md.append(f"| {ds_name} | {_ms(row, 'warm_test_hit@10')} | {_ms(row, 'warm_test_ndcg@10')} | "
-                      f"{row[('epochs', 'mean')]:.0f} | {row[('train_seconds', 'mean')]:.0f} |")  # fmt: skip
-    out: dict[str, Any] = {"settings": vars(a), "warm": warm_rows, "runs": records, "main": {}, "k_shot": {}, "noise": {}}
+            md.append(
+                f"| {ds_name} | {_ms(row, 'warm_test_hit@10')} | {_ms(row, 'warm_test_ndcg@10')} | "
+                f"{row[('epochs', 'mean')]:.0f} | {row[('train_seconds', 'mean')]:.0f} |"
+            )
+    out: dict[str, Any] = {
+        "settings": vars(a),
+        "warm": warm_rows,
+        "runs": records,
+        "main": {},
+        "k_shot": {},
+        "noise": {},
+    }
     recs = pd.DataFrame(records)
     labels = list(dict.fromkeys(TuneConfig(method=m, **e).label for m, e in MAIN))
     for ds_name in a.dataset_list:
@@ -215,7 +260,13 @@ def build_report(store: Store, a: argparse.Namespace, records: list, warm_rows: 
         out["main"][ds_name] = {"aggregate": agg.to_dict("records"), "tests": tests.to_dict("records")}
         for group, title in GROUP_TITLES.items():
             md += ["", f"## {ds_name}: {title} test targets", "", markdown_table(agg, tests, group, labels)]
-        md += ["", f"## {ds_name}: tuned parameters (Table I)", "", "| method | tuned | share of fine-tuning |", "|---|---:|---:|"]
+        md += [
+            "",
+            f"## {ds_name}: tuned parameters (Table I)",
+            "",
+            "| method | tuned | share of fine-tuning |",
+            "|---|---:|---:|",
+        ]
         seen = set()
         for rec in main:
             if rec["label"] in seen:
@@ -231,7 +282,11 @@ def build_report(store: Store, a: argparse.Namespace, records: list, warm_rows: 
             out[study][ds_name] = table.to_dict("records")
             md += ["", f"## {ds_name}: {study.replace('_', '-')} sweep (test, mean over seeds)", ""]
             md += _sweep_markdown(table, col)
-    times = recs.groupby(["dataset", "label"])["run_seconds"].mean().round(1).reset_index().to_dict("records") if len(recs) else []
+    times = (
+        recs.groupby(["dataset", "label"])["run_seconds"].mean().round(1).reset_index().to_dict("records")
+        if len(recs)
+        else []
+    )
     out["mean_seconds_per_run"] = times
     md += ["", "## Mean seconds per tuning run (tuning + evaluation, as recorded when each run was trained)", ""]
     md += [f"- {t['dataset']} {t['label']}: {t['run_seconds']}" for t in times]
@@ -251,7 +306,9 @@ def _sweep(store: Store, part: pd.DataFrame, col: str) -> pd.DataFrame:
         scores = _test_scores(store, sub.to_dict("records"))
         agg = aggregate(scores, metrics=("auc", "ndcg@10"))
         for r in agg.itertuples():
-            rows.append({"label": label, col: value, "group": r.group, "metric": r.metric, "mean": r.mean, "std": r.std})
+            rows.append(
+                {"label": label, col: value, "group": r.group, "metric": r.metric, "mean": r.mean, "std": r.std}
+            )
     return pd.DataFrame(rows)
 
 
@@ -263,11 +320,18 @@ def _sweep_markdown(table: pd.DataFrame, col: str) -> list[str]:
             sub = table[(table.group == group) & (table.metric == metric)]
             if not len(sub):
                 continue
-            lines += ["", f"{GROUP_TITLES[group]} {metric.upper()}:", "",
-                      f"| method | " + " | ".join(f"{col}={v}" for v in values) + " |", "|---|" + "---:|" * len(values)]  # fmt: skip
+            lines += [
+                "",
+                f"{GROUP_TITLES[group]} {metric.upper()}:",
+                "",
+                "| method | " + " | ".join(f"{col}={v}" for v in values) + " |",
+                "|---|" + "---:|" * len(values),
+            ]
             for label, s in sub.groupby("label", sort=False):
-                cells = {v: m for v, m in zip(s[col], s["mean"])}
-                lines.append(f"| {label} | " + " | ".join(f"{cells[v]:.4f}" if v in cells else "-" for v in values) + " |")
+                cells = dict(zip(s[col], s["mean"], strict=False))
+                lines.append(
+                    f"| {label} | " + " | ".join(f"{cells[v]:.4f}" if v in cells else "-" for v in values) + " |"
+                )
     return lines
 
 

@@ -22,16 +22,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from ppr.data.splits import SplitConfig  # noqa: E402
-from ppr.data.store import Dataset, Store  # noqa: E402
-from ppr.errors import InputError  # noqa: E402
-from ppr.jobs import report  # noqa: E402
-from ppr.jobs.status import read_status  # noqa: E402
-from ppr.jobs.sweep import SweepSpec, submit, sweeps_dir  # noqa: E402
-from ppr.jobs.worker import main_log, work  # noqa: E402
-from ppr.train.config import WarmConfig  # noqa: E402
+from ppr.data.splits import SplitConfig
+from ppr.data.store import Dataset, Store
+from ppr.errors import InputError
+from ppr.jobs import report
+from ppr.jobs.status import read_status
+from ppr.jobs.sweep import SweepSpec, submit, sweeps_dir
+from ppr.jobs.worker import main_log, work
+from ppr.train.config import WarmConfig
 
 FULL = {"methods": 3, "k_shots": 4, "noises": 3, "seeds": 3}
 
@@ -78,10 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     ks = [None if k == "all" else int(k) for k in a.k_shots.split(",")]
     tune = {k: v for k, v in (("epochs", a.tune_epochs), ("patience", a.tune_patience)) if v is not None}
     spec = SweepSpec(
-        dataset=ds.ref, methods=a.methods.split(","), k_shots=ks, noises=[float(x) for x in a.noise.split(",")],
-        seeds=[int(s) for s in a.seeds.split(",")], split=SplitConfig(),
-        warm=WarmConfig(epochs=a.warm_epochs, patience=a.warm_patience, device=a.device), tune=tune, device=a.device,
-    )  # fmt: skip
+        dataset=ds.ref,
+        methods=a.methods.split(","),
+        k_shots=ks,
+        noises=[float(x) for x in a.noise.split(",")],
+        seeds=[int(s) for s in a.seeds.split(",")],
+        split=SplitConfig(),
+        warm=WarmConfig(epochs=a.warm_epochs, patience=a.warm_patience, device=a.device),
+        tune=tune,
+        device=a.device,
+    )
     body = submit(store, spec)
     runs = body["runs"]
     if a.estimate:  # first warm run + the first cell of each method
@@ -100,21 +106,31 @@ def main(argv: list[str] | None = None) -> int:
     compute = float(pd.Series(warm_s).sum() + cells["seconds"].sum())  # every run's own time, reused ones included
     md = report.render(store, body["id"], "md")
     out = {
-        "sweep": body["id"], "state": final, "wall_s": wall, "compute_s_all_runs": compute, "cells": len(body["cells"]),
-        "ran": runs, "grid": body["grid"], "settings": body["settings"],
-        "warm_seconds": warm_s, "mean_cell_seconds": per_method.round(1).to_dict(),
-        "estimated_full_grid_s": est_full, "report": json.loads(report.render(store, body["id"], "json")),
+        "sweep": body["id"],
+        "state": final,
+        "wall_s": wall,
+        "compute_s_all_runs": compute,
+        "cells": len(body["cells"]),
+        "ran": runs,
+        "grid": body["grid"],
+        "settings": body["settings"],
+        "warm_seconds": warm_s,
+        "mean_cell_seconds": per_method.round(1).to_dict(),
+        "estimated_full_grid_s": est_full,
+        "report": json.loads(report.render(store, body["id"], "json")),
         "cell_table": cells.to_dict("records"),
-    }  # fmt: skip
+    }
     dest = Path(a.out)
     dest.mkdir(parents=True, exist_ok=True)
     name = "sweep-estimate" if a.estimate else "sweep"
     (dest / f"{name}.md").write_text(md)
     (dest / f"{name}.json").write_text(json.dumps(out, indent=2, default=str))
     print(md)
-    print(f"sweep {body['id']}: {final}; {len(runs)} runs in {wall:.0f}s wall (runs done earlier are reused; all runs' own compute {compute:.0f}s); warm runs {warm_s} s; "
-          f"mean seconds per cell {per_method.round(1).to_dict()}; full 108-cell grid with these settings "
-          f"~{est_full / 60:.0f} min on this machine")  # fmt: skip
+    print(
+        f"sweep {body['id']}: {final}; {len(runs)} runs in {wall:.0f}s wall (runs done earlier are reused; all runs' own compute {compute:.0f}s); warm runs {warm_s} s; "
+        f"mean seconds per cell {per_method.round(1).to_dict()}; full 108-cell grid with these settings "
+        f"~{est_full / 60:.0f} min on this machine"
+    )
     print(f"wrote {dest / (name + '.md')} and {dest / (name + '.json')}", file=sys.stderr)
     return 0 if final == "done" else 1
 

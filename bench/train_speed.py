@@ -26,13 +26,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ppr.eval.metrics import summarize  # noqa: E402
-from ppr.io import atomic_write_json  # noqa: E402
-from ppr.models.sasrec import SASRec  # noqa: E402
-from ppr.train.batching import NegativeSampler, build_windows, iterate_batches  # noqa: E402
-from ppr.train.config import WarmConfig  # noqa: E402
-from ppr.train.device import pick_device, set_cpu_threads  # noqa: E402
-from ppr.train.warm import _train_epoch, evaluate_next_item, train_warm  # noqa: E402
+from ppr.eval.metrics import summarize
+from ppr.io import atomic_write_json
+from ppr.models.sasrec import SASRec
+from ppr.train.batching import NegativeSampler, build_windows
+from ppr.train.config import WarmConfig
+from ppr.train.device import pick_device, set_cpu_threads
+from ppr.train.warm import _train_epoch, evaluate_next_item, train_warm
 
 
 def load_ml100k(folder: Path) -> tuple[np.ndarray, np.ndarray, int]:
@@ -100,8 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     threads = set_cpu_threads(args.threads)
     cfg = WarmConfig(
-        batch_size=args.batch_size, lr=args.lr, dropout=args.dropout, epochs=args.epochs,
-        patience=args.patience, seed=args.seed, device=args.device,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        dropout=args.dropout,
+        epochs=args.epochs,
+        patience=args.patience,
+        seed=args.seed,
+        device=args.device,
     )
 
     offsets, items, n_items = load_ml100k(args.data)
@@ -126,22 +131,36 @@ def main(argv: list[str] | None = None) -> int:
     wall_total = time.perf_counter() - t_start
     best = max(history, key=lambda h: h["ndcg@10"])
     wall_to_best = next(t for e, t, _ in marks if e == best["epoch"])
-    test = summarize(evaluate_next_item(model, offsets, items, users, n - 1, items[offsets[:-1] + n - 1], test_neg, cfg.max_len))
+    test = summarize(
+        evaluate_next_item(model, offsets, items, users, n - 1, items[offsets[:-1] + n - 1], test_neg, cfg.max_len)
+    )
     sec_per_epoch = float(np.mean([h["train_seconds"] for h in history]))
     eval_sec = float(np.mean([h["seconds"] - h["train_seconds"] for h in history]))
     result = {
-        "device": str(pick_device(args.device)), "threads": threads, "users": n_users, "items": n_items,
-        "train_windows": n_windows, "epochs_run": len(history), "best_epoch": best["epoch"],
-        "sec_per_epoch": sec_per_epoch, "seq_per_sec": n_windows / sec_per_epoch,
-        "clicks_per_sec": int((n - 3).sum()) / sec_per_epoch, "eval_sec": eval_sec,
-        "wall_to_best_s": wall_to_best, "wall_total_s": wall_total,
-        "val_ndcg@10": best["ndcg@10"], "test_hit@10": test["hit@10"], "test_ndcg@10": test["ndcg@10"],
-        "test_auc": test["auc"], "negatives": args.negatives,
+        "device": str(pick_device(args.device)),
+        "threads": threads,
+        "users": n_users,
+        "items": n_items,
+        "train_windows": n_windows,
+        "epochs_run": len(history),
+        "best_epoch": best["epoch"],
+        "sec_per_epoch": sec_per_epoch,
+        "seq_per_sec": n_windows / sec_per_epoch,
+        "clicks_per_sec": int((n - 3).sum()) / sec_per_epoch,
+        "eval_sec": eval_sec,
+        "wall_to_best_s": wall_to_best,
+        "wall_total_s": wall_total,
+        "val_ndcg@10": best["ndcg@10"],
+        "test_hit@10": test["hit@10"],
+        "test_ndcg@10": test["ndcg@10"],
+        "test_auc": test["auc"],
+        "negatives": args.negatives,
     }
     if args.synth_users:
         sec, w, prep = synth_epoch_seconds(args.synth_users, cfg, args.seed)
-        result.update({"synth_users": args.synth_users, "synth_windows": w, "synth_sec_per_epoch": sec,
-                       "synth_prep_s": prep})
+        result.update(
+            {"synth_users": args.synth_users, "synth_windows": w, "synth_sec_per_epoch": sec, "synth_prep_s": prep}
+        )
     for k, v in result.items():
         if not args.json:
             print(f"{k:>20}: {v:.4f}" if isinstance(v, float) else f"{k:>20}: {v}")

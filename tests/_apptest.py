@@ -71,8 +71,9 @@ def vega_specs(at: AppTest) -> list[dict[str, Any]]:
     specs = []
     for el in at.get("vega_lite_chart"):
         spec = json.loads(el.proto.spec)
-        spec["datasets"] = {d.name: dataframe_util.convert_arrow_bytes_to_pandas_df(d.data.data)
-                            for d in el.proto.datasets}  # fmt: skip
+        spec["datasets"] = {
+            d.name: dataframe_util.convert_arrow_bytes_to_pandas_df(d.data.data) for d in el.proto.datasets
+        }
         specs.append(spec)
     return specs
 
@@ -110,11 +111,11 @@ def _decode(obj: Any) -> Any:
     return obj
 
 
-def texts(elements) -> str:  # noqa: ANN001 (an ElementList)
+def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
-def by_key(elements, prefix: str):  # noqa: ANN001, ANN201
+def by_key(elements, prefix: str):
     """The one widget whose key starts with `prefix` (keys that embed an upload id)."""
     found = [e for e in elements if e.key and e.key.startswith(prefix)]
     assert len(found) == 1, [e.key for e in elements]

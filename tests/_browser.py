@@ -20,11 +20,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-NO_CHROMIUM = ("Debian's chromium is not installed, so the real-browser checks cannot run. Install it with "
-               "`apt-get update && apt-get install -y chromium` (as root; `bash tests/e2e/install_browser.sh` "
-               "does this when needed), then run again.")  # fmt: skip
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+NO_CHROMIUM = (
+    "Debian's chromium is not installed, so the real-browser checks cannot run. Install it with "
+    "`apt-get update && apt-get install -y chromium` (as root; `bash tests/e2e/install_browser.sh` "
+    "does this when needed), then run again."
+)
 RENDERED = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CHARTS_DRAWN = """() => {
   const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")];
@@ -56,16 +65,31 @@ class AppServer:
 
     def start(self, timeout: float = 60.0) -> float:
         """Start the server; return seconds until healthy. Raises RuntimeError with the log's tail."""
-        cmd = [sys.executable, "-m", "streamlit", "run", str(self.script), "--server.headless", "true",
-               "--server.port", str(self.port), "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(self.script),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ]
         tmp = self.log_path.parent / "server-tmp"  # upload staging and the like: removed with the test's folder
         tmp.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PPR_HOME": str(self.home), "TMPDIR": str(tmp)}
         t0 = time.perf_counter()
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)  # fmt: skip
+            self.proc = subprocess.Popen(
+                cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         while time.perf_counter() - t0 < timeout:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"streamlit exited with code {self.proc.returncode}:\n{self.log_tail()}")
@@ -100,8 +124,9 @@ class AppServer:
 
 
 @contextlib.contextmanager
-def running_app(home: Path, log_path: Path, timeout: float = 60.0,
-                script: Path = REPO / "app.py") -> Iterator[AppServer]:  # fmt: skip
+def running_app(
+    home: Path, log_path: Path, timeout: float = 60.0, script: Path = REPO / "app.py"
+) -> Iterator[AppServer]:
     server = AppServer(home, log_path, script)
     try:
         server.start(timeout)
@@ -123,12 +148,12 @@ def chromium() -> Iterator:
             browser.close()
 
 
-def wait_rendered(page, timeout_ms: float = 30_000) -> None:  # noqa: ANN001 (playwright Page)
+def wait_rendered(page, timeout_ms: float = 30_000) -> None:
     """Wait until the script run settled (after a full page load, where the state starts at 'initial')."""
     page.wait_for_selector(RENDERED, timeout=timeout_ms)
 
 
-def wait_rerun(page, action, timeout_ms: float = 30_000) -> None:  # noqa: ANN001
+def wait_rerun(page, action, timeout_ms: float = 30_000) -> None:
     """Do `action()` (a click that reruns the script) and wait for that rerun to start and then settle.
 
     Waiting for 'notRunning' alone could see the state from before the click; a rerun that

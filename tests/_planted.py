@@ -9,10 +9,8 @@ Written straight through Store.write_version, independent of the importers.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
-
 from _store_tables import publish_tables
 
 from ppr.data.store import Dataset, Store
@@ -20,7 +18,9 @@ from ppr.data.store import Dataset, Store
 N_GROUPS = 4
 
 
-def planted_dataset(store: Store, name: str = "planted", n_users: int = 500, n_items: int = 200, seed: int = 0) -> Dataset:
+def planted_dataset(
+    store: Store, name: str = "planted", n_users: int = 500, n_items: int = 200, seed: int = 0
+) -> Dataset:
     rng = np.random.default_rng(seed)
     taste = rng.integers(1, N_GROUPS + 1, size=n_users)
     other = rng.integers(1, 3, size=n_users)
@@ -30,7 +30,7 @@ def planted_dataset(store: Store, name: str = "planted", n_users: int = 500, n_i
     rows = []
     for u in range(n_users):
         own = np.flatnonzero(group_of == taste[u]) + 1
-        pool = [i for i in range(1, n_items + 1)]
+        pool = list(range(1, n_items + 1))
         clicks: list[int] = []
         while len(clicks) < lengths[u]:
             item = int(rng.choice(own)) if rng.random() < 0.9 else int(rng.choice(pool))

@@ -32,7 +32,10 @@ def publish_tables(
                 {"name": col, "source_column": col, "encoding": "categorical", "values": vocab, "missing_share": 0.0}
                 for col, vocab in values.items()
             ],
-            "items": {"has_title": bool(items["title"].notna().any()), "has_category": bool(items["category"].notna().any())},
+            "items": {
+                "has_title": bool(items["title"].notna().any()),
+                "has_category": bool(items["category"].notna().any()),
+            },
         }
 
     return store.write_version(name, writer)

@@ -20,8 +20,12 @@ def test_first_start_imports_the_sample_and_says_what_next(tmp_path, monkeypatch
     steps = texts(at.markdown)
     assert "`sample@v1`" in steps and "Launch runs" in steps and "For now" not in steps
     links = {link.proto.label: link.proto.page for link in at.get("page_link")}
-    assert links == {"Open Data": "data", "Open Runs": "runs", "Open Compare": "compare",
-                     "Open Prompt explorer": "prompts"}  # fmt: skip
+    assert links == {
+        "Open Data": "data",
+        "Open Runs": "runs",
+        "Open Compare": "compare",
+        "Open Prompt explorer": "prompts",
+    }
     assert f"python -m ppr --home {tmp_path} warm sample@v1" in at.code[0].value
     assert "Latest sweeps" not in texts(at.subheader)
     assert at.sidebar.selectbox[0].value == "sample@v1"

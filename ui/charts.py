@@ -1,10 +1,12 @@
-"""Altair (Vega-Lite) figures for the overview tables of ppr/data/overview.py (drawing only, no computing).
+"""Altair (Vega-Lite) figures of the workbench's pages (drawing only, no computing).
 
 Altair, not Plotly: a new browser tab loads Vega in about a tenth of plotly.js's time, so the Data page
 opens seconds sooner. Few figures with several panels each: the Data overview shows three.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -20,25 +22,49 @@ def activity(hist: pd.DataFrame, curve: pd.DataFrame, cold_threshold: int) -> al
     """Two panels: users per log-spaced sequence-length bin (cold bins in the cold colour) and item popularity."""
     total = max(int(hist["users"].sum()), 1)
     labels = [str(lo) if hi - lo == 1 else f"{lo}-{hi - 1}" for lo, hi in zip(hist["lo"], hist["hi"], strict=True)]
-    bins = hist.assign(clicks=labels, group=["cold" if hi <= cold_threshold else "warm" for hi in hist["hi"]],
-                       share=hist["users"] / total)  # fmt: skip
-    lengths = alt.Chart(bins[bins["users"] > 0], title=(  # a log axis cannot show empty bins; their labels stay
-        f"Sequence lengths (log-spaced bins; cold = fewer than {cold_threshold} clicks)")).mark_bar().encode(
-        x=alt.X("clicks:N", sort=labels, scale=alt.Scale(domain=labels), title="clicks per user",
-                axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y("users:Q", scale=alt.Scale(type="log"), title="users", axis=alt.Axis(**_LOG_TICKS),
-                stack=None),  # stacked bars would start at zero, which a log axis cannot show
-        color=alt.Color("group:N", scale=alt.Scale(domain=["cold", "warm"], range=[COLD, WARM]),
-                        legend=alt.Legend(title=None, orient="bottom")),
-        tooltip=[alt.Tooltip("clicks:N", title="clicks per user"), "users:Q",
-                 alt.Tooltip("share:Q", format=".1%")],
-    ).properties(width=ACTIVITY_W, height=HEIGHT)  # fmt: skip
-    line = alt.Chart(curve[curve["clicks"] > 0], title="Item popularity (rank vs clicks, log-log)").mark_line(
-        color=WARM, point=len(curve) < 60).encode(
-        x=alt.X("rank:Q", scale=alt.Scale(type="log"), title="item rank", axis=alt.Axis(**_LOG_TICKS)),
-        y=alt.Y("clicks:Q", scale=alt.Scale(type="log"), title="clicks", axis=alt.Axis(**_LOG_TICKS)),
-        tooltip=["rank:Q", "clicks:Q"],
-    ).properties(width=ACTIVITY_W, height=HEIGHT)  # fmt: skip
+    bins = hist.assign(
+        clicks=labels,
+        group=["cold" if hi <= cold_threshold else "warm" for hi in hist["hi"]],
+        share=hist["users"] / total,
+    )
+    lengths = (
+        alt.Chart(
+            bins[bins["users"] > 0],
+            title=(  # a log axis cannot show empty bins; their labels stay
+                f"Sequence lengths (log-spaced bins; cold = fewer than {cold_threshold} clicks)"
+            ),
+        )
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "clicks:N",
+                sort=labels,
+                scale=alt.Scale(domain=labels),
+                title="clicks per user",
+                axis=alt.Axis(labelAngle=-45),
+            ),
+            y=alt.Y(
+                "users:Q", scale=alt.Scale(type="log"), title="users", axis=alt.Axis(**_LOG_TICKS), stack=None
+            ),  # stacked bars would start at zero, which a log axis cannot show
+            color=alt.Color(
+                "group:N",
+                scale=alt.Scale(domain=["cold", "warm"], range=[COLD, WARM]),
+                legend=alt.Legend(title=None, orient="bottom"),
+            ),
+            tooltip=[alt.Tooltip("clicks:N", title="clicks per user"), "users:Q", alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(width=ACTIVITY_W, height=HEIGHT)
+    )
+    line = (
+        alt.Chart(curve[curve["clicks"] > 0], title="Item popularity (rank vs clicks, log-log)")
+        .mark_line(color=WARM, point=len(curve) < 60)
+        .encode(
+            x=alt.X("rank:Q", scale=alt.Scale(type="log"), title="item rank", axis=alt.Axis(**_LOG_TICKS)),
+            y=alt.Y("clicks:Q", scale=alt.Scale(type="log"), title="clicks", axis=alt.Axis(**_LOG_TICKS)),
+            tooltip=["rank:Q", "clicks:Q"],
+        )
+        .properties(width=ACTIVITY_W, height=HEIGHT)
+    )
     return alt.hconcat(lengths, line, spacing=40, autosize=alt.AutoSizeParams(type="pad", contains="padding"))
 
 
@@ -48,22 +74,32 @@ def attributes(dists: dict[str, pd.DataFrame], cols: int = 2) -> alt.VConcatChar
     Panels are rows of `cols`, each as tall as its bars; they share one dataset (column `attribute`).
     """
     shown = {name: d.sort_values("users", ascending=False).head(MAX_BARS) for name, d in dists.items()}
-    data = pd.concat([df.assign(attribute=name, color=[MISSING if v == "missing" else WARM for v in df["value"]])
-                      for name, df in shown.items()], ignore_index=True)  # fmt: skip
+    data = pd.concat(
+        [
+            df.assign(attribute=name, color=[MISSING if v == "missing" else WARM for v in df["value"]])
+            for name, df in shown.items()
+        ],
+        ignore_index=True,
+    )
     data["value"] = data["value"].astype(str)
     panels = []
     for name, df in shown.items():
         n = len(dists[name])
         title = name + (f" (top {len(df)} of {n} values)" if n > MAX_BARS else "")
-        panels.append(alt.Chart(title=alt.Title(title, anchor="start")).mark_bar().encode(
-            x=alt.X("share:Q", title="share of users", axis=alt.Axis(format=".0%")),
-            y=alt.Y("value:N", sort=list(df["value"].astype(str)), title=None, axis=alt.Axis(labelLimit=180)),
-            color=alt.Color("color:N", scale=None),
-            tooltip=["value:N", "users:Q", alt.Tooltip("share:Q", format=".1%")],
-        ).transform_filter(alt.FieldEqualPredicate(field="attribute", equal=name)).properties(
-            width=PANEL_W, height=BAR_PX * max(len(df), 2)))  # fmt: skip
+        panels.append(
+            alt.Chart(title=alt.Title(title, anchor="start"))
+            .mark_bar()
+            .encode(
+                x=alt.X("share:Q", title="share of users", axis=alt.Axis(format=".0%")),
+                y=alt.Y("value:N", sort=list(df["value"].astype(str)), title=None, axis=alt.Axis(labelLimit=180)),
+                color=alt.Color("color:N", scale=None),
+                tooltip=["value:N", "users:Q", alt.Tooltip("share:Q", format=".1%")],
+            )
+            .transform_filter(alt.FieldEqualPredicate(field="attribute", equal=name))
+            .properties(width=PANEL_W, height=BAR_PX * max(len(df), 2))
+        )
     cols = max(1, cols)
-    rows = [alt.hconcat(*panels[i:i + cols], spacing=60) for i in range(0, len(panels), cols)]
+    rows = [alt.hconcat(*panels[i : i + cols], spacing=60) for i in range(0, len(panels), cols)]
     return alt.vconcat(*rows, data=data, spacing=30)
 
 
@@ -73,6 +109,31 @@ def split_roles(roles: pd.DataFrame) -> alt.LayerChart:
     base = alt.Chart(data, title="Users per role in the cold-start split").encode(
         x=alt.X("role:N", sort=list(roles["role"]), title=None, axis=alt.Axis(labelAngle=0, labelLimit=200)),
         y=alt.Y("users:Q", title="users"),
-        tooltip=["role:N", "users:Q"])  # fmt: skip
+        tooltip=["role:N", "users:Q"],
+    )
     bars = base.mark_bar().encode(color=alt.Color("color:N", scale=None))
     return (bars + base.mark_text(dy=-8).encode(text="users:Q")).properties(height=HEIGHT)
+
+
+LOSS_W, LOSS_H = 600, 160  # loss-curve panel width and height (px)
+
+
+def loss_curve(rows: list[dict[str, Any]]) -> alt.VConcatChart:
+    """Loss and validation NDCG@10 per epoch from metrics.jsonl rows, one panel per series, each with its own
+    y scale (epoch 0: the model before training, validation only)."""
+    df = pd.DataFrame([r for r in rows if "epoch" in r and "event" not in r])
+    value_cols = [c for c in ("loss", "val_ndcg@10") if c in df.columns]
+    long = df.melt(id_vars="epoch", value_vars=value_cols, var_name="series").dropna()
+    panels = [
+        alt.Chart()
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("value:Q", title=name, scale=alt.Scale(zero=False)),
+            tooltip=["epoch:Q", "series:N", alt.Tooltip("value:Q", format=".4g")],
+        )
+        .transform_filter(alt.FieldEqualPredicate(field="series", equal=name))
+        .properties(width=LOSS_W, height=LOSS_H)
+        for name in value_cols
+    ]
+    return alt.vconcat(*panels, data=long, spacing=15, title="Loss and validation NDCG@10 per epoch")

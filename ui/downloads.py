@@ -13,5 +13,11 @@ def standalone_html(fig: go.Figure) -> str:
 
 def figure_download(fig: go.Figure, name: str, key: str) -> None:
     """An HTML download of `fig`, rendered on click (embedding plotly.js on every rerun would cost ~5 MB each)."""
-    st.download_button("Download figure (HTML)", lambda: standalone_html(fig), file_name=f"{name}.html",
-                       mime="text/html", key=key, on_click="ignore")  # fmt: skip
+    st.download_button(
+        "Download figure (HTML)",
+        lambda: standalone_html(fig),
+        file_name=f"{name}.html",
+        mime="text/html",
+        key=key,
+        on_click="ignore",
+    )

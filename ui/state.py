@@ -18,15 +18,7 @@ ACTIVE = "active_dataset"  # canonical "NAME@vN"; pages may set it (then st.reru
 QUERY_KEY = "dataset"
 _SELECT = "_active_dataset_select"  # the sidebar widget's own key
 _FLASH = "_flash"
-# Choices a user expects to find again after visiting another page (Streamlit drops the state of
-# widgets not drawn in a run). Selection widgets only: buttons, uploaders and charts can't be set.
-KEPT_WIDGETS = (
-    "methods", "k_shots", "noises", "seeds", "cl", "prompt_aug", "behavior_aug", "ablations", "prompt_tokens",
-    "epochs", "lr", "device", "warm_epochs", "warm_max_len", "warm_d", "warm_layers", "_runs_show", "_runs_run",
-    "compare_sweep", "compare_metric", "compare_group", "compare_ablations", "compare_alpha", "compare_k_for_noise",
-    "compare_noise_for_k", "prompts_run", "prompts_kind", "prompts_colour", "prompts_umap", "prompts_roles",
-    "prompts_user",
-)  # fmt: skip
+_KEPT = "_kept_widgets"  # keys of the widgets whose choice outlives a visit to another page
 
 
 @st.cache_resource(show_spinner="Preparing the dataset store ...")
@@ -84,8 +76,13 @@ def sidebar(store: Store) -> None:
     with st.sidebar:
         if ref:
             st.session_state[_SELECT] = ref
-            st.selectbox("Active dataset", refs, key=_SELECT, on_change=_adopt_selection,
-                         help="Every page works on this dataset. Versions are immutable; importing again adds one.")
+            st.selectbox(
+                "Active dataset",
+                refs,
+                key=_SELECT,
+                on_change=_adopt_selection,
+                help="Every page works on this dataset. Versions are immutable; importing again adds one.",
+            )
             st.query_params[QUERY_KEY] = ref
         else:
             st.caption("No dataset yet: add one on the Data page.")
@@ -105,13 +102,22 @@ def device_label() -> str:
     return f"CPU ({os.cpu_count()} cores)"
 
 
+def kept(key: str) -> str:
+    """Register a selection widget's key as one whose choice survives a visit to another page; returns the key.
+
+    (Streamlit drops the state of widgets not drawn in a run; buttons, uploaders and charts can't be kept.)
+    """
+    st.session_state.setdefault(_KEPT, set()).add(key)
+    return key
+
+
 def keep_widget_state() -> None:
-    """Re-save KEPT_WIDGETS before the page runs: a re-saved key outlives its widget's absence.
+    """Re-save every kept key before the page runs: a re-saved key outlives its widget's absence.
 
     (Streamlit's documented "interrupt the widget clean-up" pattern; a kept value that is no longer
     among a selectbox's options falls back to the default.)
     """
-    for key in KEPT_WIDGETS:
+    for key in st.session_state.get(_KEPT, ()):
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
 

@@ -13,8 +13,10 @@ from ui import cached, charts
 from ui.state import active_dataset, flash, get_store, set_active, show_flash
 from ui.uploads import discard_staged, readable, staged_files, work_dir
 
-NO_DATASET = ("No dataset yet. Import a file (**Import a file** tab), fetch MovieLens-100K or generate "
-              "synthetic data (**MovieLens & synthetic** tab).")  # fmt: skip
+NO_DATASET = (
+    "No dataset yet. Import a file (**Import a file** tab), fetch MovieLens-100K or generate "
+    "synthetic data (**MovieLens & synthetic** tab)."
+)
 DEFAULT_SQL = "SELECT item, count(*) AS clicks\nFROM interactions\nGROUP BY item\nORDER BY clicks DESC\nLIMIT 20"
 NO_TIME = "(none: use file order)"
 TABS = ["Overview", "Import a file", "SQL", "MovieLens & synthetic"]
@@ -31,8 +33,10 @@ def published(new: Dataset, notes: list[str], what: str) -> None:
     set_active(new.ref)
     st.session_state[_OPEN_TAB] = TABS[0]
     c = new.manifest["counts"]
-    text = (f"{what} **{new.ref}**: {c['users']:,} users, {c['items']:,} items, "
-            f"{c['interactions']:,} interactions. It is now the active dataset.")  # fmt: skip
+    text = (
+        f"{what} **{new.ref}**: {c['users']:,} users, {c['items']:,} items, "
+        f"{c['interactions']:,} interactions. It is now the active dataset."
+    )
     flash("success", text + "".join(f"\n\n- {n}" for n in notes))
     st.rerun()
 
@@ -48,8 +52,10 @@ def show_overview(ds: Dataset) -> None:
     cols[4].metric("Cold users", f"{info['cold_users']:,}", help=f"fewer than {info['cold_threshold']} clicks")
     q, tr = info["sequence_length"], info["time_range"]
     span = f" · time {tr['min_iso'][:10]} to {tr['max_iso'][:10]}" if tr["min"] is not None else ""
-    st.caption(f"Clicks per user: median {q['p50']:g}, mean {q['mean']:.1f}, max {q['max']:g} · "
-               f"density {info['density']:.3%}{span} · source: {info['source'].get('format', '?')}")  # fmt: skip
+    st.caption(
+        f"Clicks per user: median {q['p50']:g}, mean {q['mean']:.1f}, max {q['max']:g} · "
+        f"density {info['density']:.3%}{span} · source: {info['source'].get('format', '?')}"
+    )
     activity = charts.activity(ov["lengths"], ov["popularity"], info["cold_threshold"])
     st.altair_chart(activity, key="chart_activity", width="content")  # fixed-width panels side by side
 
@@ -61,8 +67,10 @@ def show_overview(ds: Dataset) -> None:
 
     st.subheader("User attributes")
     if not ov["attributes"]:
-        st.info("This dataset has no user attributes, so personalized prompts have no profile to read. "
-                "Import it again with a users file (or attribute columns) to use PPR.")  # fmt: skip
+        st.info(
+            "This dataset has no user attributes, so personalized prompts have no profile to read. "
+            "Import it again with a users file (or attribute columns) to use PPR."
+        )
     else:
         st.altair_chart(charts.attributes(ov["attributes"]), key="chart_attributes", width="content")
 
@@ -85,22 +93,25 @@ def show_split(split: dict) -> None:
         "early stopping) and test. For each test user the first click is the **zero-shot** target and every "
         "later click a **few-shot** target, each scored against 99 items the user never clicked."
     )
-    right.dataframe(
-        {"targets": list(split["targets"]), "count": list(split["targets"].values())}, hide_index=True
-    )
+    right.dataframe({"targets": list(split["targets"]), "count": list(split["targets"].values())}, hide_index=True)
 
 
 def import_section() -> None:
-    inter = st.file_uploader("Interactions: CSV, TSV, Parquet, JSON lines, or a MovieLens/RecBole zip",
-                             type=list(UPLOAD_TYPES), key="upload_interactions")  # fmt: skip
+    inter = st.file_uploader(
+        "Interactions: CSV, TSV, Parquet, JSON lines, or a MovieLens/RecBole zip",
+        type=list(UPLOAD_TYPES),
+        key="upload_interactions",
+    )
     with st.expander("Optional: a users file (profile attributes) and an items file (titles, categories)"):
         users = st.file_uploader("Users file", type=list(UPLOAD_TYPES), key="upload_users")
         items = st.file_uploader("Items file", type=list(UPLOAD_TYPES), key="upload_items")
     if inter is None:
         discard_staged()
-        st.caption("One row per click with a user id, an item id and (best) a time column. User attributes "
-                   "come from a users file or from columns of the interactions file that never change "
-                   "within a user.")  # fmt: skip
+        st.caption(
+            "One row per click with a user id, an item id and (best) a time column. User attributes "
+            "come from a users file or from columns of the interactions file that never change "
+            "within a user."
+        )
         return
     try:
         paths = staged_files({"interactions": inter, "users": users, "items": items})
@@ -114,29 +125,48 @@ def import_section() -> None:
     import_form(inter, preview)
 
 
-def import_form(inter, preview) -> None:  # noqa: ANN001 (UploadedFile, UploadPreview)
+def import_form(inter, preview) -> None:
     cols = preview.columns["interactions"]
     g = preview.guess
     fid = inter.file_id
     with st.form(f"import_form_{fid}"):
         name = st.text_input("Dataset name", value=dataset_name_for(inter.name), key=f"import_name_{fid}")
         a, b, c = st.columns(3)
-        user = a.selectbox("User column", cols, index=cols.index(g["user"]) if g["user"] else 0, key=f"import_user_{fid}")
-        item = b.selectbox("Item column", cols, index=cols.index(g["item"]) if g["item"] else min(1, len(cols) - 1),
-                            key=f"import_item_{fid}")
+        user = a.selectbox(
+            "User column", cols, index=cols.index(g["user"]) if g["user"] else 0, key=f"import_user_{fid}"
+        )
+        item = b.selectbox(
+            "Item column",
+            cols,
+            index=cols.index(g["item"]) if g["item"] else min(1, len(cols) - 1),
+            key=f"import_item_{fid}",
+        )
         times = cols + [NO_TIME] if not g["time"] else cols
         time = c.selectbox("Time column", times, index=times.index(g["time"] or NO_TIME), key=f"import_time_{fid}")
         where = "users file" if preview.attribute_source == "users" else "interactions file, first value per user"
-        attrs = st.multiselect(f"User attributes (from the {where})", preview.attribute_choices,
-                               default=preview.attribute_guess, key=f"import_attrs_{fid}")  # fmt: skip
+        attrs = st.multiselect(
+            f"User attributes (from the {where})",
+            preview.attribute_choices,
+            default=preview.attribute_guess,
+            key=f"import_attrs_{fid}",
+        )
         submitted = st.form_submit_button("Import", type="primary", key="import_submit")
     if not submitted:
         return
     notes: list[str] = []
     try:
         with st.spinner("Importing ..."):
-            new = import_upload(store, name.strip(), preview, user, item, None if time == NO_TIME else time,
-                                attrs, work_dir(), log=notes.append)  # fmt: skip
+            new = import_upload(
+                store,
+                name.strip(),
+                preview,
+                user,
+                item,
+                None if time == NO_TIME else time,
+                attrs,
+                work_dir(),
+                log=notes.append,
+            )
     except InputError as exc:
         st.error(readable(str(exc)))
         return
@@ -145,16 +175,21 @@ def import_form(inter, preview) -> None:  # noqa: ANN001 (UploadedFile, UploadPr
 
 def sql_section(ds: Dataset) -> None:
     with st.form("sql_form"):
-        query = st.text_area("One SELECT over the tables `interactions`, `users` and `items` (read-only)",
-                             value=st.session_state.get(_SQL_KEPT, DEFAULT_SQL), height=140,
-                             key="sql_query")  # fmt: skip
+        query = st.text_area(
+            "One SELECT over the tables `interactions`, `users` and `items` (read-only)",
+            value=st.session_state.get(_SQL_KEPT, DEFAULT_SQL),
+            height=140,
+            key="sql_query",
+        )
         st.form_submit_button("Run query", key="sql_submit")
     st.session_state[_SQL_KEPT] = query
     with st.expander("Table columns"):
         attrs = ", ".join(a["name"] for a in ds.attributes)
-        st.markdown(f"- `interactions`: user, item, ts (unix seconds), in time order per user\n"
-                    f"- `users`: user, user_id (original id){', ' + attrs if attrs else ''} (codes; 0 = missing)\n"
-                    "- `items`: item, item_id (original id), title, category")  # fmt: skip
+        st.markdown(
+            f"- `interactions`: user, item, ts (unix seconds), in time order per user\n"
+            f"- `users`: user, user_id (original id){', ' + attrs if attrs else ''} (codes; 0 = missing)\n"
+            "- `items`: item, item_id (original id), title, category"
+        )
     try:
         result = cached.sql(str(ds.path), ds.content_hash, query)
     except InputError as exc:
@@ -163,23 +198,32 @@ def sql_section(ds: Dataset) -> None:
     if len(result) >= cached.SQL_ROW_LIMIT:
         st.caption(f"Showing the first {cached.SQL_ROW_LIMIT:,} rows; add a LIMIT or aggregate for the rest.")
     st.dataframe(result, hide_index=True, width="stretch")
-    st.download_button("Download CSV", result.to_csv(index=False), file_name=f"{ds.name}-v{ds.version}-query.csv",
-                       mime="text/csv", on_click="ignore")  # fmt: skip
+    st.download_button(
+        "Download CSV",
+        result.to_csv(index=False),
+        file_name=f"{ds.name}-v{ds.version}-query.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
 
 
 def fetch_section() -> None:
     st.markdown("#### MovieLens-100K")
-    st.caption("943 users with age, gender, occupation and zip code; 100k ratings. Downloaded on this machine "
-               "from GroupLens (or the copy in RecBole's wheel on PyPI): its licence forbids redistribution.")  # fmt: skip
+    st.caption(
+        "943 users with age, gender, occupation and zip code; 100k ratings. Downloaded on this machine "
+        "from GroupLens (or the copy in RecBole's wheel on PyPI): its licence forbids redistribution."
+    )
     name = st.text_input("Dataset name", value="ml-100k", key="ml_name")
-    source = st.text_input("Local copy (optional): path to ml-100k.zip or its folder; empty = download",
-                           key="ml_source")  # fmt: skip
+    source = st.text_input(
+        "Local copy (optional): path to ml-100k.zip or its folder; empty = download", key="ml_source"
+    )
     if not st.button("Fetch and import MovieLens-100K", key="ml_fetch"):
         return
     try:
         with st.status("Fetching MovieLens-100K ...", expanded=True) as status:
-            new = fetch_and_import(store, name.strip(), source=Path(source.strip()) if source.strip() else None,
-                                   log=status.write)  # fmt: skip
+            new = fetch_and_import(
+                store, name.strip(), source=Path(source.strip()) if source.strip() else None, log=status.write
+            )
             status.update(label="MovieLens-100K imported", state="complete")
     except InputError as exc:
         status.update(label="MovieLens-100K could not be fetched", state="error")
@@ -190,15 +234,18 @@ def fetch_section() -> None:
 
 def synth_section() -> None:
     st.markdown("#### Synthetic data")
-    st.caption("Users with four profile attributes that shift their tastes over item clusters, popular items, "
-               "short-range sequence effects and about 20% naturally cold users. Same seed, same data.")  # fmt: skip
+    st.caption(
+        "Users with four profile attributes that shift their tastes over item clusters, popular items, "
+        "short-range sequence effects and about 20% naturally cold users. Same seed, same data."
+    )
     with st.form("synth_form"):
         name = st.text_input("Dataset name", value="synth", key="synth_name")
         a, b = st.columns(2)
         n_users = a.number_input("Users", min_value=10, max_value=5_000_000, value=2_000, step=500, key="synth_users")
         n_items = b.number_input("Items", min_value=10, max_value=1_000_000, value=500, step=100, key="synth_items")
-        mean_len = a.number_input("Mean clicks per user", min_value=1.0, max_value=1_000.0, value=20.0,
-                                  key="synth_mean_len")
+        mean_len = a.number_input(
+            "Mean clicks per user", min_value=1.0, max_value=1_000.0, value=20.0, key="synth_mean_len"
+        )
         seed = b.number_input("Seed", min_value=0, value=0, step=1, key="synth_seed")
         submitted = st.form_submit_button("Generate and import", type="primary", key="synth_submit")
     if not submitted:
@@ -210,8 +257,16 @@ def synth_section() -> None:
         bar.progress(0.9 * done / total, text=text)
 
     try:
-        new = synth_dataset(store, name.strip(), int(n_users), int(n_items), float(mean_len), int(seed),
-                            progress=progress, log=lambda _msg: None)  # fmt: skip
+        new = synth_dataset(
+            store,
+            name.strip(),
+            int(n_users),
+            int(n_items),
+            float(mean_len),
+            int(seed),
+            progress=progress,
+            log=lambda _msg: None,
+        )
     except InputError as exc:
         st.error(str(exc))
         return
@@ -224,8 +279,9 @@ if tab := st.session_state.pop(_OPEN_TAB, None):  # set by published(): show the
     st.session_state[TAB_KEY] = tab
 # Lazy tabs bound to the URL (?tab=SQL): only the open tab's content runs and reaches the browser.
 # An empty store opens on the import.
-overview_tab, import_tab, sql_tab, more_tab = st.tabs(TABS, key=TAB_KEY, bind="query-params",
-                                                      default=TABS[0] if ds else TABS[1])  # fmt: skip
+overview_tab, import_tab, sql_tab, more_tab = st.tabs(
+    TABS, key=TAB_KEY, bind="query-params", default=TABS[0] if ds else TABS[1]
+)
 if overview_tab.open:
     with overview_tab:
         if ds:

@@ -3,20 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from ppr.data.store import Store
-from ppr.io import read_json
-from ppr.jobs.sweep import list_sweeps, sweeps_dir
+from ppr.jobs.sweep import latest_sweeps
 from ui.state import active_dataset, get_store
-
-LATEST = 3
-
-
-def latest_sweeps(store: Store) -> list[dict]:
-    """The most recently updated sweeps' sweep.json (a stat per sweep, then LATEST small reads: Home stays fast)."""
-    folders = [sweeps_dir(store) / sid for sid in list_sweeps(store)]
-    folders.sort(key=lambda f: (f / "sweep.json").stat().st_mtime, reverse=True)
-    return [read_json(f / "sweep.json") for f in folders[:LATEST]]
-
 
 store = get_store()
 ds = active_dataset(store)
@@ -38,41 +26,59 @@ if ds is None:
 
 st.subheader("What to do next")
 first, second, third = st.columns(3)
-sample = " The bundled `sample` is synthetic data with user profiles, ready to explore." if "sample" in store.names() else ""
+sample = (
+    " The bundled `sample` is synthetic data with user profiles, ready to explore." if "sample" in store.names() else ""
+)
 with first:
-    st.markdown(f"**1. Look at the data.** The active dataset is `{ds.ref}` ({ds.n_users:,} users, "
-                f"{ds.n_items:,} items).{sample} Upload your own, fetch MovieLens-100K or generate "
-                "synthetic data on the Data page.")  # fmt: skip
+    st.markdown(
+        f"**1. Look at the data.** The active dataset is `{ds.ref}` ({ds.n_users:,} users, "
+        f"{ds.n_items:,} items).{sample} Upload your own, fetch MovieLens-100K or generate "
+        "synthetic data on the Data page."
+    )
     st.page_link("views/data.py", label="Open Data", icon=":material/database:")
 with second:
-    st.markdown("**2. Launch runs.** Warm-train SASRec on the warm users, then tune for the cold users with "
-                "fine-tuning or PPR: one run, or a sweep over methods, k-shot sparsity, profile noise and seeds, "
-                "in a background worker.")  # fmt: skip
+    st.markdown(
+        "**2. Launch runs.** Warm-train SASRec on the warm users, then tune for the cold users with "
+        "fine-tuning or PPR: one run, or a sweep over methods, k-shot sparsity, profile noise and seeds, "
+        "in a background worker."
+    )
     st.page_link("views/runs.py", label="Open Runs", icon=":material/play_circle:")
 with third:
-    st.markdown("**3. Compare.** See where prompts beat fine-tuning: by k-shot sparsity, by profile noise and "
-                "by ablation; then per user, which profile the prompts read and what they recommend.")  # fmt: skip
+    st.markdown(
+        "**3. Compare.** See where prompts beat fine-tuning: by k-shot sparsity, by profile noise and "
+        "by ablation; then per user, which profile the prompts read and what they recommend."
+    )
     st.page_link("views/compare.py", label="Open Compare", icon=":material/monitoring:")
     st.page_link("views/prompts.py", label="Open Prompt explorer", icon=":material/scatter_plot:")
 cli = f"python -m ppr --home {store.home}"
 st.caption("Or from a shell, on the same store:")
-st.code(f"{cli} warm {ds.ref}\n{cli} tune {ds.ref} --method finetune\n{cli} tune {ds.ref} --method ppr-full\n"
-        f"{cli} sweep {ds.ref} --k-shots 1,5,all --background",
-        language="bash")  # fmt: skip
+st.code(
+    f"{cli} warm {ds.ref}\n{cli} tune {ds.ref} --method finetune\n{cli} tune {ds.ref} --method ppr-full\n"
+    f"{cli} sweep {ds.ref} --k-shots 1,5,all --background",
+    language="bash",
+)
 
 if recent := latest_sweeps(store):
     st.subheader("Latest sweeps")
     for sweep in recent:
-        st.page_link("views/runs.py", query_params={"sweep": sweep["id"]}, icon=":material/play_circle:",
-                     label=f"{sweep['id']} · {sweep['dataset']} · {len(sweep['runs'])} runs · "
-                           f"submitted {sweep['submitted'][:16].replace('T', ' ')} UTC")  # fmt: skip
+        st.page_link(
+            "views/runs.py",
+            query_params={"sweep": sweep["id"]},
+            icon=":material/play_circle:",
+            label=f"{sweep['id']} · {sweep['dataset']} · {len(sweep['runs'])} runs · "
+            f"submitted {sweep['submitted'][:16].replace('T', ' ')} UTC",
+        )
 
 st.subheader("Datasets in the store")
 rows = [
-    {"dataset": d.ref, "users": d.n_users, "items": d.n_items,
-     "interactions": d.manifest["counts"]["interactions"],
-     "attributes": ", ".join(a["name"] for a in d.attributes) or "-",
-     "created": d.manifest["created_at"]}  # fmt: skip
+    {
+        "dataset": d.ref,
+        "users": d.n_users,
+        "items": d.n_items,
+        "interactions": d.manifest["counts"]["interactions"],
+        "attributes": ", ".join(a["name"] for a in d.attributes) or "-",
+        "created": d.manifest["created_at"],
+    }
     for d in store.list()
 ]
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

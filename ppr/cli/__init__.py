@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from ppr.data.store import Store
 from ppr.errors import InputError
@@ -34,7 +35,7 @@ def help_line(command: str) -> str:
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The CLI parser: `command`'s module registered in full, every other command as name + help line."""
     parser = argparse.ArgumentParser(
-        prog="python -m ppr",
+        prog="ppr" if Path(sys.argv[0]).name == "ppr" else "python -m ppr",
         description="PPR Workbench: personalized prompt-tuning for cold-start sequential recommendation.",
     )
     parser.add_argument(
@@ -64,3 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def run() -> None:
+    """The `ppr` console command (pip install -e .)."""
+    sys.exit(main())

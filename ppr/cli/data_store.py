@@ -29,8 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-col", help="time column (default: guessed, e.g. timestamp, ts)")
     p.add_argument("--attrs", help="comma-separated user attribute columns (default: all non-id users-file columns)")
     p.add_argument("--format", default="auto", choices=FORMATS, help="input format (default: from the file names)")
-    p.add_argument("--if-exists", default="new", choices=("new", "refuse"),
-                   help="when the name exists: make a new version (default) or refuse")  # fmt: skip
+    p.add_argument(
+        "--if-exists",
+        default="new",
+        choices=("new", "refuse"),
+        help="when the name exists: make a new version (default) or refuse",
+    )
     p.add_argument("--json", action="store_true", help="print the new version's manifest as JSON")
     p.set_defaults(func=cmd_import)
 
@@ -124,9 +128,17 @@ def cmd_list(args: argparse.Namespace, store: Store) -> int:
         return 0
     table = [["NAME", "VERSION", "USERS", "ITEMS", "INTERACTIONS", "SOURCE", "CREATED"]]
     for r in rows:
-        table.append([r["name"], f"v{r['version']}" + (f" ({len(r['versions'])})" if len(r["versions"]) > 1 else ""),
-                      _n(r["users"]), _n(r["items"]), _n(r["interactions"]), str(r["source"] or "-"),
-                      str(r["created_at"] or "-")])  # fmt: skip
+        table.append(
+            [
+                r["name"],
+                f"v{r['version']}" + (f" ({len(r['versions'])})" if len(r["versions"]) > 1 else ""),
+                _n(r["users"]),
+                _n(r["items"]),
+                _n(r["interactions"]),
+                str(r["source"] or "-"),
+                str(r["created_at"] or "-"),
+            ]
+        )
     _print_table(table, right=(2, 3, 4))
     return 0
 
@@ -149,8 +161,10 @@ def cmd_info(args: argparse.Namespace, store: Store) -> int:
     if tr["min"] is not None and src.get("time_unit") != "row_order":
         print(f"  time range    {tr['min_iso']} .. {tr['max_iso']}")
     if info["duplicates_dropped"] or info["users_file_rows_dropped"]:
-        print(f"  dropped       {info['duplicates_dropped']:,} duplicate rows, "
-              f"{info['users_file_rows_dropped']:,} users-file rows")  # fmt: skip
+        print(
+            f"  dropped       {info['duplicates_dropped']:,} duplicate rows, "
+            f"{info['users_file_rows_dropped']:,} users-file rows"
+        )
     if info["attributes"]:
         print("  attributes")
         table = [["NAME", "ENCODING", "VALUES", "MISSING", "MOST COMMON"]]
@@ -160,8 +174,10 @@ def cmd_info(args: argparse.Namespace, store: Store) -> int:
         _print_table(table, right=(2, 3), indent="    ")
     else:
         print("  attributes    none")
-    print(f"  source        {src.get('format', '-')}: " + ", ".join(
-        f"{role} {f['path']}" for role, f in src.get("files", {}).items()))  # fmt: skip
+    print(
+        f"  source        {src.get('format', '-')}: "
+        + ", ".join(f"{role} {f['path']}" for role, f in src.get("files", {}).items())
+    )
     print(f"  content hash  {info['content_hash']}")
     return 0
 

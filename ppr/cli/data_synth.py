@@ -27,8 +27,12 @@ def register(data_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--items", type=int, required=True, help="number of items")
     p.add_argument("--mean-len", type=float, default=20.0, help="mean clicks per user (default 20)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--if-exists", choices=("new", "refuse"), default="new",
-                   help="'new' adds a version if NAME exists (default), 'refuse' fails")  # fmt: skip
+    p.add_argument(
+        "--if-exists",
+        choices=("new", "refuse"),
+        default="new",
+        help="'new' adds a version if NAME exists (default), 'refuse' fails",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
@@ -51,9 +55,16 @@ def run(args: argparse.Namespace, store: Store) -> int:
         print(f"generated {done:,}/{total:,} users ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
 
     ds = synth_dataset(
-        store, args.name, args.users, args.items, args.mean_len, args.seed, args.if_exists,
-        progress=progress, log=lambda msg: print(msg, file=sys.stderr),
-    )  # fmt: skip
+        store,
+        args.name,
+        args.users,
+        args.items,
+        args.mean_len,
+        args.seed,
+        args.if_exists,
+        progress=progress,
+        log=lambda msg: print(msg, file=sys.stderr),
+    )
     counts = ds.manifest["counts"]
     if args.json:
         print(json.dumps({"dataset": ds.ref, "path": str(ds.path), **counts}, indent=2))

@@ -19,7 +19,8 @@ from ppr.cli import help_line
 from ppr.cli.options import add_settings, settings_from
 from ppr.cli.train import add_run_settings, base_spec
 from ppr.data.store import Store
-from ppr.jobs import control, sweep as sweeps
+from ppr.jobs import control
+from ppr.jobs import sweep as sweeps
 from ppr.report import tables
 from ppr.runs.folder import run_folder
 from ppr.runs.status import read_metrics, read_status
@@ -40,7 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run_settings(s, warm_prefix="warm-")
     s.add_argument("--device", default="auto")
     s.add_argument("--background", action="store_true", help="detach a worker and return; prints the sweep id last")
-    s.add_argument("--max-workers", type=int, default=None, help="workers computing at once (default $PPR_MAX_WORKERS or 1)")
+    s.add_argument(
+        "--max-workers", type=int, default=None, help="workers computing at once (default $PPR_MAX_WORKERS or 1)"
+    )
     s.set_defaults(func=run_sweep)
 
     w = sub.add_parser("worker", help=help_line("worker"))
@@ -78,9 +81,14 @@ def sweep_spec(args: argparse.Namespace, store: Store) -> SweepSpec:
     """The sweep the flags describe: grid axes as comma lists, every other setting shared by the cells."""
     methods = parse_list(TuneSpec, "method", args.methods)
     base = base_spec(args, store, seed=0).tuned(settings_from(args, TuneSpec, method=(methods or ("finetune",))[0]))
-    return SweepSpec(base, methods, parse_list(TuneSpec, "k_shot", args.k_shots),
-                     parse_list(TuneSpec, "noise", args.noise), parse_list(TuneSpec, "seed", args.seeds),
-                     tuple(a.strip() for a in args.ablations.split(",") if a.strip()))
+    return SweepSpec(
+        base,
+        methods,
+        parse_list(TuneSpec, "k_shot", args.k_shots),
+        parse_list(TuneSpec, "noise", args.noise),
+        parse_list(TuneSpec, "seed", args.seeds),
+        tuple(a.strip() for a in args.ablations.split(",") if a.strip()),
+    )
 
 
 def run_sweep(args: argparse.Namespace, store: Store) -> int:
@@ -90,8 +98,10 @@ def run_sweep(args: argparse.Namespace, store: Store) -> int:
     body = sweeps.submit(store, spec, args.device)
     sid, n_cells = body["id"], len(body["cells"])
     done = sum(read_status(store.runs_dir / c["run_id"])["state"] == "done" for c in body["cells"])
-    print(f"sweep {sid}: {n_cells} cells ({done} already done), {len(body['warm_runs'])} warm runs, "
-          f"{len(body['runs'])} runs in all")
+    print(
+        f"sweep {sid}: {n_cells} cells ({done} already done), {len(body['warm_runs'])} warm runs, "
+        f"{len(body['runs'])} runs in all"
+    )
     folder = sweeps.sweeps_dir(store) / sid
     if args.background:
         _, pid = control.start(store, spec, args.device, args.max_workers)
@@ -118,15 +128,19 @@ def run_worker(args: argparse.Namespace, store: Store) -> int:
 
 def runs_list(args: argparse.Namespace, store: Store) -> int:
     rows = control.run_rows(store, sweeps.read_sweep(store, args.sweep)["runs"] if args.sweep else None)
-    sweep_rows = [{k: b[k] for k in ("id", "dataset", "state", "progress", "counts", "pid")}
-                  for b in map(lambda s: sweeps.read_sweep(store, s), sweeps.list_sweeps(store))]  # fmt: skip
+    sweep_rows = [
+        {k: b[k] for k in ("id", "dataset", "state", "progress", "counts", "pid")}
+        for b in (sweeps.read_sweep(store, s) for s in sweeps.list_sweeps(store))
+    ]
     if args.json:
         print(json.dumps({"runs": rows, "sweeps": sweep_rows}, indent=2, default=str))
         return 0
     for r in rows:
         state = "failed (stale)" if r["stale"] else r["state"]
         old = f"  outdated (run semantics v{r['semantics']})" if r["outdated"] else ""
-        print(f"{r['id']:<60} {state:<15} {100 * r['progress']:5.1f}%  epoch {r['epoch']:<4} pid {r['pid'] or '-'}{old}")
+        print(
+            f"{r['id']:<60} {state:<15} {100 * r['progress']:5.1f}%  epoch {r['epoch']:<4} pid {r['pid'] or '-'}{old}"
+        )
     for s in sweep_rows:
         print(f"sweep {s['id']:<54} {s['state']:<15} {100 * s['progress']:5.1f}%  {s['counts']}")
     if not rows and not sweep_rows:
@@ -144,7 +158,19 @@ def runs_show(args: argparse.Namespace, store: Store) -> int:
     if args.json:
         print(json.dumps(body, indent=2, default=str))
         return 0
-    for key in ("id", "state", "stale", "progress", "epoch", "pid", "started", "updated", "finished", "counts", "error"):
+    for key in (
+        "id",
+        "state",
+        "stale",
+        "progress",
+        "epoch",
+        "pid",
+        "started",
+        "updated",
+        "finished",
+        "counts",
+        "error",
+    ):
         if body.get(key) is not None:
             print(f"{key:<9} {body[key]}")
     if body.get("traceback"):
@@ -174,8 +200,10 @@ def runs_resume(args: argparse.Namespace, store: Store) -> int:
 def run_report(args: argparse.Namespace, store: Store) -> int:
     sweep = sweeps.read_sweep(store, args.sweep)
     c = sweep["counts"]
-    title = (f"Sweep {sweep['id']} ({sweep['dataset']}): {sweep['state']}, {c['done']} of {len(sweep['runs'])} runs "
-             f"done, {c['failed']} failed, {c['cancelled']} cancelled, {c['queued'] + c['running']} to go")
+    title = (
+        f"Sweep {sweep['id']} ({sweep['dataset']}): {sweep['state']}, {c['done']} of {len(sweep['runs'])} runs "
+        f"done, {c['failed']} failed, {c['cancelled']} cancelled, {c['queued'] + c['running']} to go"
+    )
     table = tables.sweep_table(sweeps.sweep_runs(store, args.sweep))
     summary = {k: sweep[k] for k in ("id", "dataset", "state", "counts", "progress")}
     sys.stdout.write(tables.render(table, args.format, title, summary))

@@ -15,8 +15,13 @@ from typing import Any
 from ppr.spec.settings import Declaration, declaration, parse_value, value_types
 
 
-def add_settings(parser: argparse.ArgumentParser, cls: type, prefix: str = "", skip: tuple[str, ...] = (),
-                 required: tuple[str, ...] = ()) -> None:
+def add_settings(
+    parser: argparse.ArgumentParser,
+    cls: type,
+    prefix: str = "",
+    skip: tuple[str, ...] = (),
+    required: tuple[str, ...] = (),
+) -> None:
     """A flag per CLI setting of `cls` (not in `skip`), e.g. --warm-lr for prefix 'warm-'."""
     group = parser.add_argument_group(f"{cls.SECTION.lower()} settings")
     types = value_types(cls)
@@ -29,11 +34,18 @@ def add_settings(parser: argparse.ArgumentParser, cls: type, prefix: str = "", s
         shown = f.name not in required and d.none != "default"  # 'default': the help names each method's
         text = d.help.replace("%", "%%") + (f" (default: {default})" if shown else "")
         if types[f.name] is bool:
-            group.add_argument(flag, dest=_dest(cls, f.name), action=argparse.BooleanOptionalAction, default=None,
-                               help=text)
+            group.add_argument(
+                flag, dest=_dest(cls, f.name), action=argparse.BooleanOptionalAction, default=None, help=text
+            )
         else:
-            group.add_argument(flag, dest=_dest(cls, f.name), default=None, metavar=_metavar(d, types[f.name]),
-                               help=text, required=f.name in required)
+            group.add_argument(
+                flag,
+                dest=_dest(cls, f.name),
+                default=None,
+                metavar=_metavar(d, types[f.name]),
+                help=text,
+                required=f.name in required,
+            )
 
 
 def settings_from(args: argparse.Namespace, cls: type, **fixed: Any) -> Any:

@@ -32,8 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common_args(w)
     w.set_defaults(func=run_warm)
 
-    t = sub.add_parser("tune", help=help_line("tune"), description="Methods: " + ", ".join(METHODS)
-                       + ". Without --warm the matching warm run is reused or trained.")
+    t = sub.add_parser(
+        "tune",
+        help=help_line("tune"),
+        description="Methods: " + ", ".join(METHODS) + ". Without --warm the matching warm run is reused or trained.",
+    )
     t.add_argument("name", help="dataset NAME or NAME@vN")
     t.add_argument("--warm", default=None, help="warm run id or folder (default: the matching one)")
     add_settings(t, TuneSpec, required=("method",))
@@ -52,8 +55,13 @@ def add_run_settings(p: argparse.ArgumentParser, warm_prefix: str) -> None:
 def base_spec(args: argparse.Namespace, store: Store, seed: int) -> RunSpec:
     """The warm run the flags describe, on the named dataset version."""
     ds = store.open(args.name)
-    return RunSpec(ds.ref, ds.content_hash, settings_from(args, SplitSpec), settings_from(args, BackboneSpec),
-                   settings_from(args, WarmSpec, seed=seed))
+    return RunSpec(
+        ds.ref,
+        ds.content_hash,
+        settings_from(args, SplitSpec),
+        settings_from(args, BackboneSpec),
+        settings_from(args, WarmSpec, seed=seed),
+    )
 
 
 def _common_args(p: argparse.ArgumentParser) -> None:
@@ -76,8 +84,10 @@ def run_tune(args: argparse.Namespace, store: Store) -> int:
         raise InputError(f"Run {args.warm} is a tuning run; --warm needs a warm run (`python -m ppr warm`).")
     ds = store.open(args.name)
     if warm.dataset_hash != ds.content_hash:
-        raise InputError(f"Warm run {args.warm} was trained on {warm.dataset} (content {warm.dataset_hash[:12]}), "
-                         f"not on {ds.ref} ({ds.content_hash[:12]}); pick a warm run of this dataset.")
+        raise InputError(
+            f"Warm run {args.warm} was trained on {warm.dataset} (content {warm.dataset_hash[:12]}), "
+            f"not on {ds.ref} ({ds.content_hash[:12]}); pick a warm run of this dataset."
+        )
     return _compute(store, dataclasses.replace(warm, tune=tune), args)
 
 
@@ -105,9 +115,13 @@ def _report(run: RunFolder, reused: bool, as_json: bool) -> None:
         for kind in ("few", "zero", "joint") if eval_set == "test" else ("joint",):
             m = groups.get(kind)
             if m and m["n"]:
-                print(f"  {eval_set:<9} {kind:<5} n={m['n']:<6} AUC {m['auc']:.4f}  HIT@10 {m['hit@10']:.4f}  "
-                      f"NDCG@10 {m['ndcg@10']:.4f}")
+                print(
+                    f"  {eval_set:<9} {kind:<5} n={m['n']:<6} AUC {m['auc']:.4f}  HIT@10 {m['hit@10']:.4f}  "
+                    f"NDCG@10 {m['ndcg@10']:.4f}"
+                )
     p = result["params"]
     if result["kind"] == "tune":
-        print(f"  tuned parameters {p['tuned']:,} ({100 * p['share_of_finetune']:.1f}% of fine-tuning's "
-              f"{p['finetune']:,})")
+        print(
+            f"  tuned parameters {p['tuned']:,} ({100 * p['share_of_finetune']:.1f}% of fine-tuning's "
+            f"{p['finetune']:,})"
+        )

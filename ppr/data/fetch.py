@@ -31,7 +31,6 @@ _RECBOLE_FILES = ("ml-100k.inter", "ml-100k.user", "ml-100k.item")
 _GROUPLENS_FILES = ("u.data", "u.user", "u.item")
 
 
-
 def fetch_ml100k(dest: Path, source: Path | None = None, log: Log = to_stderr, timeout: float = 20.0) -> Path:
     """Put ml-100k raw files into `dest` and return the folder to import (MovieLens or RecBole layout)."""
     dest = Path(dest)
@@ -59,9 +58,7 @@ def fetch_ml100k(dest: Path, source: Path | None = None, log: Log = to_stderr, t
     )
 
 
-def fetch_and_import(
-    store: Store, name: str = "ml-100k", source: Path | None = None, log: Log = to_stderr
-) -> Dataset:
+def fetch_and_import(store: Store, name: str = "ml-100k", source: Path | None = None, log: Log = to_stderr) -> Dataset:
     """Fetch ml-100k (or take it from `source`) into a temp folder and import it as `name` (CLI and app)."""
     from ppr.data.importers import import_dataset
 
@@ -116,7 +113,9 @@ def _from_local(source: Path, dest: Path) -> Path:
         members = {n: Path(n).name for n in names if Path(n).name in wanted}
         if len(set(members.values())) == len(wanted):
             return _extract(source, dest, members)
-    raise InputError(f"--from {source}: the zip holds neither GroupLens' u.data/u.user/u.item nor RecBole's ml-100k files.")
+    raise InputError(
+        f"--from {source}: the zip holds neither GroupLens' u.data/u.user/u.item nor RecBole's ml-100k files."
+    )
 
 
 def _extract(zpath: Path, dest: Path, members: dict[str, str]) -> Path:

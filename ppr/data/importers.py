@@ -33,15 +33,60 @@ DUCKDB_MEMORY_LIMIT = "3GB"
 DUCKDB_THREADS = 2
 
 # Column-name guesses, in order of preference; compared without case and punctuation.
-USER_COLUMNS = ("user_id", "userid", "user", "uid", "user_idx", "users", "customer_id", "customer",
-                "visitor_id", "member_id", "account_id", "reviewer_id", "session_id")  # fmt: skip
-ITEM_COLUMNS = ("item_id", "itemid", "item", "iid", "movie_id", "movieid", "movie", "product_id", "product",
-                "asin", "track_id", "song_id", "book_id", "isbn", "article_id", "business_id", "poi_id",
-                "video_id", "news_id", "item_idx", "items")  # fmt: skip
-TIME_COLUMNS = ("timestamp", "time", "ts", "datetime", "date", "time_stamp", "unix_timestamp", "unixtime",
-                "event_time", "created_at", "unix_review_time", "click_time", "rating_time")  # fmt: skip
-TITLE_COLUMNS = ("title", "name", "movie_title", "item_name", "product_name", "movie_name", "track_name",
-                 "book_title")  # fmt: skip
+USER_COLUMNS = (
+    "user_id",
+    "userid",
+    "user",
+    "uid",
+    "user_idx",
+    "users",
+    "customer_id",
+    "customer",
+    "visitor_id",
+    "member_id",
+    "account_id",
+    "reviewer_id",
+    "session_id",
+)
+ITEM_COLUMNS = (
+    "item_id",
+    "itemid",
+    "item",
+    "iid",
+    "movie_id",
+    "movieid",
+    "movie",
+    "product_id",
+    "product",
+    "asin",
+    "track_id",
+    "song_id",
+    "book_id",
+    "isbn",
+    "article_id",
+    "business_id",
+    "poi_id",
+    "video_id",
+    "news_id",
+    "item_idx",
+    "items",
+)
+TIME_COLUMNS = (
+    "timestamp",
+    "time",
+    "ts",
+    "datetime",
+    "date",
+    "time_stamp",
+    "unix_timestamp",
+    "unixtime",
+    "event_time",
+    "created_at",
+    "unix_review_time",
+    "click_time",
+    "rating_time",
+)
+TITLE_COLUMNS = ("title", "name", "movie_title", "item_name", "product_name", "movie_name", "track_name", "book_title")
 CATEGORY_COLUMNS = ("category", "categories", "genre", "genres", "class", "tags", "category_name")
 
 _NUMERIC_TYPES = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL.*)$")
@@ -80,8 +125,9 @@ def import_dataset(
             "format_version": 1,
             "source": {
                 "format": kind,
-                "files": {role: {"path": str(s.path.resolve()), "sha256": sha256_file(s.path)}
-                          for role, s in sources.items()},  # fmt: skip
+                "files": {
+                    role: {"path": str(s.path.resolve()), "sha256": sha256_file(s.path)} for role, s in sources.items()
+                },
                 "columns": columns,
                 "time_unit": time_unit,
             },
@@ -105,8 +151,12 @@ def _connect() -> Iterator[duckdb.DuckDBPyConnection]:
     spill = tempfile.mkdtemp(prefix="ppr-import-")
     con = duckdb.connect(
         ":memory:",
-        config={"threads": DUCKDB_THREADS, "memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": spill,
-                "preserve_insertion_order": True},  # fmt: skip
+        config={
+            "threads": DUCKDB_THREADS,
+            "memory_limit": DUCKDB_MEMORY_LIMIT,
+            "temp_directory": spill,
+            "preserve_insertion_order": True,
+        },
     )
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -182,8 +232,11 @@ def _load_interactions(
         raise InputError(
             f"The user and item columns of {src.path} are both {ucol!r}; name them with --user-col and --item-col."
         )
-    guessed = [f"{role}={col!r}" for role, col, given in (("user", ucol, user_col), ("item", icol, item_col),
-               ("time", tcol, time_col)) if col and not given]  # fmt: skip
+    guessed = [
+        f"{role}={col!r}"
+        for role, col, given in (("user", ucol, user_col), ("item", icol, item_col), ("time", tcol, time_col))
+        if col and not given
+    ]
     if guessed:
         log(f"note: guessed columns of {src.path.name}: {', '.join(guessed)}")
     select = [f"{_id_expr(ucol, types[ucol])} AS uid", f"{_id_expr(icol, types[icol])} AS iid"]
@@ -212,7 +265,7 @@ def _load_interactions(
         src,
         'CREATE TEMP TABLE ev AS SELECT "user", "item", ts, min(rn) AS rn FROM '
         f"(SELECT rowid AS rn, {keys[0]} AS uk, {keys[1]} AS ik, {ts_sql} AS ts FROM raw) r "
-        'JOIN umap m ON r.uk = m.key JOIN imap i ON r.ik = i.key GROUP BY "user", "item", ts'
+        'JOIN umap m ON r.uk = m.key JOIN imap i ON r.ik = i.key GROUP BY "user", "item", ts',
     )
     con.execute("DROP TABLE raw")
     n_events = con.execute("SELECT count(*) FROM ev").fetchone()[0]
@@ -269,10 +322,11 @@ def _time_sql(con: duckdb.DuckDBPyConnection, src: Source, tcol: str, log: Log) 
         )
     is_num = f"coalesce(isfinite({num}), false)" if num else "false"
     first_null, n_other, peak = _run(
-        con, src,
+        con,
+        src,
         f"SELECT min(rowid) FILTER (WHERE t_raw IS NULL), count(*) FILTER (WHERE NOT {is_num}), "
         f"max(abs({num or 'NULL'})) FILTER (WHERE {is_num}) FROM raw",
-    ).fetchone()  # fmt: skip
+    ).fetchone()
     bad = first_null
     if bad is None and n_other:
         not_time = f"CASE WHEN {is_num} THEN false ELSE {iso} IS NULL END" if iso else f"NOT {is_num}"

@@ -148,9 +148,7 @@ def _draw_bulk(
     return ok, cand[ok][take].reshape(-1, n).astype(np.int32)
 
 
-def _draw_exact(
-    rng: np.random.Generator, users: np.ndarray, keys: np.ndarray, n_items: int, n: int
-) -> np.ndarray:
+def _draw_exact(rng: np.random.Generator, users: np.ndarray, keys: np.ndarray, n_items: int, n: int) -> np.ndarray:
     """Exact draw for users who clicked much of the catalogue: random keys, clicked last."""
     noise = rng.random((len(users), n_items))
     lo = np.searchsorted(keys, users * (n_items + 1))

@@ -17,8 +17,12 @@ from ppr.data.splits import ROLE_NAMES, ROLE_TEST, ROLE_TUNE, ROLE_VAL, ROLE_WAR
 from ppr.data.store import Dataset
 
 MAX_CURVE_POINTS = 400  # popularity curves of big catalogues are thinned to log-spaced ranks
-ROLE_LABELS = {ROLE_WARM: "warm (trains the backbone)", ROLE_TUNE: "cold: tuning", ROLE_VAL: "cold: validation",
-               ROLE_TEST: "cold: test"}  # fmt: skip
+ROLE_LABELS = {
+    ROLE_WARM: "warm (trains the backbone)",
+    ROLE_TUNE: "cold: tuning",
+    ROLE_VAL: "cold: validation",
+    ROLE_TEST: "cold: test",
+}
 
 
 def user_lengths(ds: Dataset) -> np.ndarray:
@@ -34,8 +38,9 @@ def length_histogram(lengths: np.ndarray, split_at: int | None = None, bins_per_
     """
     lengths = lengths[lengths > 0]
     if not len(lengths):
-        return pd.DataFrame({"lo": pd.Series(dtype="int64"), "hi": pd.Series(dtype="int64"),
-                             "users": pd.Series(dtype="int64")})  # fmt: skip
+        return pd.DataFrame(
+            {"lo": pd.Series(dtype="int64"), "hi": pd.Series(dtype="int64"), "users": pd.Series(dtype="int64")}
+        )
     top = int(lengths.max()) + 1
     n_bins = max(1, int(np.ceil(np.log10(top) * bins_per_decade)))
     edges = np.round(np.logspace(0, np.log10(top), n_bins + 1)).astype(np.int64)
@@ -66,8 +71,11 @@ def attribute_distributions(ds: Dataset) -> dict[str, pd.DataFrame]:
     for j, attr in enumerate(ds.attributes):
         used = np.bincount(codes[:, j], minlength=len(attr["values"]))
         out[attr["name"]] = pd.DataFrame(
-            {"value": [str(v) for v in attr["values"]], "users": used.astype(np.int64),
-             "share": used / max(ds.n_users, 1)}  # fmt: skip
+            {
+                "value": [str(v) for v in attr["values"]],
+                "users": used.astype(np.int64),
+                "share": used / max(ds.n_users, 1),
+            }
         )
     return out
 

@@ -24,16 +24,50 @@ _COMPRESSED = (".gz",)
 _SNIFF_BYTES = 1 << 16
 
 ML100K_GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
-)  # fmt: skip
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
 ML1M_AGES = {"1": "Under 18", "18": "18-24", "25": "25-34", "35": "35-44", "45": "45-49", "50": "50-55", "56": "56+"}
 ML1M_OCCUPATIONS = (
-    "other", "academic/educator", "artist", "clerical/admin", "college/grad student", "customer service",
-    "doctor/health care", "executive/managerial", "farmer", "homemaker", "K-12 student", "lawyer", "programmer",
-    "retired", "sales/marketing", "scientist", "self-employed", "technician/engineer", "tradesman/craftsman",
-    "unemployed", "writer",
-)  # fmt: skip
+    "other",
+    "academic/educator",
+    "artist",
+    "clerical/admin",
+    "college/grad student",
+    "customer service",
+    "doctor/health care",
+    "executive/managerial",
+    "farmer",
+    "homemaker",
+    "K-12 student",
+    "lawyer",
+    "programmer",
+    "retired",
+    "sales/marketing",
+    "scientist",
+    "self-employed",
+    "technician/engineer",
+    "tradesman/craftsman",
+    "unemployed",
+    "writer",
+)
 
 # MovieLens file names per role, and the column names of their headerless layouts.
 _ML_FILES = {
@@ -152,9 +186,19 @@ def _format_from_name(path: Path, fmt: str) -> str:
     if suffixes and suffixes[-1] in _COMPRESSED:
         suffixes = suffixes[:-1]
     ext = suffixes[-1] if suffixes else ""
-    by_ext = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
-              ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
-              ".inter": "recbole", ".user": "recbole", ".item": "recbole"}  # fmt: skip
+    by_ext = {
+        ".csv": "csv",
+        ".tsv": "tsv",
+        ".tab": "tsv",
+        ".parquet": "parquet",
+        ".pq": "parquet",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".json": "jsonl",
+        ".inter": "recbole",
+        ".user": "recbole",
+        ".item": "recbole",
+    }
     if ext in by_ext:
         return by_ext[ext]
     raise InputError(
@@ -333,9 +377,7 @@ def reader_error(source: Source, exc: Exception) -> InputError:
     hint = ""
     if "unicode" in reason.lower() or "utf-8" in reason.lower():
         hint = " The file is not valid UTF-8 text; re-save it as UTF-8."
-    return InputError(
-        f"Could not read the {source.role} file {source.path} as {_expected(source)}: {reason}.{hint}"
-    )
+    return InputError(f"Could not read the {source.role} file {source.path} as {_expected(source)}: {reason}.{hint}")
 
 
 def open_view(con: duckdb.DuckDBPyConnection, source: Source) -> tuple[str, dict[str, str]]:

@@ -24,9 +24,7 @@ def write_sample_files(out_dir: Path) -> dict[str, Path]:
     return generate(Path(out_dir), **SAMPLE_PARAMS)
 
 
-def ensure_sample(
-    store: Store, sample_dir: Path = SAMPLE_DIR, log: Log | None = None
-) -> Dataset:
+def ensure_sample(store: Store, sample_dir: Path = SAMPLE_DIR, log: Log | None = None) -> Dataset:
     """The "sample" dataset, imported from sample_dir the first time only (quietly unless `log`)."""
     if SAMPLE_NAME in store.names():
         return store.open(SAMPLE_NAME)
@@ -34,13 +32,18 @@ def ensure_sample(
 
     try:
         return import_dataset(
-            store, SAMPLE_NAME,
+            store,
+            SAMPLE_NAME,
             interactions=sample_dir / "interactions.csv",
             users=sample_dir / "users.csv",
             items=sample_dir / "items.csv",
-            user_col="user_id", item_col="item_id", time_col="timestamp",
-            fmt="csv", if_exists="refuse", log=log or (lambda _msg: None),
-        )  # fmt: skip
+            user_col="user_id",
+            item_col="item_id",
+            time_col="timestamp",
+            fmt="csv",
+            if_exists="refuse",
+            log=log or (lambda _msg: None),
+        )
     except InputError:
         if SAMPLE_NAME in store.names():  # another process imported it meanwhile
             return store.open(SAMPLE_NAME)

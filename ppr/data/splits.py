@@ -46,7 +46,6 @@ AUTO_SIMULATE = 0.2  # ... this share of warm users as cold
 _FORMAT_VERSION = 1
 
 
-
 @dataclass(frozen=True, eq=False)
 class Split:
     """A loaded split; arrays are indexed by user id (0..U-1) or target_id."""
@@ -107,8 +106,17 @@ def planned_split(ds: Dataset, cfg: SplitSpec) -> Split:
     if (splits_dir(ds) / cfg.split_id / "split.json").is_file():
         return load_split(ds, cfg.split_id)
     lay = layout(*ds.sequences(), cfg)
-    return Split(cfg, cfg.split_id, splits_dir(ds) / cfg.split_id, lay["roles"], lay["simulated"], lay["offsets"],
-                 lay["items"], lay["targets"], np.zeros((len(lay["targets"]), 0), np.int32))
+    return Split(
+        cfg,
+        cfg.split_id,
+        splits_dir(ds) / cfg.split_id,
+        lay["roles"],
+        lay["simulated"],
+        lay["offsets"],
+        lay["items"],
+        lay["targets"],
+        np.zeros((len(lay["targets"]), 0), np.int32),
+    )
 
 
 def _load_matching(ds: Dataset, cfg: SplitSpec) -> Split:
@@ -171,8 +179,7 @@ def _compute(
     describe_user: Callable[[int], str],
 ) -> dict[str, Any]:
     lay = layout(offsets, items, cfg)
-    roles, simulated, new_offsets, new_items, targets = (
-        lay["roles"], lay["simulated"], lay["offsets"], lay["items"], lay["targets"])  # fmt: skip
+    roles, simulated, targets = lay["roles"], lay["simulated"], lay["targets"]
     log(
         f"{int((roles == ROLE_WARM).sum())} warm users, {int((roles > ROLE_WARM).sum())} cold users "
         f"({int(simulated.sum())} simulated); sampling {cfg.n_negatives} negatives for {len(targets)} targets"
@@ -191,8 +198,16 @@ def layout(offsets: np.ndarray, items: np.ndarray, cfg: SplitSpec) -> dict[str, 
     roles = _assign_roles(lengths, simulated, cfg)
     new_offsets, new_items = _crop(offsets, items, kept)
     targets = _targets(new_offsets, new_items, roles)
-    return dict(share=share, lengths=lengths, kept=kept, simulated=simulated, roles=roles, offsets=new_offsets,
-                items=new_items, targets=targets)  # fmt: skip
+    return {
+        "share": share,
+        "lengths": lengths,
+        "kept": kept,
+        "simulated": simulated,
+        "roles": roles,
+        "offsets": new_offsets,
+        "items": new_items,
+        "targets": targets,
+    }
 
 
 def _seed(cfg: SplitSpec, purpose: int) -> list[int]:
@@ -371,7 +386,7 @@ def _write(stage: Path, ds: Dataset, cfg: SplitSpec, a: dict[str, Any]) -> None:
             "id": cfg.split_id,
             "dataset": ds.ref,
             "dataset_content_hash": ds.content_hash,
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "config": dataclasses.asdict(cfg),
             "simulate_cold_resolved": a["share"],
             "counts": _counts(a["roles"], a["simulated"], a["targets"]),

@@ -184,8 +184,10 @@ class Store:
         """`name@vN`, checked to hold exactly the content a run or sweep was described for."""
         ds = self.open(ref)
         if ds.content_hash != content_hash:
-            raise InputError(f"Dataset {ref} has content {ds.content_hash[:12]}, but the run was described for "
-                             f"{content_hash[:12]}; the version was replaced. Describe the run again.")
+            raise InputError(
+                f"Dataset {ref} has content {ds.content_hash[:12]}, but the run was described for "
+                f"{content_hash[:12]}; the version was replaced. Describe the run again."
+            )
         return ds
 
     def check_writable(self, name: str, if_exists: str) -> None:
@@ -222,7 +224,7 @@ class Store:
                 manifest = {
                     "name": name,
                     "version": version,
-                    "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     **body,
                     "content_hash": content_hash(stage),
                 }

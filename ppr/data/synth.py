@@ -56,11 +56,28 @@ CHUNK_CLICKS = 1_500_000  # requested clicks per chunk at most (~400 MB of worki
 AGE_GROUPS = ("under 18", "18-24", "25-34", "35-44", "45-49", "50-55", "56+")
 GENDERS = ("F", "M")
 OCCUPATIONS = (
-    "other", "academic/educator", "artist", "clerical/admin", "college/grad student",
-    "customer service", "doctor/health care", "executive/managerial", "farmer", "homemaker",
-    "K-12 student", "lawyer", "programmer", "retired", "sales/marketing", "scientist",
-    "self-employed", "technician/engineer", "tradesman/craftsman", "unemployed", "writer",
-)  # fmt: skip
+    "other",
+    "academic/educator",
+    "artist",
+    "clerical/admin",
+    "college/grad student",
+    "customer service",
+    "doctor/health care",
+    "executive/managerial",
+    "farmer",
+    "homemaker",
+    "K-12 student",
+    "lawyer",
+    "programmer",
+    "retired",
+    "sales/marketing",
+    "scientist",
+    "self-employed",
+    "technician/engineer",
+    "tradesman/craftsman",
+    "unemployed",
+    "writer",
+)
 REGIONS = tuple(f"region {i:02d}" for i in range(1, 11))
 
 
@@ -139,9 +156,16 @@ def make_world(n_items: int, seed: int, story: Story) -> World:
     successor = np.empty(n_c, dtype=np.int64)
     successor[cycle] = np.roll(cycle, -1)
     return World(
-        n_c, item_cluster, np.concatenate(groups), cluster_start, np.concatenate(cdfs),
-        base, marginals, affinity, successor,
-    )  # fmt: skip
+        n_c,
+        item_cluster,
+        np.concatenate(groups),
+        cluster_start,
+        np.concatenate(cdfs),
+        base,
+        marginals,
+        affinity,
+        successor,
+    )
 
 
 def _length_params(mean_len: float, story: Story) -> tuple[float, float, float]:
@@ -158,8 +182,9 @@ def _length_params(mean_len: float, story: Story) -> tuple[float, float, float]:
     return cold_share, math.log(tail_mean) - story.len_sigma**2 / 2, story.len_sigma
 
 
-def _draw_block(seed: int, block: int, n: int, n_items: int, mean_len: float,
-                world: World, story: Story) -> dict[str, np.ndarray]:  # fmt: skip
+def _draw_block(
+    seed: int, block: int, n: int, n_items: int, mean_len: float, world: World, story: Story
+) -> dict[str, np.ndarray]:
     """Every random number block `block` needs, from its own generator."""
     rng = np.random.default_rng([seed, 1, block])
     codes = []
@@ -209,8 +234,7 @@ def _pick(cdf_flat: np.ndarray, row: np.ndarray, u: np.ndarray, row_start: np.nd
     return np.clip(idx, row_start[row], row_start[row + 1] - 1)
 
 
-def _clusters(d: dict[str, np.ndarray], user: np.ndarray, first: np.ndarray, world: World,
-              story: Story) -> np.ndarray:  # fmt: skip
+def _clusters(d: dict[str, np.ndarray], user: np.ndarray, first: np.ndarray, world: World, story: Story) -> np.ndarray:
     """Cluster of every drawn click: fresh taste draw, stay, or successor, vectorised.
 
     A click's cluster is successor^k(last fresh cluster), k = successor moves since then,
@@ -290,11 +314,13 @@ def _user_table(first_id: int, codes: np.ndarray, story: Story) -> pa.Table:
 def _item_table(world: World) -> pa.Table:
     ids = np.arange(1, len(world.item_cluster))
     cl = world.item_cluster[1:]
-    return pa.table({
-        "item_id": pa.array(ids, pa.int64()),
-        "title": pa.array([f"Item {i} (cluster {c})" for i, c in zip(ids, cl, strict=True)]),
-        "category": pa.array([f"cluster {c}" for c in cl]),
-    })  # fmt: skip
+    return pa.table(
+        {
+            "item_id": pa.array(ids, pa.int64()),
+            "title": pa.array([f"Item {i} (cluster {c})" for i, c in zip(ids, cl, strict=True)]),
+            "category": pa.array([f"cluster {c}" for c in cl]),
+        }
+    )
 
 
 def _check_args(n_users: int, n_items: int, mean_len: float, seed: int, fmt: str, chunk_users: int) -> None:
@@ -346,11 +372,16 @@ def generate(
                 n = min(BLOCK_USERS, n_users - b * BLOCK_USERS)
                 blocks.append(_draw_block(seed, b, n, n_items, mean_len, world, story))
             out = _chunk(blocks, world, story)
-            inter_sink.write(pa.table({
-                "user_id": pa.array(out["user"] + first_user + 1, pa.int64()),
-                "item_id": pa.array(out["item"], pa.int64()),
-                "timestamp": pa.array(out["ts"], pa.int64()),
-            }, schema=inter_schema))  # fmt: skip
+            inter_sink.write(
+                pa.table(
+                    {
+                        "user_id": pa.array(out["user"] + first_user + 1, pa.int64()),
+                        "item_id": pa.array(out["item"], pa.int64()),
+                        "timestamp": pa.array(out["ts"], pa.int64()),
+                    },
+                    schema=inter_schema,
+                )
+            )
             user_sink.write(_user_table(first_user + 1, out["codes"], story))
             if progress:
                 progress(min(first_user + len(out["codes"]), n_users), n_users)
@@ -388,9 +419,15 @@ def synth_dataset(
         paths = generate(Path(tmp), n_users, n_items, mean_len, seed, "parquet", progress=progress)
         kwargs = {"log": log} if log else {}
         return import_dataset(
-            store, name,
-            interactions=paths["interactions"], users=paths["users"], items=paths["items"],
-            user_col="user_id", item_col="item_id", time_col="timestamp",
-            fmt="parquet", if_exists=if_exists, **kwargs,
-        )  # fmt: skip
-
+            store,
+            name,
+            interactions=paths["interactions"],
+            users=paths["users"],
+            items=paths["items"],
+            user_col="user_id",
+            item_col="item_id",
+            time_col="timestamp",
+            fmt="parquet",
+            if_exists=if_exists,
+            **kwargs,
+        )

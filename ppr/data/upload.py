@@ -35,7 +35,6 @@ _PLAIN_EXT = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".jsonl", ".ndjson", ".
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-
 def safe_filename(name: str) -> str:
     """The base name of an uploaded file with anything but letters, digits, '_', '-', '.' replaced."""
     base = PurePosixPath(str(name).replace("\\", "/")).name
@@ -215,10 +214,17 @@ def import_upload(
     elif not attributes:
         files.pop("users", None)  # no attribute wanted: the users file has nothing else to give
     return import_dataset(
-        store, name,
-        interactions=files["interactions"], users=files.get("users"), items=files.get("items"),
-        user_col=user_col, item_col=item_col, time_col=time_col, attrs=attrs, log=log,
-    )  # fmt: skip
+        store,
+        name,
+        interactions=files["interactions"],
+        users=files.get("users"),
+        items=files.get("items"),
+        user_col=user_col,
+        item_col=item_col,
+        time_col=time_col,
+        attrs=attrs,
+        log=log,
+    )
 
 
 def users_from_interactions(path: Path, user_col: str, attributes: list[str], work_dir: Path) -> Path:

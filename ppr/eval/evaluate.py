@@ -41,8 +41,14 @@ def evaluate(
     seqs = history_matrix(split.offsets, split.items, users, tg["pos"].to_numpy(np.int64), hist_len)
     cand = np.concatenate([tg["item"].to_numpy(np.int64)[:, None], split.negatives[tg["target_id"].to_numpy()]], 1)
     scores = candidate_scores(model, seqs, None if codes is None else codes[users], cand, torch.device(device))
-    df = pd.DataFrame({"target_id": tg["target_id"].to_numpy(np.int64), "user": users.astype(np.int32),
-                       "group": np.asarray(tg["group"], dtype=object), "kind": np.asarray(tg["kind"], dtype=object)})
+    df = pd.DataFrame(
+        {
+            "target_id": tg["target_id"].to_numpy(np.int64),
+            "user": users.astype(np.int32),
+            "group": np.asarray(tg["group"], dtype=object),
+            "kind": np.asarray(tg["kind"], dtype=object),
+        }
+    )
     for k, v in rank_metrics(scores[:, 0], scores[:, 1:]).items():
         df[k] = v
     return df

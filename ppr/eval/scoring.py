@@ -50,7 +50,7 @@ def user_vectors(model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, d
     return np.concatenate(parts) if parts else np.zeros((0, model.backbone.cfg.d), np.float32)
 
 
-def _user_vectors(model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, device: torch.device):  # noqa: ANN202
+def _user_vectors(model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, device: torch.device):
     """(slice, (B, d) float32 user vectors) per batch, with the model in eval mode (restored after)."""
     was_training = model.training
     model.eval()

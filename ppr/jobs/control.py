@@ -28,7 +28,9 @@ def is_sweep(store: Store, ident: str) -> bool:
     return "/" not in ident and (sweeps.sweeps_dir(store) / ident / "sweep.json").is_file()
 
 
-def start(store: Store, spec: SweepSpec, device: str = "auto", max_workers: int | None = None) -> tuple[str, int | None]:
+def start(
+    store: Store, spec: SweepSpec, device: str = "auto", max_workers: int | None = None
+) -> tuple[str, int | None]:
     """Submit `spec` and hand it to a detached worker unless one has it: (sweep id, worker pid)."""
     body = sweeps.submit(store, spec, device)
     sid = body["id"]
@@ -100,10 +102,28 @@ def run_rows(store: Store, run_ids: list[str] | None = None) -> list[dict]:
     rows = []
     for run in runs:
         st, s = read_status(run.path), spec_summary(run.info())
-        rows.append({"id": run.id, "state": st["state"], "stale": bool(st.get("stale")),
-                     "outdated": s["semantics"] != SEMANTICS, "semantics": s["semantics"],
-                     "progress": float(st.get("progress") or 0), "epoch": st.get("epoch", 0),
-                     "max_epochs": st.get("max_epochs"), "kind": s["kind"], "method": s["method"],
-                     "label": s["label"], "dataset": s["dataset"], "sweep": st.get("sweep"), "pid": st.get("pid"),
-                     "updated": st.get("updated"), "error": st.get("error")})
+        shown = "failed (worker gone)" if st.get("stale") else st["state"]
+        if s["semantics"] != SEMANTICS:
+            shown += f" · outdated (v{s['semantics']})"
+        rows.append(
+            {
+                "id": run.id,
+                "state": st["state"],
+                "shown_state": shown,
+                "stale": bool(st.get("stale")),
+                "outdated": s["semantics"] != SEMANTICS,
+                "semantics": s["semantics"],
+                "progress": float(st.get("progress") or 0),
+                "epoch": st.get("epoch", 0),
+                "max_epochs": st.get("max_epochs"),
+                "kind": s["kind"],
+                "method": s["method"],
+                "label": s["label"],
+                "dataset": s["dataset"],
+                "sweep": st.get("sweep"),
+                "pid": st.get("pid"),
+                "updated": st.get("updated"),
+                "error": st.get("error"),
+            }
+        )
     return rows

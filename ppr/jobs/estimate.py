@@ -105,8 +105,9 @@ class PastRuns:
 def timing_key(spec: RunSpec) -> RunSpec:
     """The settings a run's cost per epoch depends on (seeds, noise, learning rates, epochs and patience do not)."""
     warm = dataclasses.replace(spec.warm, seed=0, lr=WarmSpec.lr, epochs=1, patience=1)
-    tune = spec.tune and dataclasses.replace(spec.tune, seed=0, noise=0.0, lr=None, patience=None,
-                                             epochs=min(spec.tune.resolved("epochs"), 1))
+    tune = spec.tune and dataclasses.replace(
+        spec.tune, seed=0, noise=0.0, lr=None, patience=None, epochs=min(spec.tune.resolved("epochs"), 1)
+    )
     return dataclasses.replace(spec, warm=warm, tune=tune)
 
 
@@ -140,8 +141,10 @@ def past_runs(store: Store, ds: Dataset) -> dict[tuple[str, int], PastRuns]:
             found.setdefault(run_key(spec), []).append((int(result["epochs_run"]), seconds))
         except (OSError, ValueError, KeyError, TypeError):  # a half-written, outdated or foreign run folder
             continue
-    return {k: PastRuns(len(v), float(np.mean([e for e, _ in v])), float(np.mean([s for _, s in v])))
-            for k, v in found.items()}
+    return {
+        k: PastRuns(len(v), float(np.mean([e for e, _ in v])), float(np.mean([s for _, s in v])))
+        for k, v in found.items()
+    }
 
 
 def estimate_run(cal: Calibration, spec: RunSpec, past: dict[tuple[str, int], PastRuns]) -> RunEstimate:
@@ -165,8 +168,9 @@ def calibrate(ds: Dataset, spec: RunSpec, device: str = "auto") -> Calibration:
         return _calibrate(ds, spec, split, model, codes, dev)
 
 
-def _calibrate(ds: Dataset, spec: RunSpec, split: sp.Split, model: torch.nn.Module, codes: np.ndarray | None,
-               dev: torch.device) -> Calibration:
+def _calibrate(
+    ds: Dataset, spec: RunSpec, split: sp.Split, model: torch.nn.Module, codes: np.ndarray | None, dev: torch.device
+) -> Calibration:
     what = "warm" if spec.tune is None else spec.tune.label
     val_group, final_groups = ("warm_val", ["warm_val", "warm_test"]) if spec.tune is None else ("val", ["test", "val"])
     rate = _eval_rate(model.to(dev), split, val_group, spec, codes, dev)
@@ -175,13 +179,34 @@ def _calibrate(ds: Dataset, spec: RunSpec, split: sp.Split, model: torch.nn.Modu
     if not methods.trains(spec):
         return Calibration(what, str(dev), 0, schedule.batch_size, 0, 0.0, 0, 0, 0.0, rate * n_final, 0.0)
     rng, generator = methods.random_streams(spec)
-    trainer = Trainer(model, methods.objective(spec), methods.windows(spec, split),
-                      methods.sampler(spec, split, ds.n_items), schedule, dict, rng, generator, dev, codes)
+    trainer = Trainer(
+        model,
+        methods.objective(spec),
+        methods.windows(spec, split),
+        methods.sampler(spec, split, ds.n_items),
+        schedule,
+        dict,
+        rng,
+        generator,
+        dev,
+        codes,
+    )
     model.train()
     step_s, timed = _time_steps(trainer)
     n_windows = len(trainer.windows)
-    return Calibration(what, str(dev), n_windows, schedule.batch_size, _n_batches(n_windows, schedule.batch_size),
-                       step_s, timed, n_val, rate * n_val, rate * n_final, _checkpoint_seconds(trainer))
+    return Calibration(
+        what,
+        str(dev),
+        n_windows,
+        schedule.batch_size,
+        _n_batches(n_windows, schedule.batch_size),
+        step_s,
+        timed,
+        n_val,
+        rate * n_val,
+        rate * n_final,
+        _checkpoint_seconds(trainer),
+    )
 
 
 def _n_batches(n_windows: int, batch_size: int) -> int:
@@ -215,8 +240,9 @@ def _n_targets(split: sp.Split, groups: list[str]) -> int:
     return int(split.targets["group"].isin(groups).sum())
 
 
-def _eval_rate(model: torch.nn.Module, split: sp.Split, group: str, spec: RunSpec, codes: np.ndarray | None,
-               dev: torch.device) -> float:
+def _eval_rate(
+    model: torch.nn.Module, split: sp.Split, group: str, spec: RunSpec, codes: np.ndarray | None, dev: torch.device
+) -> float:
     """Seconds per scored target (1 positive + n_negatives), timed on up to EVAL_ROWS targets of `group`."""
     tg = split.targets[split.targets["group"] == group].iloc[:EVAL_ROWS]
     if not len(tg):
@@ -237,6 +263,7 @@ def _checkpoint_seconds(trainer: Trainer) -> float:
     """Serialising model, optimizer and best state, as the run does after every epoch."""
     t0 = time.perf_counter()
     state = trainer.model.state_dict()
-    torch.save({"model": state, "optimizer": trainer.optimizer.state_dict(), "best_state": copy.deepcopy(state)},
-               io.BytesIO())
+    torch.save(
+        {"model": state, "optimizer": trainer.optimizer.state_dict(), "best_state": copy.deepcopy(state)}, io.BytesIO()
+    )
     return time.perf_counter() - t0

@@ -16,6 +16,7 @@ from ppr.jobs import estimate
 from ppr.runs.folder import RunFolder
 from ppr.spec.run import RunSpec
 from ppr.spec.sweep import SweepSpec
+from ppr.train.device import pick_device
 
 Calibrate = Callable[[RunSpec], estimate.Calibration]
 
@@ -50,8 +51,10 @@ class Plan:
             return f"about **{duration(self.high_s)}**"
         if self.typical_s < self.high_s:
             return f"about **{duration(self.typical_s)}** (up to {duration(self.high_s)} if no run stops early)"
-        return (f"up to **{duration(self.high_s)}** if no run stops early (early stopping can cut it to "
-                f"{duration(self.low_s)})")
+        return (
+            f"up to **{duration(self.high_s)}** if no run stops early (early stopping can cut it to "
+            f"{duration(self.low_s)})"
+        )
 
     def basis(self) -> str:
         """Which numbers the estimate rests on: one phrase per method and batch count (k-shots differ)."""
@@ -62,12 +65,15 @@ class Plan:
             f"{w}: {r.calibration.batches} batches × {r.calibration.step_s * 1000:.0f} ms + validation "
             f"{r.calibration.val_s:.1f} s per epoch, {r.min_epochs}–{r.max_epochs} epochs"
             + (f" (past runs stopped after {r.past_epochs:.0f})" if r.past_epochs is not None else "")
-            for (w, _), r in seen.items())
+            for (w, _), r in seen.items()
+        )
 
     def caption(self, busy: int) -> str:
         """What the estimate is based on, past runs as a cross-check, and how the worker spends the time."""
-        text = (f"Time measured on {self.device}: a few real training steps and an evaluation batch of each run's "
-                f"model, times the exact number of batches. {self.basis()}. ")
+        text = (
+            f"Time measured on {self.device}: a few real training steps and an evaluation batch of each run's "
+            f"model, times the exact number of batches. {self.basis()}. "
+        )
         if any(r.past_epochs is not None for r in self.runs):
             text += "'About' assumes runs stop where this dataset's past runs with the same epochs setting stopped. "
         tuned = [v for (kind, _), v in self.past.items() if kind != "warm"]
@@ -103,6 +109,11 @@ def make_plan(store: Store, ds: Dataset, sweep: SweepSpec, device: str, calibrat
 
 def _done(store: Store, spec: RunSpec) -> bool:
     return RunFolder(store.runs_dir / spec.run_id).is_complete
+
+
+def device_name(device: str) -> str:
+    """'auto' resolved to the device runs would use here ('cuda' or 'cpu')."""
+    return str(pick_device(device))
 
 
 def duration(s: float) -> str:

@@ -35,8 +35,9 @@ def queue_run(store: Store, spec: RunSpec, device: str, sweep: str | None = None
         run.write_spec(spec)
     state = read_status(run.path)["state"]
     if state in ("failed", "cancelled") or not (run.path / "status.json").is_file() and state != "done":
-        write_status(run.path, state="queued", sweep=sweep, device=device, error=None, traceback=None, stale=None,
-                     queued=now())
+        write_status(
+            run.path, state="queued", sweep=sweep, device=device, error=None, traceback=None, stale=None, queued=now()
+        )
         return "queued"
     return state
 
@@ -55,14 +56,34 @@ def submit(store: Store, sweep: SweepSpec, device: str = "auto") -> dict[str, An
         state = queue_run(store, spec, device, sid)
         order.append(spec.run_id)
         t = spec.tune
-        rows.append({"run_id": spec.run_id, "warm_run": wid, "method": t.method, "label": t.label, "ablation": abl,
-                     "k": "all" if t.k_shot is None else str(t.k_shot), "noise": t.noise, "seed": t.seed,
-                     "state_at_submit": state})
+        rows.append(
+            {
+                "run_id": spec.run_id,
+                "warm_run": wid,
+                "method": t.method,
+                "label": t.label,
+                "ablation": abl,
+                "k": "all" if t.k_shot is None else str(t.k_shot),
+                "noise": t.noise,
+                "seed": t.seed,
+                "state_at_submit": state,
+            }
+        )
     folder = sweeps_dir(store) / sid
     old = read_json(folder / "sweep.json") if (folder / "sweep.json").is_file() else {}
-    body = {"id": sid, "dataset": sweep.base.dataset, "created": old.get("created", now()), "submitted": now(),
-            "state": "queued", "pid": None, "device": device, "spec": sweep.to_dict(), "runs": order,
-            "warm_runs": warm_ids, "cells": rows}
+    body = {
+        "id": sid,
+        "dataset": sweep.base.dataset,
+        "created": old.get("created", now()),
+        "submitted": now(),
+        "state": "queued",
+        "pid": None,
+        "device": device,
+        "spec": sweep.to_dict(),
+        "runs": order,
+        "warm_runs": warm_ids,
+        "cells": rows,
+    }
     if old.get("state") in ("queued", "running") and pid_alive(old.get("pid")):
         body.update(state=old["state"], pid=old["pid"])  # a worker already has it
     atomic_write_json(folder / "sweep.json", body)
@@ -93,6 +114,13 @@ def list_sweeps(store: Store) -> list[str]:
     return sorted(p.name for p in d.iterdir() if (p / "sweep.json").is_file()) if d.is_dir() else []
 
 
+def latest_sweeps(store: Store, n: int = 3) -> list[dict[str, Any]]:
+    """The n most recently updated sweeps' sweep.json (a stat per sweep, then n small reads: Home stays fast)."""
+    folders = [sweeps_dir(store) / sid for sid in list_sweeps(store)]
+    folders.sort(key=lambda f: (f / "sweep.json").stat().st_mtime, reverse=True)
+    return [read_json(f / "sweep.json") for f in folders[:n]]
+
+
 def update_sweep(folder: Path, **fields: Any) -> None:
     body = read_json(folder / "sweep.json")
     atomic_write_json(folder / "sweep.json", {**body, **fields, "updated": now()})
@@ -111,6 +139,13 @@ def launch(store: Store, target: list[str], log_path: Path, max_workers: int | N
     env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH")) if p)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as logf:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                                start_new_session=True, env=env, close_fds=True)
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+            close_fds=True,
+        )
     return proc.pid

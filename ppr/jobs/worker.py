@@ -58,7 +58,7 @@ def execute(store: Store, run_id: str, log: Log) -> str:
     except Cancelled:
         log(f"cancelled {run_id}")
         raise
-    except Exception as exc:  # noqa: BLE001 - one run's failure is recorded, the sweep goes on
+    except Exception as exc:
         if read_status(run.path)["state"] != "failed":  # failed before its computation started
             mark_failed(run.path, exc)
         log(f"failed {run_id}: {type(exc).__name__}: {exc}")
@@ -67,9 +67,11 @@ def execute(store: Store, run_id: str, log: Log) -> str:
     return "done"
 
 
-def work(store: Store, run_ids: list[str], log: Log, sweep_dir: Path | None = None,
-         max_workers: int | None = None) -> str:
+def work(
+    store: Store, run_ids: list[str], log: Log, sweep_dir: Path | None = None, max_workers: int | None = None
+) -> str:
     """Compute `run_ids` in order in this process; returns the overall state (done/failed/cancelled)."""
+
     def mark(**fields: Any) -> None:
         if sweep_dir is not None:
             update_sweep(sweep_dir, **fields)
@@ -79,8 +81,12 @@ def work(store: Store, run_ids: list[str], log: Log, sweep_dir: Path | None = No
             mark(state="queued", pid=os.getpid())
             with worker_slot(store.home, max_workers, log):
                 mark(state="running", started=now())
-                states = [execute(store, rid, log) if read_status(store.runs_dir / rid)["state"] != "cancelled"
-                          else "cancelled" for rid in run_ids]
+                states = [
+                    execute(store, rid, log)
+                    if read_status(store.runs_dir / rid)["state"] != "cancelled"
+                    else "cancelled"
+                    for rid in run_ids
+                ]
             final = "failed" if "failed" in states else "done"
         except Cancelled:
             for rid in run_ids:

@@ -48,9 +48,7 @@ class AttributeEmbedding(nn.Module):
 
     def _check(self, codes: torch.Tensor) -> None:
         if codes.dim() != 2 or codes.shape[1] != len(self.tables):
-            raise InputError(
-                f"Attribute codes must have shape (batch, {len(self.tables)}), got {tuple(codes.shape)}."
-            )
+            raise InputError(f"Attribute codes must have shape (batch, {len(self.tables)}), got {tuple(codes.shape)}.")
         if codes.numel() and (bool((codes < 0).any()) or bool((codes >= self._cards).any())):
             raise InputError(
                 f"Attribute codes out of range: each column j must lie in [0, cardinality_j) with "

@@ -97,9 +97,7 @@ class SASRec(nn.Module):
         self.pos_emb = nn.Embedding(cfg.max_len, cfg.d)
         self.emb_ln = nn.LayerNorm(cfg.d, eps=1e-12)
         self.emb_drop = _Dropout(cfg.dropout)
-        self.blocks = nn.ModuleList(
-            _Block(cfg.d, cfg.n_heads, cfg.d_ff, cfg.dropout) for _ in range(cfg.n_layers)
-        )
+        self.blocks = nn.ModuleList(_Block(cfg.d, cfg.n_heads, cfg.d_ff, cfg.dropout) for _ in range(cfg.n_layers))
         self.apply(_init_weights)
 
     def forward(self, seq: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
@@ -128,16 +126,12 @@ class SASRec(nn.Module):
         """(B, P+L, d) outputs over prefix and items."""
         b, length = seq.shape
         if length > self.cfg.max_len:
-            raise InputError(
-                f"Sequence length {length} exceeds the backbone's max_len {self.cfg.max_len}."
-            )
+            raise InputError(f"Sequence length {length} exceeds the backbone's max_len {self.cfg.max_len}.")
         pos = torch.arange(length, device=seq.device)
         x = self.item_emb(seq) + self.pos_emb(pos).unsqueeze(0)
         deep = prefix is not None and prefix.dim() == 4
         if deep and prefix.shape[0] != len(self.blocks):
-            raise InputError(
-                f"Deep prefix has {prefix.shape[0]} layers but the backbone has {len(self.blocks)}."
-            )
+            raise InputError(f"Deep prefix has {prefix.shape[0]} layers but the backbone has {len(self.blocks)}.")
         p = self._prefix_len(prefix)
         if prefix is not None:
             first = prefix[0] if deep else prefix

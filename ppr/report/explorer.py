@@ -81,8 +81,13 @@ def user_detail(ds: Dataset | None, emb: pd.DataFrame, user: int, top: int = 10)
         offsets, items = ds.sequences()
         seq = items[offsets[user] : offsets[user + 1]]
         n_seen = int(row["n_clicks"])
-        clicks = pd.DataFrame({"position": np.arange(1, len(seq) + 1), "item": seq.astype(int),
-                               "seen by the model": np.arange(len(seq)) < n_seen})
+        clicks = pd.DataFrame(
+            {
+                "position": np.arange(1, len(seq) + 1),
+                "item": seq.astype(int),
+                "seen by the model": np.arange(len(seq)) < n_seen,
+            }
+        )
         held = {int(i) for i in seq[n_seen:]}
         titles = item_titles(ds)
         if titles:
@@ -102,8 +107,9 @@ def ranked(ids: list[int], held: set[int], titles: dict[int, str]) -> pd.DataFra
     return recs
 
 
-def whatif(model: ColdStartRecommender, ds: Dataset, user: int, n_seen: int, codes: list[int],
-           top: int = 10) -> dict[str, Any]:
+def whatif(
+    model: ColdStartRecommender, ds: Dataset, user: int, n_seen: int, codes: list[int], top: int = 10
+) -> dict[str, Any]:
     """`user`'s first n_seen clicks under the given attribute codes: top (item ids, seen clicks excluded),
     user_vector (d,) and prompt (flat, None without a prompt), computed as embeddings.parquet's columns are."""
     offsets, items = ds.sequences()
@@ -111,9 +117,11 @@ def whatif(model: ColdStartRecommender, ds: Dataset, user: int, n_seen: int, cod
     cod = np.asarray([codes], dtype=np.int64)
     cpu = torch.device("cpu")
     prompt = model.flat_prompt(torch.as_tensor(cod))
-    return {"top": [int(i) for i in top_k(model, seqs, cod, top, cpu)[0]],
-            "user_vector": user_vectors(model, seqs, cod, cpu)[0],
-            "prompt": None if prompt is None else prompt[0].detach().numpy()}
+    return {
+        "top": [int(i) for i in top_k(model, seqs, cod, top, cpu)[0]],
+        "user_vector": user_vectors(model, seqs, cod, cpu)[0],
+        "prompt": None if prompt is None else prompt[0].detach().numpy(),
+    }
 
 
 def picked_user(event: Any) -> int | None:
@@ -149,8 +157,11 @@ def sibling_runs(run: RunFolder, candidates: list[RunFolder]) -> dict[str, RunFo
     for method in SIDE_BY_SIDE:
         if method in out:
             continue
-        same = [r for r in candidates if _tune(infos[r.id]).get("method") == method
-                and run_cell(infos[r.id]) == run_cell(mine)]
+        same = [
+            r
+            for r in candidates
+            if _tune(infos[r.id]).get("method") == method and run_cell(infos[r.id]) == run_cell(mine)
+        ]
         if same:
             out[method] = max(same, key=lambda r: (sum(_tune(infos[r.id]).get(k) == v for k, v in tune.items()), r.id))
     return out
@@ -163,7 +174,9 @@ def _tune(info: dict[str, Any]) -> dict[str, Any]:
 def missing_hint(info: dict[str, Any], missing: list[str]) -> str:
     """How to get the methods this cell lacks: a sweep over the same dataset version and cell."""
     s = spec_summary(info)
-    return (f"Not in the store for this cell: {', '.join(missing)}. Run them with a sweep on the **Runs** page or "
-            f"`python -m ppr sweep {s['dataset']} --methods {','.join(missing)} --k-shots {s['k']} "
-            f"--noise {s['noise']:g} --seeds {s['seed']}` with the same backbone settings as this run (its warm "
-            "run is then reused).")
+    return (
+        f"Not in the store for this cell: {', '.join(missing)}. Run them with a sweep on the **Runs** page or "
+        f"`python -m ppr sweep {s['dataset']} --methods {','.join(missing)} --k-shots {s['k']} "
+        f"--noise {s['noise']:g} --seeds {s['seed']}` with the same backbone settings as this run (its warm "
+        "run is then reused)."
+    )

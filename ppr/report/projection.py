@@ -40,8 +40,14 @@ UMAP_DEFAULTS = {"seed": 0, "n_neighbors": 15, "min_dist": 0.1, "n_epochs": 200}
 EXACT_KNN_MAX = 30_000  # above: umap's approximate kNN (pynndescent), whose per-process compile is then worth it
 
 
-def project(vectors: np.ndarray, method: Method = "umap", seed: int = 0, n_neighbors: int = 15,
-            min_dist: float = 0.1, n_epochs: int = 200) -> np.ndarray:  # fmt: skip
+def project(
+    vectors: np.ndarray,
+    method: Method = "umap",
+    seed: int = 0,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    n_epochs: int = 200,
+) -> np.ndarray:
     """(n, d) vectors -> (n, 2) float32 coordinates. PCA ignores the UMAP settings.
 
     n_epochs=200 is umap-learn's own choice above 10k points; its 500 below that costs 2.5x the
@@ -99,8 +105,16 @@ def _umap_2d(x: np.ndarray, seed: int, n_neighbors: int, min_dist: float, n_epoc
     umap = _import_umap()
     k = max(2, min(n_neighbors, len(x) - 1))
     knn = exact_knn(x, k) if len(x) <= EXACT_KNN_MAX else (None, None, None)
-    reducer = umap.UMAP(n_components=2, n_neighbors=k, min_dist=min_dist, n_epochs=n_epochs, random_state=seed,
-                        n_jobs=1, low_memory=True, precomputed_knn=knn)  # fmt: skip
+    reducer = umap.UMAP(
+        n_components=2,
+        n_neighbors=k,
+        min_dist=min_dist,
+        n_epochs=n_epochs,
+        random_state=seed,
+        n_jobs=1,
+        low_memory=True,
+        precomputed_knn=knn,
+    )
     with warnings.catch_warnings():  # no search index with our kNN (no .transform needed), small-n notes
         warnings.simplefilter("ignore", UserWarning)
         return np.asarray(reducer.fit_transform(x), dtype=np.float32)
@@ -129,7 +143,7 @@ def exact_knn(x: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.
 
 
 @functools.cache
-def _import_umap():  # noqa: ANN202 (module)
+def _import_umap():
     """Import umap once per process: thread-safe numba layer, and its jitted functions cached on disk.
 
     umap-learn 0.5.12 jits about a hundred functions without cache=True: every new process (each app

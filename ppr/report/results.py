@@ -14,8 +14,11 @@ import pandas as pd
 
 from ppr.runs.folder import RunFolder, spec_summary
 
-ABLATION_TAGS = {"nocl": "without CL", "nopaug": "without prompt augmentation",
-                 "nobaug": "without behaviour augmentation"}
+ABLATION_TAGS = {
+    "nocl": "without CL",
+    "nopaug": "without prompt augmentation",
+    "nobaug": "without behaviour augmentation",
+}
 SETTING_COLUMNS = ["run_id", "method", "label", "ablation", "k", "noise", "seed"]
 
 
@@ -29,8 +32,15 @@ def split_label(label: str) -> tuple[str, str]:
 def settings_row(run: RunFolder) -> dict[str, object]:
     """The run's identifying settings as table columns (k as text: 'all' or the number)."""
     s = spec_summary(run.info())
-    return {"run_id": run.id, "method": s["method"], "label": s["label"], "ablation": split_label(s["label"])[1],
-            "k": s["k"], "noise": s["noise"], "seed": s["seed"]}
+    return {
+        "run_id": run.id,
+        "method": s["method"],
+        "label": s["label"],
+        "ablation": split_label(s["label"])[1],
+        "k": s["k"],
+        "noise": s["noise"],
+        "seed": s["seed"],
+    }
 
 
 def load_scores(runs: Iterable[RunFolder], eval_set: str = "test") -> pd.DataFrame:
@@ -54,9 +64,14 @@ def param_shares(runs: Iterable[RunFolder]) -> pd.DataFrame:
         if label in seen or "tuned" not in params:
             continue
         seen.add(label)
-        rows.append({"method": label, "tuned parameters": int(params["tuned"]),
-                     "fine-tuning parameters": int(params.get("finetune", 0)),
-                     "share of fine-tuning": float(params.get("share_of_finetune", np.nan))})
+        rows.append(
+            {
+                "method": label,
+                "tuned parameters": int(params["tuned"]),
+                "fine-tuning parameters": int(params.get("finetune", 0)),
+                "share of fine-tuning": float(params.get("share_of_finetune", np.nan)),
+            }
+        )
     return pd.DataFrame(rows, columns=["method", "tuned parameters", "fine-tuning parameters", "share of fine-tuning"])
 
 
@@ -69,6 +84,27 @@ def summary_rows(runs: Iterable[RunFolder]) -> pd.DataFrame:
         meta = settings_row(run)
         for eval_set, groups in run.result().get("summary", {}).items():
             for group, summary in groups.items():
-                rows += [{**meta, "eval_set": eval_set, "group": group, "metric": m, "value": v, "n": summary["n"]}
-                         for m, v in summary.items() if m != "n" and summary["n"]]
+                rows += [
+                    {**meta, "eval_set": eval_set, "group": group, "metric": m, "value": v, "n": summary["n"]}
+                    for m, v in summary.items()
+                    if m != "n" and summary["n"]
+                ]
     return pd.DataFrame(rows, columns=[*SETTING_COLUMNS, "eval_set", "group", "metric", "value", "n"])
+
+
+def result_table(run: RunFolder) -> pd.DataFrame:
+    """A finished run's summary: one row per evaluated set and target group (AUC, HIT@10, NDCG@10, targets)."""
+    rows = [
+        {
+            "evaluated": eval_set,
+            "targets": group,
+            "n": m["n"],
+            "AUC": m["auc"],
+            "HIT@10": m["hit@10"],
+            "NDCG@10": m["ndcg@10"],
+        }
+        for eval_set, groups in run.result()["summary"].items()
+        for group, m in groups.items()
+        if m["n"]
+    ]
+    return pd.DataFrame(rows)

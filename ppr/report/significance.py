@@ -34,7 +34,16 @@ def aggregate(
             for m in metrics:
                 vals = sub[m].to_numpy(np.float64)
                 std = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
-                rows.append(dict(label=label, group=group, metric=m, mean=float(vals.mean()), std=std, n_seeds=len(vals)))
+                rows.append(
+                    {
+                        "label": label,
+                        "group": group,
+                        "metric": m,
+                        "mean": float(vals.mean()),
+                        "std": std,
+                        "n_seeds": len(vals),
+                    }
+                )
     return pd.DataFrame(rows, columns=["label", "group", "metric", "mean", "std", "n_seeds"])
 
 
@@ -68,5 +77,14 @@ def paired_tests(
                 else:
                     p = float(stats.ttest_rel(a, b).pvalue)
                 mean_diff = float(diff.mean()) if len(diff) else float("nan")
-                rows.append(dict(label=label, group=group, metric=m, n_pairs=len(diff), mean_diff=mean_diff, p_value=p))
+                rows.append(
+                    {
+                        "label": label,
+                        "group": group,
+                        "metric": m,
+                        "n_pairs": len(diff),
+                        "mean_diff": mean_diff,
+                        "p_value": p,
+                    }
+                )
     return pd.DataFrame(rows, columns=["label", "group", "metric", "n_pairs", "mean_diff", "p_value"])

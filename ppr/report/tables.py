@@ -19,8 +19,20 @@ from ppr.report.significance import BASELINE, TABLE_METRICS, aggregate, paired_t
 from ppr.runs.folder import RunFolder
 
 REPORT_METRICS = ("ndcg@10", "hit@10", "auc")
-COLUMNS = ["k", "noise", "label", "method", "ablation", "group", "metric", "mean", "std", "n_seeds",
-           "rel_vs_finetune", "p_value"]
+COLUMNS = [
+    "k",
+    "noise",
+    "label",
+    "method",
+    "ablation",
+    "group",
+    "metric",
+    "mean",
+    "std",
+    "n_seeds",
+    "rel_vs_finetune",
+    "p_value",
+]
 METRIC_LABELS = {"auc": "AUC", **{f"{m}@{k}": f"{m.upper()}@{k}" for m in ("hit", "ndcg") for k in (5, 10, 20, 50)}}
 GROUP_LABELS = {"few": "few-shot", "zero": "zero-shot", "joint": "joint"}
 
@@ -47,8 +59,10 @@ def sweep_table(runs: Iterable[RunFolder], metrics: Sequence[str] = TABLE_METRIC
             agg["p_value"] = np.nan
         base = agg[agg["label"] == BASELINE].set_index(["group", "metric"])["mean"]
         keys = list(zip(agg["group"], agg["metric"], strict=True))
-        agg["rel_vs_finetune"] = [m / base[key] - 1 if key in base.index and base[key] else np.nan
-                                  for m, key in zip(agg["mean"], keys, strict=True)]
+        agg["rel_vs_finetune"] = [
+            m / base[key] - 1 if key in base.index and base[key] else np.nan
+            for m, key in zip(agg["mean"], keys, strict=True)
+        ]
         parts.append(agg.assign(k=str(k), noise=float(noise)))
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
@@ -87,7 +101,10 @@ def paper_table(table: pd.DataFrame, k: str, noise: float, group: str, alpha: fl
 def markdown(df: pd.DataFrame) -> str:
     """A DataFrame as a GitHub markdown table (text left, numbers right)."""
     right = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "|".join("---:" if r else "---" for r in right) + "|"]
+    lines = [
+        "| " + " | ".join(map(str, df.columns)) + " |",
+        "|" + "|".join("---:" if r else "---" for r in right) + "|",
+    ]
     lines += ["| " + " | ".join(map(str, row)) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines)
 
@@ -98,8 +115,12 @@ def render(table: pd.DataFrame, fmt: str = "md", title: str = "Report", summary:
         return table.to_csv(index=False)
     if fmt == "json":
         return json.dumps({"summary": summary or {}, "rows": table.to_dict("records")}, indent=2, default=str)
-    lines = [f"# {title}", "", f"Test targets; mean ± std over seeds; Δ = relative change vs {BASELINE}; "
-             f"p = paired t-test vs {BASELINE} (targets pooled over seeds)."]
+    lines = [
+        f"# {title}",
+        "",
+        f"Test targets; mean ± std over seeds; Δ = relative change vs {BASELINE}; "
+        f"p = paired t-test vs {BASELINE} (targets pooled over seeds).",
+    ]
     if table.empty:
         return "\n".join([*lines, "", "No finished tuning runs yet."]) + "\n"
     for group in ("joint", "few", "zero"):
@@ -107,8 +128,13 @@ def render(table: pd.DataFrame, fmt: str = "md", title: str = "Report", summary:
         if part.empty:
             continue
         head = " | ".join(f"{METRIC_LABELS[m]} | Δ | p" for m in REPORT_METRICS)
-        lines += ["", f"## {GROUP_LABELS[group]} test targets", "", f"| k | noise | method | {head} |",
-                  "|---|---:|---|" + "---:|---:|---:|" * len(REPORT_METRICS)]
+        lines += [
+            "",
+            f"## {GROUP_LABELS[group]} test targets",
+            "",
+            f"| k | noise | method | {head} |",
+            "|---|---:|---|" + "---:|---:|---:|" * len(REPORT_METRICS),
+        ]
         for (k, noise, label), sub in part.groupby(["k", "noise", "label"], sort=False):
             lines.append(f"| {k} | {noise:g} | {label} | " + " | ".join(_report_cells(sub, label)) + " |")
     return "\n".join(lines) + "\n"

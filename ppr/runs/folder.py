@@ -62,8 +62,7 @@ class RunFolder:
 
     def write_spec(self, spec: RunSpec) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self.path / "spec.json", {"run_id": self.id, "semantics": SEMANTICS,
-                                                    "spec": spec.to_dict()})
+        atomic_write_json(self.path / "spec.json", {"run_id": self.id, "semantics": SEMANTICS, "spec": spec.to_dict()})
 
     def result(self) -> dict[str, Any]:
         return read_json(self.path / "metrics.json")
@@ -129,8 +128,9 @@ def complete_run(runs_dir: Path, ref: str | Path) -> RunFolder:
     """A finished run by id or folder path."""
     run = run_folder(runs_dir, ref)
     if not run.is_complete:
-        raise InputError(f"Run {run.id} is not complete yet (no metrics.json); `python -m ppr runs show {run.id}` "
-                         "tells its state.")
+        raise InputError(
+            f"Run {run.id} is not complete yet (no metrics.json); `python -m ppr runs show {run.id}` tells its state."
+        )
     return run
 
 
@@ -147,11 +147,16 @@ def spec_summary(info: dict[str, Any]) -> dict[str, Any]:
     spec = info.get("spec") or info  # v1 kept the settings at the top level
     tune = spec.get("tune") or {}
     dataset = spec.get("dataset_ref") or spec.get("dataset")
-    return {"kind": "warm" if not tune else "tune", "method": tune.get("method", "warm"),
-            "label": tune.get("label") or _label(tune), "dataset": dataset if isinstance(dataset, str) else "?",
-            "k": "all" if tune.get("k_shot") is None else str(tune["k_shot"]), "noise": float(tune.get("noise", 0)),
-            "seed": tune.get("seed", (spec.get("warm") or {}).get("seed")),
-            "semantics": int(info.get("semantics", 1))}
+    return {
+        "kind": "warm" if not tune else "tune",
+        "method": tune.get("method", "warm"),
+        "label": tune.get("label") or _label(tune),
+        "dataset": dataset if isinstance(dataset, str) else "?",
+        "k": "all" if tune.get("k_shot") is None else str(tune["k_shot"]),
+        "noise": float(tune.get("noise", 0)),
+        "seed": tune.get("seed", (spec.get("warm") or {}).get("seed")),
+        "semantics": int(info.get("semantics", 1)),
+    }
 
 
 def _label(tune: dict[str, Any]) -> str:

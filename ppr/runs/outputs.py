@@ -20,8 +20,14 @@ TOP_N = 20
 
 
 @torch.no_grad()
-def embeddings_frame(model: ColdStartRecommender, split: Split, codes: np.ndarray, k_shot: int | None,
-                     attributes: list[str], device: torch.device) -> pd.DataFrame:
+def embeddings_frame(
+    model: ColdStartRecommender,
+    split: Split,
+    codes: np.ndarray,
+    k_shot: int | None,
+    attributes: list[str],
+    device: torch.device,
+) -> pd.DataFrame:
     """user, role, n_clicks, one column per attribute (codes), prompt, user_vector, top20 (test users only)."""
     users = np.flatnonzero(split.roles >= ROLE_TUNE)
     offsets, items = crop_k_shot(split.offsets, split.items, users, k_shot)
@@ -32,13 +38,20 @@ def embeddings_frame(model: ColdStartRecommender, split: Split, codes: np.ndarra
     top = np.full((len(users), min(TOP_N, model.backbone.n_items)), -1, np.int64)
     top[is_test] = top_k(model, seqs[is_test], user_codes[is_test], TOP_N, device)
     prompts = model.flat_prompt(torch.as_tensor(user_codes, dtype=torch.long, device=device))
-    df = pd.DataFrame({"user": users.astype(np.int32), "role": [ROLE_NAMES[int(r)] for r in split.roles[users]],
-                       "n_clicks": n_clicks.astype(np.int32)})
+    df = pd.DataFrame(
+        {
+            "user": users.astype(np.int32),
+            "role": [ROLE_NAMES[int(r)] for r in split.roles[users]],
+            "n_clicks": n_clicks.astype(np.int32),
+        }
+    )
     for j, name in enumerate(attributes):
         df[name] = user_codes[:, j].astype(np.int16)
-    df["prompt"] = pd.Series(list(prompts.float().cpu().numpy()) if prompts is not None else [None] * len(users),
-                             dtype=object)
+    df["prompt"] = pd.Series(
+        list(prompts.float().cpu().numpy()) if prompts is not None else [None] * len(users), dtype=object
+    )
     df["user_vector"] = pd.Series(list(user_vectors(model, seqs, user_codes, device)), dtype=object)
-    df["top20"] = pd.Series([t.astype(np.int32) if ok else None for t, ok in zip(top, is_test, strict=True)],
-                            dtype=object)
+    df["top20"] = pd.Series(
+        [t.astype(np.int32) if ok else None for t, ok in zip(top, is_test, strict=True)], dtype=object
+    )
     return df

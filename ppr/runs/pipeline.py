@@ -72,8 +72,9 @@ def load_model(store: Store, run: RunFolder) -> ColdStartRecommender:
     return model.eval()
 
 
-def _compute(ds: Dataset, spec: RunSpec, run: RunFolder, warm: RunFolder | None, dev: torch.device, log: Log,
-             bar: bool) -> None:
+def _compute(
+    ds: Dataset, spec: RunSpec, run: RunFolder, warm: RunFolder | None, dev: torch.device, log: Log, bar: bool
+) -> None:
     split = make_split(ds, spec.split, log=log)
     codes = None if spec.tune is None else methods.profile_codes(spec.tune, ds, split)
     if warm is None:
@@ -95,24 +96,49 @@ def _compute(ds: Dataset, spec: RunSpec, run: RunFolder, warm: RunFolder | None,
     run.write_scores(scores)
     if spec.tune is not None and model.profile is not None:
         run.write_embeddings(embeddings_frame(model, split, codes, k, [a["name"] for a in ds.attributes], dev))
-    run.write_result({
-        "run_id": run.id, "kind": spec.kind, "label": "warm" if spec.tune is None else spec.tune.label,
-        "warm_run": None if warm is None else warm.id,
-        "summary": {g: summarize_scores(part) for g, part in scores.groupby("group", sort=False)},
-        "params": methods.parameter_report(model, ds.cardinalities), "best_epoch": fit.best_epoch,
-        "epochs_run": fit.epochs_run, "seconds": {"train": fit.seconds, "eval": time.perf_counter() - t0},
-        "environment": {"device": str(dev), "versions": library_versions()},
-    })
+    run.write_result(
+        {
+            "run_id": run.id,
+            "kind": spec.kind,
+            "label": "warm" if spec.tune is None else spec.tune.label,
+            "warm_run": None if warm is None else warm.id,
+            "summary": {g: summarize_scores(part) for g, part in scores.groupby("group", sort=False)},
+            "params": methods.parameter_report(model, ds.cardinalities),
+            "best_epoch": fit.best_epoch,
+            "epochs_run": fit.epochs_run,
+            "seconds": {"train": fit.seconds, "eval": time.perf_counter() - t0},
+            "environment": {"device": str(dev), "versions": library_versions()},
+        }
+    )
 
 
-def _train(spec: RunSpec, run: RunFolder, model: ColdStartRecommender, split: Split, codes: np.ndarray | None,
-           n_items: int, dev: torch.device, validate: Callable[[], dict[str, float]], bar: bool) -> Fit:
+def _train(
+    spec: RunSpec,
+    run: RunFolder,
+    model: ColdStartRecommender,
+    split: Split,
+    codes: np.ndarray | None,
+    n_items: int,
+    dev: torch.device,
+    validate: Callable[[], dict[str, float]],
+    bar: bool,
+) -> Fit:
     if not methods.trains(spec):
         return Fit(0, 0)
     schedule = methods.schedule(spec)
     rng, generator = methods.random_streams(spec)
-    trainer = Trainer(model, methods.objective(spec), methods.windows(spec, split), methods.sampler(spec, split, n_items),
-                      schedule, validate, rng, generator, dev, codes)
+    trainer = Trainer(
+        model,
+        methods.objective(spec),
+        methods.windows(spec, split),
+        methods.sampler(spec, split, n_items),
+        schedule,
+        validate,
+        rng,
+        generator,
+        dev,
+        codes,
+    )
     resume = run.load_state()
     if resume is not None:
         append_metrics(run.path, {"event": "resumed", "epoch": int(resume["epoch"])})

@@ -21,7 +21,7 @@ FINAL = ("done", "failed", "cancelled")
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def pid_alive(pid: int | None) -> bool:

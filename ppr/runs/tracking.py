@@ -72,14 +72,25 @@ def tracked(run: RunFolder, device: str, wait: bool) -> Iterator[bool]:
     with flock(run.path / ".lock", blocking=wait) as got:
         if not got:
             pid = read_status(run.path).get("pid")
-            raise InputError(f"Run {run.id} is being computed by another process (pid {pid}); wait for it, "
-                             f"or stop it with `python -m ppr runs cancel {run.id}`.")
+            raise InputError(
+                f"Run {run.id} is being computed by another process (pid {pid}); wait for it, "
+                f"or stop it with `python -m ppr runs cancel {run.id}`."
+            )
         if run.is_complete:
             yield False
             return
         started = read_status(run.path).get("started")
-        write_status(run.path, state="running", pid=os.getpid(), device=device, started=started or now(),
-                     error=None, traceback=None, stale=None, finished=None)
+        write_status(
+            run.path,
+            state="running",
+            pid=os.getpid(),
+            device=device,
+            started=started or now(),
+            error=None,
+            traceback=None,
+            stale=None,
+            finished=None,
+        )
         try:
             yield True
         except Exception as exc:
@@ -96,8 +107,14 @@ def record_epoch(run: RunFolder, row: dict[str, Any], max_epochs: int) -> None:
     row = {k: (float(v) if math.isfinite(v) else None) if isinstance(v, float) else v for k, v in row.items()}
     append_metrics(run.path, row)
     losses = {k: v for k, v in row.items() if k not in ("epoch", "seconds", "train_seconds")}
-    write_status(run.path, state="running", epoch=int(row["epoch"]), max_epochs=max_epochs,
-                 progress=min(1.0, row["epoch"] / max(1, max_epochs)), losses=losses)
+    write_status(
+        run.path,
+        state="running",
+        epoch=int(row["epoch"]),
+        max_epochs=max_epochs,
+        progress=min(1.0, row["epoch"] / max(1, max_epochs)),
+        losses=losses,
+    )
 
 
 def record_checkpoint(run: RunFolder, state: dict[str, Any]) -> None:
@@ -107,14 +124,21 @@ def record_checkpoint(run: RunFolder, state: dict[str, Any]) -> None:
 
 def mark_done(run: RunFolder) -> None:
     """A complete run's final status; its epoch checkpoint is no longer needed."""
-    write_status(run.path, state="done", progress=1.0, finished=now(), pid=None,
-                 epochs_run=run.result().get("epochs_run"))
+    write_status(
+        run.path, state="done", progress=1.0, finished=now(), pid=None, epochs_run=run.result().get("epochs_run")
+    )
     run.drop_state()
 
 
 def mark_failed(run_dir: Path, exc: BaseException) -> None:
-    write_status(run_dir, state="failed", finished=now(), pid=None, error=f"{type(exc).__name__}: {exc}",
-                 traceback="".join(traceback.format_exception(exc)))
+    write_status(
+        run_dir,
+        state="failed",
+        finished=now(),
+        pid=None,
+        error=f"{type(exc).__name__}: {exc}",
+        traceback="".join(traceback.format_exception(exc)),
+    )
 
 
 def mark_cancelled(run_dir: Path) -> None:

@@ -27,8 +27,11 @@ from typing import Any, ClassVar
 from ppr.spec.settings import Settings, setting
 
 # v1: runs before the run description had a version (no "semantics" in spec.json).
-# v2: the redesign (one trainer, one scorer); computes what v1 computed.
-SEMANTICS = 2
+# v2: the redesign (one trainer, one scorer): the same results as v1 bit for bit, except that
+#     warm-training validates the untrained model too and keeps it should no epoch beat it.
+# v3: a tuned model's dropout streams come from the tuning seed (v1 and v2 drew them from torch's
+#     per-process random seed, so one tuning run gave different results in each process).
+SEMANTICS = 3
 
 METHODS = ("warm-only", "sasrec", "finetune", "ppr-light", "ppr-full")
 PPR_METHODS = ("ppr-light", "ppr-full")
@@ -58,12 +61,18 @@ class SplitSpec(Settings):
     """Everything that decides a cold-start split; its folder name (split_id) is derived from it."""
 
     SECTION: ClassVar[str] = "Split"
-    seed: int = setting(0, "seed of the cold-user choice, the roles and the negatives", lo=0, hi=MAX_SEED,
-                        flag="split-seed")
+    seed: int = setting(
+        0, "seed of the cold-user choice, the roles and the negatives", lo=0, hi=MAX_SEED, flag="split-seed"
+    )
     cold_threshold: int = setting(10, "clicks a user needs to be warm", lo=2, hi=10_000)
     simulate_cold: float | None = setting(
-        None, "share of warm users made cold by keeping their first clicks ('auto': 0.2 when under 5% of "
-        "users are naturally cold)", lo=0.0, below=1.0, none="auto")
+        None,
+        "share of warm users made cold by keeping their first clicks ('auto': 0.2 when under 5% of "
+        "users are naturally cold)",
+        lo=0.0,
+        below=1.0,
+        none="auto",
+    )
     test_frac: float = setting(0.2, "share of cold users held out as test users", lo=0.0, below=1.0)
     val_frac: float = setting(0.1, "share of cold users held out of tuning for early stopping", lo=0.0, below=1.0)
     n_negatives: int = setting(99, "sampled negatives per target", lo=1, hi=100_000, flag="negatives")
@@ -76,8 +85,10 @@ class SplitSpec(Settings):
     def split_id(self) -> str:
         """Readable and deterministic: same settings, same folder."""
         sim = "auto" if self.simulate_cold is None else f"{self.simulate_cold:g}"
-        return (f"s{self.seed}-t{self.cold_threshold}-c{sim}-test{self.test_frac:g}"
-                f"-val{self.val_frac:g}-neg{self.n_negatives}")
+        return (
+            f"s{self.seed}-t{self.cold_threshold}-c{sim}-test{self.test_frac:g}"
+            f"-val{self.val_frac:g}-neg{self.n_negatives}"
+        )
 
 
 @dataclass(frozen=True)
@@ -120,14 +131,18 @@ class TuneSpec(Settings):
     k_shot: int | None = setting(None, "clicks kept per cold user", lo=1, hi=1_000_000, none="all")
     noise: float = setting(0.0, "profile noise rate on cold users", lo=0.0, hi=1.0)
     seed: int = setting(0, "seed of the new parts, batches, negatives and noise", lo=0, hi=MAX_SEED, cli=False)
-    lr: float | None = setting(None, f"tuning learning rate ({_per_method('lr')})", above=0.0, hi=10.0,
-                               none="default")
-    epochs: int | None = setting(None, f"max tuning epochs ({_per_method('epochs')})", lo=0, hi=100_000,
-                                 none="default")
-    patience: int | None = setting(None, f"epochs without a better validation NDCG@10 before stopping "
-                                   f"({_per_method('patience')})", lo=1, hi=100_000, none="default")
-    batch_size: int | None = setting(None, f"tuning batch ({_per_method('batch_size')})", lo=1, hi=1_000_000,
-                                     none="default")
+    lr: float | None = setting(None, f"tuning learning rate ({_per_method('lr')})", above=0.0, hi=10.0, none="default")
+    epochs: int | None = setting(None, f"max tuning epochs ({_per_method('epochs')})", lo=0, hi=100_000, none="default")
+    patience: int | None = setting(
+        None,
+        f"epochs without a better validation NDCG@10 before stopping ({_per_method('patience')})",
+        lo=1,
+        hi=100_000,
+        none="default",
+    )
+    batch_size: int | None = setting(
+        None, f"tuning batch ({_per_method('batch_size')})", lo=1, hi=1_000_000, none="default"
+    )
     cl: bool = setting(True, "PPR's contrastive loss")
     prompt_aug: bool = setting(True, "the prompt-masked contrastive view")
     behavior_aug: bool = setting(True, "the behaviour-masked contrastive view")
@@ -197,8 +212,14 @@ class RunSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunSpec:
         tune = d.get("tune")
-        return cls(d["dataset"], d["dataset_hash"], SplitSpec(**d["split"]), BackboneSpec(**d["backbone"]),
-                   WarmSpec(**d["warm"]), None if tune is None else TuneSpec(**tune))
+        return cls(
+            d["dataset"],
+            d["dataset_hash"],
+            SplitSpec(**d["split"]),
+            BackboneSpec(**d["backbone"]),
+            WarmSpec(**d["warm"]),
+            None if tune is None else TuneSpec(**tune),
+        )
 
     @property
     def run_id(self) -> str:

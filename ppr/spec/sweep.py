@@ -34,13 +34,20 @@ class SweepSpec:
     ablations: tuple[str, ...] = ("none",)
 
     def __post_init__(self) -> None:
-        axes = {"methods": self.methods, "k-shots": self.k_shots, "noise rates": self.noises, "seeds": self.seeds,
-                "ablations": self.ablations}
+        axes = {
+            "methods": self.methods,
+            "k-shots": self.k_shots,
+            "noise rates": self.noises,
+            "seeds": self.seeds,
+            "ablations": self.ablations,
+        }
         empty = [name for name, values in axes.items() if not values]
         unknown = [a for a in self.ablations if a not in ABLATIONS]
         if empty or unknown or self.base.tune is None:
-            raise InputError(f"Sweep grid is invalid ({', '.join(empty + unknown) or 'no tuning settings'}): every "
-                             f"list needs a value, and ablations come from {', '.join(ABLATIONS)}.")
+            raise InputError(
+                f"Sweep grid is invalid ({', '.join(empty + unknown) or 'no tuning settings'}): every "
+                f"list needs a value, and ablations come from {', '.join(ABLATIONS)}."
+            )
         self.cells()  # every cell's TuneSpec checks its values
 
     def cells(self) -> list[tuple[str, RunSpec]]:
@@ -51,8 +58,9 @@ class SweepSpec:
                 for k in self.k_shots:
                     for noise in self.noises:
                         for abl in self.ablations if method in PPR_METHODS else ("none",):
-                            tune = dataclasses.replace(self.base.tune, method=method, k_shot=k, noise=noise,
-                                                       seed=seed, **ABLATIONS[abl])
+                            tune = dataclasses.replace(
+                                self.base.tune, method=method, k_shot=k, noise=noise, seed=seed, **ABLATIONS[abl]
+                            )
                             if tune not in seen:
                                 seen.add(tune)
                                 out.append((abl, self.base.tuned(tune)))

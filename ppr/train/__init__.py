@@ -1,1 +1,1 @@
-"""Training loops: warm-training and cold-start tuning methods."""
+"""Training: the one loop (trainer), what each method trains (methods), batches, losses, augmentation."""

@@ -6,9 +6,7 @@ import torch
 import torch.nn.functional as F
 
 
-def bpr_loss(
-    pos_scores: torch.Tensor, neg_scores: torch.Tensor, mask: torch.Tensor | None = None
-) -> torch.Tensor:
+def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Mean of -log sigmoid(pos - neg) over the positions where mask is true (all if None)."""
     loss = -F.logsigmoid(pos_scores.float() - neg_scores.float())
     if mask is None:

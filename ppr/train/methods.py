@@ -19,7 +19,6 @@ loop itself is ppr.train.trainer's, the same for all.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -48,11 +47,16 @@ def warm_model(spec: RunSpec, n_items: int) -> ColdStartRecommender:
 
 
 def tuned_model(tune: TuneSpec, warmed: SASRec, cardinalities: list[int]) -> ColdStartRecommender:
-    """The method's model: a copy of the warmed backbone (fresh for sasrec) + its prompt/profile parts."""
+    """The method's model: a copy of the warmed backbone (fresh for sasrec) + its prompt/profile parts.
+
+    Everything random in it (new parts' weights, the backbone's dropout streams) is drawn from the
+    tuning seed, so a run computes the same whatever the process did before.
+    """
     torch.manual_seed(tune.seed)
+    backbone = SASRec(warmed.cfg, warmed.n_items)  # its dropout streams drawn from the tuning seed
     if tune.method == "sasrec":
-        return ColdStartRecommender(SASRec(warmed.cfg, warmed.n_items))
-    backbone = copy.deepcopy(warmed)
+        return ColdStartRecommender(backbone)
+    backbone.load_state_dict(warmed.state_dict())
     d, layers = warmed.cfg.d, warmed.cfg.n_layers
     profile = ProfileEncoder(cardinalities, d) if tune.method != "warm-only" else None
     prompt = None
@@ -87,8 +91,12 @@ def windows(spec: RunSpec, split: Split) -> Windows:
     if spec.tune.method != "sasrec":
         return win
     w = build_windows(split.offsets, split.items, warm, max_len, np.maximum(lengths[warm] - 2, 0))
-    return Windows(np.concatenate([w.tokens, win.tokens]), np.concatenate([w.users, win.users]),
-                   np.concatenate([np.zeros(len(w), bool), win.starts_at_zero]), zero_shot)
+    return Windows(
+        np.concatenate([w.tokens, win.tokens]),
+        np.concatenate([w.users, win.users]),
+        np.concatenate([np.zeros(len(w), bool), win.starts_at_zero]),
+        zero_shot,
+    )
 
 
 def sampler(spec: RunSpec, split: Split, n_items: int) -> NegativeSampler:
@@ -126,8 +134,11 @@ def objective(spec: RunSpec) -> Objective:
         u = out[torch.arange(len(n), device=n.device), n]  # user vector after all clicks read
         views = []
         if tune.prompt_aug:
-            views.append(model.user_vector(batch.inputs, batch.codes, prompt_mask=tune.prompt_mask,
-                                           profile_mask=tune.prompt_mask))
+            views.append(
+                model.user_vector(
+                    batch.inputs, batch.codes, prompt_mask=tune.prompt_mask, profile_mask=tune.prompt_mask
+                )
+            )
         if tune.behavior_aug:
             views.append(model.user_vector(mask_behavior(batch.inputs, tune.behavior_mask, generator), batch.codes))
         cl = sum(info_nce(u, v, tune.temperature) for v in views)

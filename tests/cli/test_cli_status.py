@@ -21,8 +21,23 @@ from ppr.jobs.status import raw_status, read_metrics, read_status
 from ppr.jobs.worker import flock
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = ["--max-len", "10", "--d", "16", "--layers", "1", "--d-ff", "32", "--warm-epochs", "2", "--warm-lr", "1e-2",
-        "--batch-size", "32", "--no-progress"]  # fmt: skip
+TINY = [
+    "--max-len",
+    "10",
+    "--d",
+    "16",
+    "--layers",
+    "1",
+    "--d-ff",
+    "32",
+    "--warm-epochs",
+    "2",
+    "--warm-lr",
+    "1e-2",
+    "--batch-size",
+    "32",
+    "--no-progress",
+]
 TUNE = ["tune", "planted", "--method", "ppr-light", *TINY]
 
 
@@ -45,7 +60,9 @@ def test_cli_tune_leaves_done_runs_with_epochs_and_metric_lines(home: Path, run_
         assert lines[-1]["event"] == "eval" and not (path / "resume.pt").exists()
     rows = control.run_rows(Store(home))
     assert {r["id"]: (r["state"], r["progress"]) for r in rows} == {warm.name: ("done", 1.0), tune.name: ("done", 1.0)}
-    assert {r["dataset"] for r in rows} == {"planted@v1"}  # the ref, as for sweep runs (spec.json's "dataset" is a dict)
+    assert {r["dataset"] for r in rows} == {
+        "planted@v1"
+    }  # the ref, as for sweep runs (spec.json's "dataset" is a dict)
     assert (tune / "results.parquet").is_file() and (tune / "embeddings.parquet").is_file()
 
     before = raw_status(tune)

@@ -26,8 +26,18 @@ def test_import_prints_ref_and_counts(run_cli, files) -> None:
 
 
 def test_import_json_then_list_info_sql_rm(run_cli, files, home: Path) -> None:
-    rc, out, _ = run_cli("data", "import", "demo", "--interactions", files["interactions"],
-                         "--users", files["users"], "--attrs", "gender", "--json")  # fmt: skip
+    rc, out, _ = run_cli(
+        "data",
+        "import",
+        "demo",
+        "--interactions",
+        files["interactions"],
+        "--users",
+        files["users"],
+        "--attrs",
+        "gender",
+        "--json",
+    )
     assert rc == 0
     manifest = json.loads(out)
     assert manifest["counts"]["interactions"] == 36 and [a["name"] for a in manifest["attributes"]] == ["gender"]
@@ -45,8 +55,9 @@ def test_import_json_then_list_info_sql_rm(run_cli, files, home: Path) -> None:
     rc, out, _ = run_cli("data", "info", "demo@v1")
     assert rc == 0 and "warm users" in out and "gender" in out and "content hash" in out
 
-    rc, out, _ = run_cli("data", "sql", "demo", 'SELECT "user", count(*) AS n FROM interactions GROUP BY 1 ORDER BY 1',
-                         "--json")  # fmt: skip
+    rc, out, _ = run_cli(
+        "data", "sql", "demo", 'SELECT "user", count(*) AS n FROM interactions GROUP BY 1 ORDER BY 1', "--json"
+    )
     assert [r["n"] for r in json.loads(out)] == [3, 7, 11, 15]
     rc, out, _ = run_cli("data", "sql", "demo", "SELECT user_id FROM users WHERE user_id = ?", "--param", "u2", "--csv")
     assert out.splitlines() == ["user_id", "u2"]

@@ -49,8 +49,19 @@ def test_warm_then_tune_write_complete_reusable_runs(home: Path, run_cli) -> Non
     assert rc == 0 and json.loads(out)["reused"] and json.loads(out)["run_dir"] == str(run_dir)
     assert "reusing complete run" in err
 
-    rc, out, err = run_cli("tune", "planted", "--method", "warm-only", "--warm", warm["run_id"], "--k-shot", "2",
-                           "--noise", "0.5", "--no-progress")  # fmt: skip
+    rc, out, err = run_cli(
+        "tune",
+        "planted",
+        "--method",
+        "warm-only",
+        "--warm",
+        warm["run_id"],
+        "--k-shot",
+        "2",
+        "--noise",
+        "0.5",
+        "--no-progress",
+    )
     assert rc == 0, err
     assert "test      zero" in out and "tuned parameters 0" in out
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from _store_tables import publish_tables
 
 from ppr.data.store import Dataset, Store

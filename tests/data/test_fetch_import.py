@@ -3,11 +3,11 @@
 import zipfile
 
 import pytest
+from _movielens import write_tiny_ml100k
 
 from ppr.data.fetch import fetch_and_import
 from ppr.data.store import Store
 from ppr.errors import InputError
-from _movielens import write_tiny_ml100k
 
 
 def test_local_folder_is_imported_with_profiles(tmp_path):

@@ -65,9 +65,16 @@ def test_csv_string_ids_iso_times_users_and_items(store: Store, tmp_path: Path) 
     (tmp_path / "people.csv").write_text("visitor,country,plan\nalice,DE,pro\nbob,,free\ncarol,FR,pro\n")
     (tmp_path / "products.csv").write_text('product,name,genre\np1,"Pen, blue",office\np2,Mug,kitchen\n')
     ds = import_dataset(
-        store, "shop", tmp_path / "events.csv", users=tmp_path / "people.csv", items=tmp_path / "products.csv",
-        user_col="visitor", item_col="product", time_col="when", log=quiet,
-    )  # fmt: skip
+        store,
+        "shop",
+        tmp_path / "events.csv",
+        users=tmp_path / "people.csv",
+        items=tmp_path / "products.csv",
+        user_col="visitor",
+        item_col="product",
+        time_col="when",
+        log=quiet,
+    )
     check_store_format(ds)
     assert ds.users()["user_id"].tolist() == ["alice", "bob"]
     assert seqs(ds) == {"alice": ["p3", "p1"], "bob": ["p1", "p2"]}
@@ -112,8 +119,11 @@ def test_parquet_millisecond_times_and_float_ids(store: Store, tmp_path: Path) -
 
 
 def test_jsonl(store: Store, tmp_path: Path) -> None:
-    rows = [{"user": "u1", "item": 5, "timestamp": 30}, {"user": "u2", "item": 6, "timestamp": 10},
-            {"user": "u1", "item": 6, "timestamp": 20}]  # fmt: skip
+    rows = [
+        {"user": "u1", "item": 5, "timestamp": 30},
+        {"user": "u2", "item": 6, "timestamp": 10},
+        {"user": "u1", "item": 6, "timestamp": 20},
+    ]
     (tmp_path / "log.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     ds = import_dataset(store, "j", tmp_path / "log.jsonl", log=quiet)
     check_store_format(ds)
@@ -127,7 +137,9 @@ def _ml100k(folder: Path) -> Path:
     flags = ["0"] * 19
     flags[3] = flags[5] = "1"  # Animation, Comedy
     line = "|".join(["10", "Amélie (2001)", "01-Jan-2001", "", "http://x", *flags])
-    (folder / "u.item").write_bytes((line + "\n" + "|".join(["20", "B", "", "", "", *(["0"] * 19)]) + "\n").encode("latin-1"))
+    (folder / "u.item").write_bytes(
+        (line + "\n" + "|".join(["20", "B", "", "", "", *(["0"] * 19)]) + "\n").encode("latin-1")
+    )
     return folder
 
 
@@ -153,7 +165,9 @@ def test_movielens_100k_by_file_with_format_flag(store: Store, tmp_path: Path) -
 def test_movielens_1m(store: Store, tmp_path: Path) -> None:
     (tmp_path / "ratings.dat").write_text("1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n")
     (tmp_path / "users.dat").write_text("1::F::1::10::48067\n2::M::56::16::70072\n")
-    (tmp_path / "movies.dat").write_bytes("1193::Vertigo (1958)::Drama|Thriller\n661::Café (1996)::Comedy\n".encode("latin-1"))
+    (tmp_path / "movies.dat").write_bytes(
+        "1193::Vertigo (1958)::Drama|Thriller\n661::Café (1996)::Comedy\n".encode("latin-1")
+    )
     ds = import_dataset(store, "m1", tmp_path / "ratings.dat", log=quiet)
     check_store_format(ds)
     assert ds.manifest["source"]["format"] == "movielens-1m"

@@ -32,7 +32,7 @@ def test_views_over_all_three_tables(ds: Dataset) -> None:
 
 
 def test_with_params_and_limit(ds: Dataset) -> None:
-    q = "WITH c AS (SELECT \"user\", count(*) n FROM interactions GROUP BY 1) SELECT * FROM c WHERE n >= ? ORDER BY 1;"
+    q = 'WITH c AS (SELECT "user", count(*) n FROM interactions GROUP BY 1) SELECT * FROM c WHERE n >= ? ORDER BY 1;'
     assert run_readonly_sql(ds, q, params=[2])["n"].tolist() == [2]
     assert len(run_readonly_sql(ds, "SELECT * FROM interactions", limit=2)) == 2
 

@@ -41,8 +41,9 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path:
 
 def test_chunk_size_never_changes_the_data(tmp_path: Path) -> None:
     progress: list[tuple[int, int]] = []
-    small = generate(tmp_path / "small", 1500, 300, seed=1, fmt="csv", chunk_users=256,
-                     progress=lambda d, t: progress.append((d, t)))  # fmt: skip
+    small = generate(
+        tmp_path / "small", 1500, 300, seed=1, fmt="csv", chunk_users=256, progress=lambda d, t: progress.append((d, t))
+    )
     whole = generate(tmp_path / "whole", 1500, 300, seed=1, fmt="csv", chunk_users=100_000)
     for role in small:
         assert small[role].read_bytes() == whole[role].read_bytes(), role
@@ -155,9 +156,17 @@ def test_profile_beats_popularity_on_the_first_item(world: tuple[pd.DataFrame, .
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"n_users": 0}, {"n_items": -1}, {"n_users": 2.5}, {"mean_len": 0.5}, {"seed": -1}, {"fmt": "xlsx"},
-     {"chunk_users": 0}, {"mean_len": float("nan")}],
-)  # fmt: skip
+    [
+        {"n_users": 0},
+        {"n_items": -1},
+        {"n_users": 2.5},
+        {"mean_len": 0.5},
+        {"seed": -1},
+        {"fmt": "xlsx"},
+        {"chunk_users": 0},
+        {"mean_len": float("nan")},
+    ],
+)
 def test_bad_arguments_are_input_errors(tmp_path: Path, kwargs: dict) -> None:
     args = {"n_users": 10, "n_items": 10, **kwargs}
     with pytest.raises(InputError):

@@ -57,7 +57,7 @@ def test_zip_members_that_escape_are_refused(tmp_path, member):
 
 def test_zip_symlink_member_is_refused(tmp_path):
     info = zipfile.ZipInfo("link")
-    info.external_attr = (0o120777 << 16)
+    info.external_attr = 0o120777 << 16
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr(info, "/etc/passwd")
@@ -120,8 +120,17 @@ def test_import_takes_attributes_from_the_interactions_file(tmp_path):
     path = stage_upload("clicks.csv", CLICKS.encode(), tmp_path / "s")
     store = Store(tmp_path / "home")
     notes = []
-    ds = import_upload(store, "clicks", preview_upload(path), "visitor_id", "product_id", "event_time",
-                       ["age"], tmp_path / "work", log=notes.append)  # fmt: skip
+    ds = import_upload(
+        store,
+        "clicks",
+        preview_upload(path),
+        "visitor_id",
+        "product_id",
+        "event_time",
+        ["age"],
+        tmp_path / "work",
+        log=notes.append,
+    )
     assert (ds.ref, ds.n_users, ds.n_items) == ("clicks@v1", 3, 3)
     assert [a["name"] for a in ds.attributes] == ["age"]
     users = ds.users().set_index("user_id")
@@ -146,8 +155,16 @@ def test_import_with_a_separate_users_file(tmp_path):
     users = stage_upload("people.csv", b"visitor_id,gender,city\nu1,F,Oslo\nu2,M,Rome\n", tmp_path / "u")
     preview = preview_upload(inter, users)
     assert preview.attribute_source == "users" and preview.attribute_guess == ["gender", "city"]
-    ds = import_upload(Store(tmp_path / "home"), "withusers", preview, "visitor_id", "product_id", "event_time",
-                       ["gender"], tmp_path / "w")  # fmt: skip
+    ds = import_upload(
+        Store(tmp_path / "home"),
+        "withusers",
+        preview,
+        "visitor_id",
+        "product_id",
+        "event_time",
+        ["gender"],
+        tmp_path / "w",
+    )
     assert [a["name"] for a in ds.attributes] == ["gender"]
 
 
@@ -168,6 +185,7 @@ def test_every_plain_format_previews_and_imports(tmp_path, fmt):
     assert preview.kind == fmt
     assert preview.guess == {"user": "visitor_id", "item": "product_id", "time": "event_time"}
     assert preview.attribute_guess == ["age"]
-    ds = import_upload(Store(tmp_path / "home"), "c", preview, "visitor_id", "product_id", "event_time", ["age"],
-                       tmp_path / "w")  # fmt: skip
+    ds = import_upload(
+        Store(tmp_path / "home"), "c", preview, "visitor_id", "product_id", "event_time", ["age"], tmp_path / "w"
+    )
     assert (ds.n_users, ds.n_items, ds.manifest["counts"]["interactions"]) == (3, 3, 5)

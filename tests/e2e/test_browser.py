@@ -24,8 +24,17 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
-from _browser import (CHARTS_DRAWN, NO_CHROMIUM, VEGA_DRAWN, AppServer, chromium, chromium_path, running_app,
-                      wait_rendered, wait_rerun)
+from _browser import (
+    CHARTS_DRAWN,
+    NO_CHROMIUM,
+    VEGA_DRAWN,
+    AppServer,
+    chromium,
+    chromium_path,
+    running_app,
+    wait_rendered,
+    wait_rerun,
+)
 
 WAIT_MS = 60_000  # one bound for every wait: a slow, shared CI machine, not a hang
 pytestmark = [
@@ -37,7 +46,7 @@ pytestmark = [
 class Workbench:
     """One browser tab on the running app, with the moves every page test needs."""
 
-    def __init__(self, page, server: AppServer, shots: Path) -> None:  # noqa: ANN001 (playwright Page)
+    def __init__(self, page, server: AppServer, shots: Path) -> None:
         self.page, self.server, self.shots = page, server, shots
 
     def start(self) -> None:
@@ -78,7 +87,7 @@ def browser() -> Iterator:
 
 
 @pytest.fixture
-def wb(browser, server: AppServer, tmp_path: Path) -> Iterator[Workbench]:  # noqa: ANN001
+def wb(browser, server: AppServer, tmp_path: Path) -> Iterator[Workbench]:
     context = browser.new_context(viewport={"width": 1400, "height": 1800})
     context.set_default_timeout(WAIT_MS)
     outside: list[str] = []  # the workbench works without a network: the browser asks only our server
@@ -200,7 +209,8 @@ def test_launch_a_tiny_sweep_then_compare_and_explore_its_prompts(wb: Workbench,
         page.goto(f"{wb.server.url}/runs?dataset=tiny", timeout=WAIT_MS)
         wait_rendered(page, WAIT_MS)
         expect(page.get_by_test_id("stSidebar").get_by_role("combobox", name="Active dataset")).to_have_value(
-            re.compile(r"^tiny@v"))
+            re.compile(r"^tiny@v")
+        )
         expect(page.get_by_text(re.compile(r"^On tiny@v"))).to_be_visible()
 
         # Methods: the default is finetune, ppr-light, ppr-full; Backspace in the box drops the last (ppr-full).

@@ -60,8 +60,13 @@ def test_aggregate_is_mean_and_std_over_seed_means() -> None:
 def test_markdown_table_marks_significant_rows() -> None:
     scores = _table()
     metrics = ("auc", "ndcg@10")
-    md = markdown_table(aggregate(scores, metrics), paired_tests(scores, metrics=metrics), "joint",
-                        ["finetune", "ppr-light", "ppr-full"], metrics)  # fmt: skip
+    md = markdown_table(
+        aggregate(scores, metrics),
+        paired_tests(scores, metrics=metrics),
+        "joint",
+        ["finetune", "ppr-light", "ppr-full"],
+        metrics,
+    )
     lines = md.splitlines()
     assert lines[0] == "| method | AUC | NDCG@10 |"
     assert len(lines) == 5

@@ -9,13 +9,28 @@ from ppr.eval.views import missing_hint, picked_user, run_cell, sibling_runs
 from ppr.io import atomic_write_json, read_json
 
 
-def fake_run(home: Path, rid: str, method: str, k: int | None = 2, noise: float = 0.0, seed: int = 0,
-             warm: str = "w-s0", label: str | None = None, cl: bool = True, embeddings: bool = True) -> str:  # fmt: skip
+def fake_run(
+    home: Path,
+    rid: str,
+    method: str,
+    k: int | None = 2,
+    noise: float = 0.0,
+    seed: int = 0,
+    warm: str = "w-s0",
+    label: str | None = None,
+    cl: bool = True,
+    embeddings: bool = True,
+) -> str:
     """A run folder holding just what the lookup reads: spec.json (+ embeddings.parquet unless told not)."""
     path = home / "runs" / rid
     path.mkdir(parents=True)
-    spec = {"kind": "tune", "dataset_ref": "planted@v1", "split": {"id": "sp1"}, "warm_run": warm,
-            "tune": {"method": method, "k_shot": k, "noise": noise, "seed": seed, "cl": cl, "label": label or method}}  # fmt: skip
+    spec = {
+        "kind": "tune",
+        "dataset_ref": "planted@v1",
+        "split": {"id": "sp1"},
+        "warm_run": warm,
+        "tune": {"method": method, "k_shot": k, "noise": noise, "seed": seed, "cl": cl, "label": label or method},
+    }
     atomic_write_json(path / "spec.json", spec)
     if embeddings:
         (path / "embeddings.parquet").write_bytes(b"")

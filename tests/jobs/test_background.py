@@ -25,14 +25,29 @@ from ppr.data.store import Store
 from ppr.jobs.status import pid_alive
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = ["--max-len", "10", "--d", "16", "--layers", "1", "--d-ff", "32", "--warm-epochs", "2", "--warm-lr", "1e-2",
-        "--batch-size", "32"]  # fmt: skip
+TINY = [
+    "--max-len",
+    "10",
+    "--d",
+    "16",
+    "--layers",
+    "1",
+    "--d-ff",
+    "32",
+    "--warm-epochs",
+    "2",
+    "--warm-lr",
+    "1e-2",
+    "--batch-size",
+    "32",
+]
 
 
 def ppr(home: Path, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "PPR_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "ppr", *argv], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "ppr", *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def cli(home: Path, *argv: str) -> tuple[int, str]:
@@ -113,7 +128,11 @@ def test_sigkill_then_resume_continues_from_the_checkpoint(planted_home: Path) -
     events = [json.loads(x) for x in (home / "runs" / rid / "metrics.jsonl").read_text().splitlines()]
     resumed = [e for e in events if e.get("event") == "resumed"]
     assert len(resumed) == 1 and resumed[0]["epoch"] >= killed_at >= 3  # continued, not restarted
-    assert max(e.get("epoch", 0) for e in events) == 15 and events[-1]["event"] == "eval" and not (home / "runs" / rid / "resume.pt").exists()
+    assert (
+        max(e.get("epoch", 0) for e in events) == 15
+        and events[-1]["event"] == "eval"
+        and not (home / "runs" / rid / "resume.pt").exists()
+    )
     assert status(home, rid)["state"] == "done"
 
 
@@ -121,10 +140,15 @@ def test_two_sweeps_submitted_at_once_both_complete(planted_home: Path) -> None:
     home = planted_home
     grid = ["--k-shots", "2", "--seeds", "0", "--epochs", "3"]
     procs = [
-        subprocess.Popen([sys.executable, "-m", "ppr", "sweep", "planted", "--methods", m, *grid, *TINY, "--background"],
-                         cwd=REPO, env={**os.environ, "PPR_HOME": str(home)}, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "ppr", "sweep", "planted", "--methods", m, *grid, *TINY, "--background"],
+            cwd=REPO,
+            env={**os.environ, "PPR_HOME": str(home)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for m in ("finetune", "ppr-light")
-    ]  # fmt: skip
+    ]
     sids = [p.communicate(timeout=60)[0].strip().splitlines()[-1] for p in procs]
     assert len(set(sids)) == 2
 

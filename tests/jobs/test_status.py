@@ -55,8 +55,9 @@ def test_run_spec_round_trips_and_names_the_run(tmp_path: Path) -> None:
     assert again == spec and again.tune_config().k_shot == 3 and again.warm_config().seed == 2
     assert spec.hash == RunSpec.from_dict({**spec.to_dict(), "device": "cuda"}).hash  # device is not identity
     rid = spec.run_id(ds)
-    assert rid.startswith("planted-ppr-full-k3-r0.3-s2-") and rid != make_spec(ds, SplitConfig(), warm, TuneConfig(
-        method="ppr-full", k_shot=3, noise=0.3, seed=1), "cpu").run_id(ds)  # fmt: skip
+    assert rid.startswith("planted-ppr-full-k3-r0.3-s2-") and rid != make_spec(
+        ds, SplitConfig(), warm, TuneConfig(method="ppr-full", k_shot=3, noise=0.3, seed=1), "cpu"
+    ).run_id(ds)
     assert spec.warm_spec().run_id(ds).startswith("planted-warm-")
     assert spec.open_dataset(Store(tmp_path)).ref == ds.ref
     with pytest.raises(InputError, match="replaced"):

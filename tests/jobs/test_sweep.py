@@ -13,8 +13,24 @@ from ppr import experiment
 from ppr.data.store import Store
 from ppr.jobs.query import query_results
 
-TINY = ["--max-len", "10", "--d", "16", "--layers", "1", "--d-ff", "32", "--warm-epochs", "2", "--warm-lr", "1e-2",
-        "--epochs", "2", "--batch-size", "32"]  # fmt: skip
+TINY = [
+    "--max-len",
+    "10",
+    "--d",
+    "16",
+    "--layers",
+    "1",
+    "--d-ff",
+    "32",
+    "--warm-epochs",
+    "2",
+    "--warm-lr",
+    "1e-2",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "32",
+]
 GRID = ["--methods", "finetune,ppr-light", "--k-shots", "2,all", "--noise", "0", "--seeds", "0,1"]
 
 
@@ -35,8 +51,17 @@ def test_sweep_runs_every_cell_reports_them_and_never_recomputes(home: Path, run
     runs = json.loads(out)["runs"]
     assert len(runs) == 10 and {r["state"] for r in runs} == {"done"} and all(r["progress"] == 1.0 for r in runs)
     tuned = home / "runs" / next(c["run_id"] for c in sweep["cells"] if c["method"] == "ppr-light")
-    assert {"job.json", "spec.json", "status.json", "metrics.jsonl", "results.parquet", "scores.parquet",
-            "checkpoint.pt", "embeddings.parquet", "metrics.json"} <= {p.name for p in tuned.iterdir()}  # fmt: skip
+    assert {
+        "job.json",
+        "spec.json",
+        "status.json",
+        "metrics.jsonl",
+        "results.parquet",
+        "scores.parquet",
+        "checkpoint.pt",
+        "embeddings.parquet",
+        "metrics.json",
+    } <= {p.name for p in tuned.iterdir()}
     assert not (tuned / "resume.pt").exists()
     lines = [json.loads(x) for x in (tuned / "metrics.jsonl").read_text().splitlines()]
     assert [x.get("epoch") for x in lines] == [1, 2, None] and 0 <= lines[-1]["test_ndcg@10"] <= 1
@@ -69,7 +94,9 @@ def test_sweep_runs_every_cell_reports_them_and_never_recomputes(home: Path, run
 
 def test_query_results_without_runs_is_an_empty_typed_frame(tmp_path: Path) -> None:
     df = query_results(tmp_path)
-    assert df.empty and {"run_id", "method", "k", "noise", "seed", "eval_set", "group", "metric", "value"} <= set(df.columns)
+    assert df.empty and {"run_id", "method", "k", "noise", "seed", "eval_set", "group", "metric", "value"} <= set(
+        df.columns
+    )
 
 
 def test_a_run_that_raises_is_failed_with_its_traceback(home: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ def _csr(lengths):
 def _targets(w, zero_shot):
     """Every (user, item) pair the windows train on."""
     out = []
-    for tok, u, z in zip(w.tokens, w.users, w.starts_at_zero):
+    for tok, u, z in zip(w.tokens, w.users, w.starts_at_zero, strict=False):
         real = tok[tok != 0]
         out += [(u, x) for x in real[1:]]
         if zero_shot and z:

@@ -14,7 +14,9 @@ from _planted import planted_dataset
 from ppr import experiment
 from ppr.data.splits import SplitConfig, make_split
 from ppr.data.store import Dataset, Store
-from ppr.train import estimate, tune as tune_mod, warm as warm_mod
+from ppr.train import estimate
+from ppr.train import tune as tune_mod
+from ppr.train import warm as warm_mod
 from ppr.train.config import TuneConfig, WarmConfig
 
 WARM = WarmConfig(max_len=10, d=16, n_layers=1, d_ff=32, epochs=2, batch_size=32, lr=1e-2, device="cpu")
@@ -94,8 +96,10 @@ def test_warm_batches_per_epoch_are_what_train_warm_iterates(planted, monkeypatc
 
 def test_each_method_is_measured_on_its_own_model(planted) -> None:
     _, ds = planted
-    cals = {m: estimate.calibrate(ds, SPLIT, WARM, TuneConfig(method=m), "cpu")
-            for m in ("finetune", "ppr-light", "ppr-full", "sasrec", "warm-only")}  # fmt: skip
+    cals = {
+        m: estimate.calibrate(ds, SPLIT, WARM, TuneConfig(method=m), "cpu")
+        for m in ("finetune", "ppr-light", "ppr-full", "sasrec", "warm-only")
+    }
     assert cals["finetune"].batches == cals["ppr-full"].batches  # same windows ...
     assert all(c.step_s > 0 and c.steps_timed >= 1 for m, c in cals.items() if m != "warm-only")  # ... own timing
     assert cals["sasrec"].windows > cals["finetune"].windows  # sasrec also trains on the warm users
@@ -119,7 +123,9 @@ def test_timing_key_drops_what_does_not_change_the_step_cost() -> None:
     a = TuneConfig(method="ppr-full", seed=3, noise=0.3, lr=1e-2, epochs=7, patience=2)
     assert estimate.timing_key(a) == estimate.timing_key(TuneConfig(method="ppr-full"))
     assert estimate.timing_key(a) != estimate.timing_key(TuneConfig(method="ppr-full", cl=False))
-    assert estimate.timing_key(TuneConfig(method="finetune", k_shot=2)) != estimate.timing_key(TuneConfig(method="finetune"))
+    assert estimate.timing_key(TuneConfig(method="finetune", k_shot=2)) != estimate.timing_key(
+        TuneConfig(method="finetune")
+    )
     assert estimate.timing_key(dataclasses.replace(WARM, seed=4, epochs=9)) == estimate.timing_key(WARM)
     assert estimate.timing_key(dataclasses.replace(WARM, d=32)) != estimate.timing_key(WARM)
 

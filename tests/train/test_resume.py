@@ -35,7 +35,9 @@ def _warm_split(tmp_path: Path):
 def test_train_warm_resumes_after_an_epoch_with_identical_history(tmp_path: Path) -> None:
     ds, split, users = _warm_split(tmp_path)
     states: list[dict] = []
-    full_model, full = train_warm(split.offsets, split.items, users, ds.n_items, WARM, on_epoch=lambda s: states.append(_roundtrip(s)))
+    full_model, full = train_warm(
+        split.offsets, split.items, users, ds.n_items, WARM, on_epoch=lambda s: states.append(_roundtrip(s))
+    )
     assert [s["epoch"] for s in states] == [1, 2, 3, 4]
     model, resumed = train_warm(split.offsets, split.items, users, ds.n_items, WARM, resume=states[1])
     assert [h["epoch"] for h in resumed] == [1, 2, 3, 4]
@@ -50,11 +52,15 @@ def test_tune_resumes_after_an_epoch_with_the_same_epoch_count(tmp_path: Path) -
     cfg = TuneConfig(method="ppr-light", epochs=4, patience=10, batch_size=32)
     codes = ds.attribute_codes()
     states: list[dict] = []
-    full = tune(build_model(cfg, warmed, ds.cardinalities), cfg, split, codes, on_epoch=lambda s: states.append(_roundtrip(s)))
+    full = tune(
+        build_model(cfg, warmed, ds.cardinalities), cfg, split, codes, on_epoch=lambda s: states.append(_roundtrip(s))
+    )
     resumed = tune(build_model(cfg, warmed, ds.cardinalities), cfg, split, codes, resume=states[1])
     assert full.epochs_run == resumed.epochs_run == 4
     assert [h["epoch"] for h in resumed.history] == [0, 1, 2, 3, 4]
-    np.testing.assert_allclose([h["loss"] for h in resumed.history[1:]], [h["loss"] for h in full.history[1:]], rtol=1e-5)
+    np.testing.assert_allclose(
+        [h["loss"] for h in resumed.history[1:]], [h["loss"] for h in full.history[1:]], rtol=1e-5
+    )
     assert resumed.best_epoch == full.best_epoch
     last = tune(build_model(cfg, warmed, ds.cardinalities), cfg, split, codes, resume=states[-1])
     assert last.epochs_run == 4 and len(last.history) == 5  # nothing left to train

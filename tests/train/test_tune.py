@@ -23,7 +23,9 @@ MAX_LEN = 10
 
 
 def test_mask_behavior_removes_at_least_one_click_and_keeps_order() -> None:
-    seq = torch.tensor([[5, 6, 7, 8, 9, 10, 11, 12, 13, 14], [3, 0, 0, 0, 0, 0, 0, 0, 0, 0], [4, 7, 0, 0, 0, 0, 0, 0, 0, 0], [0] * 10])
+    seq = torch.tensor(
+        [[5, 6, 7, 8, 9, 10, 11, 12, 13, 14], [3, 0, 0, 0, 0, 0, 0, 0, 0, 0], [4, 7, 0, 0, 0, 0, 0, 0, 0, 0], [0] * 10]
+    )
     out = mask_behavior(seq, 0.2, torch.Generator().manual_seed(0))
     n_before, n_after = (seq != 0).sum(1), (out != 0).sum(1)
     assert n_after.tolist() == [8, 0, 1, 0]  # floor(0.2*10)=2; short rows still lose one click

@@ -13,10 +13,36 @@ from _planted import planted_dataset
 from ppr.cli import main
 from ppr.data.store import Store
 
-TINY = ["--max-len", "10", "--d", "16", "--layers", "1", "--d-ff", "32", "--warm-epochs", "2", "--warm-lr", "1e-2",
-        "--epochs", "2", "--batch-size", "32"]  # fmt: skip
-GRID = ["--methods", "finetune,ppr-light", "--k-shots", "2,all", "--noise", "0", "--seeds", "0,1",
-        "--ablations", "none,no-cl"]  # fmt: skip
+TINY = [
+    "--max-len",
+    "10",
+    "--d",
+    "16",
+    "--layers",
+    "1",
+    "--d-ff",
+    "32",
+    "--warm-epochs",
+    "2",
+    "--warm-lr",
+    "1e-2",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "32",
+]
+GRID = [
+    "--methods",
+    "finetune,ppr-light",
+    "--k-shots",
+    "2,all",
+    "--noise",
+    "0",
+    "--seeds",
+    "0,1",
+    "--ablations",
+    "none,no-cl",
+]
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from ppr.eval.views import paper_table, sweep_long
 PAGE = "views/compare.py"
 
 
-def _fig(at, word: str) -> dict:  # noqa: ANN001
+def _fig(at, word: str) -> dict:
     return next(f for f in plotly_figures(at) if word in f["layout"]["title"]["text"])
 
 
@@ -19,7 +19,7 @@ def _ys(fig: dict, name: str) -> np.ndarray:
     return np.asarray(next(t for t in fig["data"] if t["name"] == name)["y"], dtype=float)
 
 
-def test_no_sweep_says_what_to_do(empty_home) -> None:  # noqa: F811
+def test_no_sweep_says_what_to_do(empty_home) -> None:
     at = start(PAGE)
     assert "No sweeps yet" in texts(at.info) and "python -m ppr sweep" in texts(at.info)
 
@@ -66,8 +66,18 @@ def test_sweep_charts_follow_the_report_and_the_metric_selector(sweep_home) -> N
 def test_paper_table_marks_significance() -> None:
     import pandas as pd
 
-    t = pd.DataFrame({"k": ["2"] * 2, "noise": [0.0] * 2, "label": ["finetune", "ppr"], "group": ["joint"] * 2,
-                      "metric": ["auc"] * 2, "mean": [0.5, 0.6], "std": [0.01, 0.02], "n_seeds": [2, 2],
-                      "p_value": [np.nan, 0.01]})  # fmt: skip
+    t = pd.DataFrame(
+        {
+            "k": ["2"] * 2,
+            "noise": [0.0] * 2,
+            "label": ["finetune", "ppr"],
+            "group": ["joint"] * 2,
+            "metric": ["auc"] * 2,
+            "mean": [0.5, 0.6],
+            "std": [0.01, 0.02],
+            "n_seeds": [2, 2],
+            "p_value": [np.nan, 0.01],
+        }
+    )
     out = paper_table(t, "2", 0.0, "joint")
     assert list(out["AUC"]) == ["0.5000 ± 0.0100", "0.6000 ± 0.0200*"]

@@ -69,8 +69,13 @@ def test_overview_of_the_sample_matches_the_data(app_home):
     ds = Store(app_home).open("sample")
     info = dataset_info(ds)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics == {"Users": "3,000", "Items": "1,000", "Interactions": f"{info['interactions']:,}",
-                       "Warm users": f"{info['warm_users']:,}", "Cold users": f"{info['cold_users']:,}"}  # fmt: skip
+    assert metrics == {
+        "Users": "3,000",
+        "Items": "1,000",
+        "Interactions": f"{info['interactions']:,}",
+        "Warm users": f"{info['warm_users']:,}",
+        "Cold users": f"{info['cold_users']:,}",
+    }
     assert len(vega_specs(at)) == 3  # each chart is a separate draw in the browser: panels, not figures
 
     (lengths_title, bars, bins), (popularity_title, line, curve) = _chart(at, "Sequence lengths")
@@ -182,8 +187,9 @@ def test_bad_upload_shows_the_importer_message_and_stores_nothing(app_home):
 
 def test_separate_users_file_supplies_the_attributes(app_home):
     at = _open(start(DATA), "Import a file")
-    at.file_uploader(key="upload_users").set_value(("people.csv", b"visitor_id,gender,city\nu1,F,Oslo\nu2,M,Rome\n",
-                                                    "text/csv"))  # fmt: skip
+    at.file_uploader(key="upload_users").set_value(
+        ("people.csv", b"visitor_id,gender,city\nu1,F,Oslo\nu2,M,Rome\n", "text/csv")
+    )
     _upload(at, "clicks.csv", CLICKS)
     attrs = by_key(at.multiselect, "import_attrs_")
     assert attrs.options == ["gender", "city"] and attrs.value == ["gender", "city"]

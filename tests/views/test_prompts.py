@@ -18,12 +18,12 @@ PAGE = "views/prompts.py"
 CELL = ("k_shot", "noise", "seed")
 
 
-def test_no_tuned_run_says_what_to_do(empty_home) -> None:  # noqa: F811
+def test_no_tuned_run_says_what_to_do(empty_home) -> None:
     at = start(PAGE)
     assert "No tuned run with embeddings yet" in texts(at.info)
 
 
-def tune_of(home, rid: str) -> dict:  # noqa: ANN001
+def tune_of(home, rid: str) -> dict:
     return read_json(home / "runs" / rid / "spec.json")["tune"]
 
 
@@ -45,8 +45,12 @@ def test_siblings_pair_finetune_and_ppr_light_of_the_same_cell(sweep_home) -> No
 
 def user_points(fig: dict) -> pd.DataFrame:
     """The scatter's user points (traces with customdata = user first), one row per user."""
-    rows = [(int(c[0]), float(x), float(y)) for t in fig["data"] if "customdata" in t
-            for c, x, y in zip(t["customdata"], t["x"], t["y"], strict=True)]  # fmt: skip
+    rows = [
+        (int(c[0]), float(x), float(y))
+        for t in fig["data"]
+        if "customdata" in t
+        for c, x, y in zip(t["customdata"], t["x"], t["y"], strict=True)
+    ]
     return pd.DataFrame(rows, columns=["user", "x", "y"]).set_index("user")
 
 
@@ -55,7 +59,7 @@ def trace(fig: dict, name: str) -> np.ndarray | None:
     return np.array([found[0]["x"][0], found[0]["y"][0]]) if found else None
 
 
-def top10_tables(at, n: int) -> list[pd.DataFrame]:  # noqa: ANN001
+def top10_tables(at, n: int) -> list[pd.DataFrame]:
     """The side-by-side top-10 tables: after profile and clicks, before the what-if table."""
     return [d.value for d in at.dataframe[2 : 2 + n]]
 
@@ -98,8 +102,9 @@ def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
 
     # a clicked point selects its user (the callback sets the selectbox's state; AppTest cannot click plotly)
     other = int(emb.loc[(emb["role"] == "test") & (emb["user"] != user), "user"].iloc[0])
-    point = next({"customdata": list(c)} for t in fig["data"] if "customdata" in t for c in t["customdata"]
-                 if int(c[0]) == other)  # fmt: skip
+    point = next(
+        {"customdata": list(c)} for t in fig["data"] if "customdata" in t for c in t["customdata"] if int(c[0]) == other
+    )
     assert picked_user({"selection": {"points": [point]}}) == other
     at.session_state["prompts_user"] = other
     at.run()
@@ -131,8 +136,9 @@ def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
     assert np.allclose(star, signs * ((new - x.mean(axis=0)) @ axes.T), atol=1e-3)
     at.selectbox(key="prompts_kind").set_value("user_vector").run()  # the star follows the vector kind
     assert not at.exception, at.exception
-    seq = torch.as_tensor(history_matrix(offsets, items, np.array([other]), np.array([int(row["n_clicks"])]),
-                                         model.backbone.cfg.max_len))  # fmt: skip
+    seq = torch.as_tensor(
+        history_matrix(offsets, items, np.array([other]), np.array([int(row["n_clicks"])]), model.backbone.cfg.max_len)
+    )
     with torch.no_grad():
         new_u = model.user_vector(seq, torch.tensor([codes])).reshape(-1).numpy().astype(np.float64)
     xu = vector_matrix(emb, "user_vector").astype(np.float64)
@@ -162,7 +168,7 @@ def test_pca_stands_in_while_umap_computes(sweep_home, monkeypatch) -> None:
     """UMAP made to fail: what the page drew before it (the placeholder) is the captioned PCA scatter."""
     import ppr.embed.projection as projection
 
-    def no_umap(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def no_umap(*args, **kwargs):
         raise RuntimeError("UMAP is still computing")
 
     monkeypatch.setattr(projection, "_umap_2d", no_umap)

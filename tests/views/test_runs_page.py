@@ -10,21 +10,34 @@ from _apptest import app_home, empty_home, sample_template, start, texts, vega_p
 
 from ppr.data.store import Store
 from ppr.io import atomic_write_json
-from ppr.jobs import control, sweep as sweeps
+from ppr.jobs import control
+from ppr.jobs import sweep as sweeps
 from ppr.jobs.status import append_metrics, write_status
 from ppr.train import estimate
 
 RUNS = "views/runs.py"
 
 
-def _fake_calibrate(ds, split, warm, cfg, device):  # noqa: ANN001, ANN202
+def _fake_calibrate(ds, split, warm, cfg, device):
     """Round numbers: 10 batches x 0.1 s + 1 s validation = 2 s per epoch, 2 s final evaluation."""
-    return estimate.Calibration("warm" if cfg is None else cfg.label, device, 100, 32, 10, 0.1, 3, 50, 1.0, 2.0, 0.0,
-                                initial_val=cfg is not None)  # fmt: skip
+    return estimate.Calibration(
+        "warm" if cfg is None else cfg.label,
+        device,
+        100,
+        32,
+        10,
+        0.1,
+        3,
+        50,
+        1.0,
+        2.0,
+        0.0,
+        initial_val=cfg is not None,
+    )
 
 
 @pytest.fixture
-def fake_timing(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def fake_timing(monkeypatch: pytest.MonkeyPatch):
     """The launch form's calibration replaced by fixed numbers (and never cached for other tests)."""
     st.cache_data.clear()
     monkeypatch.setattr(estimate, "calibrate", _fake_calibrate)
@@ -36,13 +49,15 @@ def _run(home: Path, rid: str, method: str, **status) -> Path:
     path = home / "runs" / rid
     path.mkdir(parents=True)
     kind = "warm" if method == "warm" else "tune"
-    atomic_write_json(path / "job.json", {"kind": kind, "dataset": "sample@v1",
-                                          "tune": None if kind == "warm" else {"method": method}})  # fmt: skip
+    atomic_write_json(
+        path / "job.json",
+        {"kind": kind, "dataset": "sample@v1", "tune": None if kind == "warm" else {"method": method}},
+    )
     write_status(path, **status)
     return path
 
 
-def _loss_panels(at):  # noqa: ANN001, ANN202
+def _loss_panels(at):
     """The loss curve's panels (one per series, in order: loss first) as their filtered data."""
     spec = next(s for s in vega_specs(at) if s.get("title", "").startswith("Loss"))
     panels = [(view["encoding"]["y"]["title"], df) for _, view, df in vega_panels(spec)]
@@ -67,8 +82,10 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch, fake_
     monkeypatch.setattr(control, "start", fake_start)
     at = start(RUNS)
     # warm: 200 epochs x 2 s + 2 s = 402 s, or 21 epochs (patience 20) = 44 s; 3 tunes: 50 x 2 + 1 + 2 = 103 s or 13 s
-    assert ("**3 tuning runs** (0 already done) and **1 warm run** (0 already done): up to **12 min** if no run "
-            "stops early (early stopping can cut it to 83 s)") in texts(at.markdown)  # fmt: skip
+    assert (
+        "**3 tuning runs** (0 already done) and **1 warm run** (0 already done): up to **12 min** if no run "
+        "stops early (early stopping can cut it to 83 s)"
+    ) in texts(at.markdown)
     assert "warm: 10 batches × 100 ms + validation 1.0 s per epoch, 21–200 epochs" in texts(at.caption)
     assert "No runs yet" in texts(at.info)
     at.text_input(key="k_shots").set_value("1, all")
@@ -85,14 +102,21 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch, fake_
     at.checkbox(key="behavior_aug").uncheck()
     at.selectbox(key="device").set_value("cpu").run()
     # 2 warm runs (402 s or 44 s each) and 40 tunes of 3 epochs (3 x 2 + 1 + 2 = 9 s: 3 <= patience, no early stop)
-    assert "**40 tuning runs** (0 already done) and **2 warm runs** (0 already done): up to **19 min**" in texts(at.markdown)
+    assert "**40 tuning runs** (0 already done) and **2 warm runs** (0 already done): up to **19 min**" in texts(
+        at.markdown
+    )
     assert "(early stopping can cut it to 7 min)" in texts(at.markdown)
     at.button(key="launch").click().run()
     assert not at.exception, at.exception
     assert len(calls) == 1
     spec = calls[0]
     assert (spec.dataset, spec.methods, spec.k_shots, spec.noises, spec.seeds) == (
-        "sample@v1", ["finetune", "ppr-light", "ppr-full"], [1, None], [0.0, 0.3], [0, 1])
+        "sample@v1",
+        ["finetune", "ppr-light", "ppr-full"],
+        [1, None],
+        [0.0, 0.3],
+        [0, 1],
+    )
     assert spec.ablations == ["none", "no-cl"] and spec.device == "cpu"
     assert spec.tune["epochs"] == 3 and spec.tune["behavior_aug"] is False and spec.tune["cl"] is True
     sid = sweeps.list_sweeps(Store(app_home))[0]
@@ -106,12 +130,26 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch, fake_
 
 
 def test_list_shows_runs_loss_curve_error_and_cancels(app_home, monkeypatch, fake_timing):
-    live = _run(app_home, "tune-ppr-light-live", "ppr-light", state="running", pid=os.getpid(), epoch=2,
-                max_epochs=4, progress=0.5)  # fmt: skip
+    live = _run(
+        app_home,
+        "tune-ppr-light-live",
+        "ppr-light",
+        state="running",
+        pid=os.getpid(),
+        epoch=2,
+        max_epochs=4,
+        progress=0.5,
+    )
     for epoch, loss in ((1, 0.9), (2, 0.7)):
         append_metrics(live, {"epoch": epoch, "loss": loss, "val_ndcg@10": 0.1 * epoch})
-    _run(app_home, "warm-broken", "warm", state="failed", error="RuntimeError: boom",
-         traceback="Traceback (most recent call last):\nRuntimeError: boom")  # fmt: skip
+    _run(
+        app_home,
+        "warm-broken",
+        "warm",
+        state="failed",
+        error="RuntimeError: boom",
+        traceback="Traceback (most recent call last):\nRuntimeError: boom",
+    )
     cancelled = []
     monkeypatch.setattr(control, "cancel", lambda store, ident: cancelled.append(ident) or "sent SIGTERM")
 

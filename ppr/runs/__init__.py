@@ -1,0 +1,1 @@
+"""Run folders and computing a run from its description: files, status, tracking, the pipeline."""

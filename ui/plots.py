@@ -1,0 +1,65 @@
+"""Plotly figures of the Compare and Prompt explorer pages (drawing only, no computing)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from ppr.report.tables import k_order
+
+LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 360}
+
+
+def method_lines(df: pd.DataFrame, x: str, title: str) -> go.Figure:
+    """Mean over seeds per method along k-shot or noise, error bars = std over seeds."""
+    fig = px.line(
+        df,
+        x=x,
+        y="mean",
+        error_y="std",
+        color="label",
+        markers=True,
+        title=title,
+        labels={"mean": "mean over seeds", "label": "method"},
+    )
+    fig.update_layout(**LAYOUT)
+    if x == "k":
+        fig.update_xaxes(type="category", categoryorder="array", categoryarray=sorted(df["k"].unique(), key=k_order))
+    return fig
+
+
+def grouped_bars(df: pd.DataFrame, y: str, title: str, error: str | None = None, facet: str | None = None) -> go.Figure:
+    """One bar per method and (k, noise) setting."""
+    df = df.assign(setting=[f"k={a}, noise={b:g}" for a, b in zip(df["k"], df["noise"], strict=True)])
+    fig = px.bar(df, x="setting", y=y, error_y=error, color="label", barmode="group", facet_col=facet, title=title)
+    fig.update_layout(**LAYOUT)
+    return fig
+
+
+def vector_scatter(plot: pd.DataFrame, colour: str, hover: list[str], title: str, axis: str) -> go.Figure:
+    """Users' 2-D coordinates (columns x, y) coloured by `colour`; customdata starts with the user id."""
+    colours = plot[colour].astype(str) if colour != "n_clicks" else plot[colour]
+    fig = px.scatter(
+        plot, x="x", y="y", color=colours, custom_data=["user"], hover_data=hover, title=title, labels={"color": colour}
+    )
+    fig.update_traces(marker={"size": 5, "opacity": 0.8})
+    fig.update_layout(
+        margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=520, xaxis_title=f"{axis} 1", yaxis_title=f"{axis} 2"
+    )
+    return fig
+
+
+def mark(fig: go.Figure, xy: np.ndarray, name: str, symbol: str) -> None:
+    """A black marker at `xy` on `fig` (the selected user, a what-if profile)."""
+    fig.add_trace(
+        go.Scatter(
+            x=[float(xy[0])],
+            y=[float(xy[1])],
+            mode="markers",
+            name=name,
+            hovertemplate=name + "<extra></extra>",
+            marker={"symbol": symbol, "size": 16, "color": "black", "line": {"width": 2, "color": "black"}},
+        )
+    )

@@ -1,0 +1,40 @@
+"""Form widgets for declared settings (ppr.spec.settings): label, help, default and bounds come from the spec.
+
+Like the CLI's flags (ppr.cli.options), the Runs form restates no default and no range: a
+number input for a setting takes them from the setting's declaration, and the spec built
+from the inputs checks the values once more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ppr.spec.settings import declaration, value_types
+from ui.state import kept
+
+
+def setting_input(where: Any, cls: type, name: str, label: str, key: str, optional: bool = False) -> Any:
+    """A number input (or checkbox) for setting `name` of spec class `cls` in container `where`.
+
+    optional: the input may be left empty, meaning the setting's None (e.g. the method's default).
+    """
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    d, kind = declaration(f), value_types(cls)[name]
+    if kind is bool:
+        return where.checkbox(label, f.default, key=kept(key), help=d.help)
+    lo = d.lo if d.lo is not None else d.above
+    cast = int if kind is int else float
+    args = {"min_value": None if lo is None else cast(lo), "max_value": None if d.hi is None else cast(d.hi)}
+    if kind is float:
+        args["format"] = "%.0e" if name == "lr" else "%g"
+        args["step"] = None
+    value = where.number_input(
+        label,
+        value=None if optional else f.default,
+        key=kept(key),
+        help=d.help,
+        placeholder=d.none if optional else None,
+        **args,
+    )
+    return None if value is None else cast(value)
