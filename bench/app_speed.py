@@ -4,7 +4,7 @@
     python bench/app_speed.py --skip-umap --warm-loads 5
     python bench/app_speed.py --sizes 1000,5000 --skip-pages --out /tmp/a.json
 
-UMAP: synthetic clustered 64-d vectors (seeded), ppr.embed.projection.project as the app and
+UMAP: synthetic clustered 64-d vectors (seeded), ppr.report.projection.project as the app and
 run worker call it (seeded, so single-threaded). The process's first call pays umap's import and
 numba's load of the compiled functions (the first process ever also compiles them); it is timed
 apart, on a small input, so each size's figure is the fit alone. Target: 5k users under 15 s.
@@ -137,7 +137,7 @@ def clustered_vectors(n: int, dim: int = 64, n_clusters: int = 10, seed: int = 0
 
 
 def bench_umap(sizes: list[int], dim: int, seed: int) -> dict[str, Any]:
-    from ppr.embed.projection import project
+    from ppr.report.projection import project
 
     t0 = time.perf_counter()
     project(clustered_vectors(300, dim, seed=seed), "umap", seed=seed)

@@ -1,12 +1,12 @@
 """Reproduce the paper's comparison (Tables I, III-V; k-shot and noise studies) on our data.
 
-For each dataset (ml-100k from ../shared/data, and the planted synthetic data) and
-each seed: warm-train SASRec, then tune every method and score few-shot, zero-shot
-and joint test targets; sweep k-shot (1, 3, 5, 7, all) and profile noise (0 .. 0.9)
-for finetune, ppr-light, ppr-full and ppr-full without CL. Seed s also picks split
-seed s, so the spread over seeds covers the choice of cold users too. Runs are
-ordinary run folders under --home, so an interrupted reproduction resumes where it
-stopped and the sweeps' k=all/r=0 points reuse the main table's runs.
+For each dataset (ml-100k from ../shared/data, and the planted synthetic data) and each seed:
+warm-train SASRec, then tune every method and score few-shot, zero-shot and joint test targets;
+sweep k-shot (1, 3, 5, 7, all) and profile noise (0 .. 0.9) for finetune, ppr-light, ppr-full
+and ppr-full without CL. Seed s also picks split seed s, so the spread over seeds covers the
+choice of cold users too. Runs are ordinary run folders under --home, computed by the library's
+one pipeline, so an interrupted reproduction resumes where it stopped and the sweeps' k=all/r=0
+points reuse the main table's runs.
 
     python bench/reproduce.py                        # everything (slow on CPU: see --quick)
     python bench/reproduce.py --quick                # 1 seed, short training, small synthetic set
@@ -18,7 +18,6 @@ Writes bench/out/reproduce.md (tables laid out like the paper's) and reproduce.j
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -30,13 +29,13 @@ sys.path.insert(0, str(REPO))
 
 import pandas as pd
 
-from ppr.data.splits import SplitConfig
 from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
-from ppr.eval.compare import aggregate, collect_scores, markdown_table, paired_tests
-from ppr.experiment import tune_run, warm_run
-from ppr.runs import Run
-from ppr.train.config import TuneConfig, WarmConfig
+from ppr.report.results import param_shares
+from ppr.report.tables import GROUP_LABELS, markdown, paper_table, sweep_table
+from ppr.runs.folder import RunFolder
+from ppr.runs.pipeline import compute
+from ppr.spec.run import RunSpec, SplitSpec, TuneSpec, WarmSpec
 
 MAIN = [
     ("warm-only", {}),
@@ -49,7 +48,6 @@ MAIN = [
 SWEEP = [("finetune", {}), ("ppr-light", {}), ("ppr-full", {}), ("ppr-full", {"cl": False})]
 K_SHOTS: list[int | None] = [1, 3, 5, 7, None]
 NOISES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
-GROUP_TITLES = {"few": "few-shot", "zero": "zero-shot", "joint": "joint"}
 
 
 def log(msg: str) -> None:
@@ -62,12 +60,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds", default=None, help="comma list (default 0,1,2; --quick: 0)")
     p.add_argument("--quick", action="store_true", help="short training, 1 seed, small synthetic set, short sweeps")
     p.add_argument("--no-sweeps", action="store_true", help="main tables only")
-    p.add_argument(
-        "--vary",
-        choices=("all", "tune"),
-        default="all",
-        help="all: seed s re-draws split and warm model too; tune: split and warm model of the first seed",
-    )
     p.add_argument("--sweep-seeds", default=None, help="seeds that also run the sweeps (default: all --seeds)")
     p.add_argument("--home", default=str(REPO / "cache" / "bench-reproduce"), help="store + runs folder")
     p.add_argument("--ml100k", default=str(REPO / ".." / "shared" / "data" / "ml-100k"), help="RecBole ml-100k folder")
@@ -93,10 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def get_dataset(store: Store, name: str, a: argparse.Namespace) -> Dataset:
-    """The dataset, imported/generated on first use (later runs find it in the store).
-
-    The synthetic set is stored as synth-<users>-<items> so quick and full sizes never mix.
-    """
+    """The dataset, imported/generated on first use; the synthetic set is stored as synth-<users>-<items>."""
     store_name = f"synth-{a.synth_users}-{a.synth_items}" if name == "synth" else name
     if store.versions(store_name):
         return store.open(store_name)
@@ -116,67 +105,48 @@ def get_dataset(store: Store, name: str, a: argparse.Namespace) -> Dataset:
     raise InputError(f"Unknown dataset {name!r}: expected ml-100k or synth.")
 
 
+def cells(a: argparse.Namespace, seed: int) -> list[tuple[str, int | None, float, list]]:
+    """(study, k_shot, noise, methods): the main table first, then the sweeps (their k=all, r=0 cells reuse it)."""
+    out = [("main", None, 0.0, MAIN)]
+    if not a.no_sweeps and seed in a.sweep_seed_list:
+        out += [("k_shot", k, 0.0, SWEEP) for k in a.k_shots]
+        out += [("noise", None, r, SWEEP) for r in a.noises]
+    return out
+
+
+def tune_spec(a: argparse.Namespace, method: str, extra: dict, k: int | None, r: float, seed: int) -> TuneSpec:
+    epochs = a.sasrec_epochs if method == "sasrec" and a.sasrec_epochs else a.tune_epochs
+    patience = 3 if a.quick and a.tune_epochs else None
+    return TuneSpec(method=method, k_shot=k, noise=r, seed=seed, epochs=epochs, patience=patience, **extra)
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     store = Store(a.home)
     t_all = time.perf_counter()
-    records: list[dict[str, Any]] = []
+    studies: dict[tuple[str, str], list[RunFolder]] = {}
     warm_rows: list[dict[str, Any]] = []
     for name in a.dataset_list:
         ds = get_dataset(store, name, a)
         for seed in a.seed_list:
-            base = seed if a.vary == "all" else a.seed_list[0]
-            split_cfg = SplitConfig(seed=base)
-            wcfg = WarmConfig(seed=base, epochs=a.warm_epochs, patience=5 if a.quick else 20, device=a.device)
+            warm = WarmSpec(seed=seed, epochs=a.warm_epochs, patience=5 if a.quick else 20)
+            base = RunSpec(ds.ref, ds.content_hash, SplitSpec(seed=seed), warm=warm)
             t0 = time.perf_counter()
-            warm, reused = warm_run(store, ds, split_cfg, wcfg, log, bar=False)
-            m = warm.metrics()
-            warm_rows.append(
-                dict(
-                    dataset=name,
-                    seed=seed,
-                    run_id=warm.id,
-                    reused=reused,
-                    seconds=time.perf_counter() - t0,
-                    train_seconds=m["seconds"]["train"],
-                    epochs=m["epochs_run"],
-                    **{f"warm_test_{k}": m["warm_test"][k] for k in ("hit@10", "ndcg@10")},
-                )
-            )
-            log(
-                f"[{name} s{seed}] warm {warm.id}: warm_test NDCG@10 {m['warm_test']['ndcg@10']:.4f} "
-                f"({_took(reused, warm_rows[-1]['seconds'])})"
-            )
-            for k, r, study in _cells(a, seed):
-                methods = MAIN if study == "main" else SWEEP
+            run, reused = compute(store, base, a.device, log, bar=False)
+            warm_rows.append(warm_row(name, seed, run, reused, time.perf_counter() - t0))
+            for study, k, r, methods in cells(a, seed):
                 for method, extra in methods:
-                    cfg = TuneConfig(method=method, k_shot=k, noise=r, seed=seed, epochs=a.tune_epochs, **extra)
-                    if a.quick and a.tune_epochs:
-                        cfg = dataclasses.replace(cfg, patience=3)
-                    if method == "sasrec" and a.sasrec_epochs:
-                        cfg = dataclasses.replace(cfg, epochs=a.sasrec_epochs)
+                    spec = base.tuned(tune_spec(a, method, extra, k, r, seed))
                     t0 = time.perf_counter()
-                    run, reused = tune_run(store, ds, cfg, warm, log=lambda _m: None, bar=False, device=a.device)
-                    took = run.metrics()["seconds"]
-                    rec = {
-                        "dataset": name,
-                        "study": study,
-                        "seed": seed,
-                        "label": cfg.label,
-                        "k": k or "all",
-                        "r": r,
-                        "run_id": run.id,
-                        "reused": reused,
-                        "seconds": time.perf_counter() - t0,
-                        "run_seconds": took["tune"] + took["eval"],
-                    }
-                    records.append(rec)
-                    mm = run.metrics()["test"]
+                    run, reused = compute(store, spec, a.device, lambda _m: None, bar=False)
+                    studies.setdefault((name, study), []).append(run)
+                    s = run.result()["summary"]["test"]
                     log(
-                        f"[{name} s{seed} {study} k={rec['k']} r={r:g}] {cfg.label:<14} zero AUC {mm['zero']['auc']:.4f} "
-                        f"NDCG@10 joint {mm['joint']['ndcg@10']:.4f} ({_took(reused, rec['seconds'])})"
+                        f"[{name} s{seed} {study} k={k or 'all'} r={r:g}] {spec.tune.label:<14} zero AUC "
+                        f"{s['zero']['auc']:.4f} NDCG@10 joint {s['joint']['ndcg@10']:.4f} "
+                        f"({'reused' if reused else f'{time.perf_counter() - t0:.0f}s'})"
                     )
-    report = build_report(store, a, records, warm_rows, time.perf_counter() - t_all)
+    report = build_report(a, studies, warm_rows, time.perf_counter() - t_all)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "reproduce.md").write_text(report["markdown"])
@@ -188,150 +158,68 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _took(reused: bool, seconds: float) -> str:
-    return "reused" if reused else f"{seconds:.0f}s"
+def warm_row(name: str, seed: int, run: RunFolder, reused: bool, seconds: float) -> dict[str, Any]:
+    result = run.result()
+    test = result["summary"]["warm_test"]["joint"]
+    log(
+        f"[{name} s{seed}] warm {run.id}: warm_test NDCG@10 {test['ndcg@10']:.4f} "
+        f"({'reused' if reused else f'{seconds:.0f}s'})"
+    )
+    return {
+        "dataset": name,
+        "seed": seed,
+        "run_id": run.id,
+        "epochs": result["epochs_run"],
+        "train_seconds": result["seconds"]["train"],
+        "warm_test_hit@10": test["hit@10"],
+        "warm_test_ndcg@10": test["ndcg@10"],
+    }
 
 
-def _cells(a: argparse.Namespace, seed: int) -> list[tuple[int | None, float, str]]:
-    """(k_shot, noise, study): the main table first, then sweeps (their k=all, r=0 cells reuse main runs)."""
-    cells = [(None, 0.0, "main")]
-    if not a.no_sweeps and seed in a.sweep_seed_list:
-        cells += [(k, 0.0, "k_shot") for k in a.k_shots]
-        cells += [(None, r, "noise") for r in a.noises]
-    return cells
-
-
-def _runs(store: Store, recs: list[dict[str, Any]]) -> list[Run]:
-    return [Run(store.runs_dir / r["run_id"]) for r in recs]
-
-
-def _test_scores(store: Store, recs: list[dict[str, Any]]) -> pd.DataFrame:
-    scores = collect_scores(_runs(store, recs))
-    return scores[scores["group"] == "test"]
-
-
-def build_report(store: Store, a: argparse.Namespace, records: list, warm_rows: list, seconds: float) -> dict[str, Any]:
-    if a.vary == "all":
-        seeds_note = "seed s also picks split seed s and warm-model seed s"
-    else:
-        seeds_note = f"tuning seeds only: one split and one warm model, seed {a.seed_list[0]}"
+def build_report(a: argparse.Namespace, studies: dict, warm_rows: list, seconds: float) -> dict[str, Any]:
     md = [
         "# PPR reproduction",
         "",
-        f"Datasets {', '.join(a.dataset_list)}; seeds {a.seed_list} ({seeds_note}); "
-        f"sweeps over seeds {[] if a.no_sweeps else a.sweep_seed_list}; "
-        f"{'QUICK mode (short training) ' if a.quick else ''}warm epochs <= {a.warm_epochs}, "
-        f"tuning epochs <= {a.tune_epochs or 'method default'}, sasrec epochs <= {a.sasrec_epochs or 200}"
+        f"Datasets {', '.join(a.dataset_list)}; seeds {a.seed_list} (seed s also picks split seed s and warm-model "
+        f"seed s); sweeps over seeds {[] if a.no_sweeps else a.sweep_seed_list}; "
+        f"{'QUICK mode (short training) ' if a.quick else ''}warm epochs <= {a.warm_epochs}, tuning epochs <= "
+        f"{a.tune_epochs or 'method default'}, sasrec epochs <= {a.sasrec_epochs or 200}"
         + (f"; synthetic: {a.synth_users} users, {a.synth_items} items" if "synth" in a.dataset_list else "")
         + ". Cells: mean ± std over seeds of the per-seed means over test targets; * = paired t-test against "
-        f"finetune (targets paired within a seed, pooled over seeds) p < 0.05, better or worse. "
-        f"Wall time of this invocation {seconds / 60:.1f} min (reused runs cost ~0).",
+        f"finetune p < 0.05, better or worse. Wall time of this invocation {seconds / 60:.1f} min (reused runs cost "
+        "~0).",
         "",
         "## Warmed SASRec (warm users' leave-one-out test)",
         "",
     ]
     warm = pd.DataFrame(warm_rows)
     if len(warm):
-        g = warm.groupby("dataset")[["warm_test_hit@10", "warm_test_ndcg@10", "train_seconds", "epochs"]].agg(
-            ["mean", "std"]
-        )
-        md += ["| dataset | HIT@10 | NDCG@10 | epochs | train s |", "|---|---:|---:|---:|---:|"]
-        for ds_name, row in g.iterrows():
-            md.append(
-                f"| {ds_name} | {_ms(row, 'warm_test_hit@10')} | {_ms(row, 'warm_test_ndcg@10')} | "
-                f"{row[('epochs', 'mean')]:.0f} | {row[('train_seconds', 'mean')]:.0f} |"
-            )
-    out: dict[str, Any] = {
-        "settings": vars(a),
-        "warm": warm_rows,
-        "runs": records,
-        "main": {},
-        "k_shot": {},
-        "noise": {},
-    }
-    recs = pd.DataFrame(records)
-    labels = list(dict.fromkeys(TuneConfig(method=m, **e).label for m, e in MAIN))
-    for ds_name in a.dataset_list:
-        if not len(recs):
-            break
-        main = recs[(recs.dataset == ds_name) & (recs.study == "main")].to_dict("records")
-        scores = _test_scores(store, main)
-        agg, tests = aggregate(scores), paired_tests(scores)
-        out["main"][ds_name] = {"aggregate": agg.to_dict("records"), "tests": tests.to_dict("records")}
-        for group, title in GROUP_TITLES.items():
-            md += ["", f"## {ds_name}: {title} test targets", "", markdown_table(agg, tests, group, labels)]
-        md += [
-            "",
-            f"## {ds_name}: tuned parameters (Table I)",
-            "",
-            "| method | tuned | share of fine-tuning |",
-            "|---|---:|---:|",
-        ]
-        seen = set()
-        for rec in main:
-            if rec["label"] in seen:
-                continue
-            seen.add(rec["label"])
-            p = Run(store.runs_dir / rec["run_id"]).metrics()["params"]
-            md.append(f"| {rec['label']} | {p['tuned']:,} | {100 * p['share_of_finetune']:.1f}% |")
-        for study, col in (("k_shot", "k"), ("noise", "r")):
-            part = recs[(recs.dataset == ds_name) & (recs.study == study)]
-            if not len(part):
-                continue
-            table = _sweep(store, part, col)
-            out[study][ds_name] = table.to_dict("records")
-            md += ["", f"## {ds_name}: {study.replace('_', '-')} sweep (test, mean over seeds)", ""]
-            md += _sweep_markdown(table, col)
-    times = (
-        recs.groupby(["dataset", "label"])["run_seconds"].mean().round(1).reset_index().to_dict("records")
-        if len(recs)
-        else []
-    )
-    out["mean_seconds_per_run"] = times
-    md += ["", "## Mean seconds per tuning run (tuning + evaluation, as recorded when each run was trained)", ""]
-    md += [f"- {t['dataset']} {t['label']}: {t['run_seconds']}" for t in times]
+        agg = warm.groupby("dataset")[["warm_test_hit@10", "warm_test_ndcg@10", "epochs", "train_seconds"]].mean()
+        md.append(markdown(agg.round(4).reset_index()))
+    out: dict[str, Any] = {"settings": vars(a), "warm": warm_rows}
+    for (name, study), runs in studies.items():
+        table = sweep_table(runs)
+        out[f"{name}/{study}"] = table.to_dict("records")
+        if study == "main":
+            for group, title in GROUP_LABELS.items():
+                md += ["", f"## {name}: {title} test targets", "", markdown(paper_table(table, "all", 0.0, group))]
+            md += ["", f"## {name}: tuned parameters (Table I)", "", markdown(param_shares(runs))]
+        else:
+            md += ["", f"## {name}: {study.replace('_', '-')} sweep (test, mean over seeds)", ""]
+            md += sweep_lines(table, "k" if study == "k_shot" else "noise")
     out["markdown"] = "\n".join(md) + "\n"
     return out
 
 
-def _ms(row: pd.Series, col: str) -> str:
-    std = row[(col, "std")]
-    return f"{row[(col, 'mean')]:.4f}" + ("" if pd.isna(std) else f" ± {std:.4f}")
-
-
-def _sweep(store: Store, part: pd.DataFrame, col: str) -> pd.DataFrame:
-    """Per (label, setting, group): mean over seeds of AUC and NDCG@10."""
-    rows = []
-    for (label, value), sub in part.groupby(["label", col], sort=False):
-        scores = _test_scores(store, sub.to_dict("records"))
-        agg = aggregate(scores, metrics=("auc", "ndcg@10"))
-        for r in agg.itertuples():
-            rows.append(
-                {"label": label, col: value, "group": r.group, "metric": r.metric, "mean": r.mean, "std": r.std}
-            )
-    return pd.DataFrame(rows)
-
-
-def _sweep_markdown(table: pd.DataFrame, col: str) -> list[str]:
+def sweep_lines(table: pd.DataFrame, axis: str) -> list[str]:
+    """One markdown table per target group and metric: methods x settings of the swept axis."""
     lines = []
-    values = list(dict.fromkeys(table[col]))
     for group in ("zero", "few", "joint"):
         for metric in ("ndcg@10", "auc"):
-            sub = table[(table.group == group) & (table.metric == metric)]
-            if not len(sub):
-                continue
-            lines += [
-                "",
-                f"{GROUP_TITLES[group]} {metric.upper()}:",
-                "",
-                "| method | " + " | ".join(f"{col}={v}" for v in values) + " |",
-                "|---|" + "---:|" * len(values),
-            ]
-            for label, s in sub.groupby("label", sort=False):
-                cells = dict(zip(s[col], s["mean"], strict=False))
-                lines.append(
-                    f"| {label} | " + " | ".join(f"{cells[v]:.4f}" if v in cells else "-" for v in values) + " |"
-                )
+            sub = table[(table["group"] == group) & (table["metric"] == metric)]
+            if len(sub):
+                wide = sub.pivot_table(index="label", columns=axis, values="mean", sort=False).round(4)
+                lines += ["", f"{GROUP_LABELS[group]} {metric.upper()}:", "", markdown(wide.reset_index())]
     return lines
 
 

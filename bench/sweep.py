@@ -24,14 +24,15 @@ sys.path.insert(0, str(REPO))
 
 import pandas as pd
 
-from ppr.data.splits import SplitConfig
 from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
-from ppr.jobs import report
-from ppr.jobs.status import read_status
-from ppr.jobs.sweep import SweepSpec, submit, sweeps_dir
+from ppr.jobs.sweep import submit, sweep_runs, sweeps_dir
 from ppr.jobs.worker import main_log, work
-from ppr.train.config import WarmConfig
+from ppr.report import tables
+from ppr.runs.status import read_status
+from ppr.spec.run import RunSpec, TuneSpec, WarmSpec
+from ppr.spec.settings import parse_list
+from ppr.spec.sweep import SweepSpec
 
 FULL = {"methods": 3, "k_shots": 4, "noises": 3, "seeds": 3}
 
@@ -75,20 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     store = Store(a.home)
     ds = ml100k(store, Path(a.ml100k))
-    ks = [None if k == "all" else int(k) for k in a.k_shots.split(",")]
-    tune = {k: v for k, v in (("epochs", a.tune_epochs), ("patience", a.tune_patience)) if v is not None}
+    methods = parse_list(TuneSpec, "method", a.methods)
+    tune = TuneSpec(method=methods[0], epochs=a.tune_epochs, patience=a.tune_patience)
+    base = RunSpec(ds.ref, ds.content_hash, warm=WarmSpec(epochs=a.warm_epochs, patience=a.warm_patience), tune=tune)
     spec = SweepSpec(
-        dataset=ds.ref,
-        methods=a.methods.split(","),
-        k_shots=ks,
-        noises=[float(x) for x in a.noise.split(",")],
-        seeds=[int(s) for s in a.seeds.split(",")],
-        split=SplitConfig(),
-        warm=WarmConfig(epochs=a.warm_epochs, patience=a.warm_patience, device=a.device),
-        tune=tune,
-        device=a.device,
+        base,
+        methods,
+        parse_list(TuneSpec, "k_shot", a.k_shots),
+        parse_list(TuneSpec, "noise", a.noise),
+        parse_list(TuneSpec, "seed", a.seeds),
     )
-    body = submit(store, spec)
+    body = submit(store, spec, a.device)
     runs = body["runs"]
     if a.estimate:  # first warm run + the first cell of each method
         firsts = {c["method"]: c["run_id"] for c in reversed(body["cells"])}
@@ -104,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     n_full = FULL["k_shots"] * FULL["noises"] * FULL["seeds"]
     est_full = float(pd.Series(warm_s).dropna().mean()) * FULL["seeds"] + float(per_method.sum()) * n_full
     compute = float(pd.Series(warm_s).sum() + cells["seconds"].sum())  # every run's own time, reused ones included
-    md = report.render(store, body["id"], "md")
+    table = tables.sweep_table(sweep_runs(store, body["id"]))
+    md = tables.render(table, "md", f"Sweep {body['id']} ({ds.ref})")
     out = {
         "sweep": body["id"],
         "state": final,
@@ -112,12 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         "compute_s_all_runs": compute,
         "cells": len(body["cells"]),
         "ran": runs,
-        "grid": body["grid"],
-        "settings": body["settings"],
+        "spec": body["spec"],
         "warm_seconds": warm_s,
         "mean_cell_seconds": per_method.round(1).to_dict(),
         "estimated_full_grid_s": est_full,
-        "report": json.loads(report.render(store, body["id"], "json")),
+        "report": table.to_dict("records"),
         "cell_table": cells.to_dict("records"),
     }
     dest = Path(a.out)

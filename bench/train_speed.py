@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +27,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ppr.eval.metrics import summarize
+from ppr.data.splits import ROLE_WARM, Split
+from ppr.eval.evaluate import evaluate, summarize_scores
 from ppr.io import atomic_write_json
-from ppr.models.sasrec import SASRec
-from ppr.train.batching import NegativeSampler, build_windows
-from ppr.train.config import WarmConfig
+from ppr.spec.run import BackboneSpec, RunSpec, WarmSpec
+from ppr.train import methods
 from ppr.train.device import pick_device, set_cpu_threads
-from ppr.train.warm import _train_epoch, evaluate_next_item, train_warm
+from ppr.train.trainer import Trainer
 
 
 def load_ml100k(folder: Path) -> tuple[np.ndarray, np.ndarray, int]:
@@ -65,21 +66,69 @@ def synth_csr(n_users: int, n_items: int, mean_len: int, rng) -> tuple[np.ndarra
     return offsets, rng.integers(1, n_items + 1, size=int(offsets[-1]))
 
 
-def synth_epoch_seconds(n_users: int, cfg: WarmConfig, seed: int) -> tuple[float, int]:
+def leave_one_out(offsets: np.ndarray, items: np.ndarray, n_items: int, k: int, seed: int) -> Split:
+    """Every user warm; last click = warm_test, second-to-last = warm_val, each with k seeded negatives."""
+    users = np.arange(len(offsets) - 1)
+    n = np.diff(offsets)
+    rng = np.random.default_rng(seed)
+    pos = np.concatenate([n - 2, n - 1])
+    targets = pd.DataFrame(
+        {
+            "target_id": np.arange(2 * len(users)),
+            "user": np.tile(users, 2),
+            "group": ["warm_val"] * len(users) + ["warm_test"] * len(users),
+            "kind": "few",
+            "pos": pos,
+            "item": items[np.tile(offsets[:-1], 2) + pos],
+        }
+    )
+    negatives = np.concatenate([sample_negatives(offsets, items, users, n_items, k, rng) for _ in range(2)])
+    roles = np.full(len(users), ROLE_WARM, np.int8)
+    return Split(
+        None, "leave-one-out", Path("."), roles, np.zeros(len(users), bool), offsets, items, targets, negatives
+    )
+
+
+def trainer_for(spec: RunSpec, split: Split, n_items: int, validate: Callable, device: torch.device) -> Trainer:
+    """The library's warm-training Trainer for `spec` on `split` (what `python -m ppr warm` builds)."""
+    model = methods.warm_model(spec, n_items)
+    rng, generator = methods.random_streams(spec)
+    return Trainer(
+        model,
+        methods.objective(spec),
+        methods.windows(spec, split),
+        methods.sampler(spec, split, n_items),
+        methods.schedule(spec),
+        validate,
+        rng,
+        generator,
+        device,
+        None,
+    )
+
+
+def synth_epoch_seconds(n_users: int, spec: RunSpec, seed: int, device: torch.device) -> tuple[float, int, float]:
+    """Seconds of one warm-training epoch over a synthetic dataset of n_users (100k items, mean 100 clicks)."""
     rng = np.random.default_rng(seed)
     n_items = 100_000
     offsets, items = synth_csr(n_users, n_items, 100, rng)
-    device = pick_device(cfg.device)
-    torch.manual_seed(seed)
-    model = SASRec(cfg.backbone(n_items)).to(device)
     t0 = time.perf_counter()
-    windows = build_windows(offsets, items, np.arange(n_users), cfg.max_len)
-    sampler = NegativeSampler(offsets, items, n_items)
+    split = Split(
+        None,
+        "synth",
+        Path("."),
+        np.full(n_users, ROLE_WARM, np.int8),
+        np.zeros(n_users, bool),
+        offsets,
+        items,
+        pd.DataFrame(),
+        np.zeros((0, 0), np.int32),
+    )
+    trainer = trainer_for(spec, split, n_items, dict, device)
     prep = time.perf_counter() - t0
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
     t0 = time.perf_counter()
-    _train_epoch(model, opt, windows, sampler, cfg.batch_size, rng, device)
-    return time.perf_counter() - t0, len(windows), prep
+    trainer.train_epoch()
+    return time.perf_counter() - t0, len(trainer.windows), prep
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,65 +148,62 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "train_speed.json")
     args = ap.parse_args(argv)
     threads = set_cpu_threads(args.threads)
-    cfg = WarmConfig(
-        batch_size=args.batch_size,
-        lr=args.lr,
-        dropout=args.dropout,
-        epochs=args.epochs,
-        patience=args.patience,
-        seed=args.seed,
-        device=args.device,
+    spec = RunSpec(
+        "bench@v1",
+        "-",
+        backbone=BackboneSpec(dropout=args.dropout),
+        warm=WarmSpec(
+            epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, lr=args.lr, seed=args.seed
+        ),
     )
-
     offsets, items, n_items = load_ml100k(args.data)
-    n_users = len(offsets) - 1
-    users = np.arange(n_users)
-    n = np.diff(offsets)
-    rng = np.random.default_rng(args.seed)
-    val_neg = sample_negatives(offsets, items, users, n_items, args.negatives, rng)
-    test_neg = sample_negatives(offsets, items, users, n_items, args.negatives, rng)
-    val = (users, n - 2, items[offsets[:-1] + n - 2], val_neg)
-    n_windows = len(build_windows(offsets, items, users, cfg.max_len, n - 2))
+    split = leave_one_out(offsets, items, n_items, args.negatives, args.seed)
+    device = pick_device(args.device)
+    trainer = trainer_for(spec, split, n_items, lambda: summary("warm_val"), device)
 
-    marks: list[tuple[int, float, float]] = []
+    def summary(group: str) -> dict[str, float]:
+        scores = evaluate(trainer.model, split, group, None, spec.backbone.max_len, device=device)
+        return summarize_scores(scores)["joint"]
+
+    marks: dict[int, float] = {}
     t_start = time.perf_counter()
 
-    def progress(epoch: int, loss: float, m: dict) -> None:
-        marks.append((epoch, time.perf_counter() - t_start, m["ndcg@10"]))
+    def progress(row: dict) -> None:
+        marks[row["epoch"]] = time.perf_counter() - t_start
         if not args.json:
-            print(f"epoch {epoch:3d} loss {loss:.4f} val ndcg@10 {m['ndcg@10']:.4f} hit@10 {m['hit@10']:.4f}")
+            print(
+                f"epoch {row['epoch']:3d} loss {row['loss']:.4f} val ndcg@10 {row['val_ndcg@10']:.4f} "
+                f"hit@10 {row['val_hit@10']:.4f}"
+            )
 
-    model, history = train_warm(offsets, items, users, n_items, cfg, val=val, lengths=n - 2, progress=progress)
+    fit = trainer.fit(on_epoch=progress)
     wall_total = time.perf_counter() - t_start
-    best = max(history, key=lambda h: h["ndcg@10"])
-    wall_to_best = next(t for e, t, _ in marks if e == best["epoch"])
-    test = summarize(
-        evaluate_next_item(model, offsets, items, users, n - 1, items[offsets[:-1] + n - 1], test_neg, cfg.max_len)
-    )
+    history = fit.history[1:]
+    test = summary("warm_test")
+    n = np.diff(offsets)
     sec_per_epoch = float(np.mean([h["train_seconds"] for h in history]))
-    eval_sec = float(np.mean([h["seconds"] - h["train_seconds"] for h in history]))
     result = {
-        "device": str(pick_device(args.device)),
+        "device": str(device),
         "threads": threads,
-        "users": n_users,
+        "users": len(n),
         "items": n_items,
-        "train_windows": n_windows,
-        "epochs_run": len(history),
-        "best_epoch": best["epoch"],
+        "train_windows": len(trainer.windows),
+        "epochs_run": fit.epochs_run,
+        "best_epoch": fit.best_epoch,
         "sec_per_epoch": sec_per_epoch,
-        "seq_per_sec": n_windows / sec_per_epoch,
+        "seq_per_sec": len(trainer.windows) / sec_per_epoch,
         "clicks_per_sec": int((n - 3).sum()) / sec_per_epoch,
-        "eval_sec": eval_sec,
-        "wall_to_best_s": wall_to_best,
+        "eval_sec": float(np.mean([h["seconds"] - h["train_seconds"] for h in history])),
+        "wall_to_best_s": marks[fit.best_epoch],
         "wall_total_s": wall_total,
-        "val_ndcg@10": best["ndcg@10"],
+        "val_ndcg@10": fit.history[fit.best_epoch]["val_ndcg@10"],
         "test_hit@10": test["hit@10"],
         "test_ndcg@10": test["ndcg@10"],
         "test_auc": test["auc"],
         "negatives": args.negatives,
     }
     if args.synth_users:
-        sec, w, prep = synth_epoch_seconds(args.synth_users, cfg, args.seed)
+        sec, w, prep = synth_epoch_seconds(args.synth_users, spec, args.seed, device)
         result.update(
             {"synth_users": args.synth_users, "synth_windows": w, "synth_sec_per_epoch": sec, "synth_prep_s": prep}
         )

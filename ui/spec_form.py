@@ -23,9 +23,10 @@ def setting_input(where: Any, cls: type, name: str, label: str, key: str, option
     d, kind = declaration(f), value_types(cls)[name]
     if kind is bool:
         return where.checkbox(label, f.default, key=kept(key), help=d.help)
-    lo = d.lo if d.lo is not None else d.above
+    lo = d.lo if d.lo is not None else d.above  # an exclusive bound is the widget's limit too; the spec
+    hi = d.hi if d.hi is not None else d.below  # refuses the bound itself
     cast = int if kind is int else float
-    args = {"min_value": None if lo is None else cast(lo), "max_value": None if d.hi is None else cast(d.hi)}
+    args = {"min_value": None if lo is None else cast(lo), "max_value": None if hi is None else cast(hi)}
     if kind is float:
         args["format"] = "%.0e" if name == "lr" else "%g"
         args["step"] = None

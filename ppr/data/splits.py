@@ -1,4 +1,4 @@
-"""The cold-start split (DESIGN.md section 3), computed once, seeded and stored.
+"""The cold-start split (docs/protocol.md), computed once, seeded and stored.
 
 Warm users (>= cold_threshold clicks) train the backbone; cold users (fewer clicks,
 natural or simulated by cropping warm users to their first c clicks) are split by

@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ppr.data.readers import ML1M_OCCUPATIONS
 from ppr.errors import InputError
 from ppr.log import Log
 
@@ -55,29 +56,7 @@ CHUNK_CLICKS = 1_500_000  # requested clicks per chunk at most (~400 MB of worki
 
 AGE_GROUPS = ("under 18", "18-24", "25-34", "35-44", "45-49", "50-55", "56+")
 GENDERS = ("F", "M")
-OCCUPATIONS = (
-    "other",
-    "academic/educator",
-    "artist",
-    "clerical/admin",
-    "college/grad student",
-    "customer service",
-    "doctor/health care",
-    "executive/managerial",
-    "farmer",
-    "homemaker",
-    "K-12 student",
-    "lawyer",
-    "programmer",
-    "retired",
-    "sales/marketing",
-    "scientist",
-    "self-employed",
-    "technician/engineer",
-    "tradesman/craftsman",
-    "unemployed",
-    "writer",
-)
+OCCUPATIONS = ML1M_OCCUPATIONS  # MovieLens-1M's occupation list: realistic labels
 REGIONS = tuple(f"region {i:02d}" for i in range(1, 11))
 
 

@@ -32,14 +32,18 @@ def candidate_scores(
 
 @torch.no_grad()
 def top_k(model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, k: int, device: torch.device) -> np.ndarray:
-    """(N, k) item ids ranked by score over the whole catalogue, never an item of the row's history (or padding)."""
+    """(N, k) item ids ranked by score over the whole catalogue, never an item of the row's history (or padding).
+
+    A row whose history leaves fewer than k items gets -1 in the slots past them.
+    """
     n_items = model.backbone.n_items
     out = np.zeros((len(seqs), min(k, n_items)), np.int64)
     for sl, u in _user_vectors(model, seqs, codes, device):
         scores = u @ model.backbone.item_emb.weight.float().T  # column 0 = padding
         scores.scatter_(1, torch.as_tensor(seqs[sl], dtype=torch.long, device=device), float("-inf"))
         scores[:, 0] = float("-inf")
-        out[sl] = scores.topk(out.shape[1], dim=1).indices.cpu().numpy()
+        best = scores.topk(out.shape[1], dim=1)
+        out[sl] = best.indices.masked_fill(best.values == float("-inf"), -1).cpu().numpy()
     return out
 
 

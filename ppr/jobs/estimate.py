@@ -28,6 +28,7 @@ import torch
 
 from ppr.data import splits as sp
 from ppr.data.store import Dataset, Store
+from ppr.errors import InputError
 from ppr.eval.scoring import candidate_scores
 from ppr.models.sasrec import SASRec
 from ppr.runs.folder import list_runs
@@ -139,7 +140,7 @@ def past_runs(store: Store, ds: Dataset) -> dict[tuple[str, int], PastRuns]:
                 continue
             seconds = sum(float(v) for v in result["seconds"].values())
             found.setdefault(run_key(spec), []).append((int(result["epochs_run"]), seconds))
-        except (OSError, ValueError, KeyError, TypeError):  # a half-written, outdated or foreign run folder
+        except (OSError, ValueError, KeyError, TypeError, InputError):  # half-written, outdated or foreign
             continue
     return {
         k: PastRuns(len(v), float(np.mean([e for e, _ in v])), float(np.mean([s for _, s in v])))

@@ -2,7 +2,7 @@
 
 Post-LN Transformer blocks as in RecBole's SASRec (embedding LayerNorm + dropout,
 then attention/FFN sub-layers each followed by dropout, residual and LayerNorm),
-GELU, weights drawn from N(0, 0.02) with no sqrt(d) scaling: DESIGN trap 1 (the
+GELU, weights drawn from N(0, 0.02) with no sqrt(d) scaling (docs/method.md, "Initialisation": the
 scaled N(0, 1) start swamps the positional embedding and stalls near half the
 achievable NDCG).
 

@@ -103,17 +103,17 @@ def tracked(run: RunFolder, device: str, wait: bool) -> Iterator[bool]:
 
 
 def record_epoch(run: RunFolder, row: dict[str, Any], max_epochs: int) -> None:
-    """One line of metrics.jsonl and the status' progress."""
+    """One line of metrics.jsonl; the status gets the progress and the latest loss and validation metrics."""
     row = {k: (float(v) if math.isfinite(v) else None) if isinstance(v, float) else v for k, v in row.items()}
     append_metrics(run.path, row)
-    losses = {k: v for k, v in row.items() if k not in ("epoch", "seconds", "train_seconds")}
+    latest = {k: v for k, v in row.items() if k not in ("epoch", "seconds", "train_seconds")}
     write_status(
         run.path,
         state="running",
         epoch=int(row["epoch"]),
         max_epochs=max_epochs,
         progress=min(1.0, row["epoch"] / max(1, max_epochs)),
-        losses=losses,
+        latest=latest,
     )
 
 

@@ -107,6 +107,8 @@ def _typed(value: Any, kind: type) -> Any:
         return value if isinstance(value, bool) else None
     if isinstance(value, bool) or value is None:
         return None
+    if kind in (int, float) and isinstance(value, (str, bytes)):  # text is parse_value's to read
+        return None
     if kind is int:
         return int(value) if float(value).is_integer() else None
     if kind is float:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ppr.errors import InputError
-from ppr.spec.run import PPR_METHODS, RunSpec, TuneSpec, digest
+from ppr.spec.run import PPR_METHODS, RunSpec, digest
 
 # Ablations switch parts of PPR off; they apply to the PPR methods only.
 ABLATIONS = {
@@ -77,8 +77,3 @@ class SweepSpec:
     def from_dict(cls, d: dict[str, Any]) -> SweepSpec:
         axes = {k: tuple(d[k]) for k in ("methods", "k_shots", "noises", "seeds", "ablations")}
         return cls(RunSpec.from_dict(d["base"]), **axes)
-
-
-def first_tune(methods: tuple[str, ...], **settings: Any) -> TuneSpec:
-    """The shared tuning settings of a sweep (its first method stands in until each cell sets its own)."""
-    return TuneSpec(method=methods[0] if methods else "ppr-light", **settings)

@@ -1,6 +1,6 @@
 """Augmented views for PPR's contrastive loss.
 
-Two views of a user are contrasted with the original (DESIGN section 4):
+Two views of a user are contrasted with the original (docs/method.md, contrastive learning):
 - prompt view: a share of the profile-embedding elements zero-masked. That is the
   `mask_ratio` of PromptGenerator / ProfileEncoder, passed as
   `ColdStartRecommender.user_vector(..., prompt_mask=r)`; nothing to do here.

@@ -1,6 +1,6 @@
 """Training windows and negatives from CSR click sequences, vectorised with numpy.
 
-Windows (DESIGN trap 2): cutting each history to its last `max_len` clicks throws
+Windows (docs/method.md, "Long histories"): cutting each history to its last `max_len` clicks throws
 away most of a long-history dataset, so a user of n clicks becomes several windows
 of up to max_len+1 tokens whose target ranges do not overlap and together cover
 every click. Windows are aligned to the END of the history, so the most recent

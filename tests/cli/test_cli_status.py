@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from _planted import planted_dataset
 
-from ppr import experiment
 from ppr.data.store import Store
 from ppr.jobs import control
-from ppr.jobs.status import raw_status, read_metrics, read_status
-from ppr.jobs.worker import flock
+from ppr.runs.status import raw_status, read_metrics, read_status
+from ppr.runs.tracking import flock
+from ppr.train import methods
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = [
@@ -56,14 +56,13 @@ def test_cli_tune_leaves_done_runs_with_epochs_and_metric_lines(home: Path, run_
         assert st["state"] == "done" and st["progress"] == 1.0 and st["pid"] is None and st["finished"]
         assert st["epochs_run"] == epochs and st["epoch"] == epochs and st["max_epochs"] >= epochs
         lines = read_metrics(path)
-        assert [r["epoch"] for r in lines if "event" not in r] == list(range(1, epochs + 1))
-        assert lines[-1]["event"] == "eval" and not (path / "resume.pt").exists()
+        assert [r["epoch"] for r in lines] == list(range(epochs + 1))  # epoch 0: validation before training
+        assert not (path / "resume.pt").exists()
     rows = control.run_rows(Store(home))
     assert {r["id"]: (r["state"], r["progress"]) for r in rows} == {warm.name: ("done", 1.0), tune.name: ("done", 1.0)}
-    assert {r["dataset"] for r in rows} == {
-        "planted@v1"
-    }  # the ref, as for sweep runs (spec.json's "dataset" is a dict)
-    assert (tune / "results.parquet").is_file() and (tune / "embeddings.parquet").is_file()
+    assert {r["dataset"] for r in rows} == {"planted@v1"} and {r["kind"] for r in rows} == {"warm", "tune"}
+    assert not any(r["outdated"] or r["stale"] for r in rows)
+    assert (tune / "scores.parquet").is_file() and (tune / "embeddings.parquet").is_file()
 
     before = raw_status(tune)
     rc, out, err = run_cli(*TUNE, "--epochs", "3", "--json")
@@ -77,7 +76,7 @@ def test_failed_or_interrupted_training_is_recorded(home: Path, run_cli, monkeyp
     def boom(*args, **kwargs):
         raise RuntimeError("loss went to NaN")
 
-    monkeypatch.setattr(experiment, "tune", boom)
+    monkeypatch.setattr(methods, "tuned_model", boom)
     with pytest.raises(RuntimeError, match="NaN"):
         run_cli(*TUNE, "--epochs", "2")
     [warm], [tune] = _runs(home, "warm"), _runs(home, "ppr-light")
@@ -93,7 +92,7 @@ def test_failed_or_interrupted_training_is_recorded(home: Path, run_cli, monkeyp
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(experiment, "tune", interrupt)
+    monkeypatch.setattr(methods, "tuned_model", interrupt)
     rc, _, err = run_cli(*TUNE, "--epochs", "2")
     st = raw_status(tune)
     assert rc == 130 and "interrupted" in err
@@ -136,5 +135,6 @@ def test_shell_run_cancelled_by_sigterm_then_killed_reads_stale(home: Path) -> N
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
     st = read_status(tune)
-    assert st["state"] == "failed" and st["stale"] and "`python -m ppr tune` command again" in st["error"]
+    assert st["state"] == "failed" and st["stale"] and "(or the command that started it)" in st["error"]
+    assert f"runs resume {tune.name}" in st["error"]
     assert any(r.get("event") == "resumed" for r in read_metrics(tune))

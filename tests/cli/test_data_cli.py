@@ -1,4 +1,4 @@
-"""`python -m ppr data import|list|info|sql|rm` end to end, in process."""
+"""`python -m ppr data import|list|info|sql|rm|split` end to end, in process."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from _planted import planted_dataset
+
+from ppr.data.splits import list_splits, load_split
+from ppr.data.store import Store
 
 
 @pytest.fixture
@@ -109,3 +113,30 @@ def test_bad_name_and_bad_sql_exit_2(run_cli, files) -> None:
     assert rc == 2 and "Only SELECT" in err
     rc, _, err = run_cli("data", "info", "nothere")
     assert rc == 2 and "No dataset named 'nothere'" in err
+
+
+def test_split_takes_its_seed_as_split_seed(run_cli, home: Path) -> None:
+    ds = planted_dataset(Store(home), n_users=200)
+    rc, out, err = run_cli("data", "split", "planted", "--split-seed", "4", "--negatives", "20", "--json")
+    assert rc == 0, err
+    report = json.loads(out)
+    assert report["split_id"] == "s4-t10-cauto-test0.2-val0.1-neg20" and report["dataset"] == "planted@v1"
+    split = load_split(ds, report["split_id"])
+    assert Path(report["path"]) == split.path and report["users"] == split.counts()["users"]
+    assert sum(report["targets"].values()) == report["n_targets"] == len(split.targets)
+    rc, out, _ = run_cli("data", "split", "planted", "--split-seed", "4", "--negatives", "20")  # the stored one
+    assert rc == 0 and "s4-t10-cauto-test0.2-val0.1-neg20" in out and "targets total" in out
+    assert list_splits(ds) == [report["split_id"]]
+
+    rc, _, err = run_cli("data", "split", "planted", "--seed", "4")  # --seed is the training seed's flag
+    assert rc == 2 and "unrecognized arguments: --seed" in err
+    for bad, needle in [
+        (["--split-seed", "-1"], "Split setting seed=-1"),
+        (["--split-seed", "1.5"], "Split setting seed='1.5'"),
+        (["--negatives", "0"], "n_negatives=0"),
+        (["--cold-threshold", "1"], "cold_threshold=1"),
+        (["--test-frac", "0.7", "--val-frac", "0.3"], "test_frac + val_frac below 1"),
+    ]:
+        rc, _, err = run_cli("data", "split", "planted", *bad)
+        assert rc == 2 and needle in err and "Traceback" not in err, (bad, err)
+    assert list_splits(ds) == [report["split_id"]]

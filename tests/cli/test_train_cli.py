@@ -10,7 +10,8 @@ import torch
 from _planted import planted_dataset
 
 from ppr.data.store import Store
-from ppr.jobs.status import raw_status
+from ppr.runs.status import raw_status
+from ppr.spec.run import SEMANTICS, RunSpec, WarmSpec
 
 TINY = ["--max-len", "10", "--d", "16", "--layers", "1", "--d-ff", "32", "--no-progress"]
 WARM = ["--warm-epochs", "3", "--warm-lr", "1e-2"]
@@ -21,29 +22,37 @@ def test_warm_then_tune_write_complete_reusable_runs(home: Path, run_cli) -> Non
     rc, out, err = run_cli("warm", "planted", *TINY, "--epochs", "3", "--lr", "1e-2", "--json")
     assert rc == 0, err
     warm = json.loads(out)
-    assert warm["kind"] == "warm" and 0 <= warm["warm_test"]["ndcg@10"] <= 1 and warm["warm_test"]["n"] > 100
+    warm_test = warm["summary"]["warm_test"]["joint"]
+    assert warm["kind"] == "warm" and 0 <= warm_test["ndcg@10"] <= 1 and warm_test["n"] > 100 and not warm["reused"]
+    assert 0 <= warm["summary"]["warm_val"]["joint"]["auc"] <= 1 and warm["epochs_run"] == 3
+    warm_spec = RunSpec.from_dict(json.loads((Path(warm["run_dir"]) / "spec.json").read_text())["spec"])
+    assert warm_spec.warm == WarmSpec(epochs=3, lr=1e-2) and warm_spec.backbone.d == 16 and warm_spec.tune is None
     assert raw_status(Path(warm["run_dir"]))["state"] == "done"  # status.json, as a worker's run has
 
     tune = ["tune", "planted", "--method", "ppr-light", *TINY, *WARM, "--epochs", "2", "--batch-size", "32", "--json"]
     rc, out, err = run_cli(*tune)
     assert rc == 0, err
-    assert f"reusing complete warm run {warm['run_id']}" in err  # same dataset, split, backbone, seed
+    assert f"reusing complete run {warm['run_id']}" in err  # same dataset, split, backbone, seed
     m = json.loads(out)
-    assert set(m["test"]) == {"few", "zero", "joint"} and not m["reused"]
-    assert m["test"]["joint"]["n"] == m["test"]["few"]["n"] + m["test"]["zero"]["n"]
+    test = m["summary"]["test"]
+    assert set(test) == {"few", "zero", "joint"} and not m["reused"] and m["kind"] == "tune"
+    assert test["joint"]["n"] == test["few"]["n"] + test["zero"]["n"]
     assert 0 < m["params"]["share_of_finetune"] < 1 and m["warm_run"] == warm["run_id"]
 
     run_dir = Path(m["run_dir"])
     assert run_dir.parent == home / "runs"
-    spec = json.loads((run_dir / "spec.json").read_text())
-    assert spec["dataset"]["content_hash"] == ds.content_hash and spec["split"]["id"]
-    assert {"torch", "numpy", "pandas", "duckdb", "python"} <= set(spec["versions"])
+    info = json.loads((run_dir / "spec.json").read_text())
+    assert info["run_id"] == run_dir.name == m["run_id"] and info["semantics"] == SEMANTICS
+    spec = info["spec"]
+    assert spec["dataset"] == ds.ref and spec["dataset_hash"] == ds.content_hash and spec["split"]["seed"] == 0
+    assert {"torch", "numpy", "pandas", "duckdb", "python"} <= set(m["environment"]["versions"])
     assert spec["tune"]["method"] == "ppr-light" and spec["tune"]["k_shot"] is None
+    assert (spec["tune"]["epochs"], spec["tune"]["batch_size"], spec["tune"]["lr"]) == (2, 32, None)
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert any(k.startswith("prompt.") for k in state)
     scores = pd.read_parquet(run_dir / "scores.parquet")
     assert {"target_id", "user", "kind", "auc", "hit@10", "ndcg@10"} <= set(scores.columns)
-    assert len(scores[scores["group"] == "test"]) == m["test"]["joint"]["n"]
+    assert len(scores[scores["group"] == "test"]) == test["joint"]["n"]
 
     rc, out, err = run_cli(*tune)
     assert rc == 0 and json.loads(out)["reused"] and json.loads(out)["run_dir"] == str(run_dir)
@@ -65,16 +74,22 @@ def test_warm_then_tune_write_complete_reusable_runs(home: Path, run_cli) -> Non
     assert rc == 0, err
     assert "test      zero" in out and "tuned parameters 0" in out
 
+    rc, out, err = run_cli("tune", "planted", "--method", "finetune", "--warm", m["run_id"], "--no-progress")
+    assert rc == 2 and "is a tuning run" in err
+
 
 def test_bad_settings_exit_2_and_leave_no_run(home: Path, run_cli) -> None:
     planted_dataset(Store(home), n_users=400)
     for argv, needle in [
-        (["--method", "magic"], "method"),
-        (["--method", "finetune", "--k-shot", "zero"], "--k-shot"),
-        (["--method", "finetune", "--k-shot", "0"], "--k-shot"),
-        (["--method", "ppr-full", "--temperature", "0"], "temperature"),
+        (["--method", "magic"], "method='magic'"),
+        (["--method", "finetune", "--k-shot", "zero"], "k_shot='zero'"),
+        (["--method", "finetune", "--k-shot", "0"], "k_shot=0"),
+        (["--method", "ppr-full", "--temperature", "0"], "temperature=0.0"),
         (["--method", "finetune", "--warm", "no-such-run"], "no-such-run"),
-        (["--method", "finetune", "--simulate-cold", "lots"], "--simulate-cold"),
+        (["--method", "finetune", "--simulate-cold", "lots"], "simulate_cold='lots'"),
+        (["--method", "finetune", "--heads", "3"], "n_heads=3"),
+        (["--method", "finetune", "--warm-lr", "-1"], "Warm-training setting lr=-1.0"),
+        (["--method", "finetune", "--test-frac", "0.95"], "test_frac"),
     ]:
         rc, out, err = run_cli("tune", "planted", *argv, *TINY)
         assert rc == 2, (argv, err)

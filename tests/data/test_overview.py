@@ -11,7 +11,7 @@ from ppr.data.overview import (
     split_overview,
     user_lengths,
 )
-from ppr.data.splits import SplitConfig
+from ppr.data.splits import SplitSpec
 from ppr.data.store import Store
 from ppr.data.synth import synth_dataset
 
@@ -49,7 +49,7 @@ def test_overview_of_a_synthetic_dataset(tmp_path):
 
 def test_split_overview_says_when_cold_users_are_simulated(tmp_path):
     ds = write_dataset(tmp_path, lengths=[12] * 60, n_items=150)  # every user warm: cold must be simulated
-    ov = split_overview(ds, SplitConfig())
+    ov = split_overview(ds, SplitSpec())
     assert ov["cold_natural"] == 0 and ov["cold_simulated"] == 12 and ov["simulate_share"] == 0.2
     roles = dict(zip(ov["roles"]["key"], ov["roles"]["users"], strict=True))
     assert roles["warm"] == 48 and roles["tune"] + roles["val"] + roles["test"] == 12

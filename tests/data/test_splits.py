@@ -17,7 +17,7 @@ from ppr.data.splits import (
     ROLE_TUNE,
     ROLE_VAL,
     ROLE_WARM,
-    SplitConfig,
+    SplitSpec,
     crop_k_shot,
     history_window,
     list_splits,
@@ -50,7 +50,7 @@ def _full(ds) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_roles_are_disjoint_and_test_users_never_train(mixed) -> None:
-    split = make_split(mixed, SplitConfig(seed=0))
+    split = make_split(mixed, SplitSpec(seed=0))
     roles = split.roles
     lengths = np.diff(_full(mixed)[0])
     assert set(np.unique(roles)) == {ROLE_NONE, ROLE_WARM, ROLE_TUNE, ROLE_VAL, ROLE_TEST}
@@ -71,7 +71,7 @@ def test_roles_are_disjoint_and_test_users_never_train(mixed) -> None:
 
 
 def test_targets_follow_the_protocol(mixed) -> None:
-    split = make_split(mixed, SplitConfig(seed=0))
+    split = make_split(mixed, SplitSpec(seed=0))
     t = split.targets
     assert (t["target_id"].to_numpy() == np.arange(len(t))).all()
     assert (t["item"].to_numpy() == split.items[split.offsets[t["user"]] + t["pos"]]).all()
@@ -94,14 +94,14 @@ def test_targets_follow_the_protocol(mixed) -> None:
 
 def test_warm_val_needs_three_clicks(home: Path) -> None:
     ds = write_dataset(home, [2, 2, 3, 5, 1], n_items=300)
-    split = make_split(ds, SplitConfig(cold_threshold=2, simulate_cold=0, test_frac=0.0, val_frac=0.0))
+    split = make_split(ds, SplitSpec(cold_threshold=2, simulate_cold=0, test_frac=0.0, val_frac=0.0))
     t = split.targets
     assert sorted(t.loc[t["group"] == "warm_val", "user"]) == [2, 3]
     assert sorted(t.loc[t["group"] == "warm_test", "user"]) == [0, 1, 2, 3]
 
 
 def test_negatives_are_unclicked_in_full_history_and_distinct(all_warm) -> None:
-    split = make_split(all_warm, SplitConfig(seed=2))
+    split = make_split(all_warm, SplitSpec(seed=2))
     assert split.simulated.sum() > 0  # cropped users: clicks after the crop must still be excluded
     offsets, items = _full(all_warm)
     neg = split.negatives
@@ -140,45 +140,45 @@ def test_sampler_handles_crowded_users_and_is_uniform() -> None:
 def test_too_few_unclicked_items_names_the_user(home: Path) -> None:
     ds = write_dataset(home, [30] * 20 + [180], n_items=200, seed=4)
     with pytest.raises(InputError, match=r"user 20 \(original id 'u20'\).*never-clicked"):
-        make_split(ds, SplitConfig(simulate_cold=0))
+        make_split(ds, SplitSpec(simulate_cold=0))
     assert list_splits(ds) == []  # nothing half-written
 
 
 def test_same_seed_same_bytes_other_seed_other_split(tmp_path: Path) -> None:
     lengths = _lengths(200, 200)
-    a = make_split(write_dataset(tmp_path / "a", lengths, 300), SplitConfig(seed=5))
-    b = make_split(write_dataset(tmp_path / "b", lengths, 300), SplitConfig(seed=5))
+    a = make_split(write_dataset(tmp_path / "a", lengths, 300), SplitSpec(seed=5))
+    b = make_split(write_dataset(tmp_path / "b", lengths, 300), SplitSpec(seed=5))
     assert a.id == b.id
     for name in ("negatives.npy", "offsets.npy", "items.npy", "users.parquet"):
         assert (a.path / name).read_bytes() == (b.path / name).read_bytes(), name
     pd.testing.assert_frame_equal(a.targets, b.targets)
-    c = make_split(write_dataset(tmp_path / "c", lengths, 300), SplitConfig(seed=6))
+    c = make_split(write_dataset(tmp_path / "c", lengths, 300), SplitSpec(seed=6))
     assert c.id != a.id
     assert not np.array_equal(c.roles, a.roles)
     assert not np.array_equal(c.negatives[:10], a.negatives[:10])
 
 
 def test_stored_split_is_loaded_not_recomputed(mixed) -> None:
-    first = make_split(mixed, SplitConfig(seed=0))
+    first = make_split(mixed, SplitSpec(seed=0))
     stamp = (first.path / "split.json").read_text()
-    again = make_split(mixed, SplitConfig(seed=0), log=lambda m: None)
+    again = make_split(mixed, SplitSpec(seed=0), log=lambda m: None)
     assert (again.path / "split.json").read_text() == stamp
     loaded = load_split(mixed, first.id)
     assert np.array_equal(loaded.negatives, first.negatives)
-    assert loaded.config == SplitConfig(seed=0)
+    assert loaded.config == SplitSpec(seed=0)
     info = json.loads(stamp)
     assert info["dataset_content_hash"] == mixed.content_hash and info["counts"] == first.counts()
     assert list_splits(mixed) == [first.id]
     with pytest.raises(InputError, match="no split"):
         load_split(mixed, "nope")
-    near = SplitConfig(seed=0, test_frac=0.2000001)  # same readable id, other settings
+    near = SplitSpec(seed=0, test_frac=0.2000001)  # same readable id, other settings
     assert near.split_id == first.id
     with pytest.raises(InputError, match="holds settings"):
         make_split(mixed, near)
 
 
 def test_sequences_keep_store_time_order(mixed) -> None:
-    split = make_split(mixed, SplitConfig(seed=0))
+    split = make_split(mixed, SplitSpec(seed=0))
     inter = mixed.interactions()
     for u in [*split.users_in(ROLE_WARM)[:5], *split.users_in(ROLE_TEST)[:5]]:
         file_order = inter.loc[inter["user"] == u, "item"].to_numpy()  # ties included, file order
@@ -186,7 +186,7 @@ def test_sequences_keep_store_time_order(mixed) -> None:
 
 
 def test_simulated_cold_users_keep_a_short_prefix(all_warm) -> None:
-    split = make_split(all_warm, SplitConfig(seed=0))  # auto: no natural cold -> simulate 0.2
+    split = make_split(all_warm, SplitSpec(seed=0))  # auto: no natural cold -> simulate 0.2
     assert split.info["simulate_cold_resolved"] == 0.2
     sim = np.flatnonzero(split.simulated)
     assert len(sim) == 200 and (split.roles[sim] >= ROLE_TUNE).all()
@@ -197,20 +197,20 @@ def test_simulated_cold_users_keep_a_short_prefix(all_warm) -> None:
         full = items[offsets[u] : offsets[u + 1]]
         assert np.array_equal(split.seq(u), full[: len(split.seq(u))])
     assert split.counts()["cold_simulated"] == 200 and split.counts()["cold_natural"] == 0
-    none = make_split(all_warm, SplitConfig(seed=0, simulate_cold=0))
+    none = make_split(all_warm, SplitSpec(seed=0, simulate_cold=0))
     assert none.simulated.sum() == 0 and (none.roles == ROLE_WARM).all()
 
 
 def test_auto_mode_does_not_simulate_when_enough_users_are_cold(mixed) -> None:
-    split = make_split(mixed, SplitConfig())
+    split = make_split(mixed, SplitSpec())
     assert split.info["simulate_cold_resolved"] == 0.0 and split.simulated.sum() == 0
 
 
 def test_role_shares(home: Path) -> None:
     ds = write_dataset(home, _lengths(100, 2000), n_items=300)
-    counts = make_split(ds, SplitConfig(seed=3, simulate_cold=0)).counts()["users"]
+    counts = make_split(ds, SplitSpec(seed=3, simulate_cold=0)).counts()["users"]
     assert (counts["test"], counts["val"], counts["tune"]) == (400, 200, 1400)
-    counts = make_split(ds, SplitConfig(seed=3, simulate_cold=0, test_frac=0.3, val_frac=0.05)).counts()["users"]
+    counts = make_split(ds, SplitSpec(seed=3, simulate_cold=0, test_frac=0.3, val_frac=0.05)).counts()["users"]
     assert (counts["test"], counts["val"], counts["tune"]) == (600, 100, 1300)
 
 
@@ -272,11 +272,11 @@ def test_noisy_codes_rate_and_values() -> None:
 )
 def test_invalid_settings(kwargs: dict) -> None:
     with pytest.raises(InputError):
-        SplitConfig(**kwargs)
+        SplitSpec(**kwargs)
 
 
 def test_cli_json_and_errors(run_cli, mixed) -> None:
-    rc, out, _ = run_cli("data", "split", "toy", "--seed", "4", "--json")
+    rc, out, _ = run_cli("data", "split", "toy", "--split-seed", "4", "--json")
     assert rc == 0
     report = json.loads(out)
     split = load_split(mixed, report["split_id"])
@@ -285,7 +285,7 @@ def test_cli_json_and_errors(run_cli, mixed) -> None:
     assert report["users"] == split.counts()["users"] and report["users"]["test"] == 140
     assert sum(report["targets"].values()) == report["n_targets"] == len(split.targets)
     assert report["cold_natural"] == 700 and report["cold_simulated"] == 0
-    rc, out, _ = run_cli("data", "split", "toy", "--seed", "4")
+    rc, out, _ = run_cli("data", "split", "toy", "--split-seed", "4")
     assert rc == 0 and "targets test/zero" in out and "140" in out
     for bad in (["--cold-threshold", "1"], ["--simulate-cold", "lots"], ["--test-frac", "1.2"]):
         rc, _, err = run_cli("data", "split", "toy", *bad)

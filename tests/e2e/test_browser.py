@@ -176,7 +176,7 @@ def stop_workers(home: Path) -> list[int]:
     from ppr.data.store import Store
     from ppr.io import read_json
     from ppr.jobs import sweep as sweeps
-    from ppr.jobs.status import pid_alive, raw_status
+    from ppr.runs.status import pid_alive, raw_status
 
     store = Store(home)
     pids = {read_json(sweeps.sweeps_dir(store) / sid / "sweep.json").get("pid") for sid in sweeps.list_sweeps(store)}
@@ -244,7 +244,7 @@ def test_launch_a_tiny_sweep_then_compare_and_explore_its_prompts(wb: Workbench,
         expect(loss).to_be_visible()
         wb.shot("runs-done")
         # the form's warm settings reached the worker
-        backbone = [read_json(p)["backbone"] for p in (home / "runs").glob("*-warm-*/spec.json")]
+        backbone = [read_json(p)["spec"]["backbone"] for p in (home / "runs").glob("*-warm-*/spec.json")]
         assert [(b["max_len"], b["d"], b["n_layers"]) for b in backbone] == [(10, 16, 1)], backbone
 
         wb.open("Compare")

@@ -1,4 +1,4 @@
-"""evaluate_group: histories, k-shot crop, candidates, per-kind summaries (with a transparent stub model)."""
+"""evaluate: histories, k-shot crop, candidates, per-kind summaries (with a transparent stub model)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ppr.eval.evaluate import evaluate_group, summarize_scores
+from ppr.eval.evaluate import evaluate, summarize_scores
 
 
 class SumModel(torch.nn.Module):
@@ -52,7 +52,7 @@ def _split() -> SimpleNamespace:
 
 def test_scores_every_target_of_the_group_in_one_batch_with_right_histories() -> None:
     model = SumModel()
-    scores = evaluate_group(model, _split(), "test", None, max_len=50)
+    scores = evaluate(model, _split(), "test", None, max_len=50)
     assert scores["target_id"].tolist() == [0, 1, 2, 3, 6]
     assert len(model.seen) == 1 and model.seen[0].shape == (5, 50)  # batched, no per-user loop
     assert model.seen[0][3, :3].tolist() == [2, 3, 5] and model.seen[0][3, 3:].sum() == 0
@@ -66,7 +66,7 @@ def test_scores_every_target_of_the_group_in_one_batch_with_right_histories() ->
 
 def test_k_shot_keeps_the_last_k_clicks_before_each_target() -> None:
     model = SumModel()
-    evaluate_group(model, _split(), "test", None, max_len=50, k_shot=2)
+    evaluate(model, _split(), "test", None, max_len=50, k_shot=2)
     seqs = model.seen[0]
     assert seqs.shape[1] == 2
     assert seqs[3].tolist() == [3, 5]  # target at pos 3: last two clicks before it
@@ -81,5 +81,28 @@ def test_zero_vector_user_ties_everything_and_ranks_last() -> None:
         def score(self, u, cand):
             return torch.zeros(cand.shape)
 
-    scores = evaluate_group(Zero(), _split(), "val", None, max_len=5)
+    scores = evaluate(Zero(), _split(), "val", None, max_len=5)
     assert (scores["auc"] == 0.5).all() and (scores["hit@50"] == 0).all()
+
+
+def test_columns_codes_per_target_and_an_empty_group() -> None:
+    class CodesModel(SumModel):
+        def user_vector(self, seq, codes):
+            self.seen.append(codes.clone())
+            assert not self.training  # scored in eval mode
+            return super().user_vector(seq, codes)
+
+    model = CodesModel().train()
+    codes = np.array([[1, 0], [2, 1], [3, 2]])
+    scores = evaluate(model, _split(), "val", codes, max_len=5)
+    assert model.training  # the caller's mode comes back
+    assert model.seen[0].tolist() == [[2, 1], [2, 1]]  # user 1's codes for each of its targets
+    assert list(scores.columns[:4]) == ["target_id", "user", "group", "kind"]
+    assert {"rank", "auc", "hit@10", "ndcg@10", "hit@50", "ndcg@50"} <= set(scores.columns)
+    assert scores["group"].tolist() == ["val", "val"] and scores["kind"].tolist() == ["zero", "few"]
+    empty = evaluate(SumModel(), _split(), "warm_val", None, max_len=5)
+    assert len(empty) == 0 and "auc" in empty.columns
+    summary = summarize_scores(empty)
+    assert summary["joint"]["n"] == 0 and np.isnan(summary["joint"]["auc"])
+    few_only = summarize_scores(scores[scores["kind"] == "few"])
+    assert few_only["zero"]["n"] == 0 and few_only["few"]["n"] == 1

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from _planted import planted_dataset
 
-from ppr import experiment
 from ppr.data.store import Store
-from ppr.jobs.query import query_results
+from ppr.jobs import sweep as sweeps
+from ppr.report.results import summary_rows
+from ppr.runs.folder import list_runs
+from ppr.train import methods
 
 TINY = [
     "--max-len",
@@ -45,18 +47,22 @@ def test_sweep_runs_every_cell_reports_them_and_never_recomputes(home: Path, run
     sid = out.strip().splitlines()[-1]
     assert "8 cells (0 already done), 2 warm runs, 10 runs in all" in out
     sweep = json.loads((home / "sweeps" / sid / "sweep.json").read_text())
-    assert sweep["state"] == "done" and len(sweep["runs"]) == 10
+    assert sweep["state"] == "done" and len(sweep["runs"]) == 10 and sweep["pid"] is None
+    assert sweep["runs"][0] == sweep["warm_runs"][0] and sweep["runs"][5] == sweep["warm_runs"][1]  # per seed
+    assert sweeps.list_sweeps(Store(home)) == [sid] and [b["id"] for b in sweeps.latest_sweeps(Store(home))] == [sid]
 
     rc, out, _ = run_cli("runs", "list", "--json")
-    runs = json.loads(out)["runs"]
+    listing = json.loads(out)
+    runs = listing["runs"]
     assert len(runs) == 10 and {r["state"] for r in runs} == {"done"} and all(r["progress"] == 1.0 for r in runs)
+    assert listing["sweeps"] == [
+        {"id": sid, "dataset": "planted@v1", "state": "done", "progress": 1.0, "counts": _counts(done=10), "pid": None}
+    ]
     tuned = home / "runs" / next(c["run_id"] for c in sweep["cells"] if c["method"] == "ppr-light")
     assert {
-        "job.json",
         "spec.json",
         "status.json",
         "metrics.jsonl",
-        "results.parquet",
         "scores.parquet",
         "checkpoint.pt",
         "embeddings.parquet",
@@ -64,7 +70,7 @@ def test_sweep_runs_every_cell_reports_them_and_never_recomputes(home: Path, run
     } <= {p.name for p in tuned.iterdir()}
     assert not (tuned / "resume.pt").exists()
     lines = [json.loads(x) for x in (tuned / "metrics.jsonl").read_text().splitlines()]
-    assert [x.get("epoch") for x in lines] == [1, 2, None] and 0 <= lines[-1]["test_ndcg@10"] <= 1
+    assert [x.get("epoch") for x in lines] == [0, 1, 2] and 0 <= lines[-1]["val_ndcg@10"] <= 1
     emb = pd.read_parquet(tuned / "embeddings.parquet")
     assert set(emb["role"]) == {"tune", "val", "test"} and {"taste", "noise"} <= set(emb.columns)
     test_rows = emb[emb["role"] == "test"]
@@ -72,28 +78,36 @@ def test_sweep_runs_every_cell_reports_them_and_never_recomputes(home: Path, run
     assert emb[emb["role"] != "test"]["top20"].isna().all() and len(emb["prompt"].iloc[0]) == 16
 
     rc, out, _ = run_cli("report", sid, "--format", "json")
-    rows = pd.DataFrame(json.loads(out)["rows"])
+    report = json.loads(out)
+    assert report["summary"]["id"] == sid and report["summary"]["counts"]["done"] == 10
+    rows = pd.DataFrame(report["rows"])
     joint = rows[(rows["group"] == "joint") & (rows["metric"] == "ndcg@10")]
     assert len(joint) == 4 and set(joint["n_seeds"]) == {2}  # (k 2, all) x (finetune, ppr-light), both seeds
     assert joint.loc[joint["label"] == "finetune", "rel_vs_finetune"].abs().max() == 0
     assert joint.loc[joint["label"] == "ppr-light", "p_value"].between(0, 1).all()
     rc, md, _ = run_cli("report", sid)
-    assert md.count("| ppr-light |") == 6 and "| all | 0 | finetune |" in md
+    assert md.count("| ppr-light |") == 6 and "| all | 0 | finetune |" in md and "10 of 10 runs done" in md
     rc, csv, _ = run_cli("report", sid, "--format", "csv")
-    assert csv.splitlines()[0].startswith("k,noise,label,group,metric,mean,std")
+    assert csv.splitlines()[0].startswith("k,noise,label,method,ablation,group,metric,mean,std")
 
-    test = query_results(home, "eval_set = 'test' AND \"group\" = 'joint' AND metric = 'ndcg@10'")
+    results = summary_rows(list_runs(home / "runs"))
+    test = results[(results["eval_set"] == "test") & (results["group"] == "joint") & (results["metric"] == "ndcg@10")]
     assert len(test) == 8 and set(test["method"]) == {"finetune", "ppr-light"} and set(test["k"]) == {"2", "all"}
-    assert set(query_results(home, "kind = 'warm'")["eval_set"]) == {"warm_val", "warm_test"}
+    assert set(results.loc[results["method"] == "warm", "eval_set"]) == {"warm_val", "warm_test"}
 
     before = _files(home)
     rc, out, err = run_cli("sweep", "planted", *GRID, *TINY)
     assert rc == 0 and "8 cells (8 already done)" in out and "tuning" not in err and "warm-training" not in err
+    assert out.strip().splitlines()[-1] == sid  # the same sweep, found again
     assert _files(home) == before  # nothing rewritten, nothing trained
 
 
-def test_query_results_without_runs_is_an_empty_typed_frame(tmp_path: Path) -> None:
-    df = query_results(tmp_path)
+def _counts(**given: int) -> dict[str, int]:
+    return {s: given.get(s, 0) for s in ("queued", "running", "done", "failed", "cancelled")}
+
+
+def test_summary_rows_without_runs_is_an_empty_typed_frame() -> None:
+    df = summary_rows([])
     assert df.empty and {"run_id", "method", "k", "noise", "seed", "eval_set", "group", "metric", "value"} <= set(
         df.columns
     )
@@ -105,17 +119,26 @@ def test_a_run_that_raises_is_failed_with_its_traceback(home: Path, run_cli, mon
     def boom(*args, **kwargs):
         raise RuntimeError("boom in tuning")
 
-    monkeypatch.setattr(experiment, "tune_run", boom)
+    monkeypatch.setattr(methods, "tuned_model", boom)
     rc, out, err = run_cli("sweep", "planted", "--methods", "finetune", "--seeds", "0", *TINY)
     assert rc == 1 and "failed" in err
     sid = out.strip().splitlines()[-1]
     rc, out, _ = run_cli("runs", "show", sid, "--json")
     sweep = json.loads(out)
-    assert sweep["state"] == "failed" and sweep["counts"]["done"] == 1 and sweep["counts"]["failed"] == 1
+    assert sweep["state"] == "failed" and sweep["counts"] == _counts(done=1, failed=1)  # the warm run is fine
+    assert [r["state"] for r in sweep["run_states"]] == ["done", "failed"]
     cell = sweep["cells"][0]["run_id"]
     rc, out, _ = run_cli("runs", "show", cell, "--json")
     st = json.loads(out)
-    assert st["state"] == "failed" and "boom in tuning" in st["error"]
+    assert (
+        st["state"] == "failed"
+        and "boom in tuning" in st["error"]
+        and st["spec"]["spec"]["tune"]["method"] == "finetune"
+    )
     assert "Traceback" in st["traceback"] and "RuntimeError: boom in tuning" in st["traceback"]
+    rc, out, _ = run_cli("runs", "show", cell)
+    assert rc == 0 and "RuntimeError: boom in tuning" in out and "Traceback" in out
     rc, out, _ = run_cli("runs", "list")
     assert f"{cell}" in out and "failed" in out
+    rc, out, _ = run_cli("report", sid)
+    assert rc == 0 and "1 failed" in out and "No finished tuning runs yet." in out

@@ -1,10 +1,10 @@
 import torch
 
-from ppr.models.config import BackboneConfig
 from ppr.models.profile import ProfileEncoder
 from ppr.models.prompt import PromptGenerator
 from ppr.models.recommender import ColdStartRecommender
 from ppr.models.sasrec import SASRec
+from ppr.spec.run import BackboneSpec
 from ppr.train.losses import bpr_loss
 
 CARDS = [3, 4]
@@ -12,7 +12,7 @@ CARDS = [3, 4]
 
 def _rec(prompt=True, profile=True, deep=False) -> ColdStartRecommender:
     torch.manual_seed(0)
-    bb = SASRec(BackboneConfig(n_items=20, max_len=6, d=8, n_layers=2, d_ff=16, dropout=0.0))
+    bb = SASRec(BackboneSpec(max_len=6, d=8, n_layers=2, d_ff=16, dropout=0.0), 20)
     return ColdStartRecommender(
         bb,
         PromptGenerator(CARDS, 8, deep=deep, n_layers=2) if prompt else None,
@@ -79,6 +79,27 @@ def test_light_mode_trains_prompt_and_profile_only():
     opt.step()
     for k, v in r.backbone.state_dict().items():
         assert torch.equal(v, before_bb[k]), k
-    assert any(not torch.equal(a, b) for a, b in zip(before_pr, r.prompt.parameters(), strict=False))
+    assert any(not torch.equal(a, b) for a, b in zip(before_pr, r.prompt.parameters(), strict=True))
     r.set_trainable(True, True, True)
     assert r.count_trainable() == sum(counts.values())
+
+
+def test_flat_prompt_concatenates_every_token_and_layer() -> None:
+    r = _rec()
+    assert torch.allclose(r.flat_prompt(CODES), r.prompt(CODES).reshape(3, -1))
+    deep = _rec(deep=True)
+    flat = deep.flat_prompt(CODES)
+    assert flat.shape == (3, 2 * 8)
+    layers = deep.prompt(CODES)  # (layers, B, P, d)
+    assert torch.allclose(flat[1], torch.cat([layers[0, 1, 0], layers[1, 1, 0]]))  # row 1's own tokens
+    assert _rec(prompt=False).flat_prompt(CODES) is None
+
+
+def test_backbone_alone_is_plain_sasrec() -> None:
+    r = _rec(prompt=False, profile=False)
+    assert r.parameter_counts()["prompt"] == r.parameter_counts()["profile"] == 0
+    assert r.count_trainable() == r.parameter_counts()["backbone"]
+    u = r.user_vector(SEQ, None)
+    assert torch.allclose(u, r.backbone.user_hidden(SEQ), atol=1e-6) and torch.all(u[2] == 0)
+    out = r.sequence_outputs(SEQ, None, zero_shot=True)
+    assert torch.all(out[:, 0] == 0) and torch.allclose(out[:, 1:], r.backbone(SEQ), atol=1e-6)

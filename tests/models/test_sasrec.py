@@ -1,13 +1,18 @@
+import dataclasses
+
+import pytest
 import torch
 
-from ppr.models.config import BackboneConfig
+from ppr.errors import InputError
 from ppr.models.sasrec import SASRec
+from ppr.spec.run import BackboneSpec
+
+SPEC = BackboneSpec(max_len=8, d=16, n_layers=2, n_heads=2, d_ff=32, dropout=0.1)
 
 
-def _model(**kw) -> SASRec:
-    torch.manual_seed(0)
-    cfg = BackboneConfig(n_items=30, max_len=8, d=16, n_layers=2, n_heads=2, d_ff=32, dropout=0.1, **kw)
-    return SASRec(cfg).eval()
+def _model(seed: int = 0, **kw) -> SASRec:
+    torch.manual_seed(seed)
+    return SASRec(dataclasses.replace(SPEC, **kw), 30).eval()
 
 
 def test_init_is_small_normal_without_sqrt_d_scaling():
@@ -75,3 +80,29 @@ def test_gradients_flow_with_dropout_in_training():
     out = m(torch.tensor([[1, 2, 3, 0]]), torch.randn(1, 1, 16, requires_grad=True))
     out.sum().backward()
     assert m.pos_emb.weight.grad is not None
+
+
+def test_shape_follows_the_spec_and_the_catalogue() -> None:
+    m = _model()
+    assert m.item_emb.weight.shape == (31, 16) and m.pos_emb.weight.shape == (8, 16) and len(m.blocks) == 2
+    assert m.cfg == SPEC and m.n_items == 30
+    assert m(torch.tensor([[1, 2, 30, 0]])).shape == (1, 4, 16)
+
+
+def test_bad_shapes_are_input_errors() -> None:
+    with pytest.raises(InputError, match="n_items=0"):
+        SASRec(SPEC, 0)
+    with pytest.raises(InputError, match="max_len 8"):
+        _model()(torch.ones(1, 9, dtype=torch.long))
+    with pytest.raises(InputError, match="3 layers"):
+        _model()(torch.tensor([[1, 2]]), torch.randn(3, 1, 1, 16))
+
+
+def test_same_seed_same_weights_and_dropout() -> None:
+    a, b, c = _model(seed=1).train(), _model(seed=1).train(), _model(seed=2).train()
+    seq = torch.tensor([[1, 2, 3, 4, 5, 0]])
+    for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert torch.equal(x, y)
+    assert torch.equal(a(seq), b(seq))  # dropout masks come from the construction seed
+    assert not torch.equal(a.item_emb.weight, c.item_emb.weight)
+    assert not torch.equal(a(seq), a.eval()(seq))  # dropout is active in training

@@ -13,7 +13,7 @@ def _csr(lengths):
 def _targets(w, zero_shot):
     """Every (user, item) pair the windows train on."""
     out = []
-    for tok, u, z in zip(w.tokens, w.users, w.starts_at_zero, strict=False):
+    for tok, u, z in zip(w.tokens, w.users, w.starts_at_zero, strict=True):
         real = tok[tok != 0]
         out += [(u, x) for x in real[1:]]
         if zero_shot and z:
@@ -59,7 +59,33 @@ def test_negatives_avoid_clicked_items_and_batches_trim():
     assert neg.min() >= 1 and neg.max() <= 8
     assert not np.isin(neg[:50], [1, 2, 3]).any() and not np.isin(neg[50:], [4, 5]).any()
     w = build_windows(offsets, items, np.array([0, 1]), max_len=10, zero_shot=True)
-    (b,) = list(iterate_batches(w, 8, rng, s, shuffle=False))
+    (b,) = list(iterate_batches(w, 8, rng, s))
+    rows = b.users.argsort()  # the epoch is shuffled: put user 0 first
     assert b.tokens.shape == (2, 3) and b.inputs.shape == (2, 2)
-    assert b.target_mask.tolist() == [[True, True, True], [True, True, False]]
-    assert b.tokens.dtype == torch.long
+    assert b.tokens[rows].tolist() == [[1, 2, 3], [4, 5, 0]]
+    assert b.target_mask[rows].tolist() == [[True, True, True], [True, True, False]]
+    assert b.tokens.dtype == torch.long and b.codes is None
+    assert not np.isin(b.negatives[rows[0]].numpy(), [1, 2, 3]).any()
+    assert not np.isin(b.negatives[rows[1]].numpy(), [4, 5]).any()
+
+
+def test_batches_cover_every_window_once_with_the_users_codes() -> None:
+    offsets, items = _csr([3, 7, 2, 12, 5])
+    users = np.array([4, 0, 3, 1])
+    w = build_windows(offsets, items, users, max_len=3)
+    codes = np.array([[1, 0], [2, 1], [0, 0], [3, 2], [4, 1]])
+    sampler = NegativeSampler(offsets, items, n_items=int(offsets[-1]) + 5)
+    batches = list(iterate_batches(w, 2, np.random.default_rng(1), sampler, codes=codes))
+    assert [len(b.users) for b in batches] == [2] * (len(w) // 2) + [1] * (len(w) % 2)
+    seen = sorted(tuple(t[t != 0].tolist()) for b in batches for t in b.tokens.numpy())
+    assert seen == sorted(tuple(t[t != 0].tolist()) for t in w.tokens)
+    for b in batches:
+        assert torch.equal(b.codes, torch.as_tensor(codes)[b.users])
+        assert not b.target_mask[:, 0].any()  # no zero-shot slot without zero-shot windows
+    again = list(iterate_batches(w, 2, np.random.default_rng(1), sampler, codes=codes))
+    assert all(
+        torch.equal(a.tokens, c.tokens) and torch.equal(a.negatives, c.negatives)
+        for a, c in zip(batches, again, strict=True)
+    )
+    other = list(iterate_batches(w, 2, np.random.default_rng(2), sampler, codes=codes))
+    assert any(not torch.equal(a.users, c.users) for a, c in zip(batches, other, strict=True))

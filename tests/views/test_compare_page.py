@@ -1,4 +1,5 @@
-"""Compare page: empty store message, a tiny sweep's charts (values from the report), metric switch, tables."""
+"""Compare page: empty store message, a tiny sweep's charts (values from the report), metric switch, tables,
+choices kept across a visit to another page."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import numpy as np
 from _apptest import empty_home, plotly_figures, start, texts  # noqa: F401
 
 from ppr.data.store import Store
-from ppr.eval.views import paper_table, sweep_long
+from ppr.jobs.sweep import sweep_runs
+from ppr.report.results import param_shares
+from ppr.report.tables import sweep_table
 
 PAGE = "views/compare.py"
 
@@ -26,7 +29,7 @@ def test_no_sweep_says_what_to_do(empty_home) -> None:
 
 def test_sweep_charts_follow_the_report_and_the_metric_selector(sweep_home) -> None:
     home, sid = sweep_home
-    _, table = sweep_long(Store(home), sid)
+    table = sweep_table(sweep_runs(Store(home), sid))
     at = start(PAGE)
     assert at.selectbox(key="compare_sweep").value == sid
     fig = _fig(at, "across k-shot")
@@ -55,6 +58,7 @@ def test_sweep_charts_follow_the_report_and_the_metric_selector(sweep_home) -> N
     params = at.dataframe[1].value
     shares = dict(zip(params["method"], params["share of fine-tuning"], strict=True))
     assert shares["finetune"] == 1.0 and 0 < shares["ppr-light"] < 1
+    assert params.equals(param_shares(sweep_runs(Store(home), sid)))
     paper = at.dataframe[0].value
     assert set(paper["method"]) == {"finetune", "ppr-light", "ppr-light-nocl"} and "AUC" in paper.columns
     buttons = at.get("download_button")
@@ -63,21 +67,18 @@ def test_sweep_charts_follow_the_report_and_the_metric_selector(sweep_home) -> N
     assert html and all(p.deferred_file_id and not p.url for p in html)  # built on click, not on every rerun
 
 
-def test_paper_table_marks_significance() -> None:
-    import pandas as pd
-
-    t = pd.DataFrame(
-        {
-            "k": ["2"] * 2,
-            "noise": [0.0] * 2,
-            "label": ["finetune", "ppr"],
-            "group": ["joint"] * 2,
-            "metric": ["auc"] * 2,
-            "mean": [0.5, 0.6],
-            "std": [0.01, 0.02],
-            "n_seeds": [2, 2],
-            "p_value": [np.nan, 0.01],
-        }
-    )
-    out = paper_table(t, "2", 0.0, "joint")
-    assert list(out["AUC"]) == ["0.5000 ± 0.0100", "0.6000 ± 0.0200*"]
+def test_choices_survive_a_visit_to_another_page(sweep_home) -> None:
+    _, sid = sweep_home
+    at = start(PAGE)
+    at.selectbox(key="compare_metric").set_value("auc")
+    at.selectbox(key="compare_group").set_value("zero")
+    at.toggle(key="compare_ablations").set_value(True)
+    at.selectbox(key="compare_table_k").set_value("all").run()
+    at.switch_page("views/home.py").run()
+    assert not at.exception, at.exception
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="compare_sweep").value == sid
+    assert at.selectbox(key="compare_metric").value == "auc" and at.selectbox(key="compare_group").value == "zero"
+    assert at.toggle(key="compare_ablations").value and at.selectbox(key="compare_table_k").value == "all"
+    assert "AUC (zero-shot)" in _fig(at, "across k-shot")["layout"]["title"]["text"]

@@ -10,8 +10,10 @@ import torch
 from _apptest import empty_home, plotly_figures, start, texts  # noqa: F401
 
 from ppr.data.store import Store
-from ppr.eval.views import load_tuned_model, picked_user, sibling_runs, vector_matrix
-from ppr.io import read_json
+from ppr.report import projection
+from ppr.report.explorer import explorable_runs, picked_user, sibling_runs, vector_matrix
+from ppr.runs.folder import RunFolder, spec_summary
+from ppr.runs.pipeline import load_model
 from ppr.train.batching import history_matrix
 
 PAGE = "views/prompts.py"
@@ -23,24 +25,36 @@ def test_no_tuned_run_says_what_to_do(empty_home) -> None:
     assert "No tuned run with embeddings yet" in texts(at.info)
 
 
-def tune_of(home, rid: str) -> dict:
-    return read_json(home / "runs" / rid / "spec.json")["tune"]
+def tune_of(run: RunFolder) -> dict:
+    return run.info()["spec"]["tune"]
+
+
+def label_of(run: RunFolder) -> str:
+    return spec_summary(run.info())["label"]
+
+
+def siblings(store: Store, rid: str) -> dict[str, str]:
+    """method -> run id of the run's siblings among the runs the page lists."""
+    found = sibling_runs(RunFolder(store.runs_dir / rid), explorable_runs(store))
+    return {m: r.id for m, r in found.items()}
 
 
 def test_siblings_pair_finetune_and_ppr_light_of_the_same_cell(sweep_home) -> None:
     home, _ = sweep_home
     store = Store(home)
-    runs = [p.name for p in sorted((home / "runs").iterdir()) if (p / "embeddings.parquet").is_file()]
-    plain = {r: tune_of(home, r) for r in runs if tune_of(home, r)["label"] in ("finetune", "ppr-light")}
+    runs = explorable_runs(store)
+    assert len(runs) == 12  # every tuning run of the sweep wrote embeddings
+    plain = [r for r in runs if label_of(r) in ("finetune", "ppr-light")]
     assert len(plain) == 8  # 2 methods x 2 k x 2 seeds
-    for rid, tune in plain.items():
-        sibs = sibling_runs(store, rid)
+    for run in plain:
+        tune = tune_of(run)
+        sibs = sibling_runs(run, runs)
         other = "finetune" if tune["method"] == "ppr-light" else "ppr-light"
-        assert sibs[tune["method"]] == rid and set(sibs) == {"finetune", "ppr-light"}
-        assert tune_of(home, sibs[other])["label"] == other
-        assert all(tune_of(home, sibs[other])[f] == tune[f] for f in CELL)
-    nocl = next(r for r in runs if tune_of(home, r)["label"] == "ppr-light-nocl")
-    assert tune_of(home, sibling_runs(store, nocl)["finetune"])["k_shot"] == tune_of(home, nocl)["k_shot"]
+        assert sibs[tune["method"]] == run and set(sibs) == {"finetune", "ppr-light"}
+        assert label_of(sibs[other]) == other
+        assert all(tune_of(sibs[other])[f] == tune[f] for f in CELL)
+    nocl = next(r for r in runs if label_of(r) == "ppr-light-nocl")
+    assert tune_of(sibling_runs(nocl, runs)["finetune"])["k_shot"] == tune_of(nocl)["k_shot"]
 
 
 def user_points(fig: dict) -> pd.DataFrame:
@@ -75,7 +89,7 @@ def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
     assert at.selectbox(key="prompts_kind").options == ["prompt vectors", "final user vectors"]
 
     emb = pd.read_parquet(home / "runs" / ppr_run / "embeddings.parquet")
-    ds = store.open(read_json(home / "runs" / ppr_run / "spec.json")["dataset_ref"])
+    ds = store.open(RunFolder(home / "runs" / ppr_run).spec().dataset)
     taste = next(a for a in ds.attributes if a["name"] == "taste")
     at.selectbox(key="prompts_colour").set_value("taste").run()
     assert not at.exception, at.exception
@@ -89,7 +103,7 @@ def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
     user = int(at.selectbox(key="prompts_user").value)
     assert emb.set_index("user").loc[user, "role"] == "test"
     assert np.allclose(trace(fig, f"user {user} (selected)"), points.loc[user])
-    fine = sibling_runs(store, ppr_run)["finetune"]
+    fine = siblings(store, ppr_run)["finetune"]
     offsets, items = ds.sequences()
     for table, rid in zip(top10_tables(at, 2), [fine, ppr_run], strict=True):
         run_emb = pd.read_parquet(home / "runs" / rid / "embeddings.parquet").set_index("user")
@@ -123,9 +137,9 @@ def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
     assert len(at.dataframe[-1].value) == 10
     codes = [int(row[a["name"]]) for a in ds.attributes]
     codes[[a["name"] for a in ds.attributes].index("taste")] = new_taste
-    model = load_tuned_model(store, home / "runs" / ppr_run, ds)
+    model = load_model(store, RunFolder(home / "runs" / ppr_run))
     with torch.no_grad():
-        new = model.prompt(torch.tensor([codes])).reshape(-1).numpy().astype(np.float64)
+        new = model.flat_prompt(torch.tensor([codes]))[0].numpy().astype(np.float64)
     x = vector_matrix(emb, "prompt").astype(np.float64)
     centered = x - x.mean(axis=0)
     axes = np.linalg.svd(centered, full_matrices=False)[2][:2]
@@ -166,15 +180,40 @@ def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
 
 def test_pca_stands_in_while_umap_computes(sweep_home, monkeypatch) -> None:
     """UMAP made to fail: what the page drew before it (the placeholder) is the captioned PCA scatter."""
-    import ppr.embed.projection as projection
+    real = projection.project
 
-    def no_umap(*args, **kwargs):
-        raise RuntimeError("UMAP is still computing")
+    def no_umap(vectors, method="umap", **settings):
+        if method == "umap":
+            raise RuntimeError("UMAP is still computing")
+        return real(vectors, method, **settings)
 
-    monkeypatch.setattr(projection, "_umap_2d", no_umap)
+    monkeypatch.setattr(projection, "project", no_umap)
     at = start(PAGE)
     at.toggle(key="prompts_umap").set_value(True).run()
     assert "UMAP is still computing" in str(at.exception)
     assert "PCA shown while UMAP computes" in texts(at.caption)
     [fig] = plotly_figures(at)
     assert "(PCA)" in fig["layout"]["title"]["text"]
+
+
+def test_choices_survive_a_visit_to_another_page(sweep_home) -> None:
+    at = start(PAGE)
+    runs = at.selectbox(key="prompts_run").options
+    ppr_run = next(r for r in runs if "ppr-light," in r).split(" ")[0]
+    at.selectbox(key="prompts_run").set_value(ppr_run).run()
+    first = int(at.selectbox(key="prompts_user").value)
+    user = next(int(u) for u in at.selectbox(key="prompts_user").options if int(u) != first)
+    at.selectbox(key="prompts_kind").set_value("user_vector")
+    at.selectbox(key="prompts_colour").set_value("taste")
+    at.multiselect(key="prompts_roles").set_value(["test"])
+    at.selectbox(key="prompts_user").set_value(user).run()
+    assert not at.exception, at.exception
+    at.switch_page("views/compare.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="prompts_run").value == ppr_run and int(at.selectbox(key="prompts_user").value) == user
+    assert (
+        at.selectbox(key="prompts_kind").value == "user_vector" and at.selectbox(key="prompts_colour").value == "taste"
+    )
+    assert at.multiselect(key="prompts_roles").value == ["test"]
+    assert "final user vectors (PCA), coloured by taste" in plotly_figures(at)[0]["layout"]["title"]["text"]

@@ -1,39 +1,32 @@
-"""Runs page in AppTest: empty store, the launch form's grid size and submit call, the live list of runs
-(made as run folders through ppr.jobs.status), loss curve, failed-run traceback, cancel."""
+"""Runs page in AppTest: empty store, the launch form's grid size, time estimate and submit call (the sweep it
+builds is the CLI's for the same settings), the live list of runs (run folders written here through
+ppr.runs), loss curve, failed-run traceback, cancel, and choices kept across a visit to another page."""
 
 import os
+import shlex
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from _apptest import app_home, empty_home, sample_template, start, texts, vega_panels, vega_specs  # noqa: F401
 
+from ppr.cli import build_parser
+from ppr.cli.jobs import sweep_spec
 from ppr.data.store import Store
-from ppr.io import atomic_write_json
-from ppr.jobs import control
+from ppr.jobs import control, estimate
 from ppr.jobs import sweep as sweeps
-from ppr.jobs.status import append_metrics, write_status
-from ppr.train import estimate
+from ppr.report.results import result_table
+from ppr.runs.folder import RunFolder
+from ppr.runs.status import append_metrics, write_status
+from ppr.spec.run import RunSpec, TuneSpec
 
 RUNS = "views/runs.py"
 
 
-def _fake_calibrate(ds, split, warm, cfg, device):
-    """Round numbers: 10 batches x 0.1 s + 1 s validation = 2 s per epoch, 2 s final evaluation."""
-    return estimate.Calibration(
-        "warm" if cfg is None else cfg.label,
-        device,
-        100,
-        32,
-        10,
-        0.1,
-        3,
-        50,
-        1.0,
-        2.0,
-        0.0,
-        initial_val=cfg is not None,
-    )
+def _fake_calibrate(ds, spec: RunSpec, device: str) -> estimate.Calibration:
+    """Round numbers: 10 batches x 0.1 s + 1 s validation = 2 s per epoch, 1 s validation before it, 2 s final."""
+    what = "warm" if spec.tune is None else spec.tune.label
+    return estimate.Calibration(what, device, 100, 32, 10, 0.1, 3, 50, 1.0, 2.0, 0.0)
 
 
 @pytest.fixture
@@ -45,16 +38,26 @@ def fake_timing(monkeypatch: pytest.MonkeyPatch):
     st.cache_data.clear()
 
 
-def _run(home: Path, rid: str, method: str, **status) -> Path:
-    path = home / "runs" / rid
-    path.mkdir(parents=True)
-    kind = "warm" if method == "warm" else "tune"
-    atomic_write_json(
-        path / "job.json",
-        {"kind": kind, "dataset": "sample@v1", "tune": None if kind == "warm" else {"method": method}},
-    )
-    write_status(path, **status)
-    return path
+@pytest.fixture
+def submitted(monkeypatch: pytest.MonkeyPatch) -> list:
+    """control.start queues the runs as the real one does but spawns no worker; the sweeps it got, in order."""
+    calls = []
+
+    def fake_start(store, sweep, device="auto", max_workers=None):
+        calls.append((sweep, device))
+        return sweeps.submit(store, sweep, device)["id"], 4242
+
+    monkeypatch.setattr(control, "start", fake_start)
+    return calls
+
+
+def _run(home: Path, rid: str, tune: TuneSpec | None, **status) -> Path:
+    """A run folder named `rid` holding a real spec.json (of the sample dataset) and the given status."""
+    ds = Store(home).open("sample")
+    run = RunFolder(home / "runs" / rid)
+    run.write_spec(RunSpec(ds.ref, ds.content_hash, tune=tune))
+    write_status(run.path, **status)
+    return run.path
 
 
 def _loss_panels(at):
@@ -72,21 +75,16 @@ def test_empty_store_says_what_to_do(empty_home):
     assert not at.button  # no launch form without a dataset
 
 
-def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch, fake_timing):
-    calls = []
-
-    def fake_start(store, spec):  # queue the runs as the real one does, but spawn no worker
-        calls.append(spec)
-        return sweeps.submit(store, spec)["id"], 4242
-
-    monkeypatch.setattr(control, "start", fake_start)
+def test_launch_form_counts_the_grid_and_submits_it(app_home, submitted, fake_timing):
     at = start(RUNS)
-    # warm: 200 epochs x 2 s + 2 s = 402 s, or 21 epochs (patience 20) = 44 s; 3 tunes: 50 x 2 + 1 + 2 = 103 s or 13 s
+    # warm: 1 + 200 epochs x 2 s + 2 s = 403 s, or 20 epochs (patience 20) = 43 s; 3 tunes: 1 + 50 x 2 + 2 = 103 s
+    # or 5 epochs (patience 5) = 13 s: 712 s (12 min) in all, 82 s with the earliest stops
     assert (
         "**3 tuning runs** (0 already done) and **1 warm run** (0 already done): up to **12 min** if no run "
-        "stops early (early stopping can cut it to 83 s)"
+        "stops early (early stopping can cut it to 82 s)"
     ) in texts(at.markdown)
-    assert "warm: 10 batches × 100 ms + validation 1.0 s per epoch, 21–200 epochs" in texts(at.caption)
+    assert "warm: 10 batches × 100 ms + validation 1.0 s per epoch, 20–200 epochs" in texts(at.caption)
+    assert "finetune: 10 batches × 100 ms + validation 1.0 s per epoch, 5–50 epochs" in texts(at.caption)
     assert "No runs yet" in texts(at.info)
     at.text_input(key="k_shots").set_value("1, all")
     at.text_input(key="seeds").set_value("0,1")
@@ -96,30 +94,33 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch, fake_
     assert "Time measured on cpu" in texts(at.caption) and "one after another" in texts(at.caption)
 
     at.text_input(key="noises").set_value("0,x").run()
-    assert "Noise rates '0,x' is invalid" in texts(at.error)
+    assert "Tuning setting noise='x' is invalid: expected a finite number >= 0 and <= 1" in texts(at.error)
+    assert not [b for b in at.button if b.key == "launch"]  # no plan, no launch
     at.text_input(key="noises").set_value("0,0.3")
     at.number_input(key="epochs").set_value(3)
     at.checkbox(key="behavior_aug").uncheck()
     at.selectbox(key="device").set_value("cpu").run()
-    # 2 warm runs (402 s or 44 s each) and 40 tunes of 3 epochs (3 x 2 + 1 + 2 = 9 s: 3 <= patience, no early stop)
+    # 2 warm runs (403 s or 43 s each) and 40 tunes of 3 epochs (1 + 3 x 2 + 2 = 9 s: 3 <= patience, no early stop)
     assert "**40 tuning runs** (0 already done) and **2 warm runs** (0 already done): up to **19 min**" in texts(
         at.markdown
     )
     assert "(early stopping can cut it to 7 min)" in texts(at.markdown)
     at.button(key="launch").click().run()
     assert not at.exception, at.exception
-    assert len(calls) == 1
-    spec = calls[0]
-    assert (spec.dataset, spec.methods, spec.k_shots, spec.noises, spec.seeds) == (
+    assert len(submitted) == 1
+    sweep, device = submitted[0]
+    assert (sweep.base.dataset, sweep.methods, sweep.k_shots, sweep.noises, sweep.seeds) == (
         "sample@v1",
-        ["finetune", "ppr-light", "ppr-full"],
-        [1, None],
-        [0.0, 0.3],
-        [0, 1],
+        ("finetune", "ppr-light", "ppr-full"),
+        (1, None),
+        (0.0, 0.3),
+        (0, 1),
     )
-    assert spec.ablations == ["none", "no-cl"] and spec.device == "cpu"
-    assert spec.tune["epochs"] == 3 and spec.tune["behavior_aug"] is False and spec.tune["cl"] is True
+    assert sweep.ablations == ("none", "no-cl") and device == "cpu"
+    tune = sweep.base.tune
+    assert tune.epochs == 3 and tune.behavior_aug is False and tune.cl is True and tune.lr is None
     sid = sweeps.list_sweeps(Store(app_home))[0]
+    assert sid == sweep.sweep_id
     assert at.query_params["sweep"] == sid and at.selectbox(key="_runs_show").value == sid
     assert f"Sweep **{sid}** submitted; worker 4242" in texts(at.success)
     table = at.dataframe[0].value
@@ -129,23 +130,60 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, monkeypatch, fake_
     assert again.selectbox(key="_runs_show").value == sid
 
 
+def test_the_form_builds_the_sweep_the_cli_builds_from_the_same_settings(app_home, submitted, fake_timing):
+    at = start(RUNS)
+    at.multiselect(key="methods").set_value(["ppr-full", "finetune"])
+    at.text_input(key="k_shots").set_value("3,all")
+    at.text_input(key="noises").set_value("0.2")
+    at.text_input(key="seeds").set_value("4,5")
+    at.multiselect(key="ablations").set_value(["no-prompt-aug"])
+    at.checkbox(key="cl").uncheck()
+    at.number_input(key="prompt_tokens").set_value(2)
+    at.number_input(key="epochs").set_value(7)
+    at.number_input(key="lr").set_value(0.002)
+    at.number_input(key="warm_epochs").set_value(30)
+    at.number_input(key="warm_max_len").set_value(20)
+    at.number_input(key="warm_d").set_value(32)
+    at.number_input(key="warm_layers").set_value(1).run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    at.button(key="launch").click().run()
+    assert not at.exception, at.exception
+    [(form, _)] = submitted
+
+    argv = shlex.split(
+        "sweep sample --methods ppr-full,finetune --k-shots 3,all --noise 0.2 --seeds 4,5 "
+        "--ablations none,no-prompt-aug --no-cl --prompt-tokens 2 --epochs 7 --lr 0.002 "
+        "--warm-epochs 30 --max-len 20 --d 32 --layers 1"
+    )
+    cli = sweep_spec(build_parser("sweep").parse_args(argv), Store(app_home))
+    assert form == cli and form.sweep_id == cli.sweep_id
+    assert [s.run_id for _, s in form.cells()] == [s.run_id for _, s in cli.cells()]
+    assert len(form.cells()) == (2 + 1) * 2 * 2  # (ppr-full's two ablations + finetune) x 2 k-shots x 2 seeds
+    body = sweeps.read_sweep(Store(app_home), form.sweep_id)  # what the worker would compute
+    assert [c["run_id"] for c in body["cells"]] == [s.run_id for _, s in cli.cells()]
+    spec = form.cells()[0][1]
+    assert (spec.backbone.max_len, spec.backbone.d, spec.backbone.n_layers, spec.warm.epochs) == (20, 32, 1, 30)
+    assert (spec.tune.prompt_tokens, spec.tune.epochs, spec.tune.lr, spec.tune.cl) == (2, 7, 0.002, False)
+
+
 def test_list_shows_runs_loss_curve_error_and_cancels(app_home, monkeypatch, fake_timing):
     live = _run(
         app_home,
         "tune-ppr-light-live",
-        "ppr-light",
+        TuneSpec(method="ppr-light"),
         state="running",
         pid=os.getpid(),
         epoch=2,
         max_epochs=4,
         progress=0.5,
     )
+    append_metrics(live, {"epoch": 0, "loss": None, "val_ndcg@10": 0.05})  # the model before training
     for epoch, loss in ((1, 0.9), (2, 0.7)):
         append_metrics(live, {"epoch": epoch, "loss": loss, "val_ndcg@10": 0.1 * epoch})
     _run(
         app_home,
         "warm-broken",
-        "warm",
+        None,
         state="failed",
         error="RuntimeError: boom",
         traceback="Traceback (most recent call last):\nRuntimeError: boom",
@@ -161,7 +199,7 @@ def test_list_shows_runs_loss_curve_error_and_cancels(app_home, monkeypatch, fak
     assert at.selectbox(key="_runs_run").value == "tune-ppr-light-live"  # the running one first
     loss, ndcg = _loss_panels(at)
     assert list(loss["epoch"]) == [1, 2] and list(loss["value"]) == [0.9, 0.7]
-    assert list(ndcg["epoch"]) == [1, 2] and list(ndcg["value"]) == pytest.approx([0.1, 0.2])
+    assert list(ndcg["epoch"]) == [0, 1, 2] and list(ndcg["value"]) == pytest.approx([0.05, 0.1, 0.2])
 
     at.button(key="cancel_tune-ppr-light-live").click().run()
     assert not at.exception, at.exception
@@ -180,8 +218,13 @@ def test_a_finished_sweep_from_the_url_shows_done_runs_curves_and_estimates_from
     table = at.dataframe[0].value
     assert len(table) == 14 and set(table["state"]) == {"done"} and set(table["progress"]) == {1.0}  # 12 cells, 2 warm
     assert f"Sweep **{sid}** (planted@v1): done" in at.get("progress")[0].proto.text
-    assert list(_loss_panels(at)[0]["epoch"]) == [1, 2]  # 2 epochs logged
-    assert "test_ndcg@10" in at.dataframe[1].value.columns or "warm_test_ndcg@10" in at.dataframe[1].value.columns
+    shown = at.selectbox(key="_runs_run").value
+    assert shown == sweeps.read_sweep(Store(home), sid)["runs"][0]  # the sweep's first run: a warm run
+    loss, ndcg = _loss_panels(at)
+    assert list(loss["epoch"]) == [1, 2] and list(ndcg["epoch"]) == [0, 1, 2]  # 2 epochs, validated before too
+    result = at.dataframe[1].value
+    assert result.equals(result_table(RunFolder(home / "runs" / shown)))
+    assert set(result["evaluated"]) == {"warm_val", "warm_test"}
     markdown, caption = texts(at.markdown), texts(at.caption)  # measured for real: planted data, default settings
     assert "**3 tuning runs** (0 already done) and **1 warm run** (0 already done): up to **" in markdown
     assert "Time measured on cpu" in caption and "finetune: " in caption and "ppr-full: " in caption

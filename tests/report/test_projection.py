@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ppr.embed import projection
-from ppr.embed.projection import cached_only, cached_projection, exact_knn, pca_2d, place, project, projection_key
 from ppr.errors import InputError
+from ppr.report import projection
+from ppr.report.projection import cached_only, cached_projection, exact_knn, pca_2d, place, project, projection_key
 
 
 def two_clusters(n: int = 120, d: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +154,7 @@ def test_unknown_setting_is_refused(tmp_path: Path):
 CONCURRENT = """
 import threading
 import numpy as np
-from ppr.embed.projection import project
+from ppr.report.projection import project
 x = np.random.default_rng(0).normal(size=(200, 8))
 out = {}
 threads = [threading.Thread(target=lambda i=i: out.__setitem__(i, project(x, "umap", seed=0))) for i in range(3)]

@@ -1,0 +1,210 @@
+"""The run description: cross-field checks, round trips, run ids and the warm/tuning relation."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import pytest
+
+import ppr.spec.run
+from ppr.errors import InputError
+from ppr.spec.run import (
+    METHOD_DEFAULTS,
+    METHODS,
+    SEMANTICS,
+    TUNE_FALLBACK,
+    BackboneSpec,
+    RunSpec,
+    SplitSpec,
+    TuneSpec,
+    WarmSpec,
+    digest,
+)
+from ppr.spec.settings import declaration, value_types
+
+TUNE = TuneSpec(method="ppr-full", k_shot=5, noise=0.1, seed=3)
+
+
+def _spec(tune: TuneSpec | None = TUNE) -> RunSpec:
+    return RunSpec("planted@v2", "abc123", SplitSpec(seed=1), BackboneSpec(d=32), WarmSpec(epochs=7), tune)
+
+
+def _other_value(cls: type, name: str, value):
+    """Another valid value of the setting (None where it has no other)."""
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    d, kind = declaration(f), value_types(cls)[name]
+    if kind is bool:
+        candidates = [not value]
+    elif d.choices:
+        candidates = list(d.choices)
+    else:
+        lo = d.lo if d.lo is not None else d.above
+        candidates = [2, 0.5, 0.05, 1, 3] if value is None else [value + 1, value * 2, value / 2, value - 1]
+        candidates = [kind(c) for c in candidates if lo is None or c >= lo]
+    for c in candidates:
+        if c == value:
+            continue
+        try:
+            cls(**{name: c})
+        except InputError:
+            continue
+        return c
+    return None
+
+
+def test_split_shares_must_leave_tuning_users() -> None:
+    for test, val in ((0.5, 0.5), (0.7, 0.4), (0.25, 0.75)):
+        with pytest.raises(InputError, match=r"Split setting test_frac=.*test_frac \+ val_frac below 1"):
+            SplitSpec(test_frac=test, val_frac=val)
+    assert SplitSpec(test_frac=0.5, val_frac=0.49).val_frac == 0.49
+    assert SplitSpec(test_frac=0.0, val_frac=0.99).test_frac == 0.0
+
+
+def test_split_id_is_readable_and_follows_every_setting() -> None:
+    assert SplitSpec().split_id == "s0-t10-cauto-test0.2-val0.1-neg99"
+    assert SplitSpec(seed=1).split_id == SplitSpec(seed=1).split_id
+    default = SplitSpec()
+    ids = set()
+    for f in dataclasses.fields(SplitSpec):
+        ids.add(SplitSpec(**{f.name: _other_value(SplitSpec, f.name, getattr(default, f.name))}).split_id)
+    assert len(ids) == len(dataclasses.fields(SplitSpec)) and default.split_id not in ids
+
+
+def test_heads_must_divide_the_hidden_size() -> None:
+    with pytest.raises(InputError, match=r"Backbone setting n_heads=3 is invalid: expected a divisor of .*d=64"):
+        BackboneSpec(n_heads=3)
+    with pytest.raises(InputError, match="n_heads=4"):
+        BackboneSpec(d=10, n_heads=4)
+    assert BackboneSpec(d=12, n_heads=3).n_heads == 3
+
+
+def test_specs_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        TUNE.lr = 1.0  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        _spec().tune = None  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("tune", [None, TUNE, TuneSpec(method="sasrec", k_shot=None, lr=0.01, epochs=0)])
+def test_to_dict_from_dict_round_trip_through_json(tune: TuneSpec | None) -> None:
+    spec = _spec(tune)
+    d = spec.to_dict()
+    assert d["split"]["seed"] == 1 and d["backbone"]["d"] == 32 and (d["tune"] is None) == (tune is None)
+    back = RunSpec.from_dict(json.loads(json.dumps(d)))
+    assert back == spec and back.run_id == spec.run_id
+    assert RunSpec.from_dict(d) == spec
+
+
+def test_from_dict_checks_the_values() -> None:
+    d = _spec().to_dict()
+    d["tune"]["prompt_mask"] = 1.5
+    with pytest.raises(InputError, match="prompt_mask=1.5"):
+        RunSpec.from_dict(d)
+
+
+def test_run_id_is_stable_and_readable() -> None:
+    assert _spec().run_id == _spec().run_id == RunSpec.from_dict(_spec().to_dict()).run_id
+    assert re.fullmatch(r"planted-ppr-full-k5-r0\.1-s3-[0-9a-f]{10}", _spec().run_id)
+    assert re.fullmatch(r"planted-warm-[0-9a-f]{10}", _spec(None).run_id)
+    no_cl = dataclasses.replace(TUNE, k_shot=None, cl=False, noise=0.0)
+    assert _spec(no_cl).run_id.startswith("planted-ppr-full-nocl-kall-r0-s3-")
+    assert _spec().run_id.endswith(digest({"semantics": SEMANTICS, "spec": _spec().to_dict()}))
+
+
+def test_run_id_changes_with_every_setting() -> None:
+    base = _spec()
+    ids = {base.run_id}
+    changed = 0
+    for node in ("split", "backbone", "warm", "tune"):
+        part = getattr(base, node)
+        for f in dataclasses.fields(part):
+            other = _other_value(type(part), f.name, getattr(part, f.name))
+            if other is None:
+                assert f.name == "kind"  # the only backbone there is
+                continue
+            spec = dataclasses.replace(base, **{node: dataclasses.replace(part, **{f.name: other})})
+            assert spec.run_id not in ids, (node, f.name, other)
+            ids.add(spec.run_id)
+            changed += 1
+    for field, value in (("dataset", "planted@v3"), ("dataset_hash", "abc124"), ("tune", None)):
+        spec = dataclasses.replace(base, **{field: value})
+        assert spec.run_id not in ids, field
+        ids.add(spec.run_id)
+    assert changed == sum(len(dataclasses.fields(c)) for c in (SplitSpec, BackboneSpec, WarmSpec, TuneSpec)) - 1
+
+
+def test_run_id_includes_the_semantics_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = {_spec().run_id, _spec(None).run_id}
+    monkeypatch.setattr(ppr.spec.run, "SEMANTICS", SEMANTICS + 1)
+    after = {_spec().run_id, _spec(None).run_id}
+    assert not before & after
+    assert {i[:-10] for i in before} == {i[:-10] for i in after}  # same readable prefix, new digest
+
+
+def test_tuned_runs_warm_train_with_the_tuning_seed() -> None:
+    warm = _spec(None)
+    assert warm.kind == "warm" and warm.warm_run() == warm and warm.dataset_name == "planted"
+    tuned = warm.tuned(TuneSpec(method="finetune", seed=9))
+    assert tuned.kind == "tune" and tuned.tune == TuneSpec(method="finetune", seed=9)
+    assert tuned.warm == dataclasses.replace(warm.warm, seed=9)  # every other warm setting kept
+    assert (tuned.split, tuned.backbone, tuned.dataset, tuned.dataset_hash) == (
+        warm.split,
+        warm.backbone,
+        warm.dataset,
+        warm.dataset_hash,
+    )
+    back = tuned.warm_run()
+    assert back.kind == "warm" and back.tune is None and back.warm.seed == 9
+    assert back == dataclasses.replace(warm, warm=dataclasses.replace(warm.warm, seed=9))
+    assert tuned.warm_run().run_id != warm.run_id  # another seed, another warm run
+    assert warm.tuned(TuneSpec(seed=0)).warm_run() == warm
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_resolved_gives_the_method_default_unless_set(method: str) -> None:
+    tune = TuneSpec(method=method)
+    for name in ("lr", "epochs", "patience", "batch_size"):
+        assert getattr(tune, name) is None
+        assert tune.resolved(name) == METHOD_DEFAULTS[name].get(method, TUNE_FALLBACK[name])
+    explicit = TuneSpec(method=method, lr=0.5, epochs=3, patience=2, batch_size=7)
+    assert [explicit.resolved(n) for n in ("lr", "epochs", "patience", "batch_size")] == [0.5, 3, 2, 7]
+
+
+def test_resolved_defaults_per_method() -> None:
+    assert TuneSpec(method="sasrec").resolved("epochs") == 200
+    assert TuneSpec(method="sasrec").resolved("batch_size") == 256
+    assert TuneSpec(method="finetune").resolved("lr") == 3e-4
+    assert TuneSpec(method="ppr-light").resolved("lr") == 3e-3
+    assert TuneSpec(method="ppr-full").resolved("lr") == 1e-4
+    assert TuneSpec(method="ppr-full").resolved("epochs") == 50 and TuneSpec().resolved("batch_size") == 32
+    assert TuneSpec(method="warm-only").resolved("lr") == 0.0
+    assert TuneSpec(epochs=0).resolved("epochs") == 0  # an explicit 0 is not "unset"
+
+
+def test_label_names_the_toggles_of_ppr_only() -> None:
+    assert TuneSpec(method="ppr-full").label == "ppr-full"
+    assert TuneSpec(method="ppr-full", cl=False, prompt_aug=False).label == "ppr-full-nocl"
+    assert TuneSpec(method="ppr-light", prompt_aug=False).label == "ppr-light-nopaug"
+    assert TuneSpec(method="ppr-light", prompt_aug=False, behavior_aug=False).label == "ppr-light-nopaug-nobaug"
+    assert TuneSpec(method="ppr-light", behavior_aug=False, prompt_tokens=4, deep_prefix=True).label == (
+        "ppr-light-nobaug-p4-deep"
+    )
+    for method in ("warm-only", "sasrec", "finetune"):
+        assert TuneSpec(method=method, cl=False, prompt_tokens=3, deep_prefix=True).label == method
+
+
+def test_uses_cl_only_when_ppr_has_a_view_and_a_weight() -> None:
+    assert TuneSpec(method="ppr-light").uses_cl and TuneSpec(method="ppr-full").uses_cl
+    assert not TuneSpec(method="finetune").uses_cl
+    assert not TuneSpec(cl=False).uses_cl
+    assert not TuneSpec(cl_weight=0.0).uses_cl
+    assert not TuneSpec(prompt_aug=False, behavior_aug=False).uses_cl
+    assert TuneSpec(prompt_aug=False).uses_cl and TuneSpec(behavior_aug=False).uses_cl
+
+
+def test_digest_is_canonical() -> None:
+    assert digest({"a": 1, "b": [1, 2]}) == digest({"b": [1, 2], "a": 1})
+    assert digest({"a": 1}) != digest({"a": 2})
+    assert re.fullmatch(r"[0-9a-f]{10}", digest(None))

@@ -1,0 +1,250 @@
+"""What each cold-start method builds, trains and optimises, end to end on planted data."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from _fit import same_weights, trainer
+from _planted import planted_dataset
+
+from ppr.data.splits import ROLE_TUNE, ROLE_WARM, make_split
+from ppr.data.store import Store
+from ppr.eval.evaluate import evaluate, summarize_scores
+from ppr.spec.run import BackboneSpec, RunSpec, SplitSpec, TuneSpec, WarmSpec
+from ppr.train import methods
+from ppr.train.trainer import Fit, Schedule
+
+MAX_LEN = 10
+WARM = RunSpec(
+    "planted@v1",
+    "test",
+    SplitSpec(val_frac=0.2),  # a larger validation set: steadier early stopping
+    BackboneSpec(max_len=MAX_LEN, d=16, n_layers=1, d_ff=32),
+    WarmSpec(epochs=6, lr=1e-2),
+)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory):
+    ds = planted_dataset(Store(tmp_path_factory.mktemp("home")), n_users=600)
+    split = make_split(ds, WARM.split)
+    model = methods.warm_model(WARM, ds.n_items)
+    trainer(WARM, ds, split, model).fit()
+    return ds, split, model.backbone
+
+
+def _tune(method: str, **kw) -> TuneSpec:
+    return TuneSpec(**{"method": method, "epochs": 6, "lr": 1e-2, "batch_size": 16, "patience": 10, **kw})
+
+
+def _tuned(world, tune: TuneSpec):
+    """(model, fit, test summary) of a tuning run."""
+    ds, split, warmed = world
+    spec = WARM.tuned(tune)
+    codes = methods.profile_codes(tune, ds, split)
+    model = methods.tuned_model(tune, warmed, ds.cardinalities)
+    fit = trainer(spec, ds, split, model, codes).fit() if methods.trains(spec) else Fit(0, 0)
+    return model, fit, summarize_scores(evaluate(model, split, "test", codes, MAX_LEN, tune.k_shot))
+
+
+@pytest.mark.parametrize("method", ["ppr-light", "ppr-full"])
+def test_ppr_learns_zero_shot_from_the_profile(world, method: str) -> None:
+    ds, _, warmed = world
+    before = {k: v.clone() for k, v in warmed.state_dict().items()}
+    model, fit, summary = _tuned(world, _tune(method))
+    assert summary["zero"]["n"] >= 20
+    assert summary["zero"]["auc"] > 0.65, summary["zero"]  # random scorer: 0.5
+    assert summary["few"]["auc"] > 0.65
+    assert fit.best_epoch >= 1 and fit.history[0]["epoch"] == 0
+    unchanged = same_weights(before, model.backbone)
+    assert unchanged == (method == "ppr-light")  # light freezes the backbone, full tunes it
+    assert same_weights(before, warmed)  # the warmed model is copied, never modified
+    params = methods.parameter_report(model, ds.cardinalities)
+    assert (params["share_of_finetune"] < 0.5) == (method == "ppr-light")
+
+
+def test_warm_only_zero_shot_is_all_ties(world) -> None:
+    ds = world[0]
+    tune = _tune("warm-only")
+    assert not methods.trains(WARM.tuned(tune))
+    model, _, summary = _tuned(world, tune)
+    assert model.prompt is None and model.profile is None and model.count_trainable() == 0
+    assert summary["zero"]["n"] >= 20
+    assert summary["zero"]["auc"] == 0.5 and summary["zero"]["hit@50"] == 0.0  # pessimistic ties
+    assert summary["few"]["auc"] > 0.6  # the warmed backbone itself ranks the few-shot targets
+    assert methods.parameter_report(model, ds.cardinalities)["tuned"] == 0
+
+
+def test_parameter_shares_follow_what_each_method_tunes(world) -> None:
+    ds, _, warmed = world
+    finetune = methods.tuned_model(TuneSpec(method="finetune"), warmed, ds.cardinalities).parameter_counts()
+    shares = {}
+    for method in ("warm-only", "sasrec", "finetune", "ppr-light", "ppr-full"):
+        model = methods.tuned_model(TuneSpec(method=method), warmed, ds.cardinalities)
+        report = methods.parameter_report(model, ds.cardinalities)
+        counts = model.parameter_counts()
+        assert {k: report[k] for k in counts} == counts
+        assert report["finetune"] == finetune["backbone"] + finetune["profile"]  # the same base for every method
+        assert report["tuned"] == model.count_trainable()
+        assert report["share_of_finetune"] == report["tuned"] / report["finetune"]
+        shares[method] = report["share_of_finetune"]
+        if method == "ppr-light":
+            assert report["tuned"] == counts["prompt"] + counts["profile"]
+        elif method != "warm-only":
+            assert report["tuned"] == sum(counts.values())
+    assert shares["warm-only"] == 0.0 and shares["finetune"] == 1.0
+    assert 0 < shares["ppr-light"] < 0.5 < shares["sasrec"] < shares["finetune"] < shares["ppr-full"]
+
+
+def test_tuned_model_copies_the_warmed_backbone_and_only_freezes_for_light(world) -> None:
+    ds, _, warmed = world
+    for method in ("warm-only", "finetune", "ppr-light", "ppr-full"):
+        model = methods.tuned_model(
+            TuneSpec(method=method, prompt_tokens=2, deep_prefix=True), warmed, ds.cardinalities
+        )
+        assert same_weights(model.backbone, warmed) and model.backbone is not warmed
+        assert (model.prompt is not None) == (method in ("ppr-light", "ppr-full"))
+        assert (model.profile is not None) == (method != "warm-only")
+        trains_backbone = all(p.requires_grad for p in model.backbone.parameters())
+        assert trains_backbone == (method in ("finetune", "ppr-full"))
+        if model.prompt is not None:
+            assert model.prompt.n_tokens == 2 and model.prompt.deep and model.prompt.n_layers == 1
+    fresh = methods.tuned_model(TuneSpec(method="sasrec"), warmed, ds.cardinalities)
+    assert fresh.prompt is None and fresh.profile is None and not same_weights(fresh.backbone, warmed)
+    assert fresh.backbone.cfg == warmed.cfg and fresh.backbone.n_items == warmed.n_items
+
+
+def test_tuned_model_draws_from_the_tuning_seed(world) -> None:
+    """Built twice after different torch seeds: identical models and identical training results."""
+    ds, split, warmed = world
+    tune = _tune("ppr-full", epochs=2)
+    spec = WARM.tuned(tune)
+    codes = methods.profile_codes(tune, ds, split)
+    runs = []
+    for process_seed in (1, 2):
+        torch.manual_seed(process_seed)
+        torch.rand(process_seed)  # whatever the process drew before
+        model = methods.tuned_model(tune, warmed, ds.cardinalities)
+        built = {k: v.clone() for k, v in model.state_dict().items()}
+        fit = trainer(spec, ds, split, model, codes).fit()
+        runs.append((built, model, fit))
+    (built_a, model_a, fit_a), (built_b, model_b, fit_b) = runs
+    assert same_weights(built_a, built_b)
+    assert same_weights(model_a, model_b)
+    assert [h["loss"] for h in fit_a.history[1:]] == [h["loss"] for h in fit_b.history[1:]]
+    assert [h["val_ndcg@10"] for h in fit_a.history] == [h["val_ndcg@10"] for h in fit_b.history]
+    other = methods.tuned_model(dataclasses.replace(tune, seed=1), warmed, ds.cardinalities).state_dict()
+    new_parts = [k for k in built_a if not k.startswith("backbone.")]
+    assert new_parts and all(not torch.equal(other[k], built_a[k]) for k in new_parts if built_a[k].dim() == 2)
+
+
+# ---- the run's data: windows, negatives, codes, schedule and streams
+
+
+def _toy_split() -> SimpleNamespace:
+    # user 0 warm (12 clicks), user 1 tune (5 clicks), user 2 test (3 clicks)
+    lengths = np.array([12, 5, 3])
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    items = np.arange(1, lengths.sum() + 1, dtype=np.int32)
+    return SimpleNamespace(offsets=offsets, items=items, roles=np.array([ROLE_WARM, ROLE_TUNE, 3], np.int8))
+
+
+def _toy_spec(tune: TuneSpec | None) -> RunSpec:
+    return RunSpec("toy@v1", "test", backbone=BackboneSpec(max_len=4, d=8), tune=tune)
+
+
+def test_tuning_windows_crop_k_shot_and_train_the_zero_shot_slot() -> None:
+    split = _toy_split()
+    for method in ("finetune", "ppr-light", "ppr-full"):
+        win = methods.windows(_toy_spec(TuneSpec(method=method, k_shot=3)), split)
+        assert win.users.tolist() == [1]  # only tuning users, test users never train
+        assert win.tokens[0, :3].tolist() == [13, 14, 15] and win.tokens[0, 3:].sum() == 0  # first 3 clicks only
+        assert win.starts_at_zero.tolist() == [True] and win.zero_shot
+    full = methods.windows(_toy_spec(TuneSpec(k_shot=None)), split)
+    assert sorted(full.tokens[full.tokens > 0].tolist()) == [13, 14, 15, 16, 17]
+    one = methods.windows(_toy_spec(TuneSpec(k_shot=1)), split)
+    assert one.tokens[0].tolist() == [13, 0, 0, 0, 0] and one.zero_shot  # one click: the zero-shot slot alone
+
+
+def test_sasrec_adds_the_warm_windows_minus_two_held_out_clicks() -> None:
+    split = _toy_split()
+    both = methods.windows(_toy_spec(TuneSpec(method="sasrec", k_shot=None)), split)
+    warm_tokens = both.tokens[both.users == 0]
+    assert set(warm_tokens[warm_tokens > 0].tolist()) == set(range(1, 11))  # warm minus 2 held-out clicks
+    assert not both.starts_at_zero[both.users == 0].any() and not both.zero_shot
+    assert set(both.users.tolist()) == {0, 1}
+    tune_tokens = both.tokens[both.users == 1]
+    assert set(tune_tokens[tune_tokens > 0].tolist()) == set(range(13, 18))
+    warm = methods.windows(_toy_spec(None), split)
+    assert set(warm.users.tolist()) == {0} and not warm.zero_shot
+    assert set(warm.tokens[warm.tokens > 0].tolist()) == set(range(1, 11))  # warm-training holds out two too
+
+
+def test_negatives_avoid_only_the_clicks_the_run_may_see() -> None:
+    split = _toy_split()
+    rng = np.random.default_rng(0)
+    n_items = 20
+    users = np.array([1] * 2000)
+    k_shot = methods.sampler(_toy_spec(TuneSpec(k_shot=2)), split, n_items).sample(users, 1, rng)
+    assert not np.isin(k_shot, [13, 14]).any() and np.isin(k_shot, [15, 16, 17]).any()
+    every = methods.sampler(_toy_spec(None), split, n_items).sample(users, 1, rng)
+    assert not np.isin(every, range(13, 18)).any()
+
+
+def test_profile_codes_add_noise_to_cold_users_only(world) -> None:
+    ds, split, _ = world
+    clean = ds.attribute_codes()
+    assert np.array_equal(methods.profile_codes(TuneSpec(), ds, split), clean)
+    noisy = methods.profile_codes(TuneSpec(noise=0.5), ds, split)
+    cold = split.roles >= ROLE_TUNE
+    assert np.array_equal(noisy[~cold], clean[~cold])
+    assert 0.3 < (noisy[cold] != clean[cold]).mean() < 0.7
+    assert np.array_equal(noisy, methods.profile_codes(TuneSpec(noise=0.5), ds, split))
+    assert not np.array_equal(noisy, methods.profile_codes(TuneSpec(noise=0.5, seed=1), ds, split))
+
+
+def test_schedule_streams_objective_and_what_trains() -> None:
+    warm = _toy_spec(None)
+    assert methods.schedule(warm) == Schedule(1e-3, 200, 20, 256, 0.0)
+    assert methods.schedule(_toy_spec(TuneSpec(method="sasrec"))) == Schedule(1e-3, 200, 20, 256)
+    assert methods.schedule(_toy_spec(TuneSpec(method="ppr-full", lr=0.5))) == Schedule(0.5, 50, 5, 32)
+    assert methods.trains(warm) and methods.trains(_toy_spec(TuneSpec()))
+    assert not methods.trains(_toy_spec(TuneSpec(method="warm-only")))
+    assert not methods.trains(_toy_spec(TuneSpec(epochs=0)))
+    assert methods.objective(warm) is methods.next_item_bpr
+    assert methods.objective(_toy_spec(TuneSpec(method="finetune"))) is methods.next_item_bpr
+    assert methods.objective(_toy_spec(TuneSpec(cl=False))) is methods.next_item_bpr
+    assert methods.objective(_toy_spec(TuneSpec())) is not methods.next_item_bpr
+    draws = []
+    for spec in (warm, warm, _toy_spec(TuneSpec()), _toy_spec(TuneSpec(seed=1))):
+        rng, gen = methods.random_streams(spec)
+        draws.append((rng.integers(0, 2**31, 4).tolist(), torch.rand(4, generator=gen).tolist()))
+    assert draws[0] == draws[1] and len({str(d) for d in draws}) == 3
+
+
+def test_warm_model_is_seeded_by_the_warm_seed() -> None:
+    spec = _toy_spec(None)
+    a, b = methods.warm_model(spec, 30), methods.warm_model(spec, 30)
+    assert same_weights(a, b) and a.prompt is None and a.profile is None
+    c = methods.warm_model(dataclasses.replace(spec, warm=WarmSpec(seed=1)), 30)
+    assert not same_weights(a, c)
+
+
+def test_objectives_are_finite_and_reach_every_trained_part(world) -> None:
+    ds, split, warmed = world
+    for tune in (_tune("finetune"), _tune("ppr-full"), _tune("ppr-light", prompt_aug=False)):
+        spec = WARM.tuned(tune)
+        model = methods.tuned_model(tune, warmed, ds.cardinalities)
+        t = trainer(spec, ds, split, model, methods.profile_codes(tune, ds, split))
+        batch = next(iter(t.batches()))
+        assert batch.codes is not None and batch.target_mask[:, 0].any()  # the zero-shot slot trains
+        model.train()
+        loss = methods.objective(spec)(model, batch, t.generator)
+        loss.backward()
+        assert torch.isfinite(loss)
+        for name, p in model.named_parameters():
+            assert (p.grad is not None) == p.requires_grad, (tune.method, name)
