@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from ppr.data.summary import store_rows
 from ppr.jobs.sweep import latest_sweeps
 from ui.state import active_dataset, get_store
 
@@ -70,15 +71,9 @@ if recent := latest_sweeps(store):
         )
 
 st.subheader("Datasets in the store")
-rows = [
-    {
-        "dataset": d.ref,
-        "users": d.n_users,
-        "items": d.n_items,
-        "interactions": d.manifest["counts"]["interactions"],
-        "attributes": ", ".join(a["name"] for a in d.attributes) or "-",
-        "created": d.manifest["created_at"],
-    }
-    for d in store.list()
-]
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+rows = pd.DataFrame(store_rows(store))
+rows["attributes"] = [", ".join(a) or "-" for a in rows["attributes"]]
+rows = rows.rename(columns={"ref": "dataset", "created_at": "created"})
+st.dataframe(
+    rows[["dataset", "users", "items", "interactions", "attributes", "created"]], hide_index=True, width="stretch"
+)

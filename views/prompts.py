@@ -15,6 +15,7 @@ from ppr.report.explorer import (
     SIDE_BY_SIDE,
     VECTOR_KINDS,
     decode,
+    default_user,
     explorable_runs,
     missing_hint,
     picked_user,
@@ -126,8 +127,7 @@ if coords is None:
 st.subheader("One user")
 users = table["user"].tolist()
 if st.session_state.get("prompts_user") not in users:
-    test_users = table.loc[table["role"] == "test", "user"].tolist()
-    st.session_state["prompts_user"] = test_users[0] if test_users else users[0]
+    st.session_state["prompts_user"] = default_user(table)
 user = int(st.selectbox("User (type an id to search, or click a point on the plot)", users, key=kept("prompts_user")))
 detail = user_detail(ds, emb, user)
 left, right = st.columns(2)
@@ -149,8 +149,7 @@ if detail["recommendations"] is None:
 else:
     for col, m in zip(st.columns(len(methods)), methods, strict=True):
         sib = RunFolder(store.runs_dir / sibs[m])
-        sib_emb = embeddings_of(sib)
-        recs = user_detail(ds, sib_emb, user)["recommendations"] if user in set(sib_emb["user"]) else None
+        recs = user_detail(ds, embeddings_of(sib), user)["recommendations"]
         label = spec_summary(sib.info())["label"]
         with col:
             if recs is None:
@@ -165,8 +164,7 @@ if missing:
 new_vector = None
 if ds is not None and attrs and (run.path / "checkpoint.pt").is_file():
     with st.expander("What if: edit this user's profile and see the top-10 and the prompt's position change"):
-        row = emb[emb["user"] == user].iloc[0]
-        codes = [int(row[a]) for a in attrs]
+        codes = detail["codes"]
         new_codes = []
         ecols = st.columns(min(4, len(attrs)))
         for j, a in enumerate(ds.attributes):
@@ -180,16 +178,9 @@ if ds is not None and attrs and (run.path / "checkpoint.pt").is_file():
                     key=f"prompts_whatif_{rid}_{user}_{a['name']}",
                 )
             )
-        res = whatif(
-            model_of(str(run.path), (run.path / "checkpoint.pt").stat().st_mtime),
-            ds,
-            user,
-            int(row["n_clicks"]),
-            new_codes,
-        )
-        clicks = detail["clicks"]
-        held = set(clicks.loc[~clicks["seen by the model"], "item"].astype(int)) if len(clicks) else set()
-        st.dataframe(ranked(res["top"], held, {}), hide_index=True, key="prompts_whatif_table")
+        n_seen = int(emb.loc[emb["user"] == user, "n_clicks"].iloc[0])
+        res = whatif(model_of(str(run.path), (run.path / "checkpoint.pt").stat().st_mtime), ds, user, n_seen, new_codes)
+        st.dataframe(ranked(res["top"], detail["held"], {}), hide_index=True, key="prompts_whatif_table")
         if new_codes != codes:
             new_vector = res[kind]
             st.caption("The edited profile is the ★ on the plot above.")

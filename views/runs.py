@@ -82,21 +82,14 @@ def sweep_from_form(ds: Dataset) -> tuple[SweepSpec, str]:
             d=setting_input(w[2], BackboneSpec, "d", "Hidden size", "warm_d"),
             n_layers=setting_input(w[3], BackboneSpec, "n_layers", "Layers", "warm_layers"),
         )
-    methods = tuple(methods)
-    base = RunSpec(
-        ds.ref,
-        ds.content_hash,
-        backbone=backbone,
-        warm=warm,
-        tune=TuneSpec(method=(methods or ("finetune",))[0], **tune),
-    )
-    sweep = SweepSpec(
-        base,
-        methods,
+    sweep = SweepSpec.grid(
+        RunSpec(ds.ref, ds.content_hash, backbone=backbone, warm=warm),
+        tuple(methods),
         parse_list(TuneSpec, "k_shot", k_text),
         parse_list(TuneSpec, "noise", noise_text),
         parse_list(TuneSpec, "seed", seeds_text),
         ("none", *ablations),
+        TuneSpec(**tune),
     )
     return sweep, device
 
@@ -141,7 +134,7 @@ def launch_form(store: Store, ds: Dataset) -> None:
 def run_detail(store: Store, rid: str) -> None:
     run = RunFolder(store.runs_dir / rid)
     status = read_status(run.path)
-    state = "failed (worker gone)" if status.get("stale") else status["state"]
+    state = control.shown_state(status, run.info())
     max_epochs = status.get("max_epochs")
     st.progress(
         float(status.get("progress") or 0),

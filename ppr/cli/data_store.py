@@ -13,7 +13,7 @@ from ppr.data.importers import import_dataset
 from ppr.data.readers import FORMATS
 from ppr.data.sql import run_readonly_sql
 from ppr.data.store import Store
-from ppr.data.summary import dataset_info
+from ppr.data.summary import dataset_info, store_rows
 
 SQL_DEFAULT_ROWS = 50  # human output only; --json/--csv print everything unless --limit
 
@@ -104,22 +104,7 @@ def _plain_name(name: str) -> bool:
 
 
 def cmd_list(args: argparse.Namespace, store: Store) -> int:
-    rows = []
-    for ds in store.list():
-        c = ds.manifest.get("counts", {})
-        rows.append(
-            {
-                "name": ds.name,
-                "version": ds.version,
-                "versions": store.versions(ds.name),
-                "users": c.get("users"),
-                "items": c.get("items"),
-                "interactions": c.get("interactions"),
-                "attributes": [a["name"] for a in ds.attributes],
-                "source": ds.manifest.get("source", {}).get("format"),
-                "created_at": ds.manifest.get("created_at"),
-            }
-        )
+    rows = store_rows(store)
     if args.json:
         _print_json(rows)
         return 0

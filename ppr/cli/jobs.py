@@ -79,15 +79,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def sweep_spec(args: argparse.Namespace, store: Store) -> SweepSpec:
     """The sweep the flags describe: grid axes as comma lists, every other setting shared by the cells."""
-    methods = parse_list(TuneSpec, "method", args.methods)
-    base = base_spec(args, store, seed=0).tuned(settings_from(args, TuneSpec, method=(methods or ("finetune",))[0]))
-    return SweepSpec(
-        base,
-        methods,
+    return SweepSpec.grid(
+        base_spec(args, store, seed=0),
+        parse_list(TuneSpec, "method", args.methods),
         parse_list(TuneSpec, "k_shot", args.k_shots),
         parse_list(TuneSpec, "noise", args.noise),
         parse_list(TuneSpec, "seed", args.seeds),
         tuple(a.strip() for a in args.ablations.split(",") if a.strip()),
+        settings_from(args, TuneSpec),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ppr.data.store import Dataset
+from ppr.data.store import Dataset, Store
 
 LENGTH_QUANTILES = (("min", 0.0), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p90", 0.9), ("max", 1.0))
 
@@ -67,3 +67,25 @@ def _time_range(ts: np.ndarray) -> dict[str, Any]:
 
 def _iso(seconds: int) -> str:
     return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()
+
+
+def store_rows(store: Store) -> list[dict[str, Any]]:
+    """One row per dataset (its latest version): what `data list` and the Home page show."""
+    rows = []
+    for ds in store.list():
+        c = ds.manifest.get("counts", {})
+        rows.append(
+            {
+                "name": ds.name,
+                "version": ds.version,
+                "ref": ds.ref,
+                "versions": store.versions(ds.name),
+                "users": c.get("users"),
+                "items": c.get("items"),
+                "interactions": c.get("interactions"),
+                "attributes": [a["name"] for a in ds.attributes],
+                "source": ds.manifest.get("source", {}).get("format"),
+                "created_at": ds.manifest.get("created_at"),
+            }
+        )
+    return rows

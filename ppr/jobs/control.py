@@ -93,6 +93,13 @@ def resume(store: Store, ident: str) -> int:
     return pid
 
 
+def shown_state(status: dict, info: dict) -> str:
+    """A run's state as lists show it: 'failed (worker gone)' for a stale run, '· outdated' for an older version."""
+    shown = "failed (worker gone)" if status.get("stale") else status["state"]
+    semantics = spec_summary(info)["semantics"]
+    return shown + (f" · outdated (v{semantics})" if semantics != SEMANTICS else "")
+
+
 def run_rows(store: Store, run_ids: list[str] | None = None) -> list[dict]:
     """One summary row per run folder (all of them, or `run_ids` in that order): what lists of runs show.
 
@@ -101,15 +108,13 @@ def run_rows(store: Store, run_ids: list[str] | None = None) -> list[dict]:
     runs = list_runs(store.runs_dir) if run_ids is None else [run_folder(store.runs_dir, r) for r in run_ids]
     rows = []
     for run in runs:
-        st, s = read_status(run.path), spec_summary(run.info())
-        shown = "failed (worker gone)" if st.get("stale") else st["state"]
-        if s["semantics"] != SEMANTICS:
-            shown += f" · outdated (v{s['semantics']})"
+        info = run.info()
+        st, s = read_status(run.path), spec_summary(info)
         rows.append(
             {
                 "id": run.id,
                 "state": st["state"],
-                "shown_state": shown,
+                "shown_state": shown_state(st, info),
                 "stale": bool(st.get("stale")),
                 "outdated": s["semantics"] != SEMANTICS,
                 "semantics": s["semantics"],

@@ -70,8 +70,24 @@ def item_titles(ds: Dataset) -> dict[int, str]:
     return dict(zip(it["item"].astype(int), it[col].astype(str), strict=False)) if col else {}
 
 
+def default_user(table: pd.DataFrame) -> int:
+    """The user the explorer opens on: the first test user (only they have stored top-10s), else the first."""
+    test = table.loc[table["role"] == "test", "user"]
+    return int(test.iloc[0] if len(test) else table["user"].iloc[0])
+
+
 def user_detail(ds: Dataset | None, emb: pd.DataFrame, user: int, top: int = 10) -> dict[str, Any]:
-    """profile (decoded), clicks (seen by the tuner / held out) with titles, top-`top` with hits marked."""
+    """profile (decoded) and its codes, clicks (seen by the tuner / held out) with titles, the held-out items,
+    the stored top-`top` with hits marked (None: not a test user of this run)."""
+    if not (emb["user"] == user).any():
+        return {
+            "profile": {},
+            "codes": [],
+            "clicks": pd.DataFrame(),
+            "held": set(),
+            "recommendations": None,
+            "role": None,
+        }
     row = emb[emb["user"] == user].iloc[0]
     profile = decode(emb[emb["user"] == user], ds).iloc[0].to_dict()
     clicks = pd.DataFrame(columns=["position", "item", "seen by the model"])
@@ -95,7 +111,15 @@ def user_detail(ds: Dataset | None, emb: pd.DataFrame, user: int, top: int = 10)
     recs = None
     if isinstance(row.get("top20"), np.ndarray | list):
         recs = ranked(list(row["top20"])[:top], held, titles)
-    return {"profile": profile, "clicks": clicks, "recommendations": recs, "role": row["role"]}
+    codes = [int(row[a["name"]]) for a in (ds.attributes if ds is not None else [])]
+    return {
+        "profile": profile,
+        "codes": codes,
+        "clicks": clicks,
+        "held": held,
+        "recommendations": recs,
+        "role": row["role"],
+    }
 
 
 def ranked(ids: list[int], held: set[int], titles: dict[int, str]) -> pd.DataFrame:

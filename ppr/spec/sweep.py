@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ppr.errors import InputError
-from ppr.spec.run import PPR_METHODS, RunSpec, digest
+from ppr.spec.run import PPR_METHODS, RunSpec, TuneSpec, digest
 
 # Ablations switch parts of PPR off; they apply to the PPR methods only.
 ABLATIONS = {
@@ -65,6 +65,28 @@ class SweepSpec:
                                 seen.add(tune)
                                 out.append((abl, self.base.tuned(tune)))
         return out
+
+    @classmethod
+    def grid(
+        cls,
+        base: RunSpec,
+        methods: tuple[str, ...],
+        k_shots: tuple[int | None, ...],
+        noises: tuple[float, ...],
+        seeds: tuple[int, ...],
+        ablations: tuple[str, ...] = ("none",),
+        tune: TuneSpec | None = None,
+    ) -> SweepSpec:
+        """The sweep over `base`'s data, split, backbone and warm settings whose cells share `tune`'s other settings
+        (its method, k-shot, noise and seed are each cell's own)."""
+        return cls(
+            base.tuned(tune or TuneSpec()),
+            tuple(methods),
+            tuple(k_shots),
+            tuple(noises),
+            tuple(seeds),
+            tuple(ablations),
+        )
 
     @property
     def sweep_id(self) -> str:
