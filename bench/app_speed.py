@@ -92,32 +92,10 @@ BASELINES = [
         ready("Baseline", charts=1),
     ),
 ]
-SWEEP = [
-    "--methods",
-    "finetune,ppr-light,ppr-full",
-    "--k-shots",
-    "2,all",
-    "--noise",
-    "0",
-    "--seeds",
-    "0,1",
-    "--max-len",
-    "10",
-    "--d",
-    "16",
-    "--layers",
-    "1",
-    "--d-ff",
-    "32",
-    "--warm-epochs",
-    "2",
-    "--warm-lr",
-    "1e-2",
-    "--epochs",
-    "2",
-    "--batch-size",
-    "32",
-]
+SWEEP = (  # a tiny sweep (tiny backbone, 2 epochs) so the Compare and Prompt explorer pages have data
+    "--methods finetune,ppr-light,ppr-full --k-shots 2,all --noise 0 --seeds 0,1 --max-len 10 --d 16 --layers 1 "
+    "--d-ff 32 --warm-epochs 2 --warm-lr 1e-2 --epochs 2 --batch-size 32"
+).split()
 TARGETS = {
     "umap_5000_s": 15.0,
     "page_warm_s": 2.0,

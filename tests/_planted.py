@@ -16,6 +16,8 @@ from _store_tables import publish_tables
 from ppr.data.store import Dataset, Store
 
 N_GROUPS = 4
+# CLI flags of a tiny backbone trained briefly: tests that go through the CLI stay fast
+TINY_FLAGS = "--max-len 10 --d 16 --layers 1 --d-ff 32 --warm-epochs 2 --warm-lr 1e-2 --batch-size 32".split()
 
 
 def planted_dataset(

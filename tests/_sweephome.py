@@ -8,29 +8,12 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-from _planted import planted_dataset
+from _planted import TINY_FLAGS, planted_dataset
 
 from ppr.cli import main
 from ppr.data.store import Store
 
-TINY = [
-    "--max-len",
-    "10",
-    "--d",
-    "16",
-    "--layers",
-    "1",
-    "--d-ff",
-    "32",
-    "--warm-epochs",
-    "2",
-    "--warm-lr",
-    "1e-2",
-    "--epochs",
-    "2",
-    "--batch-size",
-    "32",
-]
+TINY = [*TINY_FLAGS, "--epochs", "2"]
 GRID = [
     "--methods",
     "finetune,ppr-light",

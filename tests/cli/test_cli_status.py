@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _planted import planted_dataset
+from _planted import TINY_FLAGS, planted_dataset
 
 from ppr.data.store import Store
 from ppr.jobs import control
@@ -21,23 +21,7 @@ from ppr.runs.tracking import flock
 from ppr.train import methods
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = [
-    "--max-len",
-    "10",
-    "--d",
-    "16",
-    "--layers",
-    "1",
-    "--d-ff",
-    "32",
-    "--warm-epochs",
-    "2",
-    "--warm-lr",
-    "1e-2",
-    "--batch-size",
-    "32",
-    "--no-progress",
-]
+TINY = [*TINY_FLAGS, "--no-progress"]
 TUNE = ["tune", "planted", "--method", "ppr-light", *TINY]
 
 

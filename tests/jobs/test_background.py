@@ -18,29 +18,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _planted import planted_dataset
+from _planted import TINY_FLAGS, planted_dataset
 
 from ppr.cli import main
 from ppr.data.store import Store
 from ppr.runs.status import pid_alive
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = [
-    "--max-len",
-    "10",
-    "--d",
-    "16",
-    "--layers",
-    "1",
-    "--d-ff",
-    "32",
-    "--warm-epochs",
-    "2",
-    "--warm-lr",
-    "1e-2",
-    "--batch-size",
-    "32",
-]
+TINY = [*TINY_FLAGS]
 
 
 def ppr(home: Path, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _planted import planted_dataset
+from _planted import TINY_FLAGS, planted_dataset
 
 from ppr.data.store import Store
 from ppr.jobs import sweep as sweeps
@@ -15,24 +15,7 @@ from ppr.report.results import summary_rows
 from ppr.runs.folder import list_runs
 from ppr.train import methods
 
-TINY = [
-    "--max-len",
-    "10",
-    "--d",
-    "16",
-    "--layers",
-    "1",
-    "--d-ff",
-    "32",
-    "--warm-epochs",
-    "2",
-    "--warm-lr",
-    "1e-2",
-    "--epochs",
-    "2",
-    "--batch-size",
-    "32",
-]
+TINY = [*TINY_FLAGS, "--epochs", "2"]
 GRID = ["--methods", "finetune,ppr-light", "--k-shots", "2,all", "--noise", "0", "--seeds", "0,1"]
 
 
