@@ -38,11 +38,23 @@ def grouped_bars(df: pd.DataFrame, y: str, title: str, error: str | None = None,
     return fig
 
 
-def vector_scatter(plot: pd.DataFrame, colour: str, hover: list[str], title: str, axis: str) -> go.Figure:
-    """Users' 2-D coordinates (columns x, y) coloured by `colour`; customdata starts with the user id."""
+def vector_scatter(
+    table: pd.DataFrame, xy: np.ndarray, roles: list[str], colour: str, hover: list[str], what: str, axis: str
+) -> go.Figure:
+    """The users of `roles` at their 2-D coordinates `xy` (rows of `table`), coloured by `colour`; customdata
+    starts with the user id (a click selects the user)."""
+    plot = table.assign(x=xy[:, 0], y=xy[:, 1])
+    plot = plot[plot["role"].isin(roles)]
     colours = plot[colour].astype(str) if colour != "n_clicks" else plot[colour]
     fig = px.scatter(
-        plot, x="x", y="y", color=colours, custom_data=["user"], hover_data=hover, title=title, labels={"color": colour}
+        plot,
+        x="x",
+        y="y",
+        color=colours,
+        custom_data=["user"],
+        hover_data=hover,
+        title=f"{what} ({axis}), coloured by {colour}",
+        labels={"color": colour},
     )
     fig.update_traces(marker={"size": 5, "opacity": 0.8})
     fig.update_layout(

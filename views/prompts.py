@@ -111,18 +111,12 @@ coords = cached_only(vectors, "umap", cache) if use_umap else cached_projection(
 hover = ["user", "role", "n_clicks", *attrs]
 
 
-def scatter(xy: np.ndarray, axis: str):
-    plot = table.assign(x=xy[:, 0], y=xy[:, 1])
-    return vector_scatter(
-        plot[plot["role"].isin(roles)], colour, hover, f"{VECTOR_KINDS[kind]} ({axis}), coloured by {colour}", axis
-    )
-
-
 chart = st.empty()
 if coords is None:
     with chart.container():
         st.caption("PCA shown while UMAP computes (seconds, once per run and settings; the page updates by itself).")
-        st.plotly_chart(scatter(cached_projection(vectors, "pca", cache), "PCA"))
+        pca = cached_projection(vectors, "pca", cache)
+        st.plotly_chart(vector_scatter(table, pca, roles, colour, hover, VECTOR_KINDS[kind], "PCA"))
 
 st.subheader("One user")
 users = table["user"].tolist()
@@ -188,7 +182,7 @@ if ds is not None and attrs and (run.path / "checkpoint.pt").is_file():
 if coords is None:
     with st.spinner("Projecting with UMAP ..."):
         coords = cached_projection(vectors, "umap", cache)
-fig = scatter(coords, method.upper())
+fig = vector_scatter(table, coords, roles, colour, hover, VECTOR_KINDS[kind], method.upper())
 mark(fig, coords[np.flatnonzero(table["user"].to_numpy() == user)[0]], f"user {user} (selected)", "circle-open")
 note = ""
 if new_vector is not None:
