@@ -16,6 +16,7 @@ from ppr.data.splits import Split
 from ppr.eval.metrics import rank_metrics
 from ppr.eval.scoring import candidate_scores
 from ppr.train.batching import history_matrix
+from ppr.train.trainer import Diverged
 
 KINDS = {"few": "few", "zero": "zero", "joint": None}
 
@@ -41,6 +42,11 @@ def evaluate(
     seqs = history_matrix(split.offsets, split.items, users, tg["pos"].to_numpy(np.int64), hist_len)
     cand = np.concatenate([tg["item"].to_numpy(np.int64)[:, None], split.negatives[tg["target_id"].to_numpy()]], 1)
     scores = candidate_scores(model, seqs, None if codes is None else codes[users], cand, torch.device(device))
+    if not np.isfinite(scores).all():
+        raise Diverged(
+            f"The model scores {int((~np.isfinite(scores)).sum())} candidates of the {group} targets as "
+            "NaN or infinite: it diverged, so it gives no result. Lower the learning rate."
+        )
     df = pd.DataFrame(
         {
             "target_id": tg["target_id"].to_numpy(np.int64),

@@ -2,7 +2,9 @@
 
 Ranks are pessimistic: a negative scoring EQUAL to the positive counts against it,
 so a model that scores everything the same gets rank C (worst), not 0. AUC counts
-ties as half. All metrics are returned per target so paired tests are possible.
+ties as half. A NaN score is the worst score there is (a NaN positive ranks last; a
+NaN negative below everything), so a diverged model can never rank a positive first.
+All metrics are returned per target so paired tests are possible.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ KS = (5, 10, 20, 50)
 
 def rank_metrics(pos, neg) -> dict[str, np.ndarray]:
     """pos (N,) and neg (N, C) scores (numpy or torch) -> per-target metric arrays."""
-    pos = _to_numpy(pos).astype(np.float64).reshape(-1)
-    neg = _to_numpy(neg).astype(np.float64)
+    pos = np.nan_to_num(_to_numpy(pos).astype(np.float64).reshape(-1), nan=-np.inf)
+    neg = np.nan_to_num(_to_numpy(neg).astype(np.float64), nan=-np.inf)
     if neg.ndim != 2 or neg.shape[0] != pos.shape[0]:
         raise ValueError(f"neg must be (N, C) with N = len(pos) = {pos.shape[0]}, got {neg.shape}")
     p = pos[:, None]

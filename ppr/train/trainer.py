@@ -13,6 +13,7 @@ run stopped, so a resumed run ends as the uninterrupted one would.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,12 +23,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from ppr.errors import InputError
 from ppr.train.batching import Batch, NegativeSampler, Windows, iterate_batches
 from ppr.train.device import autocast
 
 Objective = Callable[[nn.Module, Batch, torch.Generator], torch.Tensor]
 Validate = Callable[[], dict[str, float]]
 MONITOR = "ndcg@10"  # validation metric that picks the best epoch (higher is better)
+
+
+class Diverged(InputError):
+    """Training produced a non-finite loss: the run fails with the epoch and the value (exit code 2 in the CLI)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class Trainer:
     codes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        self._epoch_no = 1
         self.model.to(self.device)
         params = [p for p in self.model.parameters() if p.requires_grad]
         # fused Adam: one kernel per tensor; about 5x faster steps on CPU with a large item table
@@ -91,13 +98,19 @@ class Trainer:
         )
 
     def step(self, batch: Batch) -> float:
-        """One optimiser step; returns the batch loss."""
+        """One optimiser step; returns the batch loss. A non-finite loss stops training (Diverged)."""
         with autocast(self.device):
             loss = self.objective(self.model, batch, self.generator)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise Diverged(
+                f"Training diverged: a batch loss is {value} (in epoch {self._epoch_no}); the run stops "
+                "and gives no result. Lower the learning rate, or check the data."
+            )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return float(loss.detach())
+        return value
 
     def train_epoch(self, windows: Windows | None = None) -> float:
         """Mean loss per window over one epoch."""
@@ -141,7 +154,7 @@ class Trainer:
         return Fit(state["best_epoch"], state["epoch"], state["history"], time.perf_counter() - t0)
 
     def _epoch(self, state: dict[str, Any], on_epoch: Callable[[dict[str, float]], None] | None) -> dict[str, Any]:
-        epoch = state["epoch"] + 1
+        epoch = self._epoch_no = state["epoch"] + 1
         t0 = time.perf_counter()
         loss = self.train_epoch()
         t1 = time.perf_counter()

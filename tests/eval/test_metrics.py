@@ -40,3 +40,11 @@ def test_torch_input_and_summary_means():
     assert s["hit@5"] == 1.0 and s["auc"] == 0.5
     assert s["ndcg@5"] == pytest.approx((1 + 1 / math.log2(4)) / 2)
     assert "rank" not in s
+
+
+def test_a_nan_score_is_the_worst_score() -> None:
+    nan = float("nan")
+    m = rank_metrics(np.array([nan, 1.0, nan]), np.array([[0.0, -1.0], [nan, nan], [nan, 0.0]]))
+    assert m["rank"].tolist() == [2, 0, 2]  # a NaN positive ranks last; NaN negatives rank below a real score
+    assert m["hit@5"].tolist() == [1.0, 1.0, 1.0] and m["auc"].tolist() == [0.0, 1.0, 0.25]  # a tie counts half
+    assert m["ndcg@10"][0] < m["ndcg@10"][1]

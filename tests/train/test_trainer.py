@@ -19,7 +19,7 @@ from ppr.models.sasrec import SASRec
 from ppr.spec.run import BackboneSpec, RunSpec, SplitSpec, TuneSpec, WarmSpec
 from ppr.train import methods
 from ppr.train.batching import NegativeSampler, build_windows, history_matrix
-from ppr.train.trainer import Schedule, Trainer
+from ppr.train.trainer import Diverged, Schedule, Trainer
 
 N_ITEMS, N_USERS, LEN, MAX_LEN = 100, 120, 12, 8
 
@@ -222,3 +222,10 @@ def test_tuning_resumes_after_an_epoch_as_if_uninterrupted(world, warm_run) -> N
     last = trainer(spec, ds, split, last_model, codes).fit(states[-1], calls.append, calls.append)
     assert last.epochs_run == 4 and len(last.history) == 5 and last.best_epoch == full.best_epoch and not calls
     assert same_weights(last_model, full_model)
+
+
+def test_a_non_finite_loss_stops_the_run_with_the_epoch() -> None:
+    t, _, _ = _walk_trainer(Schedule(1e-2, 4, 10, 64), lambda: {"ndcg@10": 0.5})
+    t.objective = lambda model, batch, generator: next(model.parameters()).sum() * float("nan")
+    with pytest.raises(Diverged, match=r"loss is nan \(in epoch 1\)"):
+        t.fit()
