@@ -18,6 +18,7 @@ from ppr.data.store import Dataset
 from ppr.data.upload import UploadPreview, preview_upload
 
 SQL_ROW_LIMIT = 10_000
+SQL_TIMEOUT_S = 30.0  # the app's SQL box: a page must not hang on a runaway query
 
 
 @st.cache_data(show_spinner="Summarizing the dataset ...", max_entries=16)
@@ -27,7 +28,7 @@ def overview(path: str, content_hash: str) -> dict[str, Any]:
 
 @st.cache_data(show_spinner="Running the query ...", max_entries=64)
 def sql(path: str, content_hash: str, query: str, limit: int = SQL_ROW_LIMIT) -> pd.DataFrame:
-    return run_readonly_sql(Dataset(Path(path)), query, limit=limit)
+    return run_readonly_sql(Dataset(Path(path)), query, limit=limit, timeout_s=SQL_TIMEOUT_S)
 
 
 @st.cache_data(show_spinner="Reading the first rows ...", max_entries=8)

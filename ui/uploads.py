@@ -8,9 +8,18 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from ppr.data.store import os_error_message, owner_tag, sweep_temp
 from ppr.data.upload import remove_staged, stage_upload
+from ppr.errors import InputError
 
 _STAGED = "_staged_upload"
+
+
+@st.cache_resource(show_spinner=False)
+def _swept() -> bool:
+    """Once per server process: remove staged uploads and import scratch left by dead processes."""
+    sweep_temp()
+    return True
 
 
 def staged_files(files: dict[str, UploadedFile | None]) -> dict[str, Path]:
@@ -21,7 +30,11 @@ def staged_files(files: dict[str, UploadedFile | None]) -> dict[str, Path]:
     if held and held["key"] == key:
         return held["paths"]
     discard_staged()
-    folder = Path(tempfile.mkdtemp(prefix="ppr-upload-"))
+    _swept()
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="ppr-upload-" + owner_tag()))  # the tag lets a sweep see us gone
+    except OSError as exc:
+        raise InputError(os_error_message(exc, f"stage the upload in {tempfile.gettempdir()}")) from None
     try:
         paths = {role: stage_upload(f.name, f.getvalue(), folder / role) for role, f in present.items()}
     except BaseException:

@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from ppr.data.fetch import fetch_and_import
-from ppr.data.store import Dataset
+from ppr.data.store import Dataset, os_error_message
 from ppr.data.synth import synth_dataset
 from ppr.data.upload import UPLOAD_TYPES, dataset_name_for, import_upload
 from ppr.errors import InputError
@@ -26,6 +26,11 @@ _SQL_KEPT = "_sql_kept"  # the last query run: the text box forgets it while the
 
 store = get_store()
 ds = active_dataset(store)
+
+
+def failure(exc: Exception, doing: str) -> str:
+    """One paragraph for a failed step: an InputError's own message, an OS error explained (disk full, ...)."""
+    return readable(os_error_message(exc, doing) if isinstance(exc, OSError) else str(exc))
 
 
 def published(new: Dataset, notes: list[str], what: str) -> None:
@@ -61,7 +66,7 @@ def show_overview(ds: Dataset) -> None:
 
     st.subheader("Cold-start split")
     if "error" in split:
-        st.error(split["error"])
+        st.warning(f"The default cold-start split cannot be made from this data yet: {split['error']}")
     else:
         show_split(split)
 
@@ -86,6 +91,11 @@ def show_split(split: dict) -> None:
         )
     else:
         st.caption(f"All {split['cold_natural']:,} cold users are natural (fewer than {t} clicks); none simulated.")
+    if split["folds"] > 1:
+        st.caption(
+            f"Cold users are dealt into {split['folds']} folds: each run tests one fold and tunes on the "
+            "others, so over the folds every cold user is tested once. The chart shows the first fold."
+        )
     left, right = st.columns([3, 2])
     left.altair_chart(charts.split_roles(split["roles"]), key="chart_split")
     right.markdown(
@@ -116,12 +126,17 @@ def import_section() -> None:
     try:
         paths = staged_files({"interactions": inter, "users": users, "items": items})
         preview = cached.preview(*(str(paths[r]) if r in paths else None for r in ("interactions", "users", "items")))
-    except InputError as exc:
-        st.error(readable(str(exc)))
+    except (InputError, OSError) as exc:
+        st.error(failure(exc, "stage and preview the upload"))
         return
     for role, rows in preview.rows.items():
         st.markdown(f"**{role}** · first rows of `{preview.files[role].name}` ({preview.kind})")
         st.dataframe(rows, hide_index=True)
+        if role in preview.unreadable:
+            st.warning(
+                f"Some rows of the {role} file cannot be read (first: {preview.unreadable[role]}). "
+                "Fix the file, or tick **Skip unreadable rows** to import without them."
+            )
     import_form(inter, preview)
 
 
@@ -150,6 +165,12 @@ def import_form(inter, preview) -> None:
             default=preview.attribute_guess,
             key=f"import_attrs_{fid}",
         )
+        skip_bad = st.checkbox(
+            "Skip unreadable rows",
+            key=f"import_skip_bad_{fid}",
+            help="Leave out rows that cannot be read (they are counted and reported); "
+            "unticked, any such row stops the import.",
+        )
         submitted = st.form_submit_button("Import", type="primary", key="import_submit")
     if not submitted:
         return
@@ -166,11 +187,12 @@ def import_form(inter, preview) -> None:
                 attrs,
                 work_dir(),
                 log=notes.append,
+                skip_bad_rows=skip_bad,
             )
-    except InputError as exc:
-        st.error(readable(str(exc)))
+    except (InputError, OSError) as exc:
+        st.error(failure(exc, "import the upload"))
         return
-    published(new, notes, "Imported")
+    published(new, [readable(n) for n in notes], "Imported")
 
 
 def sql_section(ds: Dataset) -> None:
@@ -225,9 +247,9 @@ def fetch_section() -> None:
                 store, name.strip(), source=Path(source.strip()) if source.strip() else None, log=status.write
             )
             status.update(label="MovieLens-100K imported", state="complete")
-    except InputError as exc:
+    except (InputError, OSError) as exc:
         status.update(label="MovieLens-100K could not be fetched", state="error")
-        st.error(str(exc))
+        st.error(failure(exc, "fetch MovieLens-100K"))
         return
     published(new, [], "Fetched")
 
@@ -267,8 +289,8 @@ def synth_section() -> None:
             progress=progress,
             log=lambda _msg: None,
         )
-    except InputError as exc:
-        st.error(str(exc))
+    except (InputError, OSError) as exc:
+        st.error(failure(exc, "generate the synthetic dataset"))
         return
     published(new, [], "Generated")
 

@@ -23,6 +23,7 @@ def register(data_sub: argparse._SubParsersAction) -> None:
 
 
 def _fetch(args: argparse.Namespace, store: Store) -> int:
+    store.sweep_stale()
     ds = fetch_and_import(store, args.name or args.dataset, source=args.source)
     print(
         f"{ds.ref}: {ds.n_users} users, {ds.n_items} items, {ds.manifest['counts']['interactions']} interactions",

@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from ppr.data.importers import import_dataset
-from ppr.data.readers import FORMATS
-from ppr.data.sql import run_readonly_sql
-from ppr.data.store import Store
+from ppr.data.readers import DEFAULT_LIMITS, FORMATS, Limits
+from ppr.data.sql import SQL_MAX_ROWS, SQL_TIMEOUT_S, run_readonly_sql
+from ppr.data.store import Store, validate_name
 from ppr.data.summary import dataset_info, store_rows
+from ppr.errors import InputError
 
-SQL_DEFAULT_ROWS = 50  # human output only; --json/--csv print everything unless --limit
+SQL_DEFAULT_ROWS = 50  # human output only; --json/--csv print everything (up to --max-rows) unless --limit
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def byte_size(text: str) -> int:
+    """'2M', '512k', '16G' or a plain number of bytes (argparse type: a bad value is a usage error)."""
+    value = text.strip().lower().removesuffix("ib").removesuffix("b")
+    unit = value[-1:] if value[-1:] in _SIZE_UNITS else ""
+    try:
+        number = float(value[: len(value) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size; use bytes or a suffix k, M, G (e.g. 2M)") from None
+    if not math.isfinite(number) or not 1 <= number * _SIZE_UNITS[unit] < 2**62:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range; expected 1 byte to 4 EiB")
+    return int(number * _SIZE_UNITS[unit])
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +50,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="new",
         choices=("new", "refuse"),
         help="when the name exists: make a new version (default) or refuse",
+    )
+    p.add_argument(
+        "--skip-bad-rows",
+        action="store_true",
+        help="leave out rows that cannot be read (they are counted and reported); by default any fails the import",
+    )
+    d = DEFAULT_LIMITS
+    p.add_argument("--max-columns", type=int, default=d.max_columns, help=f"columns per file (default {d.max_columns})")
+    p.add_argument(
+        "--max-line-bytes",
+        type=byte_size,
+        default=d.max_line_bytes,
+        help=f"bytes per line, e.g. 4M (default {d.max_line_bytes >> 20}M)",
+    )
+    p.add_argument(
+        "--max-unpacked-bytes",
+        type=byte_size,
+        default=d.max_unpacked_bytes,
+        help=f"size of a .gz once unpacked, e.g. 32G (default {d.max_unpacked_bytes >> 30}G)",
+    )
+    p.add_argument(
+        "--max-ratio",
+        type=float,
+        default=d.max_ratio,
+        help=f"unpacked/packed size of a .gz, a decompression-bomb guard (default {d.max_ratio:g})",
     )
     p.add_argument("--json", action="store_true", help="print the new version's manifest as JSON")
     p.set_defaults(func=cmd_import)
@@ -55,6 +96,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--json", action="store_true", help="rows as a JSON list of objects")
     out.add_argument("--csv", action="store_true", help="rows as CSV")
     p.add_argument("--limit", type=int, help=f"at most N rows (human output defaults to {SQL_DEFAULT_ROWS})")
+    p.add_argument(
+        "--max-rows",
+        type=int,
+        default=SQL_MAX_ROWS,
+        help=f"refuse a result of more rows than this (default {SQL_MAX_ROWS:,}); --limit cuts instead",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=SQL_TIMEOUT_S,
+        help=f"stop the query after this many seconds (default {SQL_TIMEOUT_S:g})",
+    )
     p.add_argument("--param", action="append", default=[], help="value for a ? placeholder (repeatable)")
     p.set_defaults(func=cmd_sql)
 
@@ -64,7 +117,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_import(args: argparse.Namespace, store: Store) -> int:
-    before = store.versions(args.name) if _plain_name(args.name) else []
+    before = store.versions(validate_name(args.name))  # the name first: a bad one must not reach the disk
+    limits = Limits(args.max_columns, args.max_line_bytes, args.max_unpacked_bytes, args.max_ratio)
+    store.sweep_stale()
     start = time.perf_counter()
     ds = import_dataset(
         store,
@@ -78,6 +133,8 @@ def cmd_import(args: argparse.Namespace, store: Store) -> int:
         attrs=[a.strip() for a in args.attrs.split(",") if a.strip()] if args.attrs else None,
         fmt=args.format,
         if_exists=args.if_exists,
+        limits=limits,
+        skip_bad_rows=args.skip_bad_rows,
     )
     if args.json:
         _print_json(ds.manifest)
@@ -91,16 +148,14 @@ def cmd_import(args: argparse.Namespace, store: Store) -> int:
         print(f"  dropped {c['duplicates_dropped']:,} duplicate (user, item, time) rows")
     if c.get("users_file_rows_dropped"):
         print(f"  dropped {c['users_file_rows_dropped']:,} users-file rows with no interaction")
+    for role, n in c.get("bad_rows_skipped", {}).items():
+        print(f"  skipped {n:,} unreadable rows of the {role} file (--skip-bad-rows)")
     attrs = ", ".join(f"{a['name']} ({len(a['values'])})" for a in ds.attributes) or "none"
     print(f"  attributes: {attrs}")
     if before:
         had = ", ".join(f"v{v}" for v in before)
         print(f"  {args.name} already had version(s) {had}; made a new version v{ds.version}")
     return 0
-
-
-def _plain_name(name: str) -> bool:
-    return bool(name) and "/" not in name and ".." not in name
 
 
 def cmd_list(args: argparse.Namespace, store: Store) -> int:
@@ -129,6 +184,10 @@ def cmd_list(args: argparse.Namespace, store: Store) -> int:
 
 
 def cmd_info(args: argparse.Namespace, store: Store) -> int:
+    if not 1 <= args.cold_threshold <= 1_000_000:
+        raise InputError(
+            f"--cold-threshold {args.cold_threshold} is invalid: expected a whole number from 1 to 1000000."
+        )
     info = dataset_info(store.open(args.ref), cold_threshold=args.cold_threshold)
     if args.json:
         _print_json(info)
@@ -171,7 +230,14 @@ def cmd_sql(args: argparse.Namespace, store: Store) -> int:
     ds = store.open(args.ref)
     human = not (args.json or args.csv)
     limit = args.limit if args.limit is not None else (SQL_DEFAULT_ROWS + 1 if human else None)
-    df = run_readonly_sql(ds, args.query, params=[_param(v) for v in args.param], limit=limit)
+    df = run_readonly_sql(
+        ds,
+        args.query,
+        params=[_param(v) for v in args.param],
+        limit=limit,
+        timeout_s=args.timeout,
+        max_rows=args.max_rows,
+    )
     if args.json:
         sys.stdout.write(df.to_json(orient="records", date_format="iso") + "\n")
     elif args.csv:
@@ -196,8 +262,12 @@ def _param(value: str) -> Any:
 
 
 def cmd_rm(args: argparse.Namespace, store: Store) -> int:
-    removed = store.remove(args.name)
-    print(f"removed {args.name} ({', '.join(f'v{v}' for v in removed)})")
+    removed = store.remove(args.name, log=lambda msg: print(msg, file=sys.stderr))
+    store.sweep_stale()  # after: what it sweeps of this name, this rm reports
+    if removed:
+        print(f"removed {args.name} ({', '.join(f'v{v}' for v in removed)})")
+    else:
+        print(f"removed {args.name}: what an interrupted import or rm had left (no complete version)")
     return 0
 
 

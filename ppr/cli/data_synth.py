@@ -49,6 +49,7 @@ def _check(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace, store: Store) -> int:
     _check(args)
+    store.sweep_stale()
     t0 = time.perf_counter()
 
     def progress(done: int, total: int) -> None:

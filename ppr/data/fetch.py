@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ppr.data.store import owner_tag
 from ppr.errors import InputError
 from ppr.log import Log, to_stderr
 
@@ -62,7 +63,7 @@ def fetch_and_import(store: Store, name: str = "ml-100k", source: Path | None = 
     """Fetch ml-100k (or take it from `source`) into a temp folder and import it as `name` (CLI and app)."""
     from ppr.data.importers import import_dataset
 
-    with tempfile.TemporaryDirectory(prefix="ppr-fetch-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ppr-fetch-" + owner_tag()) as tmp:
         folder = fetch_ml100k(Path(tmp), source=source, log=log)
         fmt = "recbole" if (folder / "ml-100k.inter").is_file() else "movielens"
         names = _RECBOLE_FILES if fmt == "recbole" else _GROUPLENS_FILES
@@ -74,7 +75,7 @@ def fetch_and_import(store: Store, name: str = "ml-100k", source: Path | None = 
 
 
 def _from_grouplens(dest: Path, timeout: float) -> Path:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="ppr-fetch-" + owner_tag()) as tmp:
         zpath = Path(tmp) / "ml-100k.zip"
         with urllib.request.urlopen(GROUPLENS_URL, timeout=timeout) as resp, open(zpath, "wb") as fh:
             shutil.copyfileobj(resp, fh)
@@ -82,7 +83,7 @@ def _from_grouplens(dest: Path, timeout: float) -> Path:
 
 
 def _from_recbole_wheel(dest: Path) -> Path:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="ppr-fetch-" + owner_tag()) as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, RECBOLE_WHEEL]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:

@@ -4,6 +4,17 @@ The heavy part (10M+ interactions) stays inside DuckDB: parse, validate, drop
 duplicates, remap ids and sort, then COPY straight to Parquet. Only the small
 tables (users, items, vocabularies) pass through pandas. Everything is read and
 checked before the store is touched, so bad input leaves the store as it was.
+
+Nothing is lost without a word: every text file is first scanned by `scan_file`
+(line and size limits, its record count); rows DuckDB cannot parse are counted, and
+any such row, or any record DuckDB did not return at all, fails the import unless
+`skip_bad_rows` (then they are reported and counted in the manifest).
+
+Time units (`_time_sql`): a numeric time column is unix time in one unit for the whole
+column, chosen by the median of its absolute values: below 1e11 seconds, below 1e14
+milliseconds, below 1e17 microseconds, else nanoseconds. Strings that are not numbers
+must be ISO date-times. Every time, once in seconds, must fall within the years 1 to
+9999 (UTC); the first one outside is an error naming its row.
 """
 
 from __future__ import annotations
@@ -23,8 +34,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ppr.data.attributes import encode_attribute
-from ppr.data.readers import Source, column_names, ident, open_view, reader_error, resolve_sources
-from ppr.data.store import Dataset, Store
+from ppr.data.readers import (
+    DEFAULT_LIMITS,
+    Limits,
+    Source,
+    bad_rows,
+    column_names,
+    ident,
+    open_view,
+    reader_error,
+    resolve_sources,
+    scan_file,
+)
+from ppr.data.store import Dataset, Store, os_error_message, owner_tag, sweep_temp
 from ppr.errors import InputError
 from ppr.io import sha256_file
 from ppr.log import Log, to_stderr
@@ -91,9 +113,10 @@ CATEGORY_COLUMNS = ("category", "categories", "genre", "genres", "class", "tags"
 
 _NUMERIC_TYPES = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL.*)$")
 _TIME_TYPES = re.compile(r"^(TIMESTAMP.*|DATE)$")
-# Integer timestamps above these magnitudes are ms / us / ns (1e11 s is the year 5138).
+# A column whose median magnitude reaches these is in ns / us / ms (1e11 s is the year 5138); see the module doc.
 _UNIT_SCALES = ((1e17, 1e9, "ns"), (1e14, 1e6, "us"), (1e11, 1e3, "ms"))
-_MAX_SECONDS = 1e11
+MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799  # 0001-01-01T00:00:00 .. 9999-12-31T23:59:59 UTC
+_SPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"  # what trimming an id removes
 
 
 def import_dataset(
@@ -109,18 +132,29 @@ def import_dataset(
     fmt: str = "auto",
     if_exists: str = "new",
     log: Log = to_stderr,
+    limits: Limits = DEFAULT_LIMITS,
+    skip_bad_rows: bool = False,
 ) -> Dataset:
-    """Read, validate and publish a new dataset version; raises InputError (store untouched) on bad input."""
+    """Read, validate and publish a new dataset version; raises InputError (store untouched) on bad input.
+
+    `limits` bound what is read (line length, columns, unpacked size); rows that cannot be
+    read fail the import unless `skip_bad_rows`, which leaves them out and counts them.
+    """
     store.check_writable(name, if_exists)
     kind, sources = resolve_sources(
         Path(interactions), Path(users) if users else None, Path(items) if items else None, fmt
     )
     if attrs and "users" not in sources:
         raise InputError(f"--attrs {','.join(attrs)} needs a users file (--users) to take the attributes from.")
+    read = _Reader(limits, skip_bad_rows, log)
     with _connect() as con:
-        columns, counts, time_unit = _load_interactions(con, sources["interactions"], user_col, item_col, time_col, log)
-        users_table, attributes, user_counts = _load_users(con, sources.get("users"), user_col, attrs, log)
-        items_table, item_flags = _load_items(con, sources.get("items"), item_col, log)
+        columns, counts, time_unit = _load_interactions(
+            con, sources["interactions"], user_col, item_col, time_col, log, read
+        )
+        users_table, attributes, user_counts = _load_users(con, sources.get("users"), user_col, attrs, log, read)
+        items_table, item_flags = _load_items(con, sources.get("items"), item_col, log, read)
+        if read.skipped:
+            user_counts["bad_rows_skipped"] = dict(read.skipped)
         manifest = {
             "format_version": 1,
             "source": {
@@ -142,13 +176,56 @@ def import_dataset(
             pq.write_table(items_table, stage / "items.parquet")
             return manifest
 
-        return store.write_version(name, writer, if_exists=if_exists)
+        return store.write_version(name, writer, if_exists=if_exists, log=log)
+
+
+class _Reader:
+    """How the files of one import are read: its limits, whether bad rows are skipped, what was skipped."""
+
+    def __init__(self, limits: Limits, skip_bad_rows: bool, log: Log) -> None:
+        self.limits, self.skip_bad_rows, self.log = limits, skip_bad_rows, log
+        self.records: dict[str, int | None] = {}
+        self.skipped: dict[str, int] = {}
+
+    def open(self, con: duckdb.DuckDBPyConnection, src: Source) -> tuple[str, dict[str, str]]:
+        """Scan the file (limits, record count), then open it as a view that sets bad rows aside."""
+        self.records[src.role] = scan_file(src, self.limits)
+        return open_view(con, src, self.limits, rejects=True)
+
+    def account(self, con: duckdb.DuckDBPyConnection, src: Source, n_read: int) -> None:
+        """Every record of the file was read, or was rejected and may be skipped: else InputError."""
+        bad = bad_rows(con, src)
+        expected = self.records.get(src.role)
+        lost = 0 if expected is None else max(expected - n_read - bad.count, 0)  # more than counted: none lost
+        if bad.count and not self.skip_bad_rows:
+            raise InputError(
+                f"{bad.count:,} row(s) of the {src.role} file {src.path} could not be read; the first is at "
+                f"{bad.describe()}. Fix them, or import without them (--skip-bad-rows; in the app, "
+                "'Skip unreadable rows'); nothing was imported."
+            )
+        if lost and not self.skip_bad_rows:
+            raise InputError(
+                f"The {src.role} file {src.path} holds {expected:,} data rows, but DuckDB returned {n_read:,} and "
+                f"rejected {bad.count:,}: {lost:,} row(s) went missing, which points at unbalanced double quotes "
+                "or an unreadable last line. Fix the file, or import what can be read with --skip-bad-rows; "
+                "nothing was imported."
+            )
+        skipped = bad.count + lost
+        if skipped:
+            self.skipped[src.role] = skipped
+            first = f" (first: {bad.describe()})" if bad.count else ""
+            self.log(f"warning: skipped {skipped:,} unreadable row(s) of {src.path}{first}.")
 
 
 @contextlib.contextmanager
 def _connect() -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory DuckDB with bounded memory, spilling to a private temp folder."""
-    spill = tempfile.mkdtemp(prefix="ppr-import-")
+    """An in-memory DuckDB with bounded memory, spilling to a private temp folder (tagged with our pid, so a
+    later import can sweep it if this process is killed)."""
+    sweep_temp()
+    try:
+        spill = tempfile.mkdtemp(prefix="ppr-import-" + owner_tag())
+    except OSError as exc:
+        raise InputError(os_error_message(exc, f"create a scratch folder in {tempfile.gettempdir()}")) from None
     con = duckdb.connect(
         ":memory:",
         config={
@@ -206,13 +283,17 @@ _INT_TYPES = re.compile(r"^(TINY|SMALL|BIG)?INT(EGER)?$|^U(TINY|SMALL)?INT(EGER)
 
 
 def _id_expr(col: str, dtype: str) -> str:
-    """Ids as they are when integers (fast joins), else as trimmed strings; whole floats print as integers."""
+    """Ids as they are when integers (fast joins), else as strings trimmed of blanks (spaces, tabs, line ends);
+    whole floats print as integers; NaN and infinities are no id (NULL)."""
     c = ident(col)
     if _INT_TYPES.match(dtype):
         return f"CAST({c} AS BIGINT)"
     if dtype in ("FLOAT", "DOUBLE", "REAL"):
-        return f"CASE WHEN {c} = floor({c}) THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
-    return f"trim(CAST({c} AS VARCHAR))"
+        return (
+            f"CASE WHEN NOT isfinite({c}) THEN NULL WHEN {c} = floor({c}) AND abs({c}) < 9e18 "
+            f"THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
+        )
+    return f"trim(CAST({c} AS VARCHAR), {_SPACE})"
 
 
 def _load_interactions(
@@ -222,9 +303,10 @@ def _load_interactions(
     item_col: str | None,
     time_col: str | None,
     log: Log,
+    read: _Reader,
 ) -> tuple[dict[str, str | None], dict[str, int], str]:
     """Build temp tables umap, imap (id -> index) and ev (deduplicated events); returns (columns, counts, time unit)."""
-    view, types = open_view(con, src)
+    view, types = read.open(con, src)
     ucol = _require(pick_column(types, user_col, USER_COLUMNS, src, "--user-col"), src, "user", "--user-col", types)
     icol = _require(pick_column(types, item_col, ITEM_COLUMNS, src, "--item-col"), src, "item", "--item-col", types)
     tcol = pick_column(types, time_col, TIME_COLUMNS, src, "--time-col")
@@ -244,6 +326,7 @@ def _load_interactions(
         select.append(f"{ident(tcol)} AS t_raw")
     _run(con, src, f"CREATE TEMP TABLE raw AS SELECT {', '.join(select)} FROM {view}")
     n_rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    read.account(con, src, n_rows)
     if n_rows == 0:
         where = "has a header but no data rows" if src.has_header else "has no data rows"
         raise InputError(f"The {src.role} file {src.path} {where}; expected at least one interaction.")
@@ -305,8 +388,10 @@ def _id_keys(con: duckdb.DuckDBPyConnection, src: Source, ucol: str, icol: str) 
 def _time_sql(con: duckdb.DuckDBPyConnection, src: Source, tcol: str, log: Log) -> tuple[str, str]:
     """Validate column t_raw of table raw as time; returns (SQL for int64 unix seconds, unit).
 
-    Numbers are unix time (ms/us/ns detected by magnitude); other strings must be ISO
-    date-times. The costly ISO parse runs only where a value is not a number.
+    Numbers are unix time in one unit for the whole column, chosen by the median of their
+    absolute values (see the module doc); other strings must be ISO date-times. The costly
+    ISO parse runs only where a value is not a number. Any time outside the years 1..9999
+    is an error naming its row.
     """
     dtype = _types(con, "raw")["t_raw"]
     if _NUMERIC_TYPES.match(dtype):
@@ -321,11 +406,11 @@ def _time_sql(con: duckdb.DuckDBPyConnection, src: Source, tcol: str, log: Log) 
             "float unix times, or ISO date-time strings such as 2024-01-31T12:00:00."
         )
     is_num = f"coalesce(isfinite({num}), false)" if num else "false"
-    first_null, n_other, peak = _run(
+    first_null, n_other, median = _run(
         con,
         src,
         f"SELECT min(rowid) FILTER (WHERE t_raw IS NULL), count(*) FILTER (WHERE NOT {is_num}), "
-        f"max(abs({num or 'NULL'})) FILTER (WHERE {is_num}) FROM raw",
+        f"quantile_disc(abs({num or 'NULL'}), 0.5) FILTER (WHERE {is_num}) FROM raw",
     ).fetchone()
     bad = first_null
     if bad is None and n_other:
@@ -339,28 +424,33 @@ def _time_sql(con: duckdb.DuckDBPyConnection, src: Source, tcol: str, log: Log) 
             "Expected unix seconds or milliseconds (integer or float) or an "
             "ISO date-time such as 2024-01-31T12:00:00 (name another column with --time-col)."
         )
-    scale, unit = 1.0, "s" if peak is not None else "iso"
+    scale, unit = 1.0, "s" if median is not None else "iso"
     for limit, factor, name in _UNIT_SCALES:
-        if peak is not None and peak >= limit:
+        if median is not None and median >= limit:
             scale, unit = factor, name
-            log(f"note: time column {tcol!r} holds unix {name} (largest {peak:.0f}); converted to seconds.")
+            log(f"note: time column {tcol!r} holds unix {name} (median {median:.0f}); converted to seconds.")
             break
-    if peak is not None and peak / scale >= _MAX_SECONDS:
-        row = con.execute(f"SELECT min(rowid) FILTER (WHERE abs({num}) = ?) FROM raw", [peak]).fetchone()[0]
+    if not n_other:
+        seconds = f"({num} / {scale!r})"
+    elif not num:
+        seconds = iso
+    else:
+        seconds = f"(CASE WHEN {is_num} THEN {num} / {scale!r} ELSE {iso} END)"
+    outside = f"NOT coalesce({seconds} BETWEEN {MIN_SECONDS} AND {MAX_SECONDS}, false)"
+    row = _run(con, src, f"SELECT min(rowid) FILTER (WHERE {outside}) FROM raw").fetchone()[0]
+    if row is not None:
+        value = con.execute("SELECT CAST(t_raw AS VARCHAR) FROM raw WHERE rowid = ?", [row]).fetchone()[0]
+        how = f"as unix {unit} (the unit the column's median {median:.6g} implies)" if median is not None else ""
         raise InputError(
             f"The {src.role} file {src.path} has an implausible timestamp in column {tcol!r} at "
-            f"{src.where(row + 1)}: {peak:.6g} is beyond the year 5000 in any unit (s, ms, us, ns). "
-            "Expected unix times or ISO date-times (name another column with --time-col)."
+            f"{src.where(row + 1)}: {value!r} read {how or 'as a date-time'} lies outside the years 1 to 9999. "
+            "Fix that row, or name another column with --time-col."
         )
-    if not n_other:
-        return f"CAST(floor({num} / {scale!r}) AS BIGINT)", unit
-    if not num:
-        return f"CAST(floor({iso}) AS BIGINT)", unit
-    return f"CAST(floor(CASE WHEN {is_num} THEN {num} / {scale!r} ELSE {iso} END) AS BIGINT)", unit
+    return f"CAST(floor({seconds}) AS BIGINT)", unit
 
 
 def _a(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
+    return "an" if word[0] in "aeio" else "a"  # a user, an item
 
 
 def _types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
@@ -375,10 +465,13 @@ def _run(con: duckdb.DuckDBPyConnection, src: Source, sql: str) -> duckdb.DuckDB
         raise reader_error(src, exc) from None
 
 
-def _read_small(con: duckdb.DuckDBPyConnection, src: Source, view: str, id_sql: str, cols: list[str]) -> pd.DataFrame:
+def _read_small(
+    con: duckdb.DuckDBPyConnection, src: Source, view: str, id_sql: str, cols: list[str], read: _Reader
+) -> pd.DataFrame:
     """A users/items file as pandas, in file order: key (the id as a string), then `cols`."""
     extra = "".join(f", {ident(c)}" for c in cols)
     df = _run(con, src, f"SELECT CAST({id_sql} AS VARCHAR) AS key{extra} FROM {view}").df()
+    read.account(con, src, len(df))
     if df.empty:
         where = "has a header but no data rows" if src.has_header else "has no data rows"
         raise InputError(f"The {src.role} file {src.path} {where}; leave it out or give it rows.")
@@ -408,7 +501,8 @@ def _load_users(
     user_col: str | None,
     attrs: list[str] | None,
     log: Log,
-) -> tuple[pa.Table, list[dict[str, Any]], dict[str, int]]:
+    read: _Reader,
+) -> tuple[pa.Table, list[dict[str, Any]], dict[str, Any]]:
     """users.parquet as an Arrow table (one row per user), the attribute manifest entries and drop counts."""
     ids = con.execute('SELECT CAST(key AS VARCHAR) AS key, "user" FROM umap ORDER BY "user"').df()
     n_users = len(ids)
@@ -419,12 +513,12 @@ def _load_users(
     counts = {"users_file_rows_dropped": 0}
     if src is None:
         return pa.table(columns), [], counts
-    view, types = open_view(con, src)
+    view, types = read.open(con, src)
     id_col = pick_column(types, user_col if user_col in types else None, USER_COLUMNS, src, "--user-col")
     id_col = _require(id_col, src, "user", "--user-col", types)
     wanted = [pick_column(types, a, (), src, "--attrs") for a in attrs] if attrs else None
     attr_cols = wanted or [c for c in types if c != id_col]
-    df = _read_small(con, src, view, _id_expr(id_col, types[id_col]), attr_cols)
+    df = _read_small(con, src, view, _id_expr(id_col, types[id_col]), attr_cols, read)
     rows, unmatched, dups = _match(df, ids, src, id_col, "user")
     if unmatched:
         log(f"note: dropped {unmatched} of {len(df)} rows of {src.path} whose user id has no interaction.")
@@ -444,7 +538,7 @@ def _load_users(
 
 
 def _load_items(
-    con: duckdb.DuckDBPyConnection, src: Source | None, item_col: str | None, log: Log
+    con: duckdb.DuckDBPyConnection, src: Source | None, item_col: str | None, log: Log, read: _Reader
 ) -> tuple[pa.Table, dict[str, bool]]:
     """items.parquet as an Arrow table (one row per item 1..I) and the has_title/has_category flags."""
     ids = con.execute('SELECT CAST(key AS VARCHAR) AS key, "item" FROM imap ORDER BY "item"').df()
@@ -452,13 +546,13 @@ def _load_items(
     category = pd.Series([None] * len(ids), dtype="object")
     flags = {"has_title": False, "has_category": False}
     if src is not None:
-        view, types = open_view(con, src)
+        view, types = read.open(con, src)
         id_col = pick_column(types, item_col if item_col in types else None, ITEM_COLUMNS, src, "--item-col")
         id_col = _require(id_col, src, "item", "--item-col", types)
         title_col = pick_column({c: t for c, t in types.items() if c != id_col}, None, TITLE_COLUMNS, src, "")
         cat_col = pick_column({c: t for c, t in types.items() if c != id_col}, None, CATEGORY_COLUMNS, src, "")
         extra = [c for c in (title_col, cat_col) if c]
-        df = _read_small(con, src, view, _id_expr(id_col, types[id_col]), extra)
+        df = _read_small(con, src, view, _id_expr(id_col, types[id_col]), extra, read)
         rows, unmatched, dups = _match(df, ids, src, id_col, "item")
         if unmatched:
             log(f"note: {unmatched} of {len(df)} rows of {src.path} describe items with no interaction; not kept.")
@@ -481,7 +575,16 @@ def _load_items(
 def _copy_interactions(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Sorted (user, ts, file order) interactions straight from DuckDB to Parquet."""
     target = "'" + str(path).replace("'", "''") + "'"
-    con.execute(
-        f'COPY (SELECT "user", "item", ts FROM ev ORDER BY "user", ts, rn) TO {target} '
-        "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
-    )
+    try:
+        con.execute(
+            f'COPY (SELECT "user", "item", ts FROM ev ORDER BY "user", ts, rn) TO {target} '
+            "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+        )
+    except duckdb.Error as exc:
+        reason = " ".join(str(exc).split())
+        hint = (
+            " The disk is full: free some space, or point --home / $PPR_HOME at a disk with room."
+            if "no space left" in reason.lower()
+            else ""
+        )
+        raise InputError(f"Could not write {path}: {reason}.{hint} Nothing was imported.") from None

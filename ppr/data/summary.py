@@ -14,7 +14,7 @@ LENGTH_QUANTILES = (("min", 0.0), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("
 
 def dataset_info(ds: Dataset, cold_threshold: int = 10) -> dict[str, Any]:
     """Counts, warm/cold users at `cold_threshold` clicks, sequence-length quantiles, attributes, provenance."""
-    inter = pd.read_parquet(ds.path / "interactions.parquet", columns=["user", "ts"])
+    inter = ds.interactions(columns=["user", "ts"])
     lengths = np.bincount(inter["user"].to_numpy(), minlength=ds.n_users)
     m = ds.manifest
     codes = ds.attribute_codes()

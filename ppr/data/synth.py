@@ -46,6 +46,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ppr.data.readers import ML1M_OCCUPATIONS
+from ppr.data.store import SYNTH_PREFIX, os_error_message, owner_tag
 from ppr.errors import InputError
 from ppr.log import Log
 
@@ -53,6 +54,7 @@ BLOCK_USERS = 256  # users per independently seeded block: output is chunk-size 
 T0 = 1_577_836_800  # 2020-01-01 UTC
 START_SPAN = 2 * 365 * 86_400
 CHUNK_CLICKS = 1_500_000  # requested clicks per chunk at most (~400 MB of working arrays)
+MAX_USERS, MAX_ITEMS, MAX_CLICKS = 100_000_000, 10_000_000, 2_000_000_000  # bounds of what can be asked for
 
 AGE_GROUPS = ("under 18", "18-24", "25-34", "35-44", "45-49", "50-55", "56+")
 GENDERS = ("F", "M")
@@ -303,13 +305,22 @@ def _item_table(world: World) -> pa.Table:
 
 
 def _check_args(n_users: int, n_items: int, mean_len: float, seed: int, fmt: str, chunk_users: int) -> None:
-    for label, v in (("n_users", n_users), ("n_items", n_items), ("chunk_users", chunk_users)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-            raise InputError(f"Synthetic data: {label} must be a positive whole number, got {v!r}.")
-    if not isinstance(seed, int | np.integer) or seed < 0:
-        raise InputError(f"Synthetic data: seed must be a whole number >= 0, got {seed!r}.")
+    for label, v, top in (
+        ("n_users", n_users, MAX_USERS),
+        ("n_items", n_items, MAX_ITEMS),
+        ("chunk_users", chunk_users, MAX_USERS),
+    ):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or not 1 <= v <= top:
+            raise InputError(f"Synthetic data: {label} must be a whole number from 1 to {top:,}, got {v!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**63:
+        raise InputError(f"Synthetic data: seed must be a whole number from 0 to 2**63-1, got {seed!r}.")
     if not (isinstance(mean_len, int | float) and math.isfinite(mean_len) and 1 <= mean_len <= 10_000):
         raise InputError(f"Synthetic data: mean_len must be a number from 1 to 10000, got {mean_len!r}.")
+    if n_users * mean_len > MAX_CLICKS:
+        raise InputError(
+            f"Synthetic data: {n_users:,} users with {mean_len:g} clicks each on average is more than "
+            f"{MAX_CLICKS:,} clicks; ask for fewer users or shorter sequences."
+        )
     if fmt not in ("parquet", "csv"):
         raise InputError(f"Synthetic data: format must be 'parquet' or 'csv', got {fmt!r}.")
 
@@ -393,8 +404,12 @@ def synth_dataset(
 
     store.check_writable(name, if_exists)  # refuse before spending time generating
     _check_args(n_users, n_items, mean_len, seed, "parquet", 20_000)
-    store.home.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=store.home, prefix=".synth-") as tmp:
+    try:
+        store.home.mkdir(parents=True, exist_ok=True)
+        scratch = tempfile.TemporaryDirectory(dir=store.home, prefix=SYNTH_PREFIX + owner_tag())
+    except OSError as exc:
+        raise InputError(os_error_message(exc, f"create a scratch folder under {store.home}")) from None
+    with scratch as tmp:
         paths = generate(Path(tmp), n_users, n_items, mean_len, seed, "parquet", progress=progress)
         kwargs = {"log": log} if log else {}
         return import_dataset(

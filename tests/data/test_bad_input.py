@@ -188,7 +188,7 @@ CASES: dict[str, tuple[Callable[[Path], dict[str, Any]], list[str]]] = {
     "items_match_nothing": (_items_match_nothing, ["it.csv", "None of the 1 ids"]),
     "no_such_file": (_no_such_file, ["nope.csv", "does not exist"]),
     "no_such_users_file": (_no_such_users_file, ["nope_users.csv", "does not exist"]),
-    "ragged": (_ragged, ["ragged.csv", "Line: 3", "Expected Number of Columns"]),
+    "ragged": (_ragged, ["ragged.csv", "line 3", "Expected Number of Columns: 3 Found: 5", "--skip-bad-rows"]),
     "fake_parquet": (_fake_parquet, ["fake.parquet", "not a Parquet file"]),
     "bad_json": (_bad_json, ["bad.jsonl"]),
     "unknown_extension": (_unknown_extension, ["data.xyz", "--format"]),

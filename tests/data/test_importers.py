@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from ppr.data.importers import import_dataset
 from ppr.data.store import Store
+from ppr.errors import InputError
 
 SHARED_ML100K = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ml-100k"
 
@@ -310,3 +312,87 @@ def test_mixed_unix_and_iso_times(store: Store, tmp_path: Path) -> None:
     ds = import_dataset(store, "m", tmp_path / "m.csv", log=quiet)
     assert ds.interactions()["ts"].tolist() == [1704067199, 1704067200, 1704067201]
     assert seqs(ds)["1"] == ["3", "1", "2"]
+
+
+# ----------------------------------------------------------------------------- no silent loss (issue 12, item 6)
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_huge_last_line_is_an_error_not_a_dropped_row(store: Store, tmp_path: Path, packed: bool) -> None:
+    """DuckDB dropped a final line over ~32 MB without a word, and the import reported success."""
+    body = ("user,item,ts\n1,2,3\n1,3,4\n9,9," + "1" * 34_000_000).encode()
+    path = tmp_path / ("long.csv.gz" if packed else "long.csv")
+    path.write_bytes(gzip.compress(body, compresslevel=1) if packed else body)
+    with pytest.raises(InputError, match=r"Line 4 of the interactions file .*long.csv(.gz)? is longer than"):
+        import_dataset(store, "long", path, log=quiet)
+    assert store.names() == []
+
+
+def test_unreadable_rows_are_counted_and_fail_unless_skipped(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("user,item,ts\n1,2,3\n1,3\n2,2,5\n2,3,6,7\n   \n3,4,8\n")  # lines 3, 5 and 6 are bad
+    with pytest.raises(InputError) as info:
+        import_dataset(store, "bad", path, log=quiet)
+    msg = str(info.value)
+    assert "3 row(s) of the interactions file" in msg and "the first is at line 3" in msg and "'1,3'" in msg
+    assert "--skip-bad-rows" in msg and store.names() == []
+    notes: list[str] = []
+    ds = import_dataset(store, "bad", path, log=notes.append, skip_bad_rows=True)
+    assert ds.manifest["counts"]["interactions"] == 3
+    assert ds.manifest["counts"]["bad_rows_skipped"] == {"interactions": 3}
+    assert any("skipped 3 unreadable row(s)" in n and "line 3" in n for n in notes)
+
+
+def test_unreadable_users_file_rows_are_counted_too(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "i.csv").write_text("user,item,ts\n1,2,3\n2,2,4\n")
+    (tmp_path / "u.csv").write_text("user,age\n1,30\n2,40,extra\n")
+    with pytest.raises(InputError, match="1 row\\(s\\) of the users file .*u.csv could not be read.*line 3"):
+        import_dataset(store, "u", tmp_path / "i.csv", users=tmp_path / "u.csv", log=quiet)
+    ds = import_dataset(store, "u", tmp_path / "i.csv", users=tmp_path / "u.csv", log=quiet, skip_bad_rows=True)
+    assert ds.manifest["counts"]["bad_rows_skipped"] == {"users": 1}
+    assert ds.users()["age"].tolist() == [1, 0]  # user 2's row was unreadable: no age
+
+
+def test_time_units_follow_the_median_of_the_whole_column(store: Store, tmp_path: Path) -> None:
+    """One year-9999 time among ordinary seconds stays seconds (it was read as milliseconds: 1978)."""
+    (tmp_path / "s.csv").write_text("user,item,ts\n1,2,1700000000\n1,3,1700000100\n2,3,253402300799\n")
+    ds = import_dataset(store, "s", tmp_path / "s.csv", log=quiet)
+    assert ds.manifest["source"]["time_unit"] == "s"
+    assert ds.interactions()["ts"].max() == 253_402_300_799
+    (tmp_path / "ms.csv").write_text("user,item,ts\n1,2,1700000000000\n1,3,1700000100000\n2,3,99\n")
+    ds = import_dataset(store, "ms", tmp_path / "ms.csv", log=quiet)
+    assert ds.manifest["source"]["time_unit"] == "ms" and sorted(ds.interactions()["ts"]) == [
+        0,
+        1_700_000_000,
+        1_700_000_100,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "value"),
+    [
+        ("1,2,2024-01-01\n1,3,294247-01-01\n", "row 2 (line 3 of the file)", "'294247-01-01'"),
+        ("1,2,1700000000\n1,3,1700000000000000\n", "row 2 (line 3 of the file)", "'1700000000000000'"),
+        ("1,2,1700000000000\n1,3,-99999999999999999\n1,4,1700000000000\n", "row 2", "'-99999999999999999'"),
+    ],
+)
+def test_times_outside_years_1_to_9999_name_their_row(
+    store: Store, tmp_path: Path, body: str, where: str, value: str
+) -> None:
+    (tmp_path / "t.csv").write_text("user,item,ts\n" + body)
+    with pytest.raises(InputError, match="implausible timestamp") as info:
+        import_dataset(store, "t", tmp_path / "t.csv", log=quiet)
+    assert where in str(info.value) and value in str(info.value) and "years 1 to 9999" in str(info.value)
+
+
+def test_blank_and_nan_ids_are_missing_ids(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "tab.csv").write_text("user,item,ts\n1,2,3\n\t,3,4\n")
+    with pytest.raises(InputError, match=r"no user id in column 'user' at row 2 \(line 3 of the file\)"):
+        import_dataset(store, "tab", tmp_path / "tab.csv", log=quiet)
+    pd.DataFrame({"user": [1.0, float("nan")], "item": [1, 2], "ts": [1, 2]}).to_parquet(tmp_path / "nan.parquet")
+    with pytest.raises(InputError, match="no user id in column 'user' at row 2"):
+        import_dataset(store, "nan", tmp_path / "nan.parquet", log=quiet)
+    pd.DataFrame({"user": [1, 2], "item": [float("inf"), 2.0], "ts": [1, 2]}).to_parquet(tmp_path / "inf.parquet")
+    with pytest.raises(InputError, match="no item id in column 'item' at row 1"):
+        import_dataset(store, "inf", tmp_path / "inf.parquet", log=quiet)
+    assert store.names() == []

@@ -1,5 +1,6 @@
 """Uploads: safe staging (zip members never escape), previews with guessed columns, import with attributes."""
 
+import errno
 import io
 import zipfile
 
@@ -189,3 +190,67 @@ def test_every_plain_format_previews_and_imports(tmp_path, fmt):
         Store(tmp_path / "home"), "c", preview, "visitor_id", "product_id", "event_time", ["age"], tmp_path / "w"
     )
     assert (ds.n_users, ds.n_items, ds.manifest["counts"]["interactions"]) == (3, 3, 5)
+
+
+# ----------------------------------------------------------------------------- hostile zips (issue 12, items 5, 7)
+
+
+def _bomb(size: int) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf, zf.open("bomb.csv", "w") as out:
+        for _ in range(size >> 20):
+            out.write(b"0" * (1 << 20))
+    return buf.getvalue()
+
+
+def _unpacked(folder) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_zip_bomb_is_stopped_by_its_ratio_before_the_disk_fills(tmp_path):
+    data = _bomb(64 << 20)  # 64 MiB of zeros in ~64 KiB: a ratio near 1000
+    with pytest.raises(InputError, match="as a zip bomb does"):
+        stage_upload("bomb.zip", data, tmp_path / "s")
+    assert _unpacked(tmp_path / "s") - len(data) < 20 << 20  # it wrote 1 GiB before: checked while streaming
+
+
+def test_a_zip_that_lies_about_its_sizes_is_still_stopped(tmp_path):
+    """The central directory claims 1 KiB unpacked: no more than the real bytes are trusted or written."""
+    zpath = tmp_path / "liar.zip"
+    raw = bytearray(_bomb(32 << 20))
+    central = raw.rfind(b"PK\x01\x02")
+    raw[central + 24 : central + 28] = (1024).to_bytes(4, "little")  # uncompressed size
+    zpath.write_bytes(bytes(raw))
+    with pytest.raises(InputError, match="zip bomb|cannot be unpacked"):
+        extract_zip(zpath, tmp_path / "out")
+    assert _unpacked(tmp_path / "out") < 20 << 20
+
+
+@pytest.mark.parametrize(
+    "member",
+    ["a" * 300 + ".csv", "/".join(["d"] * 40) + "/x.csv", "/".join(["d" * 100] * 12) + "/x.csv"],
+    ids=["long-name", "deep", "long-path"],
+)
+def test_too_long_or_too_deep_member_names_are_input_errors(tmp_path, member):
+    with pytest.raises(InputError, match="too long or too deep"):
+        stage_upload("x.zip", _zip({member: CLICKS.encode()}), tmp_path / "s")
+
+
+def test_disk_trouble_while_staging_is_an_input_error(tmp_path, monkeypatch):
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(type(tmp_path), "write_bytes", full)
+    with pytest.raises(InputError, match="disk is full"):
+        stage_upload("clicks.csv", CLICKS.encode(), tmp_path / "s")
+
+
+def test_skip_bad_rows_reaches_the_upload_import(tmp_path):
+    bad = CLICKS + "u4,p1\n"
+    path = stage_upload("clicks.csv", bad.encode(), tmp_path / "s")
+    store = Store(tmp_path / "home")
+    args = (preview_upload(path), "visitor_id", "product_id", "event_time", ["age"], tmp_path / "w")
+    with pytest.raises(InputError, match="1 row\\(s\\) of the interactions file"):
+        import_upload(store, "c", *args)
+    ds = import_upload(store, "c", *args, skip_bad_rows=True)
+    assert ds.manifest["counts"]["bad_rows_skipped"] == {"interactions": 1} and ds.n_users == 3
