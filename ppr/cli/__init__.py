@@ -1,7 +1,8 @@
 """`python -m ppr`: the headless face of the workbench.
 
 Each command module exposes ``register(subparsers)``; a handler takes ``(args, store)``
-and returns an exit code. InputError -> message + exit 2. Only the module of the command
+and returns an exit code. InputError -> message + exit 2; so is an error of the operating system
+(permissions, a full disk, a name too long, ...): one paragraph naming the path and what to do. Only the module of the command
 being run is imported: the training modules import torch (seconds), and `data ...` or a
 typo should not wait for it. The other commands are listed by name and help line.
 """
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
-from ppr.data.store import Store
+from ppr.data.store import Store, os_error_message
 from ppr.errors import InputError
 
 # command -> (module ppr.cli.<module> that registers it, help line), in --help order
@@ -61,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args, Store(args.home)) or 0)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `... | head` stopped reading: nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # permissions, a full disk, a name too long...: the store's one-paragraph message
+        print(f"error: {os_error_message(exc, f'finish `python -m ppr {command}`')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -120,7 +120,7 @@ def _report(run: RunFolder, reused: bool, as_json: bool) -> None:
                     f"NDCG@10 {m['ndcg@10']:.4f}"
                 )
     p = result["params"]
-    if result["kind"] == "tune":
+    if result["kind"] == "tune" and p.get("finetune"):
         print(
             f"  tuned parameters {p['tuned']:,} ({100 * p['share_of_finetune']:.1f}% of fine-tuning's "
             f"{p['finetune']:,})"

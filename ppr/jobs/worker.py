@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from ppr.data.store import Store
-from ppr.jobs.sweep import update_sweep
+from ppr.jobs.sweep import register_worker, unregister_worker, update_sweep
 from ppr.log import Log
 from ppr.runs import pipeline
 from ppr.runs.folder import RunFolder
-from ppr.runs.status import now, raw_status, read_status
+from ppr.runs.status import now, process_started, raw_status, read_status
 from ppr.runs.tracking import Cancelled, flock, mark_cancelled, mark_failed, sigterm_cancels
 
 
@@ -70,32 +70,42 @@ def execute(store: Store, run_id: str, log: Log) -> str:
 def work(
     store: Store, run_ids: list[str], log: Log, sweep_dir: Path | None = None, max_workers: int | None = None
 ) -> str:
-    """Compute `run_ids` in order in this process; returns the overall state (done/failed/cancelled)."""
+    """Compute the queued runs among `run_ids` in order in this process; returns the overall state
+    (done/failed/cancelled).
+
+    A run is taken when its turn comes and it is queued (or running in another process, which this one
+    then waits for); done, failed and cancelled runs are left as they are (`control.requeue` queues
+    them again). The worker is registered (ppr.jobs.sweep.register_worker) while it lives.
+    """
+    me = os.getpid()
 
     def mark(**fields: Any) -> None:
         if sweep_dir is not None:
             update_sweep(sweep_dir, **fields)
 
-    with sigterm_cancels():
-        try:
-            mark(state="queued", pid=os.getpid())
-            with worker_slot(store.home, max_workers, log):
-                mark(state="running", started=now())
-                states = [
-                    execute(store, rid, log)
-                    if read_status(store.runs_dir / rid)["state"] != "cancelled"
-                    else "cancelled"
-                    for rid in run_ids
-                ]
-            final = "failed" if "failed" in states else "done"
-        except Cancelled:
-            for rid in run_ids:
-                st = read_status(store.runs_dir / rid)
-                if st["state"] in ("queued", "running") or st.get("stale"):
-                    mark_cancelled(store.runs_dir / rid)
-            final = "cancelled"
-        mark(state=final, finished=now(), pid=None)
-    log(f"worker {os.getpid()} finished: {final}")
+    def turn(rid: str) -> str:
+        state = read_status(store.runs_dir / rid)["state"]
+        return execute(store, rid, log) if state in ("queued", "running") else state
+
+    register_worker(store, me, run_ids, None if sweep_dir is None else sweep_dir.name)
+    try:
+        with sigterm_cancels():
+            try:
+                mark(state="queued", pid=me, pid_started=process_started(me))
+                with worker_slot(store.home, max_workers, log):
+                    mark(state="running", started=now())
+                    states = [turn(rid) for rid in run_ids]
+                final = "failed" if "failed" in states else "done"
+            except Cancelled:
+                for rid in run_ids:
+                    st = read_status(store.runs_dir / rid)
+                    if st["state"] == "queued" or st.get("stale"):
+                        mark_cancelled(store.runs_dir / rid)
+                final = "cancelled"
+            mark(state=final, finished=now(), pid=None, pid_started=None)
+    finally:
+        unregister_worker(store, me)
+    log(f"worker {me} finished: {final}")
     return final
 
 

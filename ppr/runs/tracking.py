@@ -21,7 +21,7 @@ from typing import Any
 
 from ppr.errors import InputError
 from ppr.runs.folder import RunFolder
-from ppr.runs.status import append_metrics, now, read_status, write_status
+from ppr.runs.status import append_metrics, now, process_started, raw_status, write_status
 
 
 class Cancelled(BaseException):
@@ -67,28 +67,33 @@ def flock(path: Path, blocking: bool = True) -> Iterator[bool]:
 def tracked(run: RunFolder, device: str, wait: bool) -> Iterator[bool]:
     """Compute `run` in the block under its lock; yields False when another process completed it meanwhile.
 
-    wait=False: a run being computed elsewhere is an InputError instead of a wait.
+    wait=False: a run being computed elsewhere is an InputError instead of a wait. A complete run whose
+    result files are damaged (RunFolder.result_problem) is computed again.
     """
     with flock(run.path / ".lock", blocking=wait) as got:
         if not got:
-            pid = read_status(run.path).get("pid")
+            pid = raw_status(run.path).get("pid")
             raise InputError(
                 f"Run {run.id} is being computed by another process (pid {pid}); wait for it, "
                 f"or stop it with `python -m ppr runs cancel {run.id}`."
             )
         if run.is_complete:
-            yield False
-            return
-        started = read_status(run.path).get("started")
+            if run.result_problem() is None:
+                yield False
+                return
+            (run.path / "metrics.json").unlink()  # damaged: no longer counts as complete; computed again below
+        started = raw_status(run.path).get("started")
         write_status(
             run.path,
             state="running",
             pid=os.getpid(),
+            pid_started=process_started(os.getpid()),
             device=device,
             started=started or now(),
             error=None,
             traceback=None,
             stale=None,
+            damaged=None,
             finished=None,
         )
         try:
@@ -125,7 +130,13 @@ def record_checkpoint(run: RunFolder, state: dict[str, Any]) -> None:
 def mark_done(run: RunFolder) -> None:
     """A complete run's final status; its epoch checkpoint is no longer needed."""
     write_status(
-        run.path, state="done", progress=1.0, finished=now(), pid=None, epochs_run=run.result().get("epochs_run")
+        run.path,
+        state="done",
+        progress=1.0,
+        finished=now(),
+        pid=None,
+        pid_started=None,
+        epochs_run=run.result().get("epochs_run"),
     )
     run.drop_state()
 
@@ -136,10 +147,11 @@ def mark_failed(run_dir: Path, exc: BaseException) -> None:
         state="failed",
         finished=now(),
         pid=None,
+        pid_started=None,
         error=f"{type(exc).__name__}: {exc}",
         traceback="".join(traceback.format_exception(exc)),
     )
 
 
 def mark_cancelled(run_dir: Path) -> None:
-    write_status(run_dir, state="cancelled", finished=now(), pid=None)
+    write_status(run_dir, state="cancelled", finished=now(), pid=None, pid_started=None)

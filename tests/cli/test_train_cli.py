@@ -1,17 +1,28 @@
-"""`python -m ppr warm` / `tune`: run folders, reuse, --json, bad settings -> exit 2."""
+"""`python -m ppr warm` / `tune`: run folders, reuse, --json, bad settings -> exit 2, a diverged or orphaned run
+fails with a clear reason, and a tune killed at any point runs again."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 import torch
-from _planted import planted_dataset
+from _planted import TINY_FLAGS, planted_dataset
 
 from ppr.data.store import Store
-from ppr.runs.status import raw_status
+from ppr.runs.folder import list_runs
+from ppr.runs.status import raw_status, read_status
 from ppr.spec.run import SEMANTICS, RunSpec, WarmSpec
+from ppr.train import methods
+
+REPO = Path(__file__).resolve().parents[2]
 
 TINY = ["--max-len", "10", "--d", "16", "--layers", "1", "--d-ff", "32", "--no-progress"]
 WARM = ["--warm-epochs", "3", "--warm-lr", "1e-2"]
@@ -95,3 +106,85 @@ def test_bad_settings_exit_2_and_leave_no_run(home: Path, run_cli) -> None:
         assert rc == 2, (argv, err)
         assert needle in err
     assert not (home / "runs").exists() or not any((home / "runs").iterdir())
+
+
+def _nan_when_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tuning objectives that yield NaN (as a diverging model does); warm-training stays as it is."""
+    real = methods.objective
+
+    def objective(spec: RunSpec):
+        loss = real(spec)
+        return loss if spec.tune is None else lambda model, batch, gen: loss(model, batch, gen) * float("nan")
+
+    monkeypatch.setattr(methods, "objective", objective)
+
+
+def test_a_diverged_tune_fails_with_its_epoch_and_loss_and_never_shows_as_a_result(
+    home: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planted_dataset(Store(home), n_users=300)
+    _nan_when_tuning(monkeypatch)
+    rc, out, err = run_cli("tune", "planted", "--method", "finetune", *TINY_FLAGS, "--epochs", "3", "--no-progress")
+    assert rc == 2 and "Traceback" not in err and "diverged" in err and "epoch 1" in err and "nan" in err
+    [tune] = (home / "runs").glob("planted-finetune-*")
+    st = read_status(tune)
+    assert st["state"] == "failed" and "epoch 1" in st["error"] and "nan" in st["error"] and st["pid"] is None
+    assert not (tune / "metrics.json").exists() and not (tune / "scores.parquet").exists()
+    rc, out, _ = run_cli("runs", "list", "--json")
+    assert {r["id"]: r["state"] for r in json.loads(out)["runs"]}[tune.name] == "failed"
+
+    rc, out, err = run_cli("sweep", "planted", "--methods", "finetune", *TINY_FLAGS, "--epochs", "2", "--folds", "1")
+    sid = out.strip().splitlines()[-1]
+    assert rc == 1 and "diverged" in err
+    rc, out, err = run_cli("report", sid, "--format", "csv")
+    assert rc == 0 and "finetune" not in out.split("\n", 1)[1]  # no row of a diverged run in the table
+    assert json.loads(run_cli("runs", "show", sid, "--json")[1])["counts"]["done"] == 1  # only its warm run
+
+
+def test_a_dataset_removed_while_a_tune_computes_fails_it_with_a_clear_error(
+    home: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(home)
+    planted_dataset(store, n_users=300)
+    real = methods.profile_codes
+
+    def removed_meanwhile(tune, ds, split):
+        shutil.rmtree(store.datasets_dir / "planted")  # as `data rm planted` in another shell
+        return real(tune, ds, split)
+
+    monkeypatch.setattr(methods, "profile_codes", removed_meanwhile)
+    rc, _, err = run_cli("tune", "planted", "--method", "finetune", *TINY_FLAGS, "--no-progress")
+    assert rc == 2 and "Traceback" not in err and "Dataset planted@v1 was removed" in err
+    [tune] = (home / "runs").glob("planted-finetune-*")
+    assert read_status(tune)["state"] == "failed" and "was removed" in read_status(tune)["error"]
+
+
+@pytest.mark.parametrize("seed", [2, 0, 4])
+def test_a_tune_killed_at_a_random_point_leaves_nothing_stuck_and_runs_again(home: Path, run_cli, seed: int) -> None:
+    """kill -9 of `python -m ppr tune` at a random moment (start-up, split, warm-training, tuning, writing)."""
+    planted_dataset(Store(home), n_users=300)
+    argv = ["tune", "planted", "--method", "ppr-light", *TINY_FLAGS, "--epochs", "3", "--no-progress", "--json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ppr", "--home", str(home), *argv],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(float(np.random.default_rng(seed).uniform(0.5, 5.0)))
+    proc.kill()
+    proc.wait(timeout=30)
+
+    rc, out, err = run_cli("runs", "list", "--json")
+    assert rc == 0 and "warning" not in err, err  # every listing reads; nothing damaged
+    for row in json.loads(out)["runs"]:
+        assert row["state"] in ("done", "failed") and (row["state"] == "done" or row["stale"]), row  # none stuck
+        rc, _, err = run_cli("runs", "show", row["id"])
+        assert rc == 0, err
+    assert list_runs(home / "runs", warn=None) == list_runs(home / "runs")
+
+    rc, out, err = run_cli(*argv)  # the same command: it resumes or recomputes
+    assert rc == 0, err
+    result = json.loads(out)
+    assert 0 <= result["summary"]["test"]["joint"]["auc"] <= 1
+    rc, out, _ = run_cli("runs", "list", "--json")
+    assert {r["state"] for r in json.loads(out)["runs"]} == {"done"}

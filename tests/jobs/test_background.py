@@ -102,7 +102,7 @@ def test_sigkill_then_resume_continues_from_the_checkpoint(planted_home: Path) -
     wait_for(lambda: not pid_alive(pid), 10, "the killed worker to vanish")
     row = next(r for r in json.loads(cli(home, "runs", "list", "--json")[1])["runs"] if r["id"] == rid)
     assert row["state"] == "failed" and row["stale"] and row["epoch"] < 15
-    assert "failed (stale)" in cli(home, "runs", "list")[1]
+    assert "failed (worker gone)" in cli(home, "runs", "list")[1]
     killed_at = status(home, rid)["checkpoint_epoch"]
 
     assert cli(home, "runs", "resume", rid, "--foreground")[0] == 0

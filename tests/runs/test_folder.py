@@ -1,19 +1,24 @@
-"""Run folders: ids from the run description, completeness, checkpoints loadable without pickle, listings."""
+"""Run folders: ids from the run description, completeness, checkpoints loadable without pickle, listings that
+survive a damaged file."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _damage import DAMAGES, damage, junk
+from _fakeruns import tuning_run
 from _planted import planted_dataset
 
 from ppr.data.store import Store
 from ppr.errors import InputError
-from ppr.runs.folder import RunFolder, complete_run, list_runs, run_folder, spec_summary
+from ppr.runs.folder import Damaged, RunFolder, complete_run, list_runs, readable, run_folder, spec_summary
 from ppr.runs.pipeline import library_versions
+from ppr.runs.status import STATES, read_status, write_status
 from ppr.spec import run as run_spec
 from ppr.spec.run import SEMANTICS, BackboneSpec, RunSpec, TuneSpec, WarmSpec
 
@@ -116,3 +121,52 @@ def test_spec_summary_reads_current_and_old_layouts() -> None:
         "all",
         1,
     )
+
+
+def _two_runs(home: Path) -> tuple[RunFolder, RunFolder]:
+    quality = np.linspace(0.1, 0.9, 16)
+    good, bad = tuning_run(home, quality, "finetune"), tuning_run(home, quality, "ppr-light")
+    for run in (good, bad):
+        write_status(run.path, state="done", progress=1.0)
+    return good, bad
+
+
+@pytest.mark.parametrize("how", list(DAMAGES))
+def test_one_damaged_file_leaves_its_run_out_of_listings_with_a_one_line_warning(tmp_path: Path, how: str) -> None:
+    good, bad = _two_runs(tmp_path)
+    fname = damage(bad.path, how)
+    problem = bad.problem()
+    assert problem is not None and fname in problem and bad.id in problem and "\n" not in problem
+    assert ("runs resume" in problem) != (fname == "spec.json")  # what to do: resume, or drop a lost description
+    assert good.problem() is None
+
+    warnings: list[str] = []
+    assert [r.id for r in list_runs(tmp_path / "runs", warnings.append)] == [good.id]
+    [line] = warnings
+    assert bad.id in line and fname in line and "\n" not in line
+    assert [r.id for r in readable([bad, good], warn=None)] == [good.id]
+
+    st = read_status(bad.path)  # never raises; a damaged status or result reads as failed, saying why
+    if fname in ("status.json", "metrics.json", "scores.parquet"):
+        assert st["state"] == "failed" and fname in st["damaged"] and st["error"] == st["damaged"]
+    reader = {"spec.json": bad.spec, "metrics.json": bad.result, "scores.parquet": bad.scores}.get(fname)
+    if reader is not None:
+        with pytest.raises(Damaged, match=fname):  # an InputError: the CLI says it in one paragraph
+            reader()
+
+
+def test_no_junk_in_a_run_file_makes_a_reader_raise(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    good, bad = _two_runs(tmp_path)
+    for _ in range(300):
+        fname = str(rng.choice(["status.json", "spec.json", "metrics.json"]))
+        (bad.path / fname).write_bytes(junk(rng))
+        problem, st = bad.problem(), read_status(bad.path)
+        ids = [r.id for r in list_runs(tmp_path / "runs", warn=None)]
+        assert st["state"] in STATES and isinstance(st["progress"], int | float)
+        assert ids == ([good.id] if problem else [bad.id, good.id]) or ids == sorted([good.id, bad.id])
+        if problem is None:  # what a listing shows of it reads
+            spec_summary(bad.info())
+        for name in ("status.json", "spec.json", "metrics.json"):  # back to health for the next round
+            (bad.path / name).write_bytes((good.path / name).read_bytes())
+        assert bad.problem() is None
