@@ -17,7 +17,7 @@ from ppr.data.store import Dataset, Store
 
 N_GROUPS = 4
 # CLI flags of a tiny backbone trained briefly: tests that go through the CLI stay fast
-TINY_FLAGS = "--max-len 10 --d 16 --layers 1 --d-ff 32 --warm-epochs 2 --warm-lr 1e-2 --batch-size 32".split()
+TINY_FLAGS = "--max-len 10 --d 16 --layers 1 --d-ff 32 --warm-epochs 2 --warm-lr 1e-2 --batch-size 32 --folds 1".split()
 
 
 def planted_dataset(

@@ -141,6 +141,7 @@ def test_kept_widgets_survive_visits_to_other_pages(app_home, quick_estimates):
     at.checkbox(key="prompt_aug").uncheck()
     at.number_input(key="epochs").set_value(4)  # an optional setting (empty = the method's default)
     at.number_input(key="warm_d").set_value(32)  # inside the collapsed expander
+    at.number_input(key="folds").set_value(1)
     at.selectbox(key="device").set_value("cpu").run()
     assert not at.exception, at.exception
     for page in ("views/data.py", "views/home.py", "views/compare.py", "views/runs.py"):
@@ -150,5 +151,6 @@ def test_kept_widgets_survive_visits_to_other_pages(app_home, quick_estimates):
     assert at.text_input(key="k_shots").value == "2,all"
     assert at.checkbox(key="prompt_aug").value is False
     assert at.number_input(key="epochs").value == 4 and at.number_input(key="warm_d").value == 32
+    assert at.number_input(key="folds").value == 1
     assert at.selectbox(key="device").value == "cpu"
     assert "**2 tuning runs**" in texts(at.markdown)  # the plan follows the kept choices

@@ -13,16 +13,18 @@ LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 360}
 
 
 def method_lines(df: pd.DataFrame, x: str, title: str) -> go.Figure:
-    """Mean over seeds per method along k-shot or noise, error bars = std over seeds."""
+    """Mean per method along k-shot or noise; error bars: the 95% interval over users."""
+    df = df.assign(above=df["ci_high"] - df["mean"], below=df["mean"] - df["ci_low"])
     fig = px.line(
         df,
         x=x,
         y="mean",
-        error_y="std",
+        error_y="above",
+        error_y_minus="below",
         color="label",
         markers=True,
         title=title,
-        labels={"mean": "mean over seeds", "label": "method"},
+        labels={"mean": "mean (95% interval over users)", "label": "method"},
     )
     fig.update_layout(**LAYOUT)
     if x == "k":
@@ -30,10 +32,27 @@ def method_lines(df: pd.DataFrame, x: str, title: str) -> go.Figure:
     return fig
 
 
-def grouped_bars(df: pd.DataFrame, y: str, title: str, error: str | None = None, facet: str | None = None) -> go.Figure:
-    """One bar per method and (k, noise) setting."""
-    df = df.assign(setting=[f"k={a}, noise={b:g}" for a, b in zip(df["k"], df["noise"], strict=True)])
-    fig = px.bar(df, x="setting", y=y, error_y=error, color="label", barmode="group", facet_col=facet, title=title)
+def difference_bars(df: pd.DataFrame, y: str, low: str, high: str, title: str, facet: str | None = None) -> go.Figure:
+    """One bar per method and (k, noise) setting with its 95% interval; '*' over significant bars."""
+    df = df.assign(
+        setting=[f"k={a}, noise={b:g}" for a, b in zip(df["k"], df["noise"], strict=True)],
+        above=df[high] - df[y],
+        below=df[y] - df[low],
+    )
+    text = ["*" if s else "" for s in df.get("significant", pd.Series(False, index=df.index)).fillna(False)]
+    fig = px.bar(
+        df,
+        x="setting",
+        y=y,
+        error_y="above",
+        error_y_minus="below",
+        color="label",
+        barmode="group",
+        facet_col=facet,
+        title=title,
+        text=text,
+    )
+    fig.update_traces(textposition="outside")
     fig.update_layout(**LAYOUT)
     return fig
 

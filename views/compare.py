@@ -1,29 +1,50 @@
-"""Compare: a sweep's methods across k-shot and noise (mean ± std over seeds), vs fine-tuning, tables, ablations."""
+"""Compare: a sweep's methods and popularity baselines across k-shot and noise, with 95% intervals over users,
+differences to fine-tuning with adjusted p-values, the paper's table, where each claim holds, ablations."""
 
+import pandas as pd
 import streamlit as st
 
 from ppr.jobs.sweep import list_sweeps, read_sweep, sweep_runs, sweeps_dir
+from ppr.report.claims import claims
 from ppr.report.results import param_shares
-from ppr.report.significance import BASELINE
-from ppr.report.tables import GROUP_LABELS, METRIC_LABELS, k_order, paper_table, sweep_table
+from ppr.report.significance import ALPHA, BASELINE, FULL_METRICS
+from ppr.report.tables import GROUP_LABELS, METRIC_LABELS, NOTES, explanation, k_order, paper_table, sweep_table
+from ppr.runs.folder import readable
 from ui.downloads import figure_download
-from ui.plots import grouped_bars, method_lines
+from ui.plots import difference_bars, method_lines
 from ui.state import get_store, kept
 
 NO_SWEEP = (
     "No sweeps yet. Start one on the **Runs** page, or from a shell: "
-    "`python -m ppr sweep NAME --methods finetune,ppr-light --k-shots 1,5,all --noise 0,0.3 --seeds 0,1 "
-    "--background`; its results appear here as cells finish."
+    "`python -m ppr sweep NAME --methods pop,pop-profile,finetune,ppr-light --k-shots 1,5,all --noise 0,0.3 "
+    "--seeds 0,1 --background`; its results appear here as cells finish."
 )
+PROTOCOL = """
+- **Who is tested.** Cold users are dealt into folds; each fold is tested once while the others tune and
+  validate, so every cold user is a test user exactly once and the figures pool the folds.
+- **Targets.** A test user's first click is a zero-shot target (the model knows only the profile); each later
+  click is a few-shot target given the clicks before it; joint pools both. One model, tuned once, gives all three.
+- **k-shot.** Tuning users keep their first k clicks; a test target keeps at most the k clicks before it.
+- **Candidates.** Each target ranks against 99 items the user never clicked in their whole (uncropped) history,
+  sampled once and shared by every method; ties count against the positive, half in AUC. "(full)" metrics rank
+  the target against the whole catalogue minus the clicks the model saw: sampled metrics can order methods
+  differently (Krichene and Rendle, KDD 2020).
+- **Uncertainty.** A user counts once (their targets' mean, averaged over seeds). Intervals: 95% bootstrap over
+  users. Differences to fine-tuning are tested by user (Wilcoxon signed-rank) and adjusted for the false
+  discovery rate across every comparison of this sweep (Benjamini-Hochberg); * = adjusted p < 0.05.
+- **Popularity rows.** pop ranks by clicks among what the methods may see; pop-profile conditions that on every
+  profile attribute. When they match a method, the method adds nothing beyond popularity on this data.
+"""
 
 store = get_store()
 st.title("Compare")
 
 
-@st.cache_data(show_spinner="Reading the sweep's runs ...", max_entries=8, ttl=30)
+@st.cache_data(show_spinner="Reading the sweep's runs and bootstrapping intervals ...", max_entries=8, ttl=30)
 def load(home: str, sid: str, stamp: float):
-    runs = sweep_runs(store, sid)
-    return read_sweep(store, sid), sweep_table(runs), param_shares(runs)
+    skipped: list[str] = []
+    runs = readable(sweep_runs(store, sid), skipped.append)
+    return read_sweep(store, sid), sweep_table(runs), param_shares(runs), skipped
 
 
 sids = list_sweeps(store)
@@ -32,27 +53,41 @@ if not sids:
     st.stop()
 
 sid = st.selectbox("Sweep", sids[::-1], key=kept("compare_sweep"))
-sweep, table, shares = load(str(store.home), sid, (sweeps_dir(store) / sid / "sweep.json").stat().st_mtime)
+sweep, table, shares, skipped = load(str(store.home), sid, (sweeps_dir(store) / sid / "sweep.json").stat().st_mtime)
+for line in skipped:
+    st.warning(line)
 c = sweep["counts"]
 st.caption(
-    f"Dataset **{sweep['dataset']}** · state **{sweep['state']}** · {c['done']} of {len(sweep['runs'])} runs "
-    f"done, {c['failed']} failed. Test targets; mean ± std over seeds."
+    f"Dataset **{sweep['dataset']}** · state **{sweep['state']}** · {c['done']} of {len(sweep['runs'])} runs done, "
+    f"{c['failed']} failed."
 )
+with st.expander("How to read these figures (the protocol)"):
+    st.markdown(PROTOCOL)
 if table.empty:
     st.info("No finished tuning run in this sweep yet; results appear here as cells finish.")
     st.stop()
+st.caption(explanation(table))
 
 metrics = list(dict.fromkeys(table["metric"]))
-cols = st.columns(3)
-metric = cols[0].selectbox(
+cols = st.columns(4)
+ranking = cols[0].radio(
+    "Ranking",
+    ["sampled", "full"],
+    horizontal=True,
+    key=kept("compare_ranking"),
+    help="against the 99 sampled negatives, or against the whole catalogue",
+)
+shown = [m for m in metrics if (m in FULL_METRICS) == (ranking == "full")]
+default = "full_ndcg@10" if ranking == "full" else "ndcg@10"
+metric = cols[1].selectbox(
     "Metric",
-    metrics,
-    index=metrics.index("ndcg@10") if "ndcg@10" in metrics else 0,
+    shown,
+    index=shown.index(default) if default in shown else 0,
     format_func=lambda m: METRIC_LABELS.get(m, m),
     key=kept("compare_metric"),
 )
 groups = [g for g in ("few", "zero", "joint") if g in set(table["group"])]
-group = cols[1].selectbox(
+group = cols[2].selectbox(
     "Target group",
     groups,
     index=groups.index("joint") if "joint" in groups else 0,
@@ -60,7 +95,7 @@ group = cols[1].selectbox(
     key=kept("compare_group"),
 )
 has_ablation = (table["ablation"] != "none").any()
-show_abl = cols[2].toggle(
+show_abl = cols[3].toggle(
     "Show ablations",
     value=False,
     disabled=not has_ablation,
@@ -74,9 +109,17 @@ mname, gname = METRIC_LABELS.get(metric, metric), GROUP_LABELS[group]
 ks = sorted(table["k"].unique(), key=k_order)
 noises = sorted(table["noise"].unique())
 
-tab_lines, tab_rel, tab_table, tab_abl, tab_params = st.tabs(
-    ["Across k-shot and noise", "vs fine-tuning", "Table", "Ablations", "Tuned parameters"]
+tab_claims, tab_lines, tab_rel, tab_table, tab_abl, tab_params = st.tabs(
+    ["Claims", "Across k-shot and noise", "vs fine-tuning", "Table", "Ablations", "Tuned parameters"]
 )
+
+with tab_claims:
+    found = pd.DataFrame([vars(c) for c in claims(table, metric)])
+    st.caption(
+        f"For {mname}. holds / does not hold: significant after the false-discovery correction, or 95% "
+        "intervals apart; inconclusive: the data cannot tell; not tested: this sweep lacks the runs."
+    )
+    st.dataframe(found, hide_index=True, key="compare_claims", width="stretch")
 
 with tab_lines:
     left, right = st.columns(2)
@@ -94,26 +137,32 @@ with tab_lines:
         figure_download(fig, f"{sid}-{metric}-{group}-noise", "dl_fig_noise")
 
 with tab_rel:
-    rel = main[main["label"] != BASELINE]
-    if rel.empty or (sel["label"] != BASELINE).all():
-        st.info(f"No {BASELINE} runs in this sweep: nothing to compare against.")
+    rel = main[(main["label"] != BASELINE) & main["diff"].notna()]
+    if rel.empty:
+        st.info(f"No {BASELINE} runs in this sweep (or none that share users): nothing to compare against.")
     else:
-        fig = grouped_bars(
-            rel.assign(**{"improvement %": 100 * rel["rel_vs_finetune"]}),
-            "improvement %",
-            f"Relative improvement over {BASELINE}, {mname} ({gname})",
+        fig = difference_bars(
+            rel,
+            "diff",
+            "diff_low",
+            "diff_high",
+            f"Difference to {BASELINE}, {mname} ({gname}); * = adjusted p < {ALPHA}",
         )
         st.plotly_chart(fig, key="compare_fig_rel")
-        figure_download(fig, f"{sid}-{metric}-{group}-relative", "dl_fig_rel")
+        figure_download(fig, f"{sid}-{metric}-{group}-difference", "dl_fig_rel")
 
 with tab_table:
     a, b, cc = st.columns(3)
-    tk = a.selectbox("k-shot", ks, key=kept("compare_table_k"))
+    tk = a.selectbox("k-shot", ks, index=len(ks) - 1, key=kept("compare_table_k"))
     tn = b.selectbox("Noise rate", noises, key=kept("compare_table_noise"))
-    alpha = cc.select_slider("Significance level", [0.01, 0.05, 0.1], value=0.05, key=kept("compare_alpha"))
-    paper = paper_table(table if show_abl else table[table["ablation"] == "none"], tk, tn, group, alpha)
-    st.caption(f"{gname} test targets, mean ± std over seeds; * = paired t-test vs {BASELINE}, p < {alpha}.")
+    alpha = cc.select_slider("Significance level", [0.01, 0.05, 0.1], value=ALPHA, key=kept("compare_alpha"))
+    paper = paper_table(table if show_abl else table[table["ablation"] == "none"], tk, tn, group, alpha, shown)
+    st.caption(
+        f"{gname} test targets: mean [95% interval over users]; * = Benjamini-Hochberg adjusted p < {alpha} "
+        f"against {BASELINE} (Wilcoxon signed-rank over users)."
+    )
     st.dataframe(paper, hide_index=True, key="compare_paper_table")
+    st.caption(" ".join(NOTES))
     st.download_button(
         "Download table (CSV)", paper.to_csv(index=False), file_name=f"{sid}-table.csv", mime="text/csv", key="dl_table"
     )
@@ -128,9 +177,8 @@ with tab_abl:
             "to a sweep of PPR methods to compare with and without CL / each augmentation."
         )
     else:
-        fig = grouped_bars(
-            sel[sel["method"] != BASELINE], "mean", f"Ablations: {mname} ({gname})", error="std", facet="method"
-        )
+        abl = sel[sel["method"].isin(["ppr-light", "ppr-full"])]
+        fig = difference_bars(abl, "mean", "ci_low", "ci_high", f"Ablations: {mname} ({gname})", facet="method")
         st.plotly_chart(fig, key="compare_fig_ablation")
         figure_download(fig, f"{sid}-{metric}-{group}-ablation", "dl_fig_abl")
 

@@ -7,11 +7,14 @@ sweep shows the same runs; the sweep id in the URL (?sweep=ID) brings the view b
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from ppr.data.store import Dataset, Store
+from ppr.data.splits import fold_count
+from ppr.data.store import Dataset, Store, os_error_message
 from ppr.errors import InputError
 from ppr.jobs import control, estimate
 from ppr.jobs import plan as plans
@@ -19,7 +22,7 @@ from ppr.jobs import sweep as sweeps
 from ppr.report.results import result_table
 from ppr.runs.folder import RunFolder
 from ppr.runs.status import read_metrics, read_status
-from ppr.spec.run import METHODS, BackboneSpec, RunSpec, TuneSpec, WarmSpec
+from ppr.spec.run import METHODS, BackboneSpec, RunSpec, SplitSpec, TuneSpec, WarmSpec
 from ppr.spec.settings import parse_list
 from ppr.spec.sweep import ABLATIONS, SweepSpec
 from ui.charts import loss_curve
@@ -42,10 +45,18 @@ def calibration(home: str, ref: str, content_hash: str, spec: str, device: str) 
     return estimate.calibrate(ds, RunSpec.from_dict(json.loads(spec)), device)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def folds(path: str, content_hash: str, spec: str) -> int:
+    """The split's number of folds (every cell is tested on each), once per dataset version and split settings."""
+    return fold_count(Dataset(Path(path)), RunSpec.from_dict(json.loads(spec)).split)
+
+
 def sweep_from_form(ds: Dataset) -> tuple[SweepSpec, str]:
     """The sweep the form describes and the device it asks for."""
     a, b, c, d = st.columns(4)
-    methods = a.multiselect("Methods", METHODS, default=["finetune", "ppr-light", "ppr-full"], key=kept("methods"))
+    methods = a.multiselect(
+        "Methods", METHODS, default=["pop", "pop-profile", "finetune", "ppr-light", "ppr-full"], key=kept("methods")
+    )
     k_text = b.text_input("k-shots", "all", key=kept("k_shots"), help="comma list of integers >= 1 or 'all'")
     noise_text = c.text_input(
         "Noise rates", "0", key=kept("noises"), help="comma list of profile noise rates in [0, 1]"
@@ -74,22 +85,25 @@ def sweep_from_form(ds: Dataset) -> tuple[SweepSpec, str]:
         **toggles,
     }
     device = d.selectbox("Device", ["auto", "cpu", "cuda"], key=kept("device"))
-    with st.expander("Warm-training (backbone) settings"):
-        w = st.columns(4)
-        warm = WarmSpec(epochs=setting_input(w[0], WarmSpec, "epochs", "Warm epochs", "warm_epochs"))
+    with st.expander("Split and warm-training (backbone) settings"):
+        w = st.columns(5)
+        split = SplitSpec(folds=setting_input(w[0], SplitSpec, "folds", "Folds of cold users", "folds", optional=True))
+        warm = WarmSpec(epochs=setting_input(w[1], WarmSpec, "epochs", "Warm epochs", "warm_epochs"))
         backbone = BackboneSpec(
-            max_len=setting_input(w[1], BackboneSpec, "max_len", "Max length", "warm_max_len"),
-            d=setting_input(w[2], BackboneSpec, "d", "Hidden size", "warm_d"),
-            n_layers=setting_input(w[3], BackboneSpec, "n_layers", "Layers", "warm_layers"),
+            max_len=setting_input(w[2], BackboneSpec, "max_len", "Max length", "warm_max_len"),
+            d=setting_input(w[3], BackboneSpec, "d", "Hidden size", "warm_d"),
+            n_layers=setting_input(w[4], BackboneSpec, "n_layers", "Layers", "warm_layers"),
         )
+    base = RunSpec(ds.ref, ds.content_hash, split, backbone, warm)
     sweep = SweepSpec.grid(
-        RunSpec(ds.ref, ds.content_hash, backbone=backbone, warm=warm),
+        base,
         tuple(methods),
         parse_list(TuneSpec, "k_shot", k_text),
         parse_list(TuneSpec, "noise", noise_text),
         parse_list(TuneSpec, "seed", seeds_text),
         ("none", *ablations),
         TuneSpec(**tune),
+        folds(ds.path, ds.content_hash, plans.spec_json(base)),
     )
     return sweep, device
 
@@ -98,7 +112,8 @@ def launch_form(store: Store, ds: Dataset) -> None:
     st.subheader("Launch")
     st.caption(
         f"On **{ds.ref}**. One method, one k-shot, one noise rate and one seed is a single tune; "
-        "lists make a sweep (every combination). Each seed warm-trains the backbone once, shared by its cells."
+        "lists make a sweep (every combination), each tested on every fold of cold users. Each seed warm-trains "
+        "the backbone once, shared by its cells."
     )
     try:
         sweep, device = sweep_from_form(ds)
@@ -121,30 +136,58 @@ def launch_form(store: Store, ds: Dataset) -> None:
     if nothing_to_do:
         st.caption("Every run of this grid is done already: its results are in the list below and on Compare.")
     else:
-        busy = sum(r["state"] == "running" and not r["stale"] for r in control.run_rows(store))
+        busy = sum(r["state"] == "running" and not r["stale"] for r in control.run_rows(store, warn=None))
         st.caption(p.caption(busy))
     if st.button("Launch", type="primary", key="launch", disabled=nothing_to_do):
-        sid, pid = control.start(store, sweep, device)
+        try:
+            sid, pid = control.start(store, sweep, device)
+        except OSError as exc:  # a full disk, a read-only store: one paragraph, not a traceback
+            st.error(os_error_message(exc, "launch the sweep"))
+            return
         st.query_params[SWEEP_KEY] = sid
         st.session_state[_SHOW] = sid
         flash("success", f"Sweep **{sid}** submitted; worker {pid} computes it in the background.")
         st.rerun()
 
 
-def run_detail(store: Store, rid: str) -> None:
+def _act(action: Callable[[], str]) -> None:
+    """Run a button's action; its message as a toast, an error as one paragraph."""
+    try:
+        st.toast(action())
+    except InputError as exc:
+        st.error(str(exc))
+    except OSError as exc:
+        st.error(os_error_message(exc, "do that"))
+
+
+def run_detail(store: Store, row: dict) -> None:
+    """One run of the list: progress, cancel/resume, what to do when it is stranded, error, loss curve, result."""
+    rid = row["id"]
     run = RunFolder(store.runs_dir / rid)
     status = read_status(run.path)
-    state = control.shown_state(status, run.info())
+    try:
+        state = control.shown_state(status, run.info(), row["worker"])
+    except InputError as exc:  # damaged since the list was read
+        st.warning(str(exc))
+        return
     max_epochs = status.get("max_epochs")
     st.progress(
         float(status.get("progress") or 0),
         text=f"{state} · epoch {status.get('epoch', 0)}" + (f" of {max_epochs}" if max_epochs else ""),
     )
+    stranded = status["state"] == "queued" and not row["worker"]
     left, right, _ = st.columns([1, 1, 4])
     if left.button("Cancel", key=f"cancel_{rid}", disabled=status["state"] not in ("queued", "running")):
-        st.toast(control.cancel(store, rid))
-    if right.button("Resume", key=f"resume_{rid}", disabled=status["state"] not in ("failed", "cancelled")):
-        st.toast(f"worker {control.resume(store, rid)} resumes {rid}")
+        _act(lambda: control.cancel(store, rid))
+    if right.button(
+        "Resume", key=f"resume_{rid}", disabled=status["state"] not in ("failed", "cancelled") and not stranded
+    ):
+        _act(lambda: f"worker {control.resume(store, rid)} resumes {rid}")
+    if stranded:
+        st.warning(
+            f"Queued, but no worker will take it (its worker was stopped or killed). Resume starts one; "
+            f"from a shell: `{row['next']}`."
+        )
     if status["state"] == "failed":
         st.error(status.get("error") or "The run failed.")
         with st.expander("Traceback", expanded=False):
@@ -160,34 +203,43 @@ def sweep_header(store: Store, sid: str) -> list[str]:
     """The sweep's progress and its cancel/resume buttons; returns its run ids."""
     body = sweeps.read_sweep(store, sid)
     counts = ", ".join(f"{n} {s}" for s, n in body["counts"].items() if n)
-    st.progress(body["progress"], text=f"Sweep **{sid}** ({body['dataset']}): {body['state']} · {counts}")
+    state = "failed (worker gone)" if body.get("stale") else body["state"]
+    st.progress(body["progress"], text=f"Sweep **{sid}** ({body['dataset']}): {state} · {counts}")
     left, right, _ = st.columns([1, 1, 4])
     if left.button("Cancel sweep", key=f"cancel_sweep_{sid}", disabled=body["state"] not in ("queued", "running")):
-        st.toast(control.cancel(store, sid))
+        _act(lambda: control.cancel(store, sid))
     if right.button(
         "Resume sweep",
         key=f"resume_sweep_{sid}",
-        disabled=not (body["counts"]["failed"] or body["counts"]["cancelled"]),
+        disabled=not (body["counts"]["failed"] or body["counts"]["cancelled"] or body["stranded"]),
     ):
-        st.toast(f"worker {control.resume(store, sid)} resumes sweep {sid}")
+        _act(lambda: f"worker {control.resume(store, sid)} resumes sweep {sid}")
+    if body["stranded"]:
+        st.warning(
+            f"{body['stranded']} queued runs of this sweep have no worker (it was stopped or killed). "
+            f"Resume sweep starts one; from a shell: `{body['next']}`."
+        )
     return body["runs"]
 
 
 @st.fragment(run_every=2)
 def live_runs(store: Store) -> None:
     """Re-read the run folders every 2 s (only this part of the page reruns)."""
-    options = [ALL_RUNS, *sweeps.list_sweeps(store)]
+    skipped: list[str] = []
+    options = [ALL_RUNS, *sweeps.list_sweeps(store, skipped.append)]
     if st.session_state.get(_SHOW) not in options:  # first run, or a refreshed tab: the URL's sweep
         wanted = st.query_params.get(SWEEP_KEY)
         st.session_state[_SHOW] = wanted if wanted in options else ALL_RUNS
     chosen = st.selectbox("Show", options, key=kept(_SHOW))
     if chosen != ALL_RUNS:
         st.query_params[SWEEP_KEY] = chosen
-        rows = control.run_rows(store, sweep_header(store, chosen))
+        rows = control.run_rows(store, sweep_header(store, chosen), skipped.append)
     else:
         if SWEEP_KEY in st.query_params:
             del st.query_params[SWEEP_KEY]
-        rows = control.run_rows(store)
+        rows = control.run_rows(store, warn=skipped.append)
+    for line in skipped:  # damaged run or sweep folders: left out, each named once
+        st.warning(line.removeprefix("warning: "), icon=":material/warning:")
     if not rows:
         st.info(
             "No runs yet. Launch a tune or a sweep above; runs started from a shell "
@@ -206,7 +258,7 @@ def live_runs(store: Store) -> None:
         st.session_state[_RUN] = next((r["id"] for r in rows if r["state"] == "running"), ids[0])
     states = dict(zip(table["id"], table["state"], strict=True))
     rid = st.selectbox("Run", ids, key=kept(_RUN), format_func=lambda r: f"{r} ({states[r]})")
-    run_detail(store, rid)
+    run_detail(store, next(r for r in rows if r["id"] == rid))
 
 
 st.title("Runs")

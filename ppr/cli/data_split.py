@@ -34,7 +34,10 @@ def run(args: argparse.Namespace, store: Store) -> int:
     ds = store.open(args.name)
     cfg = settings_from(args, SplitSpec)
     log = None if args.json else (lambda msg: print(msg, file=sys.stderr))
-    split = make_split(ds, cfg, log=log)
+    store.sweep_stale()
+    with ds.locked(log=log):  # an rm of the dataset waits for the split, and the other way round
+        ds.check_present()
+        split = make_split(ds, cfg, log=log)
     report = {
         "dataset": ds.ref,
         "split_id": split.id,

@@ -2,7 +2,7 @@
 
     sweep NAME --methods finetune,ppr-light --k-shots 1,all --noise 0,0.3 --seeds 0,1 [--background]
     runs list [--json] | runs show ID [--json] | runs cancel ID | runs resume ID [--foreground]
-    report SWEEP [--format md|csv|json]
+    report SWEEP [--format md|csv|json] [--ranking sampled|full|both]
 
 With --background the sweep runs in a detached worker and the sweep id is the last
 line of stdout. IDs in `runs show/cancel/resume` are run ids or sweep ids.
@@ -18,12 +18,14 @@ import sys
 from ppr.cli import help_line
 from ppr.cli.options import add_settings, settings_from
 from ppr.cli.train import add_run_settings, base_spec
+from ppr.data.splits import fold_count
 from ppr.data.store import Store
+from ppr.errors import InputError
 from ppr.jobs import control
 from ppr.jobs import sweep as sweeps
 from ppr.report import tables
-from ppr.runs.folder import run_folder
-from ppr.runs.status import read_metrics, read_status
+from ppr.runs.folder import readable, run_folder
+from ppr.runs.status import read_metrics, read_status, unreadable_metric_lines
 from ppr.spec.run import METHODS, TuneSpec
 from ppr.spec.settings import parse_list
 from ppr.spec.sweep import ABLATIONS, SweepSpec
@@ -32,12 +34,14 @@ from ppr.spec.sweep import ABLATIONS, SweepSpec
 def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("sweep", help=help_line("sweep"))
     s.add_argument("name", help="dataset NAME or NAME@vN")
-    s.add_argument("--methods", default="finetune,ppr-light,ppr-full", help="comma list of " + ", ".join(METHODS))
+    s.add_argument(
+        "--methods", default="pop,pop-profile,finetune,ppr-light,ppr-full", help="comma list of " + ", ".join(METHODS)
+    )
     s.add_argument("--k-shots", default="all", help="comma list of integers >= 1 or 'all'")
     s.add_argument("--noise", default="0", help="comma list of profile noise rates")
     s.add_argument("--seeds", default="0", help="comma list of seeds (each also seeds its warm run)")
     s.add_argument("--ablations", default="none", help="comma list of " + ", ".join(ABLATIONS) + " (PPR methods)")
-    add_settings(s, TuneSpec, skip=("method", "k_shot", "noise"))
+    add_settings(s, TuneSpec, skip=("method", "k_shot", "noise", "fold"))
     add_run_settings(s, warm_prefix="warm-")
     s.add_argument("--device", default="auto")
     s.add_argument("--background", action="store_true", help="detach a worker and return; prints the sweep id last")
@@ -74,19 +78,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help=help_line("report"))
     p.add_argument("sweep")
     p.add_argument("--format", choices=("md", "csv", "json"), default="md")
+    p.add_argument(
+        "--ranking",
+        choices=("sampled", "full", "both"),
+        default="both",
+        help="metrics against the sampled candidates, the whole catalogue, or both (default)",
+    )
     p.set_defaults(func=run_report)
 
 
 def sweep_spec(args: argparse.Namespace, store: Store) -> SweepSpec:
-    """The sweep the flags describe: grid axes as comma lists, every other setting shared by the cells."""
+    """The sweep the flags describe: grid axes as comma lists, every other setting shared by the cells; its cells
+    are tested on every fold of the split (pooled in the report)."""
+    base = base_spec(args, store, seed=0)
     return SweepSpec.grid(
-        base_spec(args, store, seed=0),
+        base,
         parse_list(TuneSpec, "method", args.methods),
         parse_list(TuneSpec, "k_shot", args.k_shots),
         parse_list(TuneSpec, "noise", args.noise),
         parse_list(TuneSpec, "seed", args.seeds),
         tuple(a.strip() for a in args.ablations.split(",") if a.strip()),
         settings_from(args, TuneSpec),
+        fold_count(store.open(base.dataset), base.split),
     )
 
 
@@ -126,52 +139,95 @@ def run_worker(args: argparse.Namespace, store: Store) -> int:
 
 
 def runs_list(args: argparse.Namespace, store: Store) -> int:
-    rows = control.run_rows(store, sweeps.read_sweep(store, args.sweep)["runs"] if args.sweep else None)
-    sweep_rows = [
-        {k: b[k] for k in ("id", "dataset", "state", "progress", "counts", "pid")}
-        for b in (sweeps.read_sweep(store, s) for s in sweeps.list_sweeps(store))
-    ]
+    rows = control.run_rows(store, sweeps.read_sweep(store, args.sweep)["runs"] if args.sweep else None, _warn)
+    sweep_rows = []
+    for sid in sweeps.list_sweeps(store, _warn):
+        try:
+            b = sweeps.read_sweep(store, sid)
+        except InputError as exc:  # damaged since it was listed
+            _warn(f"warning: skipping sweep {sid}: {exc}")
+            continue
+        sweep_rows.append({k: b.get(k) for k in ("id", "dataset", "state", "progress", "counts", "pid", "stranded")})
+        sweep_rows[-1]["shown_state"] = _sweep_state(b)
+        sweep_rows[-1]["next"] = b["next"]
     if args.json:
         print(json.dumps({"runs": rows, "sweeps": sweep_rows}, indent=2, default=str))
         return 0
     for r in rows:
-        state = "failed (stale)" if r["stale"] else r["state"]
         old = f"  outdated (run semantics v{r['semantics']})" if r["outdated"] else ""
+        nxt = f"  -> {r['next']}" if r["next"] else ""
+        state = r["shown_state"].split(" · ")[0]
         print(
-            f"{r['id']:<60} {state:<15} {100 * r['progress']:5.1f}%  epoch {r['epoch']:<4} pid {r['pid'] or '-'}{old}"
+            f"{r['id']:<60} {state:<20} {100 * r['progress']:5.1f}%  epoch {r['epoch']:<4} pid {r['pid'] or '-'}"
+            f"{old}{nxt}"
         )
     for s in sweep_rows:
-        print(f"sweep {s['id']:<54} {s['state']:<15} {100 * s['progress']:5.1f}%  {s['counts']}")
+        nxt = f"  -> {s['next']}" if s["next"] else ""
+        print(f"sweep {s['id']:<54} {s['shown_state']:<20} {100 * s['progress']:5.1f}%  {s['counts']}{nxt}")
     if not rows and not sweep_rows:
         print(f"no runs under {store.runs_dir}")
     return 0
 
 
+def _warn(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _sweep_state(body: dict) -> str:
+    if body.get("stale"):
+        return "failed (worker gone)"
+    if body.get("stranded"):
+        return f"{body['state']}, {body['stranded']} queued with no worker"
+    return body["state"]
+
+
 def runs_show(args: argparse.Namespace, store: Store) -> int:
     if control.is_sweep(store, args.id):
         body = sweeps.read_sweep(store, args.id)
-        body["run_states"] = control.run_rows(store, body["runs"])
+        body["run_states"] = control.run_rows(store, body["runs"], _warn)
+        body["shown_state"] = _sweep_state(body)
     else:
         run = run_folder(store.runs_dir, args.id)
-        body = {**read_status(run.path), "spec": run.info(), "metrics": read_metrics(run.path)[-5:]}
+        problem = run.problem()
+        st = read_status(run.path)
+        worker = st["state"] != "queued" or control.has_worker(store, run.id)
+        try:
+            info = run.info()
+            shown = control.shown_state(st, info, worker)
+        except (InputError, TypeError, ValueError, AttributeError, KeyError):  # spec.json damaged
+            info, shown = None, st["state"]
+        if problem and "damaged" not in shown:
+            shown += " (damaged)"
+        body = {
+            **st,
+            "shown_state": shown,
+            "damaged": problem,
+            "next": control.next_step(store, {**st, "damaged": problem}, worker),
+            "spec": info,
+            "metrics": read_metrics(run.path)[-5:],
+            "unreadable_metric_lines": unreadable_metric_lines(run.path),
+        }
     if args.json:
         print(json.dumps(body, indent=2, default=str))
         return 0
-    for key in (
-        "id",
-        "state",
-        "stale",
-        "progress",
-        "epoch",
-        "pid",
-        "started",
-        "updated",
-        "finished",
-        "counts",
-        "error",
+    for key, label in (
+        ("id", "id"),
+        ("shown_state", "state"),
+        ("progress", "progress"),
+        ("epoch", "epoch"),
+        ("pid", "pid"),
+        ("started", "started"),
+        ("updated", "updated"),
+        ("finished", "finished"),
+        ("counts", "counts"),
+        ("damaged", "damaged"),
+        ("error", "error"),
+        ("next", "next"),
     ):
-        if body.get(key) is not None:
-            print(f"{key:<9} {body[key]}")
+        if body.get(key) is not None and not (key == "error" and body[key] == body.get("damaged")):
+            print(f"{label:<9} {body[key]}")
+    if body.get("unreadable_metric_lines"):
+        print(f"note      {body['unreadable_metric_lines']} unreadable lines of metrics.jsonl skipped")
     if body.get("traceback"):
         print(body["traceback"])
     return 0
@@ -191,7 +247,9 @@ def runs_resume(args: argparse.Namespace, store: Store) -> int:
         print(f"{args.id}: {final}")
         return 0 if final == "done" else 1
     pid = control.resume(store, args.id)
-    print(f"worker {pid} resumes {args.id}")
+    sid = None if control.is_sweep(store, args.id) else control.sweep_of(store, args.id)
+    with_sweep = f" and the queued runs of its sweep {sid}" if sid else ""
+    print(f"worker {pid} resumes {args.id}{with_sweep}")
     print(args.id)
     return 0
 
@@ -203,7 +261,8 @@ def run_report(args: argparse.Namespace, store: Store) -> int:
         f"Sweep {sweep['id']} ({sweep['dataset']}): {sweep['state']}, {c['done']} of {len(sweep['runs'])} runs "
         f"done, {c['failed']} failed, {c['cancelled']} cancelled, {c['queued'] + c['running']} to go"
     )
-    table = tables.sweep_table(sweeps.sweep_runs(store, args.sweep))
+    runs = readable(sweeps.sweep_runs(store, args.sweep), _warn)  # a damaged run: named, left out
+    table = tables.sweep_table(runs, tables.RANKINGS[args.ranking])
     summary = {k: sweep[k] for k in ("id", "dataset", "state", "counts", "progress")}
-    sys.stdout.write(tables.render(table, args.format, title, summary))
+    sys.stdout.write(tables.render(table, args.format, title, summary, args.ranking))
     return 0

@@ -74,6 +74,20 @@ def sample_negatives(
     return out
 
 
+def check_negatives(
+    offsets: np.ndarray,
+    items: np.ndarray,
+    n_items: int,
+    users: np.ndarray,
+    n: int,
+    describe_user: Callable[[int], str] | None = None,
+) -> None:
+    """InputError unless every one of `users` left at least n items unclicked (what sample_negatives needs)."""
+    keys = clicked_keys(offsets, items, n_items)
+    n_clicked = np.bincount(keys // (n_items + 1), minlength=len(offsets) - 1)
+    _check_pool(np.unique(np.asarray(users, dtype=np.int64)), n_clicked, n_items, n, describe_user)
+
+
 def _check_pool(
     users: np.ndarray,
     n_clicked: np.ndarray,

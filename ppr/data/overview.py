@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ppr.data.splits import ROLE_NAMES, ROLE_TEST, ROLE_TUNE, ROLE_VAL, ROLE_WARM, SplitSpec, make_split
+from ppr.data.splits import ROLE_NAMES, ROLE_TEST, ROLE_TUNE, ROLE_VAL, ROLE_WARM, SplitSpec, planned_split
 from ppr.data.store import Dataset
 
 MAX_CURVE_POINTS = 400  # popularity curves of big catalogues are thinned to log-spaced ranks
@@ -81,8 +81,9 @@ def attribute_distributions(ds: Dataset) -> dict[str, pd.DataFrame]:
 
 
 def split_overview(ds: Dataset, cfg: SplitSpec = SplitSpec()) -> dict[str, Any]:
-    """How the cold-start split (computed and stored if new) divides users, and whether cold users are simulated."""
-    split = make_split(ds, cfg)
+    """How the cold-start split divides users (its first fold), and whether cold users are simulated. Laid out in
+    memory when it is not stored yet (negatives are not needed to show it, nor written by looking)."""
+    split = planned_split(ds, cfg)
     roles = pd.DataFrame(
         {
             "role": [ROLE_LABELS[r] for r in ROLE_LABELS],
@@ -98,6 +99,7 @@ def split_overview(ds: Dataset, cfg: SplitSpec = SplitSpec()) -> dict[str, Any]:
         "cold_natural": counts["cold_natural"],
         "cold_simulated": counts["cold_simulated"],
         "simulate_share": float(split.info.get("simulate_cold_resolved", 0.0)),
+        "folds": split.folds,
         "targets": counts["targets"],
         "no_clicks": counts["users"]["none"],
     }

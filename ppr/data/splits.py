@@ -1,18 +1,22 @@
 """The cold-start split (docs/protocol.md), computed once, seeded and stored.
 
 Warm users (>= cold_threshold clicks) train the backbone; cold users (fewer clicks,
-natural or simulated by cropping warm users to their first c clicks) are split by
-user into tuning, validation and test. Targets and their 99 never-clicked negatives
-are sampled once and stored, so every method is scored on identical candidates.
+natural or simulated by cropping warm users to their first c clicks) are dealt by user
+into F folds. Fold f of a split is one view of it: fold f's users are the test users, a
+seeded validation share of the others decides early stopping, the rest tune; over the F
+folds every cold user is tested exactly once (F = 1: one test part of test_frac). Targets
+and their 99 never-clicked negatives are sampled once for every fold and stored, so every
+method and fold is scored on identical candidates; the warm users, and so warm-training,
+are the same in every fold.
 
 Stored under ``<dataset version>/splits/<split_id>/``, written to a staging folder
 and renamed into place (readers never see half a split)::
 
-    split.json        config, id, resolved simulate share, counts, dataset hash, created_at
-    users.parquet     user, role, n_clicks (full), n_kept (after crop), simulated
+    split.json        config, id, resolved folds and simulate share, counts, dataset hash, created_at
+    users.parquet     user, base (none/warm/cold), fold (-1: never tested), val_order, n_clicks, n_kept, simulated
     offsets.npy       int64 (U+1)  CSR of every user's clicks after the cold crop
     items.npy         int32
-    targets.parquet   target_id, user, group, kind, pos, item
+    targets.parquet   target_id, user, group (warm_val, warm_test, cold), kind, pos, item
     negatives.npy     int32 (n_targets, n_negatives)
 
 Arrays are plain .npy read with allow_pickle=False: no pickle anywhere.
@@ -30,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ppr.data.negatives import sample_negatives
+from ppr.data.negatives import check_negatives, sample_negatives
 from ppr.data.store import Dataset
 from ppr.errors import InputError
 from ppr.io import atomic_write_json, read_json, staged_dir
@@ -43,7 +47,9 @@ GROUPS = ("warm_val", "warm_test", "val", "test")
 KINDS = ("zero", "few")
 AUTO_COLD_SHARE = 0.05  # below this share of naturally cold users, auto mode simulates
 AUTO_SIMULATE = 0.2  # ... this share of warm users as cold
-_FORMAT_VERSION = 1
+AUTO_FOLDS, AUTO_FOLDS_BELOW = 5, 2000  # auto folds: 5 when fewer cold users than this (every one tested), else 1
+_FORMAT_VERSION = 2
+_BASE_NONE, _BASE_WARM, _BASE_COLD = -1, 0, 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,13 +59,15 @@ class Split:
     config: SplitSpec
     id: str
     path: Path
-    roles: np.ndarray  # int8 per user
+    roles: np.ndarray  # int8 per user, in this fold
     simulated: np.ndarray  # bool per user: cropped to simulate a cold user
     offsets: np.ndarray  # int64 (U+1), after the cold crop
     items: np.ndarray  # int32
     targets: pd.DataFrame
     negatives: np.ndarray  # int32 (n_targets, n_negatives)
     info: dict[str, Any] = field(default_factory=dict)  # split.json
+    fold: int = 0
+    folds: int = 1
 
     @property
     def n_users(self) -> int:
@@ -80,47 +88,41 @@ class Split:
         return _counts(self.roles, self.simulated, self.targets)
 
 
-def make_split(ds: Dataset, cfg: SplitSpec = SplitSpec(), log: Log | None = None) -> Split:
-    """Compute and store the split of `ds` for `cfg`, or load it if it is already stored."""
+def make_split(ds: Dataset, cfg: SplitSpec = SplitSpec(), log: Log | None = None, fold: int = 0) -> Split:
+    """Fold `fold` of the split of `ds` for `cfg`, computed and stored first if it is not stored yet."""
     log = log or (lambda msg: None)
     final = splits_dir(ds) / cfg.split_id
     if (final / "split.json").is_file():
-        log(f"split {cfg.split_id} already stored; loading it")
-        return _load_matching(ds, cfg)
+        log(f"split {cfg.split_id} already stored; loading fold {fold}")
+        return _load_matching(ds, cfg, fold)
     log(f"reading sequences of {ds.ref}")
     offsets, items = ds.sequences()
-    arrays = _compute(offsets, items, ds.n_items, cfg, log, _user_describer(ds))
-    try:
-        with staged_dir(final) as stage:
-            _write(stage, ds, cfg, arrays)
-    except OSError:
-        if not (final / "split.json").is_file():  # lost a race to an identical split: fine
-            raise
-    log(f"stored split at {final}")
-    return _load_matching(ds, cfg)
+    arrays = _compute(offsets, items, ds.n_items, cfg, log, _user_describer(ds))  # outside the lock: no wait
+    with ds.locked(log=log):  # import, split and rm of one name take turns
+        ds.check_present()  # removed meanwhile: say so, re-create nothing under it
+        if not (final / "split.json").is_file():  # an identical split may have won meanwhile
+            with staged_dir(final) as stage:
+                _write(stage, ds, cfg, arrays)
+            log(f"stored split at {final}")
+    return _load_matching(ds, cfg, fold)
 
 
-def planned_split(ds: Dataset, cfg: SplitSpec) -> Split:
-    """The stored split, else its roles, crop and targets computed in memory without negatives (nothing is
-    written; cheap: the run-time estimator uses it)."""
+def planned_split(ds: Dataset, cfg: SplitSpec, fold: int = 0) -> Split:
+    """The stored split's fold, else the same roles, crop and targets computed in memory without negatives
+    (nothing is written; cheap: run-time estimates and sweep plans use it). InputError when the split cannot be
+    made (too few items for its negatives)."""
     if (splits_dir(ds) / cfg.split_id / "split.json").is_file():
-        return load_split(ds, cfg.split_id)
-    lay = layout(*ds.sequences(), cfg)
-    return Split(
-        cfg,
-        cfg.split_id,
-        splits_dir(ds) / cfg.split_id,
-        lay["roles"],
-        lay["simulated"],
-        lay["offsets"],
-        lay["items"],
-        lay["targets"],
-        np.zeros((len(lay["targets"]), 0), np.int32),
-    )
+        return load_split(ds, cfg.split_id, fold)
+    offsets, items = ds.sequences()
+    lay = layout(offsets, items, cfg)
+    check_negatives(offsets, items, ds.n_items, lay["targets"]["user"].to_numpy(), cfg.n_negatives)
+    negatives = np.zeros((len(lay["targets"]), 0), np.int32)
+    info = {"folds": lay["folds"], "simulate_cold_resolved": lay["share"]}
+    return _fold_view(cfg, splits_dir(ds) / cfg.split_id, lay, negatives, info, fold)
 
 
-def _load_matching(ds: Dataset, cfg: SplitSpec) -> Split:
-    split = load_split(ds, cfg.split_id)
+def _load_matching(ds: Dataset, cfg: SplitSpec, fold: int) -> Split:
+    split = load_split(ds, cfg.split_id, fold)
     if split.config != cfg:  # ids round fractions to 6 digits: never hand back other settings
         raise InputError(
             f"Split folder {split.path} holds settings {split.config}, not the requested {cfg}; "
@@ -140,7 +142,8 @@ def list_splits(ds: Dataset) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if (p / "split.json").is_file())
 
 
-def load_split(ds: Dataset, split_id: str) -> Split:
+def load_split(ds: Dataset, split_id: str, fold: int = 0) -> Split:
+    """Fold `fold` of a stored split."""
     folder = splits_dir(ds) / split_id
     if "/" in split_id or split_id.startswith(".") or not (folder / "split.json").is_file():
         known = ", ".join(list_splits(ds)) or "none yet"
@@ -148,23 +151,80 @@ def load_split(ds: Dataset, split_id: str) -> Split:
             f"Dataset {ds.ref} has no split {split_id!r} under {splits_dir(ds)} (known: {known}). "
             "Make one with `python -m ppr data split NAME`."
         )
+    try:
+        return _read_split(ds, folder, fold)
+    except OSError:
+        ds.check_present()  # a removed version reads as removed, not as a missing file
+        raise
+
+
+def _read_split(ds: Dataset, folder: Path, fold: int) -> Split:
     info = read_json(folder / "split.json")
+    if info.get("format_version") != _FORMAT_VERSION:
+        raise InputError(
+            f"Split {folder} was stored by an older version of the workbench (format "
+            f"{info.get('format_version')}); remove it (or the dataset's splits folder) to recompute it."
+        )
     users = pd.read_parquet(folder / "users.parquet")
     targets = pd.read_parquet(folder / "targets.parquet")
     for col in ("group", "kind"):
         targets[col] = targets[col].astype(str)
+    lay = {
+        "base": users["base"].to_numpy(np.int8),
+        "fold_of": users["fold"].to_numpy(np.int16),
+        "val_order": users["val_order"].to_numpy(np.int64),
+        "simulated": users["simulated"].to_numpy(bool),
+        "offsets": np.load(folder / "offsets.npy", allow_pickle=False),
+        "items": np.load(folder / "items.npy", allow_pickle=False),
+        "targets": targets,
+        "n_val": int(info["n_val"]),
+        "folds": int(info["folds"]),
+    }
+    negatives = np.load(folder / "negatives.npy", allow_pickle=False)
+    return _fold_view(SplitSpec(**info["config"]), folder, lay, negatives, info, fold)
+
+
+def _fold_view(
+    cfg: SplitSpec, path: Path, lay: dict[str, Any], negatives: np.ndarray, info: dict[str, Any], fold: int
+) -> Split:
+    """The Split as fold `fold` sees it: roles, and the warm targets plus its test and validation users' ones."""
+    folds = int(lay["folds"])
+    if not 0 <= fold < folds:
+        raise InputError(
+            f"Fold {fold} does not exist: split {cfg.split_id} has {folds} fold(s), numbered 0 to {folds - 1}."
+        )
+    roles = fold_roles(lay["base"], lay["fold_of"], lay["val_order"], lay["n_val"], fold)
+    tg = lay["targets"]
+    cold = (tg["group"] == "cold").to_numpy()
+    role = roles[tg["user"].to_numpy()]
+    keep = ~cold | (role == ROLE_TEST) | (role == ROLE_VAL)
+    tg = tg[keep].copy()
+    tg.loc[cold[keep], "group"] = np.where(role[keep][cold[keep]] == ROLE_TEST, "test", "val")
     return Split(
-        config=SplitSpec(**info["config"]),
-        id=split_id,
-        path=folder,
-        roles=users["role"].to_numpy(np.int8),
-        simulated=users["simulated"].to_numpy(bool),
-        offsets=np.load(folder / "offsets.npy", allow_pickle=False),
-        items=np.load(folder / "items.npy", allow_pickle=False),
-        targets=targets,
-        negatives=np.load(folder / "negatives.npy", allow_pickle=False),
-        info=info,
+        cfg,
+        cfg.split_id,
+        path,
+        roles,
+        lay["simulated"],
+        lay["offsets"],
+        lay["items"],
+        tg.reset_index(drop=True),
+        negatives,
+        info,
+        fold,
+        folds,
     )
+
+
+def fold_roles(base: np.ndarray, fold_of: np.ndarray, val_order: np.ndarray, n_val: int, fold: int) -> np.ndarray:
+    """Roles in fold `fold`: its users test; the n_val first other cold users in val_order validate; the rest tune."""
+    roles = np.where(base == _BASE_WARM, ROLE_WARM, ROLE_NONE).astype(np.int8)
+    cold = base == _BASE_COLD
+    roles[cold] = ROLE_TUNE
+    roles[cold & (fold_of == fold)] = ROLE_TEST
+    others = np.flatnonzero(cold & (fold_of != fold))
+    roles[others[np.argsort(val_order[others], kind="stable")[:n_val]]] = ROLE_VAL
+    return roles
 
 
 # ----------------------------------------------------------------------------- computing
@@ -179,10 +239,11 @@ def _compute(
     describe_user: Callable[[int], str],
 ) -> dict[str, Any]:
     lay = layout(offsets, items, cfg)
-    roles, simulated, targets = lay["roles"], lay["simulated"], lay["targets"]
+    base, simulated, targets = lay["base"], lay["simulated"], lay["targets"]
     log(
-        f"{int((roles == ROLE_WARM).sum())} warm users, {int((roles > ROLE_WARM).sum())} cold users "
-        f"({int(simulated.sum())} simulated); sampling {cfg.n_negatives} negatives for {len(targets)} targets"
+        f"{int((base == _BASE_WARM).sum())} warm users, {int((base == _BASE_COLD).sum())} cold users "
+        f"({int(simulated.sum())} simulated) in {lay['folds']} fold(s); sampling {cfg.n_negatives} negatives for "
+        f"{len(targets)} targets"
     )
     negatives = sample_negatives(
         offsets, items, n_items, targets["user"].to_numpy(), cfg.n_negatives, _seed(cfg, 3), describe_user
@@ -191,23 +252,73 @@ def _compute(
 
 
 def layout(offsets: np.ndarray, items: np.ndarray, cfg: SplitSpec) -> dict[str, Any]:
-    """Roles, cropped sequences and targets of a split, without negatives (cheap: the run-time estimator uses it)."""
+    """Users' base roles and folds, cropped sequences and targets of a split, without negatives (cheap)."""
     lengths = np.diff(offsets)
     share = _resolve_simulate(lengths, cfg)
     kept, simulated = _simulate_cold(lengths, cfg, share)
-    roles = _assign_roles(lengths, simulated, cfg)
+    base = np.full(len(lengths), _BASE_NONE, dtype=np.int8)  # users with no clicks take no part
+    warm = (lengths >= cfg.cold_threshold) & ~simulated
+    base[warm] = _BASE_WARM
+    base[(lengths > 0) & ~warm] = _BASE_COLD
+    folds = resolved_folds(int((base == _BASE_COLD).sum()), cfg)
+    fold_of, val_order, n_val = _deal_folds(base, folds, cfg)
     new_offsets, new_items = _crop(offsets, items, kept)
-    targets = _targets(new_offsets, new_items, roles)
+    scored = np.zeros(len(base), dtype=bool)  # cold users that are tested or validate in some fold
+    for f in range(folds):
+        scored |= fold_roles(base, fold_of, val_order, n_val, f) >= ROLE_VAL
+    targets = _targets(new_offsets, new_items, base, scored)
     return {
         "share": share,
         "lengths": lengths,
         "kept": kept,
         "simulated": simulated,
-        "roles": roles,
+        "base": base,
+        "fold_of": fold_of,
+        "val_order": val_order,
+        "n_val": n_val,
+        "folds": folds,
         "offsets": new_offsets,
         "items": new_items,
         "targets": targets,
     }
+
+
+def fold_count(ds: Dataset, cfg: SplitSpec) -> int:
+    """How many folds the split of `ds` for `cfg` has (stored, else worked out from the click counts alone)."""
+    info = splits_dir(ds) / cfg.split_id / "split.json"
+    if info.is_file():
+        return int(read_json(info)["folds"])
+    if cfg.folds is not None:
+        return cfg.folds
+    lengths = np.diff(ds.sequences()[0])
+    _, simulated = _simulate_cold(lengths, cfg, _resolve_simulate(lengths, cfg))
+    cold = (lengths > 0) & ~((lengths >= cfg.cold_threshold) & ~simulated)
+    return resolved_folds(int(cold.sum()), cfg)
+
+
+def resolved_folds(n_cold: int, cfg: SplitSpec) -> int:
+    """cfg.folds, or auto: AUTO_FOLDS when there are fewer than AUTO_FOLDS_BELOW cold users, else 1."""
+    if cfg.folds is not None:
+        return cfg.folds
+    return AUTO_FOLDS if n_cold < AUTO_FOLDS_BELOW else 1
+
+
+def _deal_folds(base: np.ndarray, folds: int, cfg: SplitSpec) -> tuple[np.ndarray, np.ndarray, int]:
+    """(fold per user, -1 = never tested; validation order per cold user; validation users per fold).
+
+    F > 1: the cold users, shuffled, are cut into F equal folds. F = 1: a test_frac share is fold 0.
+    """
+    cold = np.flatnonzero(base == _BASE_COLD)
+    n = len(cold)
+    fold_of = np.full(len(base), -1, dtype=np.int16)
+    perm = np.random.default_rng(_seed(cfg, 2)).permutation(cold)
+    if folds > 1:
+        fold_of[perm] = np.arange(n) * folds // max(n, 1)
+    else:
+        fold_of[perm[: int(round(cfg.test_frac * n))]] = 0
+    val_order = np.full(len(base), -1, dtype=np.int64)
+    val_order[np.random.default_rng(_seed(cfg, 4)).permutation(cold)] = np.arange(n)
+    return fold_of, val_order, int(round(cfg.val_frac * n))
 
 
 def _seed(cfg: SplitSpec, purpose: int) -> list[int]:
@@ -233,21 +344,6 @@ def _simulate_cold(lengths: np.ndarray, cfg: SplitSpec, share: float) -> tuple[n
     simulated = np.zeros(len(lengths), dtype=bool)
     simulated[chosen] = True
     return kept, simulated
-
-
-def _assign_roles(lengths: np.ndarray, simulated: np.ndarray, cfg: SplitSpec) -> np.ndarray:
-    """Warm stays warm; cold users (>= 1 click) are shuffled into test, val and tune by user."""
-    roles = np.full(len(lengths), ROLE_NONE, dtype=np.int8)  # users with no clicks take no part
-    warm = (lengths >= cfg.cold_threshold) & ~simulated
-    roles[warm] = ROLE_WARM
-    cold = np.flatnonzero((lengths > 0) & ~warm)
-    perm = np.random.default_rng(_seed(cfg, 2)).permutation(cold)
-    n_test = int(round(cfg.test_frac * len(cold)))
-    n_val = int(round(cfg.val_frac * len(cold)))
-    roles[perm[:n_test]] = ROLE_TEST
-    roles[perm[n_test : n_test + n_val]] = ROLE_VAL
-    roles[perm[n_test + n_val :]] = ROLE_TUNE
-    return roles
 
 
 def _crop(offsets: np.ndarray, items: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -318,32 +414,32 @@ def noisy_codes(
     return out
 
 
-def _targets(offsets: np.ndarray, items: np.ndarray, roles: np.ndarray) -> pd.DataFrame:
-    """Warm leave-one-out (last = warm_test, second-to-last = warm_val) and every cold val/test click."""
+def _targets(offsets: np.ndarray, items: np.ndarray, base: np.ndarray, scored: np.ndarray) -> pd.DataFrame:
+    """Warm leave-one-out (last = warm_test, second-to-last = warm_val) and every click of a `scored` cold user
+    (group 'cold'; each fold calls them test or val); a cold user's first click is a zero-shot target."""
     lengths = np.diff(offsets)
-    parts = []
-    warm = np.flatnonzero(roles == ROLE_WARM)
+    names = ("warm_val", "warm_test", "cold")
+    warm = np.flatnonzero(base == _BASE_WARM)
     has_val = warm[lengths[warm] >= 3]
-    parts.append((has_val, lengths[has_val] - 2, GROUPS.index("warm_val")))
-    parts.append((warm, lengths[warm] - 1, GROUPS.index("warm_test")))
-    for role, group in ((ROLE_VAL, "val"), (ROLE_TEST, "test")):
-        users = np.flatnonzero(roles == role)
-        n = lengths[users]
-        starts = np.cumsum(n, dtype=np.int64) - n
-        pos = np.arange(n.sum(), dtype=np.int64) - np.repeat(starts, n)
-        parts.append((np.repeat(users, n), pos, GROUPS.index(group)))
+    cold = np.flatnonzero(scored)
+    n = lengths[cold]
+    starts = np.cumsum(n, dtype=np.int64) - n
+    parts = [
+        (has_val, lengths[has_val] - 2, 0),
+        (warm, lengths[warm] - 1, 1),
+        (np.repeat(cold, n), np.arange(n.sum(), dtype=np.int64) - np.repeat(starts, n), 2),
+    ]
     user = np.concatenate([p[0] for p in parts]).astype(np.int32)
     pos = np.concatenate([p[1] for p in parts]).astype(np.int32)
     group = np.concatenate([np.full(len(p[0]), p[2], dtype=np.int8) for p in parts])
     order = np.lexsort((pos, user, group))
     user, pos, group = user[order], pos[order], group[order]
-    is_cold = group >= GROUPS.index("val")
-    kind = np.where(is_cold & (pos == 0), 0, 1)
+    kind = np.where((group == 2) & (pos == 0), 0, 1)
     return pd.DataFrame(
         {
             "target_id": np.arange(len(user), dtype=np.int64),
             "user": user,
-            "group": np.asarray(GROUPS)[group],
+            "group": np.asarray(names)[group],
             "kind": np.asarray(KINDS)[kind],
             "pos": pos,
             "item": items[offsets[user] + pos].astype(np.int32),
@@ -365,11 +461,13 @@ def _user_describer(ds: Dataset) -> Callable[[int], str]:
 
 
 def _write(stage: Path, ds: Dataset, cfg: SplitSpec, a: dict[str, Any]) -> None:
-    n_users = len(a["roles"])
+    n_users = len(a["base"])
     pd.DataFrame(
         {
             "user": np.arange(n_users, dtype=np.int32),
-            "role": a["roles"],
+            "base": a["base"],
+            "fold": a["fold_of"],
+            "val_order": a["val_order"],
             "n_clicks": a["lengths"].astype(np.int32),
             "n_kept": a["kept"].astype(np.int32),
             "simulated": a["simulated"],
@@ -389,7 +487,9 @@ def _write(stage: Path, ds: Dataset, cfg: SplitSpec, a: dict[str, Any]) -> None:
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "config": dataclasses.asdict(cfg),
             "simulate_cold_resolved": a["share"],
-            "counts": _counts(a["roles"], a["simulated"], a["targets"]),
+            "folds": a["folds"],
+            "n_val": a["n_val"],
+            "counts": _fold_view(cfg, stage, a, a["negatives"], {}, 0).counts(),
         },
     )
 

@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from ppr.data.splits import Split
-from ppr.eval.metrics import rank_metrics
-from ppr.eval.scoring import candidate_scores
+from ppr.eval.metrics import FULL_KS, rank_metrics, ranked
+from ppr.eval.scoring import candidate_scores, full_ranks
 from ppr.train.batching import history_matrix
 from ppr.train.trainer import Diverged
 
@@ -29,19 +29,22 @@ def evaluate(
     max_len: int,
     k_shot: int | None = None,
     device: torch.device | str = "cpu",
+    full: bool = False,
 ) -> pd.DataFrame:
     """Per-target scores for `group` ('val', 'test', 'warm_val', 'warm_test').
 
     codes: (n_users, A) profile codes as the model should see them (noisy if the run adds
     profile noise), or None for a model without a profile.
-    Returns target_id, user, group, kind, rank, auc, hit@N, ndcg@N.
+    Returns target_id, user, group, kind, rank, auc, hit@N, ndcg@N, mrr; full=True adds the same
+    ranked against the whole catalogue minus the visible history (full_rank, full_hit@k, ...).
     """
     tg = split.targets[split.targets["group"] == group]
     users = tg["user"].to_numpy(np.int64)
     hist_len = max_len if k_shot is None else min(max_len, int(k_shot))
     seqs = history_matrix(split.offsets, split.items, users, tg["pos"].to_numpy(np.int64), hist_len)
     cand = np.concatenate([tg["item"].to_numpy(np.int64)[:, None], split.negatives[tg["target_id"].to_numpy()]], 1)
-    scores = candidate_scores(model, seqs, None if codes is None else codes[users], cand, torch.device(device))
+    device = torch.device(device)
+    scores = candidate_scores(model, seqs, None if codes is None else codes[users], cand, device)
     if not np.isfinite(scores).all():
         raise Diverged(
             f"The model scores {int((~np.isfinite(scores)).sum())} candidates of the {group} targets as "
@@ -55,14 +58,25 @@ def evaluate(
             "kind": np.asarray(tg["kind"], dtype=object),
         }
     )
-    for k, v in rank_metrics(scores[:, 0], scores[:, 1:]).items():
+    per = rank_metrics(scores[:, 0], scores[:, 1:])
+    if full:
+        positives = cand[:, 0]
+        per |= ranked(
+            full_ranks(model, seqs, None if codes is None else codes[users], positives, device), FULL_KS, "full_"
+        )
+    for k, v in per.items():
         df[k] = v
     return df
 
 
+def metric_column(name: str) -> bool:
+    """Is this column of a per-target frame a metric (not an id, a group or a rank)?"""
+    return name.removeprefix("full_") in ("auc", "mrr") or name.removeprefix("full_").startswith(("hit@", "ndcg@"))
+
+
 def summarize_scores(scores: pd.DataFrame) -> dict[str, dict[str, float]]:
     """{'few': {...}, 'zero': {...}, 'joint': {...}}: metric means and target count 'n' per kind."""
-    metric_cols = [c for c in scores.columns if c == "auc" or c.startswith(("hit@", "ndcg@"))]
+    metric_cols = [c for c in scores.columns if metric_column(c)]
     out: dict[str, dict[str, float]] = {}
     for name, kind in KINDS.items():
         part = scores if kind is None else scores[scores["kind"] == kind]

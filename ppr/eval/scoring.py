@@ -9,6 +9,8 @@ manufactured by rounding.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 from torch import nn
@@ -16,6 +18,7 @@ from torch import nn
 from ppr.train.device import autocast
 
 EVAL_BATCH = 2048
+FULL_BUDGET = 2**24  # scores held at once when ranking against the whole catalogue (64 MiB of float32)
 
 
 @torch.no_grad()
@@ -36,10 +39,10 @@ def top_k(model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, k: int, 
 
     A row whose history leaves fewer than k items gets -1 in the slots past them.
     """
-    n_items = model.backbone.n_items
+    n_items = model.n_items
     out = np.zeros((len(seqs), min(k, n_items)), np.int64)
     for sl, u in _user_vectors(model, seqs, codes, device):
-        scores = u @ model.backbone.item_emb.weight.float().T  # column 0 = padding
+        scores = u @ model.item_table().float().T  # column 0 = padding
         scores.scatter_(1, torch.as_tensor(seqs[sl], dtype=torch.long, device=device), float("-inf"))
         scores[:, 0] = float("-inf")
         best = scores.topk(out.shape[1], dim=1)
@@ -48,19 +51,40 @@ def top_k(model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, k: int, 
 
 
 @torch.no_grad()
+def full_ranks(
+    model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, positives: np.ndarray, device: torch.device
+) -> np.ndarray:
+    """(N,) 0-based rank of each row's positive among the whole catalogue, the row's history left out (the
+    positive itself stays in); ties and NaN count against the positive, as in ranking metrics."""
+    table = model.item_table().float()
+    out = np.zeros(len(seqs), np.int64)
+    for sl, u in _user_vectors(model, seqs, codes, device, rows=max(1, FULL_BUDGET // table.shape[0])):
+        scores = torch.nan_to_num(u @ table.T, nan=float("-inf"))
+        pos = torch.as_tensor(positives[sl], dtype=torch.long, device=device)
+        target = scores.gather(1, pos[:, None])
+        seen = torch.zeros_like(scores, dtype=torch.bool).scatter_(1, torch.as_tensor(seqs[sl], device=device), True)
+        seen[:, 0] = True  # padding is no item
+        seen.scatter_(1, pos[:, None], False)
+        out[sl] = ((scores >= target) & ~seen).sum(1).cpu().numpy() - 1  # the positive ties with itself
+    return out
+
+
+@torch.no_grad()
 def user_vectors(model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, device: torch.device) -> np.ndarray:
     """(N, d) float32 user vectors, as the scores above use them."""
     parts = [u.cpu().numpy() for _, u in _user_vectors(model, seqs, codes, device)]
-    return np.concatenate(parts) if parts else np.zeros((0, model.backbone.cfg.d), np.float32)
+    return np.concatenate(parts) if parts else np.zeros((0, model.item_table().shape[1]), np.float32)
 
 
-def _user_vectors(model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, device: torch.device):
-    """(slice, (B, d) float32 user vectors) per batch, with the model in eval mode (restored after)."""
+def _user_vectors(
+    model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, device: torch.device, rows: int = EVAL_BATCH
+) -> Iterator[tuple[slice, torch.Tensor]]:
+    """(slice, (B, d) float32 user vectors) per batch of `rows`, with the model in eval mode (restored after)."""
     was_training = model.training
     model.eval()
     try:
-        for lo in range(0, len(seqs), EVAL_BATCH):
-            sl = slice(lo, lo + EVAL_BATCH)
+        for lo in range(0, len(seqs), rows):
+            sl = slice(lo, lo + rows)
             seq = torch.as_tensor(seqs[sl], dtype=torch.long, device=device)
             cod = None if codes is None else torch.as_tensor(codes[sl], dtype=torch.long, device=device)
             with autocast(device):

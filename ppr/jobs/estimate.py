@@ -30,6 +30,7 @@ from ppr.data import splits as sp
 from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
 from ppr.eval.scoring import candidate_scores
+from ppr.log import Log, to_stderr
 from ppr.models.sasrec import SASRec
 from ppr.runs.folder import list_runs
 from ppr.spec.run import RunSpec, WarmSpec
@@ -128,10 +129,11 @@ def run_key(spec: RunSpec) -> tuple[str, int]:
     return spec.tune.label, spec.tune.resolved("epochs")
 
 
-def past_runs(store: Store, ds: Dataset) -> dict[tuple[str, int], PastRuns]:
-    """This dataset's finished runs by run_key: how many, mean epochs run, mean seconds."""
+def past_runs(store: Store, ds: Dataset, warn: Log | None = to_stderr) -> dict[tuple[str, int], PastRuns]:
+    """This dataset's finished runs by run_key: how many, mean epochs run, mean seconds (a damaged run is
+    left out, with a one-line warning to `warn`)."""
     found: dict[tuple[str, int], list[tuple[int, float]]] = {}
-    for run in list_runs(store.runs_dir):
+    for run in list_runs(store.runs_dir, warn):
         try:
             if not run.is_complete:
                 continue
@@ -158,11 +160,14 @@ def estimate_run(cal: Calibration, spec: RunSpec, past: dict[tuple[str, int], Pa
 def calibrate(ds: Dataset, spec: RunSpec, device: str = "auto") -> Calibration:
     """Measure the run `spec` (warm-training when spec.tune is None) on `device`."""
     dev = pick_device(device)
-    split = sp.planned_split(ds, spec.split)
+    split = sp.planned_split(ds, spec.split, 0 if spec.tune is None else spec.tune.fold)
     forked = [dev.index or 0] if dev.type == "cuda" else []
     with torch.random.fork_rng(devices=forked):
         if spec.tune is None:
             model, codes = methods.warm_model(spec, ds.n_items), None
+        elif not spec.needs_warm:
+            codes = ds.attribute_codes()
+            model = methods.count_model(spec.tune, split, codes, ds.n_items, ds.cardinalities)
         else:
             model = methods.tuned_model(spec.tune, SASRec(spec.backbone, ds.n_items), ds.cardinalities)
             codes = ds.attribute_codes()
@@ -252,7 +257,7 @@ def _eval_rate(
     hist = spec.backbone.max_len if k is None else min(spec.backbone.max_len, k)
     users = tg["user"].to_numpy(np.int64)
     seqs = history_matrix(split.offsets, split.items, users, tg["pos"].to_numpy(np.int64), hist)
-    cand = np.random.default_rng(0).integers(1, model.backbone.n_items + 1, size=(len(tg), 1 + spec.split.n_negatives))
+    cand = np.random.default_rng(0).integers(1, model.n_items + 1, size=(len(tg), 1 + spec.split.n_negatives))
     user_codes = None if codes is None else codes[users]
     candidate_scores(model, seqs[:8], None if codes is None else user_codes[:8], cand[:8], dev)  # warm-up
     t0 = time.perf_counter()

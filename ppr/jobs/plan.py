@@ -95,7 +95,7 @@ def make_plan(store: Store, ds: Dataset, sweep: SweepSpec, device: str, calibrat
     todo_warm = 0
     for _, spec in cells:
         warm = spec.warm_run()
-        if warm.run_id not in warm_ids:
+        if spec.needs_warm and warm.run_id not in warm_ids:
             warm_ids.add(warm.run_id)
             if not _done(store, warm):
                 todo.insert(todo_warm, warm)

@@ -74,9 +74,9 @@ class ProfileEncoder(nn.Module):
         self.embed = AttributeEmbedding(cardinalities, emb_dim)
         self.net = mlp(self.embed.out_dim, d, d) if self.embed.out_dim else None
 
-    def forward(self, codes: torch.Tensor, mask_ratio: float = 0.0) -> torch.Tensor:
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
         """(B, A) codes -> (B, d); zeros when the dataset has no attributes."""
-        x = self.embed(codes, mask_ratio)
+        x = self.embed(codes)
         if self.net is None:
             return x.new_zeros(codes.shape[0], self.d, dtype=torch.float32)
         return self.net(x)

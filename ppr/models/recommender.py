@@ -1,13 +1,13 @@
-"""Cold-start recommender: u = MLP_a(profile) + SASRec(prompt ++ clicks).
+"""Cold-start recommender: u = MLP_a(profile) + f_seq(prompt ++ clicks); score = u . item embedding.
 
-One class covers every method in the comparison: fine-tuning (prompt=None, profile
-MLP added, all parameters trained), PPR light (backbone frozen via set_trainable)
-and PPR full. Zero-shot users (no clicks) get the output at the last prompt token;
-without a prompt that falls back to the profile vector alone.
+One class covers every trained method: fine-tuning (prompt=None, profile MLP added, all
+parameters trained), PPR light (backbone frozen via set_trainable) and PPR full. Zero-shot
+users (no clicks) get the output at the last prompt token; without a prompt that falls back
+to the profile vector alone.
 
-Beyond the contract: `sequence_outputs(..., zero_shot=True)` also returns the
-zero-shot slot so a trainer can learn the first click from the prompt alone in the
-same forward pass; `profile_mask` masks the profile encoder's embedding elements.
+`sequence_state` is f_seq alone (what PPR's contrastive loss compares, docs/method.md);
+`sequence_outputs(..., zero_shot=True)` also returns the zero-shot slot so a trainer can learn
+the first click from the prompt alone in the same forward pass.
 """
 
 from __future__ import annotations
@@ -32,38 +32,58 @@ class ColdStartRecommender(nn.Module):
         self.prompt = prompt
         self.profile = profile
 
+    @property
+    def n_items(self) -> int:
+        return self.backbone.n_items
+
+    def item_table(self) -> torch.Tensor:
+        """(n_items + 1, d) item vectors (row 0: padding) that user vectors are scored against."""
+        return self.backbone.item_emb.weight
+
     def user_vector(
-        self,
-        seq: torch.Tensor,
-        codes: torch.Tensor | None,
-        prompt_mask: float = 0.0,
-        profile_mask: float = 0.0,
+        self, seq: torch.Tensor, codes: torch.Tensor | None, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
         """(B, L) right-padded clicks + (B, A) codes -> (B, d) user vectors."""
-        h = self.backbone.user_hidden(seq, self._prefix(codes, prompt_mask))
-        return h + self._profile(codes, profile_mask, h)
+        h = self.sequence_state(seq, codes, lengths=lengths)
+        return h + self.profile_term(codes, h)
 
-    def sequence_outputs(
+    def sequence_state(
         self,
         seq: torch.Tensor,
         codes: torch.Tensor | None,
         prompt_mask: float = 0.0,
-        profile_mask: float = 0.0,
-        zero_shot: bool = False,
+        lengths: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(B, d) f_seq(prompt ++ clicks) after the last click, without the profile term.
+
+        prompt_mask zeroes that share of the prompt generator's input elements; lengths marks clicks masked in
+        place (see ppr.models.sasrec).
+        """
+        return self.backbone.user_hidden(seq, self._prefix(codes, prompt_mask), lengths)
+
+    def sequence_outputs(
+        self, seq: torch.Tensor, codes: torch.Tensor | None, zero_shot: bool = False, with_profile: bool = True
     ) -> torch.Tensor:
         """User vector after every position: (B, L, d); out[:, t] has seen seq[:, :t+1].
 
         zero_shot=True prepends the no-click slot: (B, L+1, d) where out[:, t] has seen
         seq[:, :t], so out[:, t] scores target seq[:, t] (out[:, 0] predicts the first click).
+        with_profile=False leaves out the MLP_a(profile) term (f_seq alone).
         """
-        prefix = self._prefix(codes, prompt_mask)
+        prefix = self._prefix(codes, 0.0)
         out = self.backbone.encode(seq, prefix)
         p = 0 if prefix is None else prefix.shape[-2]
         if zero_shot:
             out = out[:, p - 1 :] if p else torch.cat([out.new_zeros(out.shape[0], 1, out.shape[2]), out], 1)
         else:
             out = out[:, p:]
-        return out + self._profile(codes, profile_mask, out[:, 0]).unsqueeze(1)
+        return out + self.profile_term(codes, out[:, 0]).unsqueeze(1) if with_profile else out
+
+    def profile_term(self, codes: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+        """(B, d) MLP_a(profile), zeros without a profile encoder (dtype of `like`)."""
+        if self.profile is None:
+            return torch.zeros_like(like)
+        return self.profile(codes).to(like.dtype)
 
     def score(self, u: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
         """(B, d) x (B, C) candidate ids -> (B, C) dot products with item embeddings."""
@@ -96,8 +116,3 @@ class ColdStartRecommender(nn.Module):
 
     def _prefix(self, codes: torch.Tensor | None, mask_ratio: float) -> torch.Tensor | None:
         return None if self.prompt is None else self.prompt(codes, mask_ratio)
-
-    def _profile(self, codes: torch.Tensor | None, mask_ratio: float, like: torch.Tensor) -> torch.Tensor:
-        if self.profile is None:
-            return torch.zeros_like(like)
-        return self.profile(codes, mask_ratio).to(like.dtype)

@@ -10,6 +10,9 @@ Sequences are RIGHT-padded with item 0. Attention is causal over prefix + items,
 so a real position only ever sees earlier real positions and the prefix: padding
 (which always comes after the real items) can never change a real output, and no
 attention row is ever fully masked (position 0 always sees itself), so no NaN.
+Clicks masked in place (a 0 inside the first `lengths` positions, PPR's behaviour view)
+keep their positions; other positions do not attend to them, and the user state is
+read at position lengths - 1.
 Prompt tokens get no positional embedding; they are prepended after positions are
 added and pass through the embedding LayerNorm with the items, which keeps a
 learned prompt on the scale a frozen backbone expects (PPR light).
@@ -67,19 +70,20 @@ class _Block(nn.Module):
         self.drop = _Dropout(dropout)
         self.attn_drop = _Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """allowed: (B, 1, T, T) bool, which keys each position may attend to (None: causal)."""
         b, t, d = x.shape
         h = self.n_heads
         q, k, v = self.qkv(x).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
         if self.training and self.dropout > 0.0 and x.device.type == "cpu":
             att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // h))
-            causal = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
-            att = self.attn_drop(att.masked_fill(causal, float("-inf")).softmax(-1))
+            if allowed is None:
+                allowed = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
+            att = self.attn_drop(att.masked_fill(~allowed, float("-inf")).softmax(-1))
             a = att @ v
         else:
-            a = F.scaled_dot_product_attention(
-                q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0
-            )
+            drop = self.dropout if self.training else 0.0
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, is_causal=allowed is None, dropout_p=drop)
         a = a.transpose(1, 2).reshape(b, t, d)
         x = self.ln1(x + self.drop(self.out(a)))
         return self.ln2(x + self.drop(self.ff2(F.gelu(self.ff1(x)))))
@@ -104,11 +108,14 @@ class SASRec(nn.Module):
         """(B, L) right-padded item ids [+ prefix (B,P,d) or (n_layers,B,P,d)] -> (B, L, d)."""
         return self.encode(seq, prefix)[:, self._prefix_len(prefix) :]
 
-    def user_hidden(self, seq: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, d): output at the last real item; no items -> last prompt token; neither -> zeros."""
-        out = self.encode(seq, prefix)
+    def user_hidden(
+        self, seq: torch.Tensor, prefix: torch.Tensor | None = None, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B, d): output at the last click (position lengths - 1; default: the non-zero count); no clicks -> last
+        prompt token; neither -> zeros."""
+        out = self.encode(seq, prefix, lengths)
         p = self._prefix_len(prefix)
-        n = (seq != 0).sum(dim=1)
+        n = (seq != 0).sum(dim=1) if lengths is None else lengths
         idx = (p + n - 1).clamp(min=0)
         h = out[torch.arange(seq.shape[0], device=seq.device), idx]
         if p == 0:
@@ -122,8 +129,10 @@ class SASRec(nn.Module):
     def _prefix_len(self, prefix: torch.Tensor | None) -> int:
         return 0 if prefix is None else prefix.shape[-2]
 
-    def encode(self, seq: torch.Tensor, prefix: torch.Tensor | None) -> torch.Tensor:
-        """(B, P+L, d) outputs over prefix and items."""
+    def encode(
+        self, seq: torch.Tensor, prefix: torch.Tensor | None, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(B, P+L, d) outputs over prefix and items; zeros before `lengths` are masked clicks (see the module)."""
         b, length = seq.shape
         if length > self.cfg.max_len:
             raise InputError(f"Sequence length {length} exceeds the backbone's max_len {self.cfg.max_len}.")
@@ -137,11 +146,25 @@ class SASRec(nn.Module):
             first = prefix[0] if deep else prefix
             x = torch.cat([first.to(x.dtype), x], dim=1)
         x = self.emb_drop(self.emb_ln(x))
+        allowed = None if lengths is None else _attention_mask(seq, lengths, p)
         for i, block in enumerate(self.blocks):
             if deep and i > 0:
                 x = torch.cat([prefix[i].to(x.dtype), x[:, p:]], dim=1)
-            x = block(x)
+            x = block(x, allowed)
         return x
+
+
+def _attention_mask(seq: torch.Tensor, lengths: torch.Tensor, p: int) -> torch.Tensor:
+    """(B, 1, P+L, P+L): causal, without the keys of masked clicks (zeros before `lengths`), each position
+    always seeing itself (so no row is empty)."""
+    b, length = seq.shape
+    pos = torch.arange(length, device=seq.device)
+    holes = (seq == 0) & (pos < lengths.unsqueeze(1))
+    holes = torch.cat([holes.new_zeros(b, p), holes], dim=1)
+    t = p + length
+    causal = torch.ones(t, t, dtype=torch.bool, device=seq.device).tril()
+    eye = torch.eye(t, dtype=torch.bool, device=seq.device)
+    return ((causal & ~holes[:, None, :]) | eye).unsqueeze(1)
 
 
 def _init_weights(module: nn.Module) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
 import pandas as pd
 
-from ppr.runs.folder import RunFolder, spec_summary
+from ppr.log import Log, to_stderr
+from ppr.runs.folder import RunFolder, readable, spec_summary
 
 ABLATION_TAGS = {
     "nocl": "without CL",
@@ -43,10 +43,13 @@ def settings_row(run: RunFolder) -> dict[str, object]:
     }
 
 
-def load_scores(runs: Iterable[RunFolder], eval_set: str = "test") -> pd.DataFrame:
-    """Per-target scores of the complete tuning runs among `runs` for one evaluated set, with SETTING_COLUMNS."""
+def load_scores(runs: Iterable[RunFolder], eval_set: str = "test", warn: Log | None = to_stderr) -> pd.DataFrame:
+    """Per-target scores of the complete tuning runs among `runs` for one evaluated set, with SETTING_COLUMNS.
+
+    A damaged run (ppr.runs.folder.readable) is left out with a one-line warning to `warn`.
+    """
     parts = []
-    for run in runs:
+    for run in readable(runs, warn):
         if not run.is_complete or spec_summary(run.info())["kind"] != "tune":
             continue
         df = run.scores()
@@ -68,8 +71,8 @@ def param_shares(runs: Iterable[RunFolder]) -> pd.DataFrame:
             {
                 "method": label,
                 "tuned parameters": int(params["tuned"]),
-                "fine-tuning parameters": int(params.get("finetune", 0)),
-                "share of fine-tuning": float(params.get("share_of_finetune", np.nan)),
+                "fine-tuning parameters": int(params.get("finetune") or 0),
+                "share of fine-tuning": float(params.get("share_of_finetune") or 0.0),
             }
         )
     return pd.DataFrame(rows, columns=["method", "tuned parameters", "fine-tuning parameters", "share of fine-tuning"])

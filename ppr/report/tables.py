@@ -1,8 +1,10 @@
-"""Comparison tables of a set of tuning runs: per (k-shot, noise) cell, mean and spread over seeds,
-relative change vs fine-tuning and the paired p-value; the paper-style methods x metrics table.
+"""Comparison tables of a set of tuning runs: per (k-shot, noise) cell, each method's mean with its 95%
+interval over users, the difference to fine-tuning with its interval, Wilcoxon and t-test p-values,
+Benjamini-Hochberg adjusted across the whole table, and how many seeds agree.
 
-`sweep_table` is the long table every view starts from (`python -m ppr report`, the Compare
-page, bench/reproduce.py); `paper_table` pivots one cell of it; `render` prints it.
+`sweep_table` is the long table every view starts from (`python -m ppr report`, the Compare page,
+bench/reproduce.py); `paper_table` pivots one cell of it; `render` prints it. Folds pool: each
+cold user is tested in one fold, so a cell's users are all the cold users.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ppr.log import Log, to_stderr
 from ppr.report.results import load_scores, split_label
-from ppr.report.significance import BASELINE, TABLE_METRICS, aggregate, paired_tests
+from ppr.report.significance import ALPHA, BASELINE, FULL_METRICS, TABLE_METRICS, adjust, compare
 from ppr.runs.folder import RunFolder
+from ppr.spec.run import COUNTED, NO_ZERO_SHOT
 
-REPORT_METRICS = ("ndcg@10", "hit@10", "auc")
+RANKINGS = {"sampled": TABLE_METRICS, "full": FULL_METRICS, "both": TABLE_METRICS + FULL_METRICS}
+REPORT_METRICS = {"sampled": ("ndcg@10", "hit@10", "auc"), "full": ("full_ndcg@10", "full_hit@10", "full_mrr")}
 COLUMNS = [
     "k",
     "noise",
@@ -28,13 +33,34 @@ COLUMNS = [
     "group",
     "metric",
     "mean",
-    "std",
+    "ci_low",
+    "ci_high",
+    "n_users",
     "n_seeds",
+    "diff",
+    "diff_low",
+    "diff_high",
     "rel_vs_finetune",
-    "p_value",
+    "p_wilcoxon",
+    "p_t",
+    "p_adj",
+    "significant",
+    "seeds_agree",
 ]
-METRIC_LABELS = {"auc": "AUC", **{f"{m}@{k}": f"{m.upper()}@{k}" for m in ("hit", "ndcg") for k in (5, 10, 20, 50)}}
+METRIC_LABELS = {"auc": "AUC", "mrr": "MRR", "full_mrr": "MRR (full)"} | {
+    f"{p}{m}@{k}": f"{m.upper()}@{k}" + (" (full)" if p else "")
+    for p in ("", "full_")
+    for m in ("hit", "ndcg")
+    for k in (5, 10, 20, 50)
+}
 GROUP_LABELS = {"few": "few-shot", "zero": "zero-shot", "joint": "joint"}
+GROUPS_SHOWN = ("joint", "few", "zero")
+NOTES = (
+    f"{', '.join(NO_ZERO_SHOT)} read clicks only: a user without clicks gets no score from them, so their zero-shot "
+    "and joint cells are n/a.",
+    f"{', '.join(COUNTED)}: popularity among the clicks a method may see (warm users' training clicks and the "
+    "tuning users'); pop-profile conditions it on every profile attribute (naive Bayes).",
+)
 
 
 def k_order(k: Any) -> float:
@@ -45,57 +71,61 @@ def k_order(k: Any) -> float:
         return float("inf")
 
 
-def sweep_table(runs: Iterable[RunFolder], metrics: Sequence[str] = TABLE_METRICS) -> pd.DataFrame:
-    """COLUMNS over the complete tuning runs' test targets, one block per (k, noise), k ordered numerically."""
-    scores = load_scores(runs)
+def sweep_table(
+    runs: Iterable[RunFolder], metrics: Sequence[str] = RANKINGS["both"], warn: Log | None = to_stderr
+) -> pd.DataFrame:
+    """COLUMNS over the complete tuning runs' test targets, one block per (k, noise), k ordered numerically;
+    p_adj is Benjamini-Hochberg over every row of the table that has a p-value. Damaged runs: left out, `warn`ed."""
+    scores = load_scores(runs, warn=warn)
     parts = []
     for (k, noise), sub in scores.groupby(["k", "noise"], sort=False):
-        agg = aggregate(sub, metrics)
-        has_base = (sub["label"] == BASELINE).any()
-        tests = paired_tests(sub, BASELINE, metrics) if has_base else pd.DataFrame()
-        if len(tests):
-            agg = agg.merge(tests[["label", "group", "metric", "p_value"]], on=["label", "group", "metric"], how="left")
-        else:
-            agg["p_value"] = np.nan
-        base = agg[agg["label"] == BASELINE].set_index(["group", "metric"])["mean"]
-        keys = list(zip(agg["group"], agg["metric"], strict=True))
-        agg["rel_vs_finetune"] = [
+        part = compare(sub, metrics)
+        base = part[part["label"] == BASELINE].set_index(["group", "metric"])["mean"]
+        keys = list(zip(part["group"], part["metric"], strict=True))
+        part["rel_vs_finetune"] = [
             m / base[key] - 1 if key in base.index and base[key] else np.nan
-            for m, key in zip(agg["mean"], keys, strict=True)
+            for m, key in zip(part["mean"], keys, strict=True)
         ]
-        parts.append(agg.assign(k=str(k), noise=float(noise)))
+        parts.append(part.assign(k=str(k), noise=float(noise)))
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
     table = pd.concat(parts, ignore_index=True)
     table["method"] = [split_label(x)[0] for x in table["label"]]
     table["ablation"] = [split_label(x)[1] for x in table["label"]]
+    table["p_adj"] = adjust(table["p_wilcoxon"])
+    table["significant"] = table["p_adj"] < ALPHA
     table = table.sort_values(["k", "noise"], key=lambda s: s.map(k_order) if s.name == "k" else s, kind="stable")
     return table[COLUMNS].reset_index(drop=True)
 
 
-def cell_text(mean: float, std: float, n_seeds: int, p: float | None, alpha: float) -> str:
-    """'mean ± std' (std over seeds when there are several), '*' when p < alpha."""
-    txt = f"{mean:.4f}" + (f" ± {std:.4f}" if n_seeds > 1 else "")
-    if p is not None and not pd.isna(p) and p < alpha:
-        txt += "*"
-    return txt
+def cell_text(row: pd.Series | None, alpha: float = ALPHA) -> str:
+    """'mean [low, high]' (95% interval over users), '*' when the BH-adjusted p vs fine-tuning is below alpha."""
+    if row is None:
+        return "n/a"
+    txt = f"{row['mean']:.4f} [{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
+    return txt + ("*" if pd.notna(row["p_adj"]) and row["p_adj"] < alpha else "")
 
 
-def paper_table(table: pd.DataFrame, k: str, noise: float, group: str, alpha: float = 0.05) -> pd.DataFrame:
-    """Methods x metrics for one (k, noise, group); fine-tuning first; '*' = p < alpha vs fine-tuning."""
-    part = table[(table["k"] == str(k)) & (table["noise"] == noise) & (table["group"] == group)]
-    metrics = list(dict.fromkeys(part["metric"]))
-    rows = []
-    for label, sub in part.groupby("label", sort=False):
-        by = sub.set_index("metric")
-        row = {"method": label}
-        for m in metrics:
-            r = by.loc[m]
-            row[METRIC_LABELS.get(m, m)] = cell_text(r["mean"], r["std"], int(r["n_seeds"]), r["p_value"], alpha)
-        rows.append(row)
-    out = pd.DataFrame(rows, columns=["method", *[METRIC_LABELS.get(m, m) for m in metrics]])
-    first = out["method"].map(lambda x: 0 if x == BASELINE else 1)
-    return out.iloc[np.argsort(first.to_numpy(), kind="stable")].reset_index(drop=True)
+def paper_table(
+    table: pd.DataFrame, k: str, noise: float, group: str, alpha: float = ALPHA, metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Methods x metrics for one (k, noise, group): fine-tuning first, popularity next; n/a where a method
+    cannot score the group; '*' = BH-adjusted p < alpha vs fine-tuning."""
+    cell = table[(table["k"] == str(k)) & (table["noise"] == noise)]
+    metrics = list(metrics or dict.fromkeys(cell["metric"]))
+    part = cell[cell["group"] == group].set_index(["label", "metric"])
+    labels = sorted(dict.fromkeys(cell["label"]), key=lambda x: (x != BASELINE, x not in COUNTED))
+    rows = [
+        {
+            "method": label,
+            **{
+                METRIC_LABELS.get(m, m): cell_text(part.loc[(label, m)] if (label, m) in part.index else None, alpha)
+                for m in metrics
+            },
+        }
+        for label in labels
+    ]
+    return pd.DataFrame(rows, columns=["method", *[METRIC_LABELS.get(m, m) for m in metrics]])
 
 
 def markdown(df: pd.DataFrame) -> str:
@@ -109,46 +139,64 @@ def markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def render(table: pd.DataFrame, fmt: str = "md", title: str = "Report", summary: dict[str, Any] | None = None) -> str:
-    """The report as markdown (one table per target group), CSV or JSON (`summary` rides along in JSON)."""
+def render(
+    table: pd.DataFrame,
+    fmt: str = "md",
+    title: str = "Report",
+    summary: dict[str, Any] | None = None,
+    ranking: str = "both",
+) -> str:
+    """The report as markdown (one table per cell and target group), CSV or JSON (`summary` rides along)."""
+    table = table[table["metric"].isin(RANKINGS[ranking])]
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt == "json":
         return json.dumps({"summary": summary or {}, "rows": table.to_dict("records")}, indent=2, default=str)
-    lines = [
-        f"# {title}",
-        "",
-        f"Test targets; mean ± std over seeds; Δ = relative change vs {BASELINE}; "
-        f"p = paired t-test vs {BASELINE} (targets pooled over seeds).",
-    ]
+    lines = [f"# {title}", "", explanation(table)]
     if table.empty:
         return "\n".join([*lines, "", "No finished tuning runs yet."]) + "\n"
-    for group in ("joint", "few", "zero"):
-        part = table[(table["group"] == group) & table["metric"].isin(REPORT_METRICS)]
-        if part.empty:
-            continue
-        head = " | ".join(f"{METRIC_LABELS[m]} | Δ | p" for m in REPORT_METRICS)
-        lines += [
-            "",
-            f"## {GROUP_LABELS[group]} test targets",
-            "",
-            f"| k | noise | method | {head} |",
-            "|---|---:|---|" + "---:|---:|---:|" * len(REPORT_METRICS),
-        ]
-        for (k, noise, label), sub in part.groupby(["k", "noise", "label"], sort=False):
-            lines.append(f"| {k} | {noise:g} | {label} | " + " | ".join(_report_cells(sub, label)) + " |")
+    shown = [m for r in ("sampled", "full") if ranking in (r, "both") for m in REPORT_METRICS[r]]
+    for (k, noise), cell in table.groupby(["k", "noise"], sort=False):
+        for group in GROUPS_SHOWN:
+            lines += ["", f"## k={k}, noise {noise:g}: {GROUP_LABELS[group]} test targets", ""]
+            lines.append(markdown(comparison_rows(cell, group, shown)))
+    lines += ["", *[f"- {n}" for n in NOTES]]
     return "\n".join(lines) + "\n"
 
 
-def _report_cells(sub: pd.DataFrame, label: str) -> list[str]:
-    by = sub.set_index("metric")
-    cells = []
-    for m in REPORT_METRICS:
-        if m not in by.index:
-            cells += ["-", "-", "-"]
-            continue
-        r = by.loc[m]
-        rel = "" if label == BASELINE or pd.isna(r["rel_vs_finetune"]) else f"{100 * r['rel_vs_finetune']:+.1f}%"
-        p = "" if pd.isna(r["p_value"]) else f"{r['p_value']:.3g}"
-        cells += [cell_text(r["mean"], r["std"], int(r["n_seeds"]), None, 0.0), rel, p]
-    return cells
+def explanation(table: pd.DataFrame) -> str:
+    """What every number of the report is, in one paragraph."""
+    users = int(table["n_users"].max()) if len(table) else 0
+    seeds = int(table["n_seeds"].max()) if len(table) else 0
+    return (
+        f"Test targets of up to {users} cold users, {seeds} seed(s). Each user counts once: the mean of their "
+        f"targets, averaged over seeds. Cells: mean [95% bootstrap interval over users]; Δ: mean per-user "
+        f"difference to {BASELINE} [interval]; p: Wilcoxon signed-rank over users, Benjamini-Hochberg adjusted "
+        f"across all {int(table['p_adj'].notna().sum())} comparisons of this report; * = adjusted p < {ALPHA}; "
+        "seeds: how many seeds give a difference of the same sign."
+    )
+
+
+def comparison_rows(cell: pd.DataFrame, group: str, metrics: Sequence[str]) -> pd.DataFrame:
+    """One row per method of a cell: per metric its mean [interval], and vs fine-tuning Δ [interval], p, seeds."""
+    part = cell[cell["group"] == group].set_index(["label", "metric"])
+    labels = sorted(dict.fromkeys(cell["label"]), key=lambda x: (x != BASELINE, x not in COUNTED))
+    rows = []
+    for label in labels:
+        row = {"method": label}
+        for m in metrics:
+            r = part.loc[(label, m)] if (label, m) in part.index else None
+            name = METRIC_LABELS.get(m, m)
+            row[name] = cell_text(r)
+            row[f"Δ {name}"] = "" if r is None or label == BASELINE else _delta(r)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _delta(r: pd.Series) -> str:
+    if pd.isna(r["diff"]):
+        return ""
+    return (
+        f"{r['diff']:+.4f} [{r['diff_low']:+.4f}, {r['diff_high']:+.4f}] p={r['p_adj']:.2g}"
+        f"{'*' if r['significant'] else ''} seeds {r['seeds_agree']}"
+    )

@@ -9,29 +9,32 @@ ppr.train.trainer's; scoring is ppr.eval's.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.metadata
 import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, make_split
 from ppr.data.store import Dataset, Store
 from ppr.eval.evaluate import evaluate, summarize_scores
 from ppr.log import Log, to_stderr
+from ppr.models.popularity import SMOOTHING, CountModel
 from ppr.models.recommender import ColdStartRecommender
 from ppr.models.sasrec import SASRec
-from ppr.runs.folder import RunFolder
+from ppr.runs.folder import Damaged, RunFolder
 from ppr.runs.outputs import embeddings_frame
 from ppr.runs.status import append_metrics
 from ppr.runs.tracking import record_checkpoint, record_epoch, tracked
-from ppr.spec.run import RunSpec
+from ppr.spec.run import COUNTED, RunSpec
 from ppr.train import methods
 from ppr.train.device import pick_device
 from ppr.train.trainer import Fit, Trainer
@@ -47,22 +50,41 @@ def compute(
     ds = store.open_exact(spec.dataset, spec.dataset_hash)
     run = RunFolder(store.runs_dir / spec.run_id)
     if run.is_complete:
-        log(f"reusing complete run {run.id} ({run.path})")
-        return run, True
-    warm = compute(store, spec.warm_run(), device, log, bar, wait)[0] if spec.tune is not None else None
+        damage = run.result_problem()
+        if damage is None:
+            log(f"reusing complete run {run.id} ({run.path})")
+            return run, True
+        log(f"warning: {damage.split('; ')[0]}: computing run {run.id} again")
+    warm = compute(store, spec.warm_run(), device, log, bar, wait)[0] if spec.needs_warm else None
     dev = pick_device(device)
-    if not (run.path / "spec.json").is_file():
+    try:
+        run.info()
+    except (FileNotFoundError, Damaged):  # none yet, or damaged: this process knows the description
         run.write_spec(spec)
     with tracked(run, str(dev), wait) as fresh:
         if fresh:
-            _compute(ds, spec, run, warm, dev, log, bar)
+            with _dataset_kept(ds):
+                _compute(ds, spec, run, warm, dev, log, bar)
     return run, not fresh
 
 
-def load_model(store: Store, run: RunFolder) -> ColdStartRecommender:
+@contextlib.contextmanager
+def _dataset_kept(ds: Dataset) -> Iterator[None]:
+    """A file of the dataset gone mid-run (`data rm` meanwhile) is the store's InputError saying so, not a traceback."""
+    try:
+        yield
+    except OSError:
+        ds.check_present()
+        raise
+
+
+def load_model(store: Store, run: RunFolder) -> nn.Module:
     """A finished run's model on CPU, rebuilt from its spec and checkpoint."""
     spec = run.spec()
     ds = store.open_exact(spec.dataset, spec.dataset_hash)
+    if spec.tune is not None and spec.tune.method in COUNTED:
+        cards = ds.cardinalities if spec.tune.method == "pop-profile" else []
+        return CountModel(run.load_model()["table"].numpy(), cards).eval()
     backbone = SASRec(spec.backbone, ds.n_items)
     if spec.tune is None:
         backbone.load_state_dict(run.load_model())
@@ -75,26 +97,19 @@ def load_model(store: Store, run: RunFolder) -> ColdStartRecommender:
 def _compute(
     ds: Dataset, spec: RunSpec, run: RunFolder, warm: RunFolder | None, dev: torch.device, log: Log, bar: bool
 ) -> None:
-    split = make_split(ds, spec.split, log=log)
+    split = make_split(ds, spec.split, log=log, fold=0 if spec.tune is None else spec.tune.fold)
     codes = None if spec.tune is None else methods.profile_codes(spec.tune, ds, split)
-    if warm is None:
-        model = methods.warm_model(spec, ds.n_items)
-        what = f"warm-training {spec.backbone.kind} on {int((split.roles == ROLE_WARM).sum())} warm users"
-    else:
-        backbone = SASRec(spec.backbone, ds.n_items)
-        backbone.load_state_dict(warm.load_model())
-        model = methods.tuned_model(spec.tune, backbone, ds.cardinalities)
-        what = f"tuning {spec.tune.label} on {int((split.roles == ROLE_TUNE).sum())} cold users"
+    model, what = _model(ds, spec, split, codes, warm)
     log(f"{what} of {ds.ref} ({dev}) -> {run.path}")
     k = None if spec.tune is None else spec.tune.k_shot
     score = functools.partial(evaluate, model, split, codes=codes, max_len=spec.backbone.max_len, k_shot=k, device=dev)
     fit = _train(spec, run, model, split, codes, ds.n_items, dev, lambda: _joint(score(VALIDATION[spec.kind])), bar)
     model.to(dev)
     t0 = time.perf_counter()
-    scores = pd.concat([score(group) for group in EVALUATED[spec.kind]], ignore_index=True)
+    scores = pd.concat([score(group, full=True) for group in EVALUATED[spec.kind]], ignore_index=True)
     run.save_model(model.backbone.state_dict() if spec.tune is None else model.state_dict())
     run.write_scores(scores)
-    if spec.tune is not None and model.profile is not None:
+    if isinstance(model, ColdStartRecommender) and spec.tune is not None and model.profile is not None:
         run.write_embeddings(embeddings_frame(model, split, codes, k, [a["name"] for a in ds.attributes], dev))
     run.write_result(
         {
@@ -102,6 +117,8 @@ def _compute(
             "kind": spec.kind,
             "label": "warm" if spec.tune is None else spec.tune.label,
             "warm_run": None if warm is None else warm.id,
+            "fold": split.fold,
+            "folds": split.folds,
             "summary": {g: summarize_scores(part) for g, part in scores.groupby("group", sort=False)},
             "params": methods.parameter_report(model, ds.cardinalities),
             "best_epoch": fit.best_epoch,
@@ -110,6 +127,37 @@ def _compute(
             "environment": {"device": str(dev), "versions": library_versions()},
         }
     )
+
+
+def _model(
+    ds: Dataset, spec: RunSpec, split: Split, codes: np.ndarray | None, warm: RunFolder | None
+) -> tuple[nn.Module, str]:
+    """The run's model before training, and what the run does with it (for the log)."""
+    if spec.tune is None:
+        n = int((split.roles == ROLE_WARM).sum())
+        return methods.warm_model(spec, ds.n_items), f"warm-training {spec.backbone.kind} on {n} warm users"
+    cold = f"{int((split.roles == ROLE_TUNE).sum())} tuning users, fold {split.fold + 1} of {split.folds}"
+    if warm is None:
+        return _counted(ds, spec, split, codes), f"counting {spec.tune.label} on warm users and {cold}"
+    backbone = SASRec(spec.backbone, ds.n_items)
+    backbone.load_state_dict(warm.load_model())
+    return methods.tuned_model(spec.tune, backbone, ds.cardinalities), f"tuning {spec.tune.label} on {cold}"
+
+
+def _counted(ds: Dataset, spec: RunSpec, split: Split, codes: np.ndarray) -> CountModel:
+    """pop, or pop-profile with the smoothing that scores best on the validation users (joint NDCG@10)."""
+
+    def model(smoothing: float) -> CountModel:
+        return methods.count_model(spec.tune, split, codes, ds.n_items, ds.cardinalities, smoothing)
+
+    if spec.tune.method == "pop":
+        return model(1.0)
+    cpu = torch.device("cpu")
+    val = {
+        a: _joint(evaluate(model(a), split, "val", codes, spec.backbone.max_len, spec.tune.k_shot, cpu))
+        for a in SMOOTHING
+    }
+    return model(max(SMOOTHING, key=lambda a: val[a].get("ndcg@10", 0.0)))
 
 
 def _train(

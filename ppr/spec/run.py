@@ -31,10 +31,15 @@ from ppr.spec.settings import Settings, setting
 #     warm-training validates the untrained model too and keeps it should no epoch beat it.
 # v3: a tuned model's dropout streams come from the tuning seed (v1 and v2 drew them from torch's
 #     per-process random seed, so one tuning run gave different results in each process).
-SEMANTICS = 3
+# v4: cold users in folds (each tested once); PPR's contrastive loss as the paper's (views of f_seq
+#     without MLP_a, prompt view masks the prompt generator's input only, clicks masked in place,
+#     one-directional InfoNCE); full-catalogue ranking beside the sampled one.
+SEMANTICS = 4
 
-METHODS = ("warm-only", "sasrec", "finetune", "ppr-light", "ppr-full")
+METHODS = ("pop", "pop-profile", "warm-only", "sasrec", "finetune", "ppr-light", "ppr-full")
 PPR_METHODS = ("ppr-light", "ppr-full")
+COUNTED = ("pop", "pop-profile")  # popularity baselines: counted from clicks, no model trained, no warm run
+NO_ZERO_SHOT = ("warm-only", "sasrec")  # read clicks only: a user without clicks gets no score (n/a, not ties)
 BACKBONES = ("sasrec",)
 # Per-method defaults, picked by validation joint NDCG@10 on ml-100k (seed 0, batch 32):
 # finetune 1e-4/3e-4/1e-3 -> 3e-4; ppr-light 1e-3/3e-3/1e-2 -> 3e-3; ppr-full 1e-4/3e-4/1e-3
@@ -73,20 +78,33 @@ class SplitSpec(Settings):
         below=1.0,
         none="auto",
     )
-    test_frac: float = setting(0.2, "share of cold users held out as test users", lo=0.0, below=1.0)
+    folds: int | None = setting(
+        None,
+        "folds of the cold users: each fold is tested once, tuning and validating on the others ('auto': 5 "
+        "when there are fewer than 2,000 cold users, else 1)",
+        lo=1,
+        hi=100,
+        none="auto",
+    )
+    test_frac: float = setting(
+        0.2, "share of cold users held out as test users when there is one fold", lo=0.0, below=1.0
+    )
     val_frac: float = setting(0.1, "share of cold users held out of tuning for early stopping", lo=0.0, below=1.0)
     n_negatives: int = setting(99, "sampled negatives per target", lo=1, hi=100_000, flag="negatives")
 
     def check(self) -> None:
         if self.test_frac + self.val_frac >= 1:
             self.fail("test_frac", f"test_frac + val_frac below 1 (now {self.test_frac + self.val_frac:g})")
+        if self.folds is not None and self.folds > 1 and 1 / self.folds + self.val_frac >= 1:
+            self.fail("folds", f"enough folds that one fold plus val_frac={self.val_frac:g} leaves users to tune on")
 
     @property
     def split_id(self) -> str:
         """Readable and deterministic: same settings, same folder."""
         sim = "auto" if self.simulate_cold is None else f"{self.simulate_cold:g}"
+        folds = "auto" if self.folds is None else self.folds
         return (
-            f"s{self.seed}-t{self.cold_threshold}-c{sim}-test{self.test_frac:g}"
+            f"s{self.seed}-t{self.cold_threshold}-c{sim}-f{folds}-test{self.test_frac:g}"
             f"-val{self.val_frac:g}-neg{self.n_negatives}"
         )
 
@@ -129,6 +147,7 @@ class TuneSpec(Settings):
     SECTION: ClassVar[str] = "Tuning"
     method: str = setting("ppr-light", "cold-start method", choices=METHODS)
     k_shot: int | None = setting(None, "clicks kept per cold user", lo=1, hi=1_000_000, none="all")
+    fold: int = setting(0, "the fold of cold users tested (the other folds tune and validate)", lo=0, hi=99)
     noise: float = setting(0.0, "profile noise rate on cold users", lo=0.0, hi=1.0)
     seed: int = setting(0, "seed of the new parts, batches, negatives and noise", lo=0, hi=MAX_SEED, cli=False)
     lr: float | None = setting(None, f"tuning learning rate ({_per_method('lr')})", above=0.0, hi=10.0, none="default")
@@ -198,6 +217,11 @@ class RunSpec:
     def dataset_name(self) -> str:
         return self.dataset.split("@")[0]
 
+    @property
+    def needs_warm(self) -> bool:
+        """A tuning run starts from a warmed backbone, except the counted baselines."""
+        return self.tune is not None and self.tune.method not in COUNTED
+
     def warm_run(self) -> RunSpec:
         """The warm run a tuning run starts from (itself for a warm run)."""
         return dataclasses.replace(self, tune=None)
@@ -228,7 +252,7 @@ class RunSpec:
             prefix = f"{self.dataset_name}-warm"
         else:
             t = self.tune
-            prefix = f"{self.dataset_name}-{t.label}-k{t.k_shot or 'all'}-r{t.noise:g}-s{t.seed}"
+            prefix = f"{self.dataset_name}-{t.label}-k{t.k_shot or 'all'}-r{t.noise:g}-s{t.seed}-f{t.fold}"
         clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", prefix).strip("-.") or "run"
         return f"{clean[:80]}-{digest({'semantics': SEMANTICS, 'spec': self.to_dict()})}"
 

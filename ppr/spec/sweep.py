@@ -7,6 +7,7 @@ The cells are RunSpecs built from the base by `RunSpec.tuned`, so a cell is exac
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ class SweepSpec:
     noises: tuple[float, ...]
     seeds: tuple[int, ...]
     ablations: tuple[str, ...] = ("none",)
+    folds: tuple[int, ...] = (0,)  # the folds of cold users each cell is tested on (all of the split's, pooled)
 
     def __post_init__(self) -> None:
         axes = {
@@ -40,6 +42,7 @@ class SweepSpec:
             "noise rates": self.noises,
             "seeds": self.seeds,
             "ablations": self.ablations,
+            "folds": self.folds,
         }
         empty = [name for name, values in axes.items() if not values]
         unknown = [a for a in self.ablations if a not in ABLATIONS]
@@ -53,17 +56,15 @@ class SweepSpec:
     def cells(self) -> list[tuple[str, RunSpec]]:
         """(ablation, run spec) per cell, seed-major; ablations apply to PPR methods only (others once)."""
         out, seen = [], set()
-        for seed in self.seeds:
-            for method in self.methods:
-                for k in self.k_shots:
-                    for noise in self.noises:
-                        for abl in self.ablations if method in PPR_METHODS else ("none",):
-                            tune = dataclasses.replace(
-                                self.base.tune, method=method, k_shot=k, noise=noise, seed=seed, **ABLATIONS[abl]
-                            )
-                            if tune not in seen:
-                                seen.add(tune)
-                                out.append((abl, self.base.tuned(tune)))
+        for seed, fold, method, k, noise in itertools.product(
+            self.seeds, self.folds, self.methods, self.k_shots, self.noises
+        ):
+            for abl in self.ablations if method in PPR_METHODS else ("none",):
+                changes = {"method": method, "k_shot": k, "noise": noise, "seed": seed, "fold": fold}
+                tune = dataclasses.replace(self.base.tune, **changes, **ABLATIONS[abl])
+                if tune not in seen:
+                    seen.add(tune)
+                    out.append((abl, self.base.tuned(tune)))
         return out
 
     @classmethod
@@ -76,6 +77,7 @@ class SweepSpec:
         seeds: tuple[int, ...],
         ablations: tuple[str, ...] = ("none",),
         tune: TuneSpec | None = None,
+        folds: int = 1,
     ) -> SweepSpec:
         """The sweep over `base`'s data, split, backbone and warm settings whose cells share `tune`'s other settings
         (its method, k-shot, noise and seed are each cell's own)."""
@@ -86,6 +88,7 @@ class SweepSpec:
             tuple(noises),
             tuple(seeds),
             tuple(ablations),
+            tuple(range(folds)),
         )
 
     @property
@@ -97,5 +100,5 @@ class SweepSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SweepSpec:
-        axes = {k: tuple(d[k]) for k in ("methods", "k_shots", "noises", "seeds", "ablations")}
+        axes = {k: tuple(d[k]) for k in ("methods", "k_shots", "noises", "seeds", "ablations", "folds") if k in d}
         return cls(RunSpec.from_dict(d["base"]), **axes)

@@ -15,15 +15,13 @@ def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor, mask: torch.Ten
     return (loss * m).sum() / m.sum().clamp(min=1.0)
 
 
-def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:
-    """Symmetric InfoNCE over cosine similarity with in-batch negatives.
+def info_nce(anchor: torch.Tensor, positive: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:
+    """InfoNCE over cosine similarity with in-batch negatives, in one direction (as PPR's paper).
 
-    Row i of `a` and row i of `b` are the positive pair; the other B-1 rows of the
-    other view are negatives. Returns the mean of the a->b and b->a cross-entropies
-    (symmetric, so neither view is privileged).
+    Row i of `anchor` should be closest to row i of `positive` among all rows of `positive`: the
+    mean over i of -log softmax_j(cos(anchor_i, positive_j) / temperature)[i].
     """
-    a = F.normalize(a.float(), dim=-1)
-    b = F.normalize(b.float(), dim=-1)
-    logits = a @ b.T / temperature
-    labels = torch.arange(a.shape[0], device=a.device)
-    return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
+    a = F.normalize(anchor.float(), dim=-1)
+    p = F.normalize(positive.float(), dim=-1)
+    logits = a @ p.T / temperature
+    return F.cross_entropy(logits, torch.arange(a.shape[0], device=a.device))

@@ -1,5 +1,9 @@
 """What warm-training and each cold-start method build, train and optimise (paper Tables III-V).
 
+    pop        item popularity among the clicks the run may see (warm users' training clicks and the
+               tuning users' first k); nothing trained, no warm run.
+    pop-profile  naive Bayes over every profile attribute at once, counted on the same clicks
+               (ppr.models.popularity).
     warm       SASRec from scratch on the warm users' clicks minus their two held-out ones.
     warm-only  the warmed SASRec as is: no profile, no tuning (evaluation only). Zero-shot
                users have no clicks and no prompt, so every candidate ties.
@@ -13,8 +17,9 @@
 Every method optimises BPR with one sampled unclicked negative at each click of a training
 window; the tuned methods with a profile also learn each tuning user's first click from the
 profile/prompt alone (the zero-shot slot: this is what teaches the prompt). PPR adds
-cl_weight x InfoNCE between the user vector and its augmented views (docs/method.md). The
-loop itself is ppr.train.trainer's, the same for all.
+cl_weight x InfoNCE between a user's sequence state f_seq(prompt ++ clicks) and its prompt-
+and behaviour-masked views (docs/method.md). The loop itself is ppr.train.trainer's, the same
+for all.
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ from torch import nn
 
 from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, crop_k_shot, noisy_codes
 from ppr.data.store import Dataset
+from ppr.models.popularity import CountModel, popularity, profile_popularity
 from ppr.models.profile import ProfileEncoder
 from ppr.models.prompt import PromptGenerator
 from ppr.models.recommender import ColdStartRecommender
 from ppr.models.sasrec import SASRec
-from ppr.spec.run import PPR_METHODS, RunSpec, TuneSpec
-from ppr.train.augment import mask_behavior
+from ppr.spec.run import COUNTED, PPR_METHODS, RunSpec, TuneSpec
+from ppr.train.augment import mask_clicks
 from ppr.train.batching import Batch, NegativeSampler, Windows, build_windows
 from ppr.train.losses import bpr_loss, info_nce
 from ppr.train.trainer import Objective, Schedule
@@ -68,8 +74,27 @@ def tuned_model(tune: TuneSpec, warmed: SASRec, cardinalities: list[int]) -> Col
 
 
 def trains(spec: RunSpec) -> bool:
-    """warm-only (and a tuning run of zero epochs) evaluates the model as it comes."""
-    return spec.tune is None or (spec.tune.method != "warm-only" and spec.tune.resolved("epochs") > 0)
+    """warm-only, the counted baselines (and a tuning run of zero epochs) evaluate the model as it comes."""
+    if spec.tune is None:
+        return True
+    return spec.tune.method not in ("warm-only", *COUNTED) and spec.tune.resolved("epochs") > 0
+
+
+def count_model(
+    tune: TuneSpec, split: Split, codes: np.ndarray, n_items: int, cardinalities: list[int], smoothing: float = 1.0
+) -> CountModel:
+    """pop or pop-profile, counted on the clicks the run may see: warm users' training clicks (all but the two
+    held out) and the tuning users' first k; never a validation or test user's."""
+    lengths = np.diff(split.offsets)
+    seen = np.where(split.roles == ROLE_WARM, np.maximum(lengths - 2, 0), 0)
+    tune_users = split.roles == ROLE_TUNE
+    seen[tune_users] = lengths[tune_users] if tune.k_shot is None else np.minimum(lengths[tune_users], tune.k_shot)
+    owner = np.repeat(np.arange(len(seen)), lengths)
+    visible = np.arange(len(split.items)) - np.repeat(split.offsets[:-1], lengths) < seen[owner]
+    clicks = split.items[visible].astype(np.int64)
+    if tune.method == "pop":
+        return popularity(clicks, n_items)
+    return profile_popularity(clicks, codes[owner[visible]], n_items, cardinalities, smoothing)
 
 
 def windows(spec: RunSpec, split: Split) -> Windows:
@@ -129,19 +154,18 @@ def objective(spec: RunSpec) -> Objective:
     tune = spec.tune
 
     def bpr_and_cl(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
-        out = model.sequence_outputs(batch.inputs, batch.codes, zero_shot=True)
+        """BPR on the user vectors; InfoNCE from the sequence state f_seq (no MLP_a term) to each view's."""
+        states = model.sequence_outputs(batch.inputs, batch.codes, zero_shot=True, with_profile=False)
+        out = states + model.profile_term(batch.codes, states[:, 0]).unsqueeze(1)
         n = (batch.inputs != 0).sum(dim=1)
-        u = out[torch.arange(len(n), device=n.device), n]  # user vector after all clicks read
+        z = states[torch.arange(len(n), device=n.device), n]  # f_seq after every click of the window
         views = []
         if tune.prompt_aug:
-            views.append(
-                model.user_vector(
-                    batch.inputs, batch.codes, prompt_mask=tune.prompt_mask, profile_mask=tune.prompt_mask
-                )
-            )
+            views.append(model.sequence_state(batch.inputs, batch.codes, prompt_mask=tune.prompt_mask))
         if tune.behavior_aug:
-            views.append(model.user_vector(mask_behavior(batch.inputs, tune.behavior_mask, generator), batch.codes))
-        cl = sum(info_nce(u, v, tune.temperature) for v in views)
+            masked = mask_clicks(batch.inputs, tune.behavior_mask, generator)
+            views.append(model.sequence_state(masked, batch.codes, lengths=n))
+        cl = sum(info_nce(z, v, tune.temperature) for v in views)
         return _bpr(model, batch, out) + tune.cl_weight * cl
 
     return bpr_and_cl
@@ -167,8 +191,17 @@ def profile_codes(tune: TuneSpec, ds: Dataset, split: Split) -> np.ndarray:
     return codes
 
 
-def parameter_report(model: ColdStartRecommender, cardinalities: list[int]) -> dict[str, Any]:
-    """Trained parameters and their share of fine-tuning's (backbone + MLP_a), paper Table I."""
+def parameter_report(model: nn.Module, cardinalities: list[int]) -> dict[str, Any]:
+    """Trained parameters and their share of fine-tuning's (backbone + MLP_a), paper Table I (counted
+    baselines train none)."""
+    if not isinstance(model, ColdStartRecommender):
+        return {
+            "tuned": 0,
+            "counted": int(model.item_table().numel()),
+            "smoothing": model.smoothing,
+            "finetune": None,
+            "share_of_finetune": 0.0,
+        }
     counts = model.parameter_counts()
     profile = ProfileEncoder(cardinalities, model.backbone.cfg.d)
     finetune = counts["backbone"] + sum(p.numel() for p in profile.parameters())

@@ -19,12 +19,21 @@ from ppr.spec.run import BackboneSpec, SplitSpec, TuneSpec, WarmSpec
 from ppr.spec.settings import declaration, value_types
 
 REPO = Path(__file__).resolve().parents[2]
-SPLIT_FLAGS = ["--split-seed", "--cold-threshold", "--simulate-cold", "--test-frac", "--val-frac", "--negatives"]
+SPLIT_FLAGS = [
+    "--split-seed",
+    "--cold-threshold",
+    "--simulate-cold",
+    "--folds",
+    "--test-frac",
+    "--val-frac",
+    "--negatives",
+]
 BACKBONE_FLAGS = ["--backbone", "--max-len", "--d", "--layers", "--heads", "--d-ff", "--dropout"]
 WARM_FLAGS = ["epochs", "patience", "batch-size", "lr", "weight-decay"]
 TUNE_FLAGS = [
     "--method",
     "--k-shot",
+    "--fold",
     "--noise",
     "--lr",
     "--epochs",
@@ -52,7 +61,7 @@ COMMAND_SETTINGS = {
         (SplitSpec, "", ()),
         (BackboneSpec, "", ()),
         (WarmSpec, "warm-", ()),
-        (TuneSpec, "", ("method", "k_shot", "noise")),  # grid axes: --methods, --k-shots, --noise (a list)
+        (TuneSpec, "", ("method", "k_shot", "noise", "fold")),  # grid axes (lists); every fold of the split
     ],
     ("data", "split"): [(SplitSpec, "", ())],
 }
@@ -129,7 +138,7 @@ def test_sweep_flags_make_the_grid_and_the_shared_settings(home: Path) -> None:
     planted_dataset(store, n_users=100)
     argv = ["sweep", "planted", "--methods", "finetune,ppr-light", "--k-shots", "1,all", "--noise", "0,0.5"]
     argv += ["--seeds", "0,3", "--ablations", "none,no-cl", "--epochs", "3", "--warm-epochs", "4", "--d", "32"]
-    spec = sweep_spec(build_parser("sweep").parse_args(argv), store)
+    spec = sweep_spec(build_parser("sweep").parse_args([*argv, "--folds", "1"]), store)
     assert (spec.methods, spec.k_shots, spec.noises, spec.seeds) == (
         ("finetune", "ppr-light"),
         (1, None),
@@ -141,6 +150,9 @@ def test_sweep_flags_make_the_grid_and_the_shared_settings(home: Path) -> None:
     # per seed: finetune 2 k x 2 noise, ppr-light 2 k x 2 noise x 2 ablations
     assert len(spec.cells()) == 2 * (4 + 8)
     assert {s.warm.seed for _, s in spec.cells()} == {0, 3}  # each cell's warm run follows its seed
+    every_fold = sweep_spec(build_parser("sweep").parse_args(argv), store)  # auto: 5 folds of ~35 cold users
+    assert every_fold.folds == (0, 1, 2, 3, 4) and len(every_fold.cells()) == 5 * len(spec.cells())
+    assert {s.tune.fold for _, s in every_fold.cells()} == set(range(5))
 
 
 @pytest.mark.parametrize(

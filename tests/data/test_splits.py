@@ -73,7 +73,8 @@ def test_roles_are_disjoint_and_test_users_never_train(mixed) -> None:
 def test_targets_follow_the_protocol(mixed) -> None:
     split = make_split(mixed, SplitSpec(seed=0))
     t = split.targets
-    assert (t["target_id"].to_numpy() == np.arange(len(t))).all()
+    ids = t["target_id"].to_numpy()
+    assert (np.diff(ids) > 0).all() and ids.max() < len(split.negatives)  # a fold's view of the stored targets
     assert (t["item"].to_numpy() == split.items[split.offsets[t["user"]] + t["pos"]]).all()
     lengths = split.lengths()
     for role, group in ((ROLE_VAL, "val"), (ROLE_TEST, "test")):
@@ -104,7 +105,7 @@ def test_negatives_are_unclicked_in_full_history_and_distinct(all_warm) -> None:
     split = make_split(all_warm, SplitSpec(seed=2))
     assert split.simulated.sum() > 0  # cropped users: clicks after the crop must still be excluded
     offsets, items = _full(all_warm)
-    neg = split.negatives
+    neg = split.negatives[split.targets["target_id"].to_numpy()]
     assert neg.dtype == np.int32 and neg.shape == (len(split.targets), 99)
     assert neg.min() >= 1 and neg.max() <= all_warm.n_items
     srt = np.sort(neg, axis=1)
@@ -280,7 +281,7 @@ def test_cli_json_and_errors(run_cli, mixed) -> None:
     assert rc == 0
     report = json.loads(out)
     split = load_split(mixed, report["split_id"])
-    assert report["split_id"] == "s4-t10-cauto-test0.2-val0.1-neg99"
+    assert report["split_id"] == "s4-t10-cauto-fauto-test0.2-val0.1-neg99"
     assert Path(report["path"]) == split.path
     assert report["users"] == split.counts()["users"] and report["users"]["test"] == 140
     assert sum(report["targets"].values()) == report["n_targets"] == len(split.targets)
@@ -293,3 +294,59 @@ def test_cli_json_and_errors(run_cli, mixed) -> None:
     assert list_splits(mixed) == [report["split_id"]]
     rc, _, err = run_cli("data", "split", "missing")
     assert rc == 2 and "No dataset" in err
+
+
+def test_every_cold_user_is_tested_in_exactly_one_fold(mixed) -> None:
+    cfg = SplitSpec(seed=1)
+    first = make_split(mixed, cfg)
+    assert first.folds == 5  # 700 cold users: auto gives 5 folds
+    tested: list[int] = []
+    for fold in range(first.folds):
+        split = load_split(mixed, first.id, fold)
+        test, val = set(split.users_in(ROLE_TEST)), set(split.users_in(ROLE_VAL))
+        assert len(test) == 140 and len(val) == 70 and not (test & val)  # one fold; val_frac of all cold users
+        assert set(split.targets.loc[split.targets["group"] == "test", "user"]) == test
+        assert set(split.targets.loc[split.targets["group"] == "val", "user"]) == val
+        assert np.array_equal(split.users_in(ROLE_WARM), first.users_in(ROLE_WARM))  # warm-training: one for all
+        warm = split.targets[split.targets["group"].str.startswith("warm")]
+        assert warm.equals(first.targets[first.targets["group"].str.startswith("warm")])
+        assert split.negatives is not None and split.negatives.shape == first.negatives.shape
+        tested += sorted(test)
+    cold = np.flatnonzero(first.roles > ROLE_WARM)
+    assert sorted(tested) == sorted(cold.tolist())  # each cold user tested once over the folds
+
+
+def test_one_fold_uses_test_frac_and_folds_are_checked(home: Path) -> None:
+    ds = write_dataset(home, _lengths(100, 300), n_items=300)
+    split = make_split(ds, SplitSpec(seed=3, simulate_cold=0, folds=1, test_frac=0.3))
+    assert split.folds == 1 and split.counts()["users"]["test"] == 90
+    with pytest.raises(InputError, match="Fold 1 does not exist"):
+        load_split(ds, split.id, 1)
+    with pytest.raises(InputError, match="folds"):
+        SplitSpec(folds=2, val_frac=0.5)
+    assert make_split(ds, SplitSpec(seed=3, simulate_cold=0, folds=3)).folds == 3
+
+
+SHARED_ML100K = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ml-100k"
+
+
+@pytest.mark.skipif(not SHARED_ML100K.is_dir(), reason="shared ml-100k copy not present")
+def test_ml100k_defaults_test_every_cold_user(home: Path) -> None:
+    """The default split of ml-100k (every user has 20+ ratings: 20% simulated cold) has five folds that together
+    give a zero-shot test target for each of its cold users (at least 180)."""
+    from ppr.data.importers import import_dataset
+    from ppr.data.store import Store
+
+    ds = import_dataset(
+        Store(home),
+        "ml",
+        SHARED_ML100K / "ml-100k.inter",
+        SHARED_ML100K / "ml-100k.user",
+        SHARED_ML100K / "ml-100k.item",
+    )
+    first = make_split(ds, SplitSpec())
+    zero = sum(
+        int(((s.targets["group"] == "test") & (s.targets["kind"] == "zero")).sum())
+        for s in (load_split(ds, first.id, f) for f in range(first.folds))
+    )
+    assert first.folds == 5 and zero == int((first.roles > ROLE_WARM).sum()) >= 180

@@ -213,7 +213,7 @@ def test_launch_a_tiny_sweep_then_compare_and_explore_its_prompts(wb: Workbench,
         )
         expect(page.get_by_text(re.compile(r"^On tiny@v"))).to_be_visible()
 
-        # Methods: the default is finetune, ppr-light, ppr-full; Backspace in the box drops the last (ppr-full).
+        # Methods: the default is pop, pop-profile, finetune, ppr-light, ppr-full; Backspace drops the last (ppr-full).
         methods = page.get_by_test_id("stMultiSelect").filter(has_text="Methods")
         methods.locator("input").click()
         wb.rerun(lambda: methods.locator("input").press("Backspace"))
@@ -228,17 +228,23 @@ def test_launch_a_tiny_sweep_then_compare_and_explore_its_prompts(wb: Workbench,
             expect(box).to_have_value(value)
 
         fill("Tuning epochs", "2")
-        page.get_by_text("Warm-training (backbone) settings").click()
-        for label, value in (("Warm epochs", "2"), ("Max length", "10"), ("Hidden size", "16"), ("Layers", "1")):
+        page.get_by_text("Split and warm-training (backbone) settings").click()
+        for label, value in (
+            ("Folds of cold users", "1"),
+            ("Warm epochs", "2"),
+            ("Max length", "10"),
+            ("Hidden size", "16"),
+            ("Layers", "1"),
+        ):
             fill(label, value)
-        expect(page.get_by_text(re.compile(r"2 tuning runs.*1 warm run"))).to_be_visible()
+        expect(page.get_by_text(re.compile(r"4 tuning runs.*1 warm run"))).to_be_visible()
         wb.shot("runs-form")
 
         wb.rerun(page.get_by_role("button", name="Launch").click)
         expect(page.get_by_text(re.compile(r"Sweep .* submitted"))).to_be_visible()
         done = page.get_by_text(re.compile(r"Sweep .*: done"))
         expect(done).to_be_visible(timeout=180_000)  # the page re-reads the run folders every 2 s
-        expect(page.get_by_text(re.compile(r"Sweep .*: done .* 3 done"))).to_be_visible()
+        expect(page.get_by_text(re.compile(r"Sweep .*: done .* 5 done"))).to_be_visible()
         page.wait_for_function(VEGA_DRAWN, timeout=WAIT_MS)  # the loss curve, the page's one Altair chart
         loss = page.get_by_test_id("stVegaLiteChart").filter(has_text="Loss and validation NDCG@10 per epoch")
         expect(loss).to_be_visible()
@@ -249,6 +255,9 @@ def test_launch_a_tiny_sweep_then_compare_and_explore_its_prompts(wb: Workbench,
 
         wb.open("Compare")
         expect(page.get_by_role("heading", name="Compare")).to_be_visible()
+        claims = page.get_by_test_id("stDataFrame").first  # the first tab: a verdict per claim of the paper
+        expect(claims).to_be_visible()
+        page.get_by_role("tab", name="Across k-shot and noise").click()
         assert wb.charts() >= 2  # across k-shot and across noise
         expect(page.get_by_test_id("stPlotlyChart").filter(has_text="across k-shot").first).to_be_visible()
         wb.shot("compare")
@@ -257,7 +266,7 @@ def test_launch_a_tiny_sweep_then_compare_and_explore_its_prompts(wb: Workbench,
         html = Path(download.value.path()).read_text()
         assert "Plotly.newPlot" in html and "<script src=" not in html and len(html) > 1_000_000  # opens offline
         page.get_by_role("tab", name="vs fine-tuning").click()
-        expect(page.get_by_test_id("stPlotlyChart").filter(has_text="Relative improvement")).to_be_visible()
+        expect(page.get_by_test_id("stPlotlyChart").filter(has_text="Difference to finetune")).to_be_visible()
         wb.charts()
         wb.shot("compare-vs-finetune")
 

@@ -38,7 +38,8 @@ def test_sweep_runs_every_cell_reports_them_and_never_recomputes(home: Path, run
     listing = json.loads(out)
     runs = listing["runs"]
     assert len(runs) == 10 and {r["state"] for r in runs} == {"done"} and all(r["progress"] == 1.0 for r in runs)
-    assert listing["sweeps"] == [
+    keys = ("id", "dataset", "state", "progress", "counts", "pid")
+    assert [{k: b[k] for k in keys} for b in listing["sweeps"]] == [
         {"id": sid, "dataset": "planted@v1", "state": "done", "progress": 1.0, "counts": _counts(done=10), "pid": None}
     ]
     tuned = home / "runs" / next(c["run_id"] for c in sweep["cells"] if c["method"] == "ppr-light")
@@ -67,11 +68,15 @@ def test_sweep_runs_every_cell_reports_them_and_never_recomputes(home: Path, run
     joint = rows[(rows["group"] == "joint") & (rows["metric"] == "ndcg@10")]
     assert len(joint) == 4 and set(joint["n_seeds"]) == {2}  # (k 2, all) x (finetune, ppr-light), both seeds
     assert joint.loc[joint["label"] == "finetune", "rel_vs_finetune"].abs().max() == 0
-    assert joint.loc[joint["label"] == "ppr-light", "p_value"].between(0, 1).all()
+    light = joint[joint["label"] == "ppr-light"]
+    assert light["p_adj"].between(0, 1).all() and (light["p_adj"] >= light["p_wilcoxon"]).all()
+    assert (joint["ci_low"] <= joint["mean"]).all() and (joint["mean"] <= joint["ci_high"]).all()
     rc, md, _ = run_cli("report", sid)
-    assert md.count("| ppr-light |") == 6 and "| all | 0 | finetune |" in md and "10 of 10 runs done" in md
+    assert (
+        md.count("| ppr-light |") == 6 and "## k=all, noise 0: joint test targets" in md and "10 of 10 runs done" in md
+    )
     rc, csv, _ = run_cli("report", sid, "--format", "csv")
-    assert csv.splitlines()[0].startswith("k,noise,label,method,ablation,group,metric,mean,std")
+    assert csv.splitlines()[0].startswith("k,noise,label,method,ablation,group,metric,mean,ci_low,ci_high")
 
     results = summary_rows(list_runs(home / "runs"))
     test = results[(results["eval_set"] == "test") & (results["group"] == "joint") & (results["metric"] == "ndcg@10")]

@@ -106,3 +106,25 @@ def test_same_seed_same_weights_and_dropout() -> None:
     assert torch.equal(a(seq), b(seq))  # dropout masks come from the construction seed
     assert not torch.equal(a.item_emb.weight, c.item_emb.weight)
     assert not torch.equal(a(seq), a.eval()(seq))  # dropout is active in training
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_clicks_masked_in_place_are_skipped_and_positions_kept(training: bool) -> None:
+    """A masked click (0 before `lengths`) is no attention key: what it holds cannot reach other positions, and the
+    user state is read at the original last position, whose position embedding is unchanged."""
+    model = _model(dropout=0.0)
+    model.train(training)
+    seq = torch.tensor([[3, 0, 5, 6, 0, 0, 0, 0], [0, 4, 0, 0, 0, 0, 0, 0]])
+    lengths = torch.tensor([4, 2])
+    prefix = torch.randn(2, 1, SPEC.d)
+    out = model.encode(seq, prefix, lengths)
+    with torch.no_grad():
+        model.item_emb.weight[0] = 3.0  # if a hole were a key, this would reach every later position
+    out_moved = model.encode(seq, prefix, lengths)
+    real = torch.zeros(2, 9, dtype=torch.bool)  # the prompt token and the clicks that are not holes
+    real[0, [0, 1, 3, 4]] = True
+    real[1, [0, 2]] = True
+    assert torch.allclose(out[real], out_moved[real], atol=1e-5)
+    hidden = model.user_hidden(seq, prefix, lengths)
+    assert torch.allclose(hidden[0], out_moved[0, 1 + 3], atol=1e-5) and torch.allclose(hidden[1], out_moved[1, 2])
+    assert torch.isfinite(model.encode(torch.zeros(1, 3, dtype=torch.long), None, torch.tensor([3]))).all()

@@ -13,6 +13,7 @@ import pytest
 from _fakeruns import tuning_run, warm_run
 
 from ppr.report.results import load_scores
+from ppr.report.significance import user_means
 from ppr.report.tables import COLUMNS, cell_text, k_order, markdown, paper_table, render, sweep_table
 from ppr.runs.folder import list_runs
 
@@ -47,27 +48,30 @@ def test_k_order_puts_numbers_first_and_all_last() -> None:
     assert sorted(["all", "10", "2", 5], key=k_order) == ["2", 5, "10", "all"]
 
 
-def test_sweep_table_means_changes_and_p_values_per_cell(runs) -> None:
+def test_sweep_table_means_intervals_differences_and_adjusted_p_per_cell(runs) -> None:
     table = sweep_table(runs, METRICS)
     assert list(table.columns) == COLUMNS
     assert list(dict.fromkeys(table["k"])) == ["2", "10", "all"]  # numeric order, not text order
-    assert set(table["noise"]) == {0.0} and set(table["n_seeds"]) == {2}
+    assert set(table["noise"]) == {0.0} and set(table["n_seeds"]) == {2} and set(table["n_users"]) == {N // 4}
     assert set(table["label"]) == {"finetune", "ppr-full", "ppr-light-nocl"}
 
     scores = load_scores(runs)
     for k in ("2", "all"):
         base, full, light = (_row(table, k, x) for x in ("finetune", "ppr-full", "ppr-light-nocl"))
-        per_seed = scores[(scores.k == k) & (scores.label == "finetune")].groupby("seed")["auc"].mean()
-        assert base["mean"] == pytest.approx(per_seed.mean()) and base["std"] == pytest.approx(per_seed.std(ddof=1))
-        assert np.isnan(base["p_value"]) and base["rel_vs_finetune"] == pytest.approx(0.0)
-        assert (
-            full["rel_vs_finetune"] == pytest.approx(full["mean"] / base["mean"] - 1) and full["rel_vs_finetune"] > 0.1
-        )
-        assert full["p_value"] < 1e-6 and light["p_value"] > 0.01
+        mine = user_means(scores[scores.k == k], "joint", ["auc"]).loc["finetune", "auc"]
+        assert base["mean"] == pytest.approx(mine.mean()) and base["ci_low"] < base["mean"] < base["ci_high"]
+        assert np.isnan(base["p_adj"]) and base["rel_vs_finetune"] == pytest.approx(0.0)
+        assert full["rel_vs_finetune"] == pytest.approx(full["mean"] / base["mean"] - 1)
+        assert full["diff"] == pytest.approx(full["mean"] - base["mean"]) and full["diff_low"] > 0
+        assert full["p_adj"] < 1e-6 and full["significant"] and full["seeds_agree"] == "2/2"
+        assert light["p_adj"] > 0.01 and not light["significant"]
         assert (full["method"], full["ablation"]) == ("ppr-full", "none")
         assert (light["method"], light["ablation"]) == ("ppr-light", "nocl")
+    # BH across the whole table: each adjusted p is at least its raw p
+    has_p = table["p_wilcoxon"].notna()
+    assert (table.loc[has_p, "p_adj"] >= table.loc[has_p, "p_wilcoxon"] - 1e-12).all()
     alone = _row(table, "10", "ppr-full")  # no fine-tuning in this cell: nothing to compare with
-    assert np.isnan(alone["p_value"]) and np.isnan(alone["rel_vs_finetune"])
+    assert np.isnan(alone["p_adj"]) and np.isnan(alone["rel_vs_finetune"]) and np.isnan(alone["diff"])
     assert set(table[table.k == "10"]["label"]) == {"ppr-full"}
 
 
@@ -85,7 +89,7 @@ def test_paper_table_marks_significant_gains_and_renders_as_markdown(runs) -> No
     assert list(paper["method"]) == ["finetune", "ppr-full", "ppr-light-nocl"]  # fine-tuning first
     starred = paper.set_index("method").apply(lambda col: col.str.endswith("*"))
     assert starred.loc["ppr-full"].all() and not starred.loc[["finetune", "ppr-light-nocl"]].any().any()
-    assert all("±" in c for c in paper["AUC"])  # two seeds: a spread
+    assert all(c.count("[") == 1 for c in paper["AUC"])  # an interval in every cell
     assert not paper_table(table, "2", 0.0, "joint", alpha=0.0)["AUC"].str.contains(r"\*").any()
 
     lines = markdown(paper).splitlines()
@@ -94,40 +98,36 @@ def test_paper_table_marks_significant_gains_and_renders_as_markdown(runs) -> No
     assert markdown(pd.DataFrame({"a": ["x"], "n": [3]})).splitlines()[1] == "|---|---:|"  # numbers right
 
 
-def test_paper_table_from_a_hand_made_table() -> None:
+def test_paper_table_shows_n_a_where_a_method_cannot_score_the_group() -> None:
+    row = {"k": "all", "noise": 0.0, "metric": "auc", "ci_low": 0.4, "ci_high": 0.6, "p_adj": np.nan}
     t = pd.DataFrame(
-        {
-            "k": ["2"] * 2,
-            "noise": [0.0] * 2,
-            "label": ["ppr", "finetune"],
-            "group": ["joint"] * 2,
-            "metric": ["auc"] * 2,
-            "mean": [0.6, 0.5],
-            "std": [0.02, 0.01],
-            "n_seeds": [2, 2],
-            "p_value": [0.01, np.nan],
-        }
+        [
+            {**row, "label": "finetune", "group": "zero", "mean": 0.5},
+            {**row, "label": "sasrec", "group": "few", "mean": 0.55},
+            {**row, "label": "pop", "group": "zero", "mean": 0.52, "p_adj": 0.01},
+        ]
     )
-    out = paper_table(t, "2", 0.0, "joint")
-    assert list(out["method"]) == ["finetune", "ppr"]
-    assert list(out["AUC"]) == ["0.5000 ± 0.0100", "0.6000 ± 0.0200*"]
-    assert cell_text(0.5, 0.1, 1, 0.001, 0.05) == "0.5000*"  # one seed: no spread
-    assert cell_text(0.5, 0.1, 3, None, 0.05) == "0.5000 ± 0.1000"
+    out = paper_table(t, "all", 0.0, "zero").set_index("method")["AUC"]
+    assert list(out.index) == ["finetune", "pop", "sasrec"]  # fine-tuning, then the popularity baselines
+    assert out["sasrec"] == "n/a" and out["pop"] == "0.5200 [0.4000, 0.6000]*"
+    assert cell_text(None) == "n/a"
 
 
 def test_render_as_markdown_csv_and_json(runs) -> None:
     table = sweep_table(runs)
     md = render(table, "md", "Sweep x")
-    assert md.startswith("# Sweep x\n")
-    assert [line for line in md.splitlines() if line.startswith("## ")] == [
-        "## joint test targets",
-        "## few-shot test targets",
-        "## zero-shot test targets",
+    assert md.startswith("# Sweep x\n") and "Benjamini-Hochberg" in md
+    heads = [line for line in md.splitlines() if line.startswith("## ")]
+    assert heads[:3] == [
+        "## k=2, noise 0: joint test targets",
+        "## k=2, noise 0: few-shot test targets",
+        "## k=2, noise 0: zero-shot test targets",
     ]
     full = _row(table, "2", "ppr-full", "ndcg@10")
-    line = next(x for x in md.splitlines() if x.startswith("| 2 | 0 | ppr-full |"))
-    assert f"{full['mean']:.4f} ± {full['std']:.4f}" in line and f"{100 * full['rel_vs_finetune']:+.1f}%" in line
-    assert next(x for x in md.splitlines() if x.startswith("| 2 | 0 | finetune |")).count("%") == 0
+    line = next(x for x in md.splitlines() if x.startswith("| ppr-full |"))
+    assert f"{full['mean']:.4f} [{full['ci_low']:.4f}, {full['ci_high']:.4f}]*" in line
+    assert f"{full['diff']:+.4f} [" in line and "seeds 2/2" in line
+    assert "MRR (full)" not in render(table, "md", ranking="sampled")
 
     back = pd.read_csv(io.StringIO(render(table, "csv")), dtype={"k": str})
     assert list(back.columns) == COLUMNS and len(back) == len(table)

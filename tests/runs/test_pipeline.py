@@ -104,7 +104,8 @@ def test_a_tuning_run_computes_its_warm_run_first_and_writes_its_result_last(
     model = load_model(store, run)  # the kept model scores what the run scored
     ds = store.open(spec.dataset)
     split = make_split(ds, spec.split)
-    again = evaluate(model, split, "test", methods.profile_codes(spec.tune, ds, split), BACKBONE.max_len, None, "cpu")
+    codes = methods.profile_codes(spec.tune, ds, split)
+    again = evaluate(model, split, "test", codes, BACKBONE.max_len, None, "cpu", full=True)
     pd.testing.assert_frame_equal(
         again.reset_index(drop=True), scores[scores["group"] == "test"].reset_index(drop=True)
     )

@@ -63,7 +63,7 @@ def test_split_shares_must_leave_tuning_users() -> None:
 
 
 def test_split_id_is_readable_and_follows_every_setting() -> None:
-    assert SplitSpec().split_id == "s0-t10-cauto-test0.2-val0.1-neg99"
+    assert SplitSpec().split_id == "s0-t10-cauto-fauto-test0.2-val0.1-neg99"
     assert SplitSpec(seed=1).split_id == SplitSpec(seed=1).split_id
     default = SplitSpec()
     ids = set()
@@ -106,10 +106,10 @@ def test_from_dict_checks_the_values() -> None:
 
 def test_run_id_is_stable_and_readable() -> None:
     assert _spec().run_id == _spec().run_id == RunSpec.from_dict(_spec().to_dict()).run_id
-    assert re.fullmatch(r"planted-ppr-full-k5-r0\.1-s3-[0-9a-f]{10}", _spec().run_id)
+    assert re.fullmatch(r"planted-ppr-full-k5-r0\.1-s3-f0-[0-9a-f]{10}", _spec().run_id)
     assert re.fullmatch(r"planted-warm-[0-9a-f]{10}", _spec(None).run_id)
     no_cl = dataclasses.replace(TUNE, k_shot=None, cl=False, noise=0.0)
-    assert _spec(no_cl).run_id.startswith("planted-ppr-full-nocl-kall-r0-s3-")
+    assert _spec(no_cl).run_id.startswith("planted-ppr-full-nocl-kall-r0-s3-f0-")
     assert _spec().run_id.endswith(digest({"semantics": SEMANTICS, "spec": _spec().to_dict()}))
 
 

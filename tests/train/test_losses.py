@@ -22,5 +22,13 @@ def test_info_nce_prefers_aligned_views():
     aligned = info_nce(a, a * 3.0, temperature=0.1)  # cosine ignores scale
     shuffled = info_nce(a, a[torch.randperm(16)], temperature=0.1)
     assert aligned.item() < 0.1 < shuffled.item()
-    b = torch.randn(16, 8)
-    assert info_nce(a, b).item() == pytest.approx(info_nce(b, a).item(), rel=1e-5)  # symmetric
+
+
+def test_info_nce_is_one_directional_as_the_paper() -> None:
+    """Row i of the anchor against every row of the positive view: cross-entropy of anchor->view only."""
+    torch.manual_seed(1)
+    a, b = torch.randn(6, 4), torch.randn(6, 4)
+    logits = torch.nn.functional.normalize(a, dim=1) @ torch.nn.functional.normalize(b, dim=1).T / 0.2
+    expected = torch.nn.functional.cross_entropy(logits, torch.arange(6))
+    assert info_nce(a, b, 0.2).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert info_nce(a, b).item() != pytest.approx(info_nce(b, a).item(), rel=1e-3)  # not symmetric

@@ -47,20 +47,31 @@ def test_sweep_charts_follow_the_report_and_the_metric_selector(sweep_home) -> N
     assert np.allclose(_ys(fig, "ppr-light"), auc.set_index("k").loc[["2", "all"], "mean"].to_numpy())
     assert not np.allclose(auc["mean"].to_numpy(), want)
 
-    rel = _fig(at, "Relative improvement")
-    assert {t["name"] for t in rel["data"]} == {"ppr-light"}
+    diff = _fig(at, "Difference to finetune")
+    assert {t["name"] for t in diff["data"]} == {"ppr-light"}
+    rows = auc.set_index("k").loc[["2", "all"]]
+    assert np.allclose(_ys(diff, "ppr-light"), rows["diff"].to_numpy())  # bars: the per-user difference
+    bars = next(t for t in diff["data"] if t["name"] == "ppr-light")
+    assert np.allclose(bars["error_y"]["array"], (rows["diff_high"] - rows["diff"]).to_numpy())  # 95% interval
+    line = next(t for t in _fig(at, "across k-shot")["data"] if t["name"] == "ppr-light")
+    assert np.allclose(line["error_y"]["array"], (rows["ci_high"] - rows["mean"]).to_numpy())
 
     at.toggle(key="compare_ablations").set_value(True).run()
     assert not at.exception, at.exception
     assert {t["name"] for t in _fig(at, "across k-shot")["data"]} == {"finetune", "ppr-light", "ppr-light-nocl"}
     assert any(t["name"] == "ppr-light-nocl" for t in _fig(at, "Ablations")["data"])
 
-    params = at.dataframe[1].value
+    claims = at.dataframe[0].value
+    assert (
+        list(claims.columns) == ["claim", "verdict", "evidence"] and claims["claim"].str.contains("fine-tuning").any()
+    )
+    params = at.dataframe[2].value
     shares = dict(zip(params["method"], params["share of fine-tuning"], strict=True))
     assert shares["finetune"] == 1.0 and 0 < shares["ppr-light"] < 1
     assert params.equals(param_shares(sweep_runs(Store(home), sid)))
-    paper = at.dataframe[0].value
+    paper = at.dataframe[1].value
     assert set(paper["method"]) == {"finetune", "ppr-light", "ppr-light-nocl"} and "AUC" in paper.columns
+    assert paper["AUC"].str.contains(r"\[").all()  # every cell with its interval
     buttons = at.get("download_button")
     assert {b.label for b in buttons} >= {"Download table (CSV)", "Download figure (HTML)"}
     html = [b.proto for b in buttons if b.label == "Download figure (HTML)"]

@@ -75,8 +75,18 @@ def test_empty_store_says_what_to_do(empty_home):
     assert not at.button  # no launch form without a dataset
 
 
+def _three_methods_one_fold(at):
+    """The grid of the tests' expectations: fine-tuning and both PPRs, every cold user in one test fold."""
+    at.multiselect(key="methods").set_value(["finetune", "ppr-light", "ppr-full"])
+    at.number_input(key="folds").set_value(1)
+    return at.run()
+
+
 def test_launch_form_counts_the_grid_and_submits_it(app_home, submitted, fake_timing):
     at = start(RUNS)
+    assert at.multiselect(key="methods").value == ["pop", "pop-profile", "finetune", "ppr-light", "ppr-full"]
+    assert at.number_input(key="folds").value is None  # auto: every cold user tested once
+    at = _three_methods_one_fold(at)
     # warm: 1 + 200 epochs x 2 s + 2 s = 403 s, or 20 epochs (patience 20) = 43 s; 3 tunes: 1 + 50 x 2 + 2 = 103 s
     # or 5 epochs (patience 5) = 13 s: 712 s (12 min) in all, 82 s with the earliest stops
     assert (
@@ -124,7 +134,8 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, submitted, fake_ti
     assert at.query_params["sweep"] == sid and at.selectbox(key="_runs_show").value == sid
     assert f"Sweep **{sid}** submitted; worker 4242" in texts(at.success)
     table = at.dataframe[0].value
-    assert len(table) == 42 and set(table["state"]) == {"queued"}  # 40 cells and 2 warm runs
+    # 40 cells and 2 warm runs; the fake worker 4242 does not exist, so the list says so
+    assert len(table) == 42 and set(table["state"]) == {"queued, no worker"}
 
     again = start(RUNS, sweep=sid)  # a refreshed tab finds the sweep through the URL
     assert again.selectbox(key="_runs_show").value == sid
@@ -144,7 +155,8 @@ def test_the_form_builds_the_sweep_the_cli_builds_from_the_same_settings(app_hom
     at.number_input(key="warm_epochs").set_value(30)
     at.number_input(key="warm_max_len").set_value(20)
     at.number_input(key="warm_d").set_value(32)
-    at.number_input(key="warm_layers").set_value(1).run()
+    at.number_input(key="warm_layers").set_value(1)
+    at.number_input(key="folds").set_value(1).run()
     assert not at.exception and not at.error, (at.exception, at.error)
     at.button(key="launch").click().run()
     assert not at.exception, at.exception
@@ -153,7 +165,7 @@ def test_the_form_builds_the_sweep_the_cli_builds_from_the_same_settings(app_hom
     argv = shlex.split(
         "sweep sample --methods ppr-full,finetune --k-shots 3,all --noise 0.2 --seeds 4,5 "
         "--ablations none,no-prompt-aug --no-cl --prompt-tokens 2 --epochs 7 --lr 0.002 "
-        "--warm-epochs 30 --max-len 20 --d 32 --layers 1"
+        "--warm-epochs 30 --max-len 20 --d 32 --layers 1 --folds 1"
     )
     cli = sweep_spec(build_parser("sweep").parse_args(argv), Store(app_home))
     assert form == cli and form.sweep_id == cli.sweep_id
@@ -225,6 +237,7 @@ def test_a_finished_sweep_from_the_url_shows_done_runs_curves_and_estimates_from
     result = at.dataframe[1].value
     assert result.equals(result_table(RunFolder(home / "runs" / shown)))
     assert set(result["evaluated"]) == {"warm_val", "warm_test"}
+    at = _three_methods_one_fold(at)
     markdown, caption = texts(at.markdown), texts(at.caption)  # measured for real: planted data, default settings
     assert "**3 tuning runs** (0 already done) and **1 warm run** (0 already done): up to **" in markdown
     assert "Time measured on cpu" in caption and "finetune: " in caption and "ppr-full: " in caption
@@ -244,3 +257,24 @@ def test_choices_survive_a_visit_to_another_page(sweep_home, fake_timing):
     assert not at.exception, at.exception
     assert at.selectbox(key="_runs_show").value == sid and at.selectbox(key="_runs_run").value == run
     assert at.text_input(key="seeds").value == "0,1,2"
+
+
+def test_a_stranded_queued_run_says_how_to_start_a_worker_and_a_damaged_one_is_named(
+    app_home, monkeypatch, fake_timing
+):
+    _run(app_home, "tune-stranded", TuneSpec(method="finetune"), state="queued")  # its worker was killed
+    damaged = _run(app_home, "warm-damaged", None, state="done")
+    (damaged / "spec.json").write_bytes(bytes(range(256)))
+    resumed = []
+    monkeypatch.setattr(control, "resume", lambda store, ident: resumed.append(ident) or 4242)
+
+    at = start(RUNS)
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["id"]) == ["tune-stranded"] and list(table["state"]) == ["queued, no worker"]
+    warnings = texts(at.warning)
+    assert "warm-damaged" in warnings and "spec.json" in warnings  # named once, the rest of the list intact
+    assert "runs resume tune-stranded" in warnings  # the command that starts a worker
+    assert not at.button(key="resume_tune-stranded").disabled
+    at.button(key="resume_tune-stranded").click().run()
+    assert resumed == ["tune-stranded"]

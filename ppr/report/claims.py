@@ -1,0 +1,149 @@
+"""Does each of the paper's claims hold on these runs? A verdict per claim, with the evidence beside it.
+
+Verdicts read the comparison table (ppr.report.tables.sweep_table) for one metric:
+- "holds": the difference is in the claimed direction and significant (BH-adjusted p < 0.05), or for
+  comparisons without a paired test, the 95% intervals do not overlap;
+- "does not hold": significant (or non-overlapping) in the other direction;
+- "inconclusive": neither: the data cannot tell;
+- "not tested": the runs lack what the claim needs (no PPR runs, one k-shot, no ablation, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ppr.report.significance import ALPHA, BASELINE
+from ppr.report.tables import GROUP_LABELS, METRIC_LABELS, k_order
+from ppr.spec.run import PPR_METHODS
+
+VERDICTS = ("holds", "does not hold", "inconclusive", "not tested")
+
+
+@dataclass(frozen=True)
+class Claim:
+    claim: str
+    verdict: str
+    evidence: str
+
+
+def claims(table: pd.DataFrame, metric: str = "ndcg@10") -> list[Claim]:
+    """The paper's claims that these runs can speak to, for `metric`."""
+    rows = table[(table["metric"] == metric) & (table["ablation"] == "none")]
+    name = METRIC_LABELS.get(metric, metric)
+    out = [_beats_finetune(rows, group, name) for group in ("few", "zero", "joint")]
+    out.append(_beats_popularity(rows, name))
+    out.append(_gain_grows(rows, name))
+    out.append(_cl_robust(table[table["metric"] == metric], name))
+    return out
+
+
+def _main_cell(rows: pd.DataFrame) -> pd.DataFrame:
+    """The cell with every click and the least noise (the paper's main table)."""
+    if rows.empty:
+        return rows
+    k = max(rows["k"], key=k_order)
+    return rows[(rows["k"] == k) & (rows["noise"] == rows.loc[rows["k"] == k, "noise"].min())]
+
+
+def _paired_verdict(r: pd.Series) -> str:
+    if pd.isna(r["p_adj"]) or r["p_adj"] >= ALPHA:
+        return "inconclusive"
+    return "holds" if r["diff"] > 0 else "does not hold"
+
+
+def _beats_finetune(rows: pd.DataFrame, group: str, name: str) -> Claim:
+    claim = f"PPR beats fine-tuning ({GROUP_LABELS[group]}, {name})"
+    cell = _main_cell(rows)
+    ppr = cell[(cell["group"] == group) & cell["method"].isin(PPR_METHODS) & cell["diff"].notna()]
+    if ppr.empty:
+        return Claim(claim, "not tested", f"needs {BASELINE} and a PPR method in the same cell")
+    verdicts = [_paired_verdict(r) for _, r in ppr.iterrows()]
+    evidence = "; ".join(
+        f"{r['label']} {r['diff']:+.4f} [{r['diff_low']:+.4f}, {r['diff_high']:+.4f}], adjusted p {r['p_adj']:.2g}"
+        for _, r in ppr.iterrows()
+    )
+    return Claim(claim, _combined(verdicts), f"k={ppr['k'].iloc[0]}, noise {ppr['noise'].iloc[0]:g}: {evidence}")
+
+
+def _beats_popularity(rows: pd.DataFrame, name: str) -> Claim:
+    claim = f"PPR beats popularity for users without clicks (zero-shot, {name})"
+    cell = _main_cell(rows)
+    zero = cell[cell["group"] == "zero"]
+    ppr, pop = zero[zero["method"].isin(PPR_METHODS)], zero[zero["method"].isin(("pop", "pop-profile"))]
+    if ppr.empty or pop.empty:
+        return Claim(claim, "not tested", "needs a PPR method and pop or pop-profile in the same cell")
+    best = pop.loc[pop["mean"].idxmax()]
+    verdicts = [
+        "holds"
+        if r["ci_low"] > best["ci_high"]
+        else "does not hold"
+        if r["ci_high"] < best["ci_low"]
+        else "inconclusive"
+        for _, r in ppr.iterrows()
+    ]
+    evidence = "; ".join(
+        f"{r['label']} {r['mean']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]" for _, r in ppr.iterrows()
+    )
+    return Claim(
+        claim,
+        _combined(verdicts),
+        f"{evidence} vs {best['label']} {best['mean']:.4f} "
+        f"[{best['ci_low']:.4f}, {best['ci_high']:.4f}] (95% intervals; overlap = inconclusive)",
+    )
+
+
+def _gain_grows(rows: pd.DataFrame, name: str) -> Claim:
+    claim = f"PPR's gain over fine-tuning grows as clicks get scarcer (joint, {name})"
+    part = rows[(rows["group"] == "joint") & rows["method"].isin(PPR_METHODS) & rows["diff"].notna()]
+    part = part[part["noise"] == part["noise"].min()] if len(part) else part
+    ks = sorted(set(part["k"]), key=k_order)
+    if len(ks) < 2:
+        return Claim(claim, "not tested", "needs at least two k-shot settings with PPR and fine-tuning")
+    verdicts, evidence = [], []
+    for label, sub in part.groupby("label"):
+        few, many = sub[sub["k"] == ks[0]].iloc[0], sub[sub["k"] == ks[-1]].iloc[0]
+        apart = few["diff_low"] > many["diff_high"] or few["diff_high"] < many["diff_low"]
+        verdicts.append("inconclusive" if not apart else "holds" if few["diff"] > many["diff"] else "does not hold")
+        evidence.append(
+            f"{label}: k={ks[0]} {few['diff']:+.4f} [{few['diff_low']:+.4f}, {few['diff_high']:+.4f}] "
+            f"vs k={ks[-1]} {many['diff']:+.4f} [{many['diff_low']:+.4f}, {many['diff_high']:+.4f}]"
+        )
+    return Claim(
+        claim, _combined(verdicts), "; ".join(evidence) + " (intervals of the difference; overlap = inconclusive)"
+    )
+
+
+def _cl_robust(rows: pd.DataFrame, name: str) -> Claim:
+    claim = f"The contrastive loss keeps PPR robust to noisy profiles (joint, {name})"
+    part = rows[(rows["group"] == "joint") & rows["method"].isin(PPR_METHODS) & rows["diff"].notna()]
+    if part.empty or part["noise"].nunique() < 2 or not (part["ablation"] == "nocl").any():
+        return Claim(claim, "not tested", "needs PPR with and without CL (ablation no-cl) at two or more noise rates")
+    noisy = part[part["noise"] == part["noise"].max()]
+    verdicts, evidence = [], []
+    for method, sub in noisy.groupby("method"):
+        with_cl, without = sub[sub["ablation"] == "none"], sub[sub["ablation"] == "nocl"]
+        if with_cl.empty or without.empty:
+            continue
+        a, b = with_cl.iloc[0], without.iloc[0]
+        apart = a["diff_low"] > b["diff_high"] or a["diff_high"] < b["diff_low"]
+        verdicts.append("inconclusive" if not apart else "holds" if a["diff"] > b["diff"] else "does not hold")
+        evidence.append(
+            f"{method} at noise {a['noise']:g}: with CL {a['diff']:+.4f} vs fine-tuning, without {b['diff']:+.4f}"
+        )
+    if not verdicts:
+        return Claim(claim, "not tested", "needs the same PPR method with and without CL at the highest noise")
+    return Claim(claim, _combined(verdicts), "; ".join(evidence))
+
+
+def _combined(verdicts: list[str]) -> str:
+    """One verdict over PPR variants: holds if any holds and none contradicts; does not hold if all that decide say so."""
+    decided = [v for v in verdicts if v != "inconclusive"]
+    if not decided:
+        return "inconclusive"
+    if all(v == "holds" for v in decided):
+        return "holds"
+    if all(v == "does not hold" for v in decided):
+        return "does not hold"
+    return "inconclusive"
