@@ -19,34 +19,14 @@ import pandas as pd
 from ppr.log import Log, to_stderr
 from ppr.report.results import load_scores, split_label
 from ppr.report.significance import ALPHA, BASELINE, FULL_METRICS, TABLE_METRICS, adjust, compare
+from ppr.report.significance import COLUMNS as COMPARED
 from ppr.runs.folder import RunFolder
 from ppr.spec.run import COUNTED, NO_ZERO_SHOT
 
 RANKINGS = {"sampled": TABLE_METRICS, "full": FULL_METRICS, "both": TABLE_METRICS + FULL_METRICS}
 REPORT_METRICS = {"sampled": ("ndcg@10", "hit@10", "auc"), "full": ("full_ndcg@10", "full_hit@10", "full_mrr")}
-COLUMNS = [
-    "k",
-    "noise",
-    "label",
-    "method",
-    "ablation",
-    "group",
-    "metric",
-    "mean",
-    "ci_low",
-    "ci_high",
-    "n_users",
-    "n_seeds",
-    "diff",
-    "diff_low",
-    "diff_high",
-    "rel_vs_finetune",
-    "p_wilcoxon",
-    "p_t",
-    "p_adj",
-    "significant",
-    "seeds_agree",
-]
+# the significance columns, keyed by the cell and the method's ablation, with the table-wide adjustment
+COLUMNS = ["k", "noise", "label", "method", "ablation", *COMPARED[1:], "rel_vs_finetune", "p_adj", "significant"]
 METRIC_LABELS = {"auc": "AUC", "mrr": "MRR", "full_mrr": "MRR (full)"} | {
     f"{p}{m}@{k}": f"{m.upper()}@{k}" + (" (full)" if p else "")
     for p in ("", "full_")
