@@ -42,10 +42,11 @@ class Windows:
 @dataclass(frozen=True)
 class Batch:
     tokens: torch.Tensor  # (B, m+1) long; inputs are tokens[:, :-1]
-    negatives: torch.Tensor  # (B, m+1) long, one per target slot
+    negatives: torch.Tensor  # (B, m+1) long, one per target slot; or (B, K) shared by a window's slots
     target_mask: torch.Tensor  # (B, m+1) bool; column 0 only in zero-shot mode
     users: torch.Tensor  # (B,) long
     codes: torch.Tensor | None  # (B, A) profile codes of the users, None for a model without a profile
+    per_window: bool = False  # negatives are (B, K): K items each window's user never clicked, for all its slots
 
     @property
     def inputs(self) -> torch.Tensor:
@@ -128,10 +129,13 @@ def iterate_batches(
     sampler: NegativeSampler,
     device: torch.device | str = "cpu",
     codes: np.ndarray | None = None,
+    negatives: int = 1,
 ) -> Iterator[Batch]:
     """One shuffled epoch with fresh negatives, each batch trimmed to its longest window (less padding work).
 
     codes: (n_users, A) profile codes as the method sees them, attached per window user (None: no profile).
+    negatives: 1 = one per target slot; K > 1 = K per window, shared by its slots (Batch.per_window): scoring
+    them is one (B, m, d) x (B, K, d) product instead of a gather of (B, m, K, d) embeddings.
     """
     codes_t = None if codes is None else torch.as_tensor(np.ascontiguousarray(codes), dtype=torch.long)
     order = rng.permutation(len(windows))
@@ -142,11 +146,12 @@ def iterate_batches(
         tok = tok[:, :m]
         mask = tok != 0
         mask[:, 0] = windows.starts_at_zero[sel] if windows.zero_shot else False
-        neg = sampler.sample(windows.users[sel], m, rng)
+        neg = sampler.sample(windows.users[sel], m if negatives == 1 else negatives, rng)
         yield Batch(
             tokens=torch.from_numpy(tok).to(device, non_blocking=True),
             negatives=torch.from_numpy(neg).to(device, non_blocking=True),
             target_mask=torch.from_numpy(mask).to(device, non_blocking=True),
             users=torch.from_numpy(windows.users[sel]).to(device, non_blocking=True),
             codes=None if codes_t is None else codes_t[torch.from_numpy(windows.users[sel])].to(device),
+            per_window=negatives > 1,
         )

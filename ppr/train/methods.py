@@ -133,11 +133,15 @@ def sampler(spec: RunSpec, split: Split, n_items: int) -> NegativeSampler:
 
 
 def schedule(spec: RunSpec) -> Schedule:
+    """Warm-training's recipe (warm-up, decay, negatives per position) for the warm run and for sasrec, which
+    trains a backbone from scratch; the tuning methods train at a constant rate with one negative."""
+    w = spec.warm
+    recipe = {"warmup": w.warmup, "decay": w.decay, "negatives": w.negatives}
     if spec.tune is None:
-        w = spec.warm
-        return Schedule(w.lr, w.epochs, w.patience, w.batch_size, w.weight_decay)
+        return Schedule(w.lr, w.epochs, w.patience, w.batch_size, w.weight_decay, **recipe)
     t = spec.tune
-    return Schedule(t.resolved("lr"), t.resolved("epochs"), t.resolved("patience"), t.resolved("batch_size"))
+    settings = (t.resolved("lr"), t.resolved("epochs"), t.resolved("patience"), t.resolved("batch_size"))
+    return Schedule(*settings, **recipe) if t.method == "sasrec" else Schedule(*settings)
 
 
 def random_streams(spec: RunSpec) -> tuple[np.random.Generator, torch.Generator]:
@@ -148,8 +152,11 @@ def random_streams(spec: RunSpec) -> tuple[np.random.Generator, torch.Generator]
 
 
 def objective(spec: RunSpec) -> Objective:
-    """BPR on every target slot; PPR adds its contrastive loss."""
-    if spec.tune is None or not spec.tune.uses_cl:
+    """Warm-training's loss for the warm run and sasrec; BPR on every target slot for tuning; PPR adds its
+    contrastive loss."""
+    if spec.tune is None or spec.tune.method == "sasrec":
+        return sampled_softmax if spec.warm.loss == "softmax" else next_item_bpr
+    if not spec.tune.uses_cl:
         return next_item_bpr
     tune = spec.tune
 
@@ -176,10 +183,30 @@ def next_item_bpr(model: nn.Module, batch: Batch, generator: torch.Generator) ->
     return _bpr(model, batch, model.sequence_outputs(batch.inputs, batch.codes, zero_shot=True))
 
 
-def _bpr(model: nn.Module, batch: Batch, out: torch.Tensor) -> torch.Tensor:
+def sampled_softmax(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+    """Cross-entropy of each target slot's positive against the window's sampled negatives."""
+    out = model.sequence_outputs(batch.inputs, batch.codes, zero_shot=True)
+    pos, neg = _scores(model, batch, out)
+    logits = torch.cat([pos.unsqueeze(-1), neg if batch.per_window else neg.unsqueeze(-1)], dim=-1).float()
+    loss = -torch.log_softmax(logits, dim=-1)[..., 0]
+    mask = batch.target_mask.to(loss.dtype)
+    return (loss * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def _scores(model: nn.Module, batch: Batch, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, m+1) positive and (B, m+1) or, with per-window negatives, (B, m+1, K) negative scores of each slot."""
     emb = model.backbone.item_emb
     pos = (out * emb(batch.tokens)).sum(-1)
-    neg = (out * emb(batch.negatives)).sum(-1)
+    if batch.per_window:
+        return pos, torch.einsum("bmd,bkd->bmk", out, emb(batch.negatives))
+    return pos, (out * emb(batch.negatives)).sum(-1)
+
+
+def _bpr(model: nn.Module, batch: Batch, out: torch.Tensor) -> torch.Tensor:
+    """BPR of each target slot, averaged over its negatives."""
+    pos, neg = _scores(model, batch, out)
+    if batch.per_window:
+        return bpr_loss(pos.unsqueeze(-1).expand_as(neg), neg, batch.target_mask.unsqueeze(-1).expand_as(neg))
     return bpr_loss(pos, neg, batch.target_mask)
 
 

@@ -45,6 +45,19 @@ class Schedule:
     patience: int
     batch_size: int
     weight_decay: float = 0.0
+    warmup: float = 0.0  # epochs of linear warm-up from 0 to lr
+    decay: str = "none"  # "cosine": from lr after the warm-up to 0 at the last epoch
+    negatives: int = 1  # sampled negatives per target slot
+
+    def factor(self, step: int, steps_per_epoch: int) -> float:
+        """The learning rate's multiplier at optimiser step `step` (0-based)."""
+        warm = self.warmup * steps_per_epoch
+        if step < warm:
+            return (step + 1) / warm
+        if self.decay == "none":
+            return 1.0
+        done = (step - warm) / max(1.0, self.epochs * steps_per_epoch - warm)
+        return 0.5 * (1.0 + math.cos(math.pi * min(done, 1.0)))
 
 
 @dataclass
@@ -85,6 +98,10 @@ class Trainer:
         self.optimizer = torch.optim.Adam(
             params, lr=self.schedule.lr, weight_decay=self.schedule.weight_decay, fused=True
         )
+        per_epoch = -(-len(self.windows) // self.schedule.batch_size)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: self.schedule.factor(step, per_epoch)
+        )
 
     def batches(self, windows: Windows | None = None) -> Any:
         """One shuffled epoch of batches over `windows` (default: all of the run's)."""
@@ -95,6 +112,7 @@ class Trainer:
             self.sampler,
             self.device,
             self.codes,
+            self.schedule.negatives,
         )
 
     def step(self, batch: Batch) -> float:
@@ -110,6 +128,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        self.scheduler.step()
         return value
 
     def train_epoch(self, windows: Windows | None = None) -> float:
@@ -182,6 +201,7 @@ class Trainer:
             **state,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
             "rng": self.rng.bit_generator.state,
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
@@ -191,6 +211,7 @@ class Trainer:
     def _restore(self, ckpt: dict[str, Any]) -> dict[str, Any]:
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scheduler.load_state_dict(ckpt["scheduler"])
         self.rng.bit_generator.state = ckpt["rng"]
         self.generator.set_state(ckpt["generator"])
         torch.set_rng_state(ckpt["torch_rng"])

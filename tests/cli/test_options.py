@@ -29,7 +29,7 @@ SPLIT_FLAGS = [
     "--negatives",
 ]
 BACKBONE_FLAGS = ["--backbone", "--max-len", "--d", "--layers", "--heads", "--d-ff", "--dropout"]
-WARM_FLAGS = ["epochs", "patience", "batch-size", "lr", "weight-decay"]
+WARM_FLAGS = ["epochs", "patience", "batch-size", "lr", "weight-decay", "loss", "train-negatives", "warmup", "decay"]
 TUNE_FLAGS = [
     "--method",
     "--k-shot",

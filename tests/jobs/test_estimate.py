@@ -136,7 +136,7 @@ def test_seconds_grow_linearly_with_epochs_and_the_range_follows_early_stopping(
     assert estimate.epoch_range(RunSpec("x@v1", "h", warm=WarmSpec(epochs=3, patience=20))) == (3, 3)
     assert estimate.epoch_range(spec.tuned(TuneSpec(method="warm-only"))) == (0, 0)
     assert estimate.epoch_range(spec.tuned(TuneSpec(method="finetune", epochs=0))) == (0, 0)
-    assert estimate.epoch_range(spec.tuned(TuneSpec(method="sasrec"))) == (20, 200)  # the method's defaults
+    assert estimate.epoch_range(spec.tuned(TuneSpec(method="sasrec"))) == (10, 40)  # the method's defaults
     past = {("ppr-full", 40): estimate.PastRuns(3, 12.4, 9.0)}
     assert estimate.estimate_run(cal, spec, past).typical_s == pytest.approx(cal.seconds(12))
     past = {("ppr-full", 40): estimate.PastRuns(3, 1.0, 9.0)}  # clipped to the range

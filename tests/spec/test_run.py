@@ -173,7 +173,7 @@ def test_resolved_gives_the_method_default_unless_set(method: str) -> None:
 
 
 def test_resolved_defaults_per_method() -> None:
-    assert TuneSpec(method="sasrec").resolved("epochs") == 200
+    assert TuneSpec(method="sasrec").resolved("epochs") == 40
     assert TuneSpec(method="sasrec").resolved("batch_size") == 256
     assert TuneSpec(method="finetune").resolved("lr") == 3e-4
     assert TuneSpec(method="ppr-light").resolved("lr") == 3e-3

@@ -209,13 +209,15 @@ def test_profile_codes_add_noise_to_cold_users_only(world) -> None:
 
 def test_schedule_streams_objective_and_what_trains() -> None:
     warm = _toy_spec(None)
-    assert methods.schedule(warm) == Schedule(1e-3, 200, 20, 256, 0.0)
-    assert methods.schedule(_toy_spec(TuneSpec(method="sasrec"))) == Schedule(1e-3, 200, 20, 256)
+    recipe = {"warmup": 1.0, "decay": "cosine", "negatives": 256}  # warm-training's, for sasrec too
+    assert methods.schedule(warm) == Schedule(3e-3, 40, 10, 256, 0.0, **recipe)
+    assert methods.schedule(_toy_spec(TuneSpec(method="sasrec"))) == Schedule(3e-3, 40, 10, 256, **recipe)
     assert methods.schedule(_toy_spec(TuneSpec(method="ppr-full", lr=0.5))) == Schedule(0.5, 50, 5, 32)
     assert methods.trains(warm) and methods.trains(_toy_spec(TuneSpec()))
     assert not methods.trains(_toy_spec(TuneSpec(method="warm-only")))
     assert not methods.trains(_toy_spec(TuneSpec(epochs=0)))
-    assert methods.objective(warm) is methods.next_item_bpr
+    assert methods.objective(warm) is methods.sampled_softmax
+    assert methods.objective(_toy_spec(TuneSpec(method="sasrec"))) is methods.sampled_softmax
     assert methods.objective(_toy_spec(TuneSpec(method="finetune"))) is methods.next_item_bpr
     assert methods.objective(_toy_spec(TuneSpec(cl=False))) is methods.next_item_bpr
     assert methods.objective(_toy_spec(TuneSpec())) is not methods.next_item_bpr
@@ -275,7 +277,7 @@ def test_the_contrastive_views_leave_out_the_profile_term(world) -> None:
     with torch.no_grad():
         model.profile.net[2].bias.add_(5.0)  # a large shift of MLP_a(profile) for every user
     assert _cl_part(spec, model, batch) == pytest.approx(before, abs=1e-4)
-    assert float(methods.next_item_bpr(model, batch, torch.Generator())) != pytest.approx(bpr_before, abs=1e-3)
+    assert float(methods.next_item_bpr(model, batch, torch.Generator()).detach()) != pytest.approx(bpr_before, abs=1e-3)
 
 
 def test_the_prompt_view_masks_only_what_the_prompt_generator_reads(world) -> None:

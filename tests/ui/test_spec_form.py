@@ -55,7 +55,7 @@ def test_number_inputs_take_bounds_default_and_help_from_the_declaration(at: App
     epochs = at.number_input(key="epochs")  # optional: empty means the method's default
     assert epochs.value is None and epochs.proto.placeholder == "default"
     assert (epochs.min, epochs.max) == (0, 100_000)
-    assert at.session_state["returned"] == {"d": 64, "dropout": 0.2, "warm_lr": 1e-3, "epochs": None, "cl": True}
+    assert at.session_state["returned"] == {"d": 64, "dropout": 0.2, "warm_lr": 3e-3, "epochs": None, "cl": True}
 
 
 def test_a_flag_is_a_checkbox_with_its_default(at: AppTest) -> None:
@@ -69,6 +69,6 @@ def test_values_come_back_in_the_settings_type(at: AppTest) -> None:
     at.checkbox(key="cl").uncheck().run()
     assert not at.exception, at.exception
     out = at.session_state["returned"]
-    assert out == {"d": 32, "dropout": 0.2, "warm_lr": 1e-3, "epochs": 7, "cl": False}
+    assert out == {"d": 32, "dropout": 0.2, "warm_lr": 3e-3, "epochs": 7, "cl": False}
     assert type(out["d"]) is int and type(out["epochs"]) is int and type(out["dropout"]) is float
     assert TuneSpec(epochs=out["epochs"], cl=out["cl"]).resolved("epochs") == 7  # what the form builds a spec from

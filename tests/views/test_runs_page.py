@@ -87,13 +87,13 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, submitted, fake_ti
     assert at.multiselect(key="methods").value == ["pop", "pop-profile", "finetune", "ppr-light", "ppr-full"]
     assert at.number_input(key="folds").value is None  # auto: every cold user tested once
     at = _three_methods_one_fold(at)
-    # warm: 1 + 200 epochs x 2 s + 2 s = 403 s, or 20 epochs (patience 20) = 43 s; 3 tunes: 1 + 50 x 2 + 2 = 103 s
-    # or 5 epochs (patience 5) = 13 s: 712 s (12 min) in all, 82 s with the earliest stops
+    # warm: 1 + 40 epochs x 2 s + 2 s = 83 s, or 10 epochs (patience 10) = 23 s; 3 tunes: 1 + 50 x 2 + 2 = 103 s
+    # or 5 epochs (patience 5) = 13 s: 392 s (7 min) in all, 62 s with the earliest stops
     assert (
-        "**3 tuning runs** (0 already done) and **1 warm run** (0 already done): up to **12 min** if no run "
-        "stops early (early stopping can cut it to 82 s)"
+        "**3 tuning runs** (0 already done) and **1 warm run** (0 already done): up to **7 min** if no run "
+        "stops early (early stopping can cut it to 62 s)"
     ) in texts(at.markdown)
-    assert "warm: 10 batches × 100 ms + validation 1.0 s per epoch, 20–200 epochs" in texts(at.caption)
+    assert "warm: 10 batches × 100 ms + validation 1.0 s per epoch, 10–40 epochs" in texts(at.caption)
     assert "finetune: 10 batches × 100 ms + validation 1.0 s per epoch, 5–50 epochs" in texts(at.caption)
     assert "No runs yet" in texts(at.info)
     at.text_input(key="k_shots").set_value("1, all")
@@ -110,8 +110,8 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, submitted, fake_ti
     at.number_input(key="epochs").set_value(3)
     at.checkbox(key="behavior_aug").uncheck()
     at.selectbox(key="device").set_value("cpu").run()
-    # 2 warm runs (403 s or 43 s each) and 40 tunes of 3 epochs (1 + 3 x 2 + 2 = 9 s: 3 <= patience, no early stop)
-    assert "**40 tuning runs** (0 already done) and **2 warm runs** (0 already done): up to **19 min**" in texts(
+    # 2 warm runs (83 s or 23 s each) and 40 tunes of 3 epochs (1 + 3 x 2 + 2 = 9 s: 3 <= patience, no early stop)
+    assert "**40 tuning runs** (0 already done) and **2 warm runs** (0 already done): up to **9 min**" in texts(
         at.markdown
     )
     assert "(early stopping can cut it to 7 min)" in texts(at.markdown)
