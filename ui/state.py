@@ -26,6 +26,7 @@ def _store_at(home: str) -> Store:
     store = Store(home)
     if not store.datasets_dir.exists():  # first start of this store: bring the bundled sample
         ensure_sample(store)
+    store.sweep_stale()  # at start-up: what killed imports, splits and removals left behind (only ours, only stale)
     return store
 
 
