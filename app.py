@@ -19,6 +19,7 @@ PAGES = [
     st.Page("views/runs.py", title="Runs", icon=":material/play_circle:"),
     st.Page("views/compare.py", title="Compare", icon=":material/monitoring:"),
     st.Page("views/prompts.py", title="Prompt explorer", icon=":material/scatter_plot:"),
+    st.Page("views/try_user.py", title="Try a user", icon=":material/person_search:"),
 ]
 
 page = st.navigation(PAGES)

@@ -117,6 +117,7 @@ def test_every_view_is_a_page_that_renders(empty_home):
         "home.py": "PPR Workbench",
         "prompts.py": "Prompt explorer",
         "runs.py": "Runs",
+        "try_user.py": "Try a user",
     }
 
 

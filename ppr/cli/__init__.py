@@ -26,7 +26,8 @@ COMMANDS = {
     "sweep": ("jobs", "run a grid of tuning cells (method x k-shot x noise x seed x ablation)"),
     "worker": ("jobs", "(internal) compute a sweep's or a run's queued runs"),
     "runs": ("jobs", "list, show, cancel or resume runs and sweeps"),
-    "report": ("jobs", "comparison tables of a sweep (mean/std over seeds, vs finetune, paired p)"),
+    "report": ("jobs", "comparison tables of a sweep (intervals over users, vs finetune, adjusted p)"),
+    "recommend": ("recommend", "top items for a known user or a new profile (and first clicks) from a tuning run"),
 }
 
 

@@ -67,11 +67,36 @@ def _quantile_bins(x: np.ndarray, n_bins: int) -> tuple[list[str], list[float], 
     if np.all(x == np.round(x)):
         edges = np.round(edges)
     edges = np.unique(edges)
-    bins = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+    bins = _bin(edges, x)
     labels = [f"[{_num(lo)}, {_num(hi)})" for lo, hi in zip(edges[:-2], edges[1:-1], strict=True)]
     labels.append(f"[{_num(edges[-2])}, {_num(edges[-1])}]")
     return labels, [float(e) for e in edges], bins.astype(np.int16)
 
 
+def _bin(edges: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """0-based bin of each value; values beyond the edges fall into the first or last bin."""
+    return np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+
+
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.4g}"
+
+
+def code_for(entry: dict[str, Any], value: str) -> int | None:
+    """The code a raw `value` gets under an attribute's manifest entry, as the importer encoded it (None: a value the
+    vocabulary has never seen). A label of the vocabulary itself (e.g. a bin '[25, 35)') is accepted too."""
+    text = str(value).strip()
+    labels = list(entry["values"])
+    if text in ("", MISSING):
+        return 0
+    if text in labels:
+        return labels.index(text)
+    if entry.get("encoding") == "quantile_bins":
+        try:
+            x = float(text)
+        except ValueError:
+            return None
+        return int(_bin(np.asarray(entry["edges"], dtype=np.float64), np.array([x]))[0]) + 1
+    if entry.get("encoding") == "top_k" and OTHER in labels:
+        return labels.index(OTHER)
+    return None

@@ -34,16 +34,24 @@ def candidate_scores(
 
 
 @torch.no_grad()
-def top_k(model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, k: int, device: torch.device) -> np.ndarray:
-    """(N, k) item ids ranked by score over the whole catalogue, never an item of the row's history (or padding).
-
-    A row whose history leaves fewer than k items gets -1 in the slots past them.
-    """
+def top_k(
+    model: nn.Module,
+    seqs: np.ndarray,
+    codes: np.ndarray | None,
+    k: int,
+    device: torch.device,
+    seen: np.ndarray | None = None,
+) -> np.ndarray:
+    """(N, k) item ids ranked by score over the whole catalogue, never an item of the row's history (or of the
+    row of `seen`, when a user's history is longer than what the model reads) nor padding; -1 where the
+    catalogue runs out."""
     n_items = model.n_items
     out = np.zeros((len(seqs), min(k, n_items)), np.int64)
     for sl, u in _user_vectors(model, seqs, codes, device):
         scores = u @ model.item_table().float().T  # column 0 = padding
-        scores.scatter_(1, torch.as_tensor(seqs[sl], dtype=torch.long, device=device), float("-inf"))
+        for rows in (seqs, seen):
+            if rows is not None:
+                scores.scatter_(1, torch.as_tensor(rows[sl], dtype=torch.long, device=device), float("-inf"))
         scores[:, 0] = float("-inf")
         best = scores.topk(out.shape[1], dim=1)
         out[sl] = best.indices.masked_fill(best.values == float("-inf"), -1).cpu().numpy()

@@ -170,15 +170,17 @@ def run_cell(info: dict[str, Any]) -> tuple[Any, ...] | None:
     return (repr(sorted(rest.items())), tune.get("k_shot"), float(tune.get("noise", 0.0)), tune.get("seed"))
 
 
-def sibling_runs(run: RunFolder, candidates: list[RunFolder]) -> dict[str, RunFolder]:
-    """method -> run: the run itself and, per other method of SIDE_BY_SIDE, its run with embeddings in the
+def sibling_runs(
+    run: RunFolder, candidates: list[RunFolder], methods: tuple[str, ...] = SIDE_BY_SIDE
+) -> dict[str, RunFolder]:
+    """method -> run: the run itself and, per other method of `methods`, its run among `candidates` in the
     same cell (run_cell); among several of one method, the one sharing the most tuning settings (so an
     ablation finds its matching ablation), then the newest."""
     infos = {r.id: r.info() for r in candidates}
     mine = infos.get(run.id) or run.info()
     tune = mine["spec"]["tune"]
     out = {tune["method"]: run}
-    for method in SIDE_BY_SIDE:
+    for method in methods:
         if method in out:
             continue
         same = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ppr.data.attributes import encode_attribute
+from ppr.data.attributes import code_for, encode_attribute
 
 
 def test_categorical_sorted_numerically_with_missing() -> None:
@@ -50,3 +50,21 @@ def test_real_other_value_absorbs_rare_ones() -> None:
 def test_all_missing() -> None:
     codes, entry = encode_attribute(pd.Series([None, None]), "z", "z")
     assert entry["values"] == ["missing"] and codes.tolist() == [0, 0] and entry["missing_share"] == 1.0
+
+
+def test_code_for_reads_a_raw_value_as_the_importer_encoded_it() -> None:
+    rng = np.random.default_rng(0)
+    columns = {
+        "quantile_bins": pd.Series(rng.integers(10, 80, 400).astype(str)),
+        "top_k": pd.Series(rng.choice([f"city{i}" for i in range(40)], 400)),
+        "categorical": pd.Series(rng.choice(["F", "M", ""], 400)),
+    }
+    for encoding, column in columns.items():
+        codes, entry = encode_attribute(column, "a", "a", top_k=10)
+        assert entry["encoding"] == encoding
+        assert [code_for(entry, v) for v in column] == codes.tolist()
+        assert all(code_for(entry, label) == i for i, label in enumerate(entry["values"]))  # labels themselves
+    bins = encode_attribute(columns["quantile_bins"], "a", "a")[1]
+    assert code_for(bins, "3") == 1 and code_for(bins, "200") == len(bins["values"]) - 1  # beyond the edges
+    assert code_for(bins, "old") is None
+    assert code_for(encode_attribute(columns["categorical"], "a", "a")[1], "X") is None  # never seen

@@ -168,6 +168,20 @@ def test_home_then_upload_a_csv_and_see_its_overview(wb: Workbench, tmp_path: Pa
     assert all((tmp_path / name).stat().st_size > 10_000 for name in shots)
 
 
+def top_lists(page, before: list[list[str]] | None = None, moving: tuple[int, ...] = ()) -> list[list[str]]:
+    """The item ids of the page's three recommendation grids (read from each grid's accessible table), once
+    every grid of `moving` shows another list than `before` (a list that never moves fails the wait)."""
+    from playwright.sync_api import expect
+
+    grids = page.get_by_test_id("stDataFrame")
+    cells = [grids.nth(i).locator("table tbody td[aria-colindex='2']") for i in range(3)]
+    for c in cells:
+        expect(c).to_have_count(10)
+    for m in moving:
+        expect(cells[m]).not_to_have_text(before[m])
+    return [[t.strip() for t in c.all_inner_texts()] for c in cells]
+
+
 def stop_workers(home: Path) -> list[int]:
     """SIGTERM every live worker a sweep or run under `home` records (detached: each leads its own process group)."""
     import os
@@ -286,8 +300,32 @@ def test_launch_a_tiny_sweep_then_compare_and_explore_its_prompts(wb: Workbench,
             if user_box.input_value() != before:
                 break
         assert user_box.input_value() != before, "clicking points on the scatter did not select another user"
+
+        wb.open("Try a user")  # a typed profile, then two first clicks: every method's top-10 moves
+        expect(page.get_by_role("heading", name="Try a user")).to_be_visible()
+        grids = page.get_by_test_id("stDataFrame")
+        expect(grids).to_have_count(3)  # pop-profile, finetune, ppr-light of the sweep's cell
+        expect(page.get_by_text("Not in the store for this cell: ppr-full")).to_be_visible()
+        pop_profile, *tuned = range(3)  # pop-profile reads the profile only; finetune and ppr-light the clicks too
+        steps = [top_lists(page)]
+        gender = page.get_by_test_id("stSelectbox").filter(has_text="gender")
+        gender.click()
+        wb.rerun(page.get_by_role("option").nth(2).click)
+        steps.append(top_lists(page, steps[-1], moving=(pop_profile,)))
+        clicks = page.get_by_test_id("stMultiSelect").filter(has_text="First clicks").locator("input")
+        for n, item in enumerate(("17", "42"), start=1):
+            clicks.click()
+            clicks.press_sequentially(f"Item {item} (")  # synthetic items are titled "Item <id> (cluster <c>)"
+            option = page.get_by_role("option").filter(has_text=re.compile(rf"^Item {item} \(cluster \d+\)"))
+            wb.rerun(option.first.click)
+            page.keyboard.press("Escape")
+            expect(page.get_by_text(f"{n}-shot: the profile and {n} click(s)", exact=False)).to_be_visible()
+            steps.append(top_lists(page, steps[-1], moving=tuple(tuned)))  # each click moves them
+        wb.shot("try-a-user")
+        for m in range(3):
+            assert not {"17", "42"} & set(steps[3][m])  # clicks are never recommended
     finally:
         stopped = stop_workers(home)
     assert not stopped, f"workers still running at the end: {stopped}"
-    for name in ("runs-form", "runs-done", "compare", "compare-vs-finetune", "prompts"):
+    for name in ("runs-form", "runs-done", "compare", "compare-vs-finetune", "prompts", "try-a-user"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000, name
