@@ -1,4 +1,5 @@
-"""Shared test fixtures: a throwaway store home and an in-process CLI runner."""
+"""Shared test fixtures: a throwaway store home and an in-process CLI runner; the session-scoped tiny sweep and
+tuned runs are registered here once, so every test module shares one build of each."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from _sweephome import sweep_home, sweep_template  # noqa: F401
+from _tuned import tuned_home  # noqa: F401
 
 from ppr.cli import main
 

@@ -11,6 +11,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from ui.palette import colour_map
+
 COLD, WARM, MISSING = "#e4572e", "#4c78a8", "#bbbbbb"
 MAX_BARS = 25
 BAR_PX, PANEL_W, HEIGHT = 22, 300, 260  # attribute bars: height per bar; panel width; activity/roles height
@@ -137,3 +139,41 @@ def loss_curve(rows: list[dict[str, Any]]) -> alt.VConcatChart:
         for name in value_cols
     ]
     return alt.vconcat(*panels, data=long, spacing=15, title="Loss and validation NDCG@10 per epoch")
+
+
+COHORT_W = 560
+
+
+def cohort_bars(df: pd.DataFrame, title: str, small: int) -> alt.LayerChart:
+    """Each method's difference to the baseline per cohort (one row each), with its 95% interval; cohorts of
+    fewer than `small` users are pale and say so in their label."""
+    df = df.assign(
+        cohort_label=[
+            f"{c} ({n} users{', few' if n < small else ''})" for c, n in zip(df["cohort"], df["n_users"], strict=True)
+        ],
+        shade=[0.35 if n < small else 1.0 for n in df["n_users"]],
+        star=["*" if s else "" for s in df["significant"].fillna(False)],
+    )
+    colours = colour_map(df["label"])
+    order = list(dict.fromkeys(df["cohort_label"]))
+    base = alt.Chart(df).encode(
+        y=alt.Y("cohort_label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
+        yOffset=alt.YOffset("label:N", sort=list(colours)),
+        color=alt.Color("label:N", title="method", scale=alt.Scale(domain=list(colours), range=list(colours.values()))),
+        opacity=alt.Opacity("shade:Q", scale=None, legend=None),
+        tooltip=[
+            "cohort:N",
+            "label:N",
+            "n_users:Q",
+            alt.Tooltip("diff:Q", format="+.4f"),
+            alt.Tooltip("diff_low:Q", format="+.4f"),
+            alt.Tooltip("diff_high:Q", format="+.4f"),
+            alt.Tooltip("p_adj:Q", format=".2g"),
+        ],
+    )
+    bars = base.mark_bar().encode(x=alt.X("diff:Q", title="difference (95% interval over users)"))
+    whiskers = base.mark_rule(color="black").encode(x="diff_low:Q", x2="diff_high:Q")
+    stars = base.mark_text(align="left", dx=4, fontSize=14).encode(x="diff_high:Q", text="star:N")
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 3], color="gray").encode(x="x:Q")
+    height = max(160, 18 * len(df) + 20 * len(order))
+    return (bars + whiskers + stars + zero).properties(title=title, width=COHORT_W, height=height)

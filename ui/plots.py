@@ -8,6 +8,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from ppr.report.tables import k_order
+from ui.palette import colour_map
 
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 360}
 
@@ -22,6 +23,7 @@ def method_lines(df: pd.DataFrame, x: str, title: str) -> go.Figure:
         error_y="above",
         error_y_minus="below",
         color="label",
+        color_discrete_map=colour_map(df["label"]),
         markers=True,
         title=title,
         labels={"mean": "mean (95% interval over users)", "label": "method"},
@@ -47,6 +49,7 @@ def difference_bars(df: pd.DataFrame, y: str, low: str, high: str, title: str, f
         error_y="above",
         error_y_minus="below",
         color="label",
+        color_discrete_map=colour_map(df["label"]),
         barmode="group",
         facet_col=facet,
         title=title,

@@ -4,12 +4,24 @@ differences to fine-tuning with adjusted p-values, the paper's table, where each
 import pandas as pd
 import streamlit as st
 
+from ppr.errors import InputError
 from ppr.jobs.sweep import list_sweeps, read_sweep, sweep_runs, sweeps_dir
 from ppr.report.claims import claims
+from ppr.report.cohorts import HISTORY, MIN_USERS, cohorts_of_runs
 from ppr.report.results import param_shares
 from ppr.report.significance import ALPHA, BASELINE, FULL_METRICS
-from ppr.report.tables import GROUP_LABELS, METRIC_LABELS, NOTES, explanation, k_order, paper_table, sweep_table
+from ppr.report.tables import (
+    GROUP_LABELS,
+    METRIC_LABELS,
+    NOTES,
+    RANKINGS,
+    explanation,
+    k_order,
+    paper_table,
+    sweep_table,
+)
 from ppr.runs.folder import readable
+from ui.charts import cohort_bars
 from ui.downloads import figure_download
 from ui.plots import difference_bars, method_lines
 from ui.state import get_store, kept
@@ -47,13 +59,27 @@ def load(home: str, sid: str, stamp: float):
     return read_sweep(store, sid), sweep_table(runs), param_shares(runs), skipped
 
 
+@st.cache_data(show_spinner="Breaking the results down by cohort ...", max_entries=16, ttl=30)
+def cohorts(home: str, sid: str, stamp: float, by: str, baseline: str):
+    runs = readable(sweep_runs(store, sid), lambda line: None)  # damaged runs are named above already
+    return cohorts_of_runs(store, runs, by, RANKINGS["both"], baseline, warn=None)
+
+
+def sweep_dataset(sweep: dict):
+    try:
+        return store.open(sweep["dataset"])
+    except InputError:
+        return None
+
+
 sids = list_sweeps(store)
 if not sids:
     st.info(NO_SWEEP)
     st.stop()
 
 sid = st.selectbox("Sweep", sids[::-1], key=kept("compare_sweep"))
-sweep, table, shares, skipped = load(str(store.home), sid, (sweeps_dir(store) / sid / "sweep.json").stat().st_mtime)
+stamp = (sweeps_dir(store) / sid / "sweep.json").stat().st_mtime
+sweep, table, shares, skipped = load(str(store.home), sid, stamp)
 for line in skipped:
     st.warning(line)
 c = sweep["counts"]
@@ -109,8 +135,8 @@ mname, gname = METRIC_LABELS.get(metric, metric), GROUP_LABELS[group]
 ks = sorted(table["k"].unique(), key=k_order)
 noises = sorted(table["noise"].unique())
 
-tab_claims, tab_lines, tab_rel, tab_table, tab_abl, tab_params = st.tabs(
-    ["Claims", "Across k-shot and noise", "vs fine-tuning", "Table", "Ablations", "Tuned parameters"]
+tab_claims, tab_lines, tab_rel, tab_who, tab_table, tab_abl, tab_params = st.tabs(
+    ["Claims", "Across k-shot and noise", "vs fine-tuning", "Who gains", "Table", "Ablations", "Tuned parameters"]
 )
 
 with tab_claims:
@@ -150,6 +176,50 @@ with tab_rel:
         )
         st.plotly_chart(fig, key="compare_fig_rel")
         figure_download(fig, f"{sid}-{metric}-{group}-difference", "dl_fig_rel")
+
+with tab_who:
+    ds = sweep_dataset(sweep)
+    names = [a["name"] for a in ds.attributes] if ds is not None else []
+    a, b, c, d = st.columns(4)
+    by = a.selectbox(
+        "Break down by",
+        [HISTORY, *names],
+        format_func=lambda x: "clicks the model read" if x == HISTORY else x,
+        key=kept("compare_who_by"),
+    )
+    bases = [x for x in (BASELINE, "pop", "pop-profile") if x in set(table["label"])]
+    baseline = b.selectbox("Difference to", bases, key=kept("compare_who_baseline"))
+    wk = c.selectbox("k-shot", ks, index=len(ks) - 1, key=kept("compare_who_k"))
+    wn = d.selectbox("Noise rate", noises, key=kept("compare_who_noise"))
+    who = cohorts(str(store.home), sid, stamp, by, baseline)
+    part = who[(who["k"] == str(wk)) & (who["noise"] == wn) & (who["metric"] == metric)]
+    part = part[part["label"].isin(main["label"]) & part["diff"].notna()]
+    if part.empty:
+        st.info(f"No runs of this cell to compare with {baseline}.")
+    else:
+        what = "clicks the model read before the target" if by == HISTORY else f"the user's {by} (before any noise)"
+        fig = cohort_bars(
+            part,
+            f"Difference to {baseline}, {mname}, by {what}; k={wk}, noise {wn:g}; * = adjusted p < {ALPHA}",
+            MIN_USERS,
+        )
+        st.altair_chart(fig, key="compare_fig_who")
+        st.caption(
+            f"A cohort of fewer than {MIN_USERS} users is pale: its interval is wide and says little either way. "
+            + (
+                "0 clicks are zero-shot targets (methods reading clicks only are absent there); the others few-shot."
+                if by == HISTORY
+                else "Each user counts once in their cohort, over all their test targets."
+            )
+            + " p: Wilcoxon by user, adjusted across every cohort, method and metric of this breakdown."
+        )
+        st.download_button(
+            "Download this breakdown (CSV)",
+            who.to_csv(index=False),
+            file_name=f"{sid}-who-gains-{by}-vs-{baseline}.csv",
+            mime="text/csv",
+            key="dl_who",
+        )
 
 with tab_table:
     a, b, cc = st.columns(3)

@@ -84,6 +84,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="both",
         help="metrics against the sampled candidates, the whole catalogue, or both (default)",
     )
+    p.add_argument(
+        "--by",
+        default=None,
+        help="who gains: break the difference to --baseline down by 'history' (clicks the model read), "
+        "'attribute' (every profile attribute) or one attribute's name",
+    )
+    p.add_argument("--baseline", default="finetune", help="what --by compares with (default finetune; e.g. pop)")
+    p.add_argument("--metric", default="ndcg@10", help="the metric of --by's markdown tables (default ndcg@10)")
     p.set_defaults(func=run_report)
 
 
@@ -262,7 +270,25 @@ def run_report(args: argparse.Namespace, store: Store) -> int:
         f"done, {c['failed']} failed, {c['cancelled']} cancelled, {c['queued'] + c['running']} to go"
     )
     runs = readable(sweeps.sweep_runs(store, args.sweep), _warn)  # a damaged run: named, left out
+    if args.by is not None:
+        return _report_cohorts(args, store, runs, title)
     table = tables.sweep_table(runs, tables.RANKINGS[args.ranking])
     summary = {k: sweep[k] for k in ("id", "dataset", "state", "counts", "progress")}
     sys.stdout.write(tables.render(table, args.format, title, summary, args.ranking))
+    return 0
+
+
+def _report_cohorts(args: argparse.Namespace, store: Store, runs: list, title: str) -> int:
+    from ppr.report.cohorts import cohorts_of_runs, render_cohorts
+
+    metrics = tables.RANKINGS[args.ranking]
+    if args.metric not in metrics:
+        raise InputError(f"--metric {args.metric!r} is not one of {', '.join(metrics)} (--ranking {args.ranking}).")
+    table = cohorts_of_runs(store, runs, args.by, metrics, args.baseline, _warn)
+    labels = set(table["label"])
+    if labels and args.baseline not in labels:
+        raise InputError(
+            f"--baseline {args.baseline!r} has no finished run in this sweep; its methods: {', '.join(sorted(labels))}."
+        )
+    sys.stdout.write(render_cohorts(table, args.format, title, args.metric, args.baseline))
     return 0

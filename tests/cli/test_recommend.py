@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _tuned import group_of, tuned_home  # noqa: F401
+from _tuned import group_of
 
 from ppr.cli import main
 

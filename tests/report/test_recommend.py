@@ -8,7 +8,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from _tuned import group_of, tuned_home  # noqa: F401
+from _tuned import group_of
 
 from ppr.data.store import Store
 from ppr.errors import InputError

@@ -4,12 +4,14 @@ choices kept across a visit to another page."""
 from __future__ import annotations
 
 import numpy as np
-from _apptest import empty_home, plotly_figures, start, texts  # noqa: F401
+from _apptest import empty_home, plotly_figures, start, texts, vega_specs  # noqa: F401
 
 from ppr.data.store import Store
 from ppr.jobs.sweep import sweep_runs
+from ppr.report.cohorts import cohorts_of_runs
 from ppr.report.results import param_shares
-from ppr.report.tables import sweep_table
+from ppr.report.tables import RANKINGS, sweep_table
+from ui.palette import METHOD_COLOURS
 
 PAGE = "views/compare.py"
 
@@ -93,3 +95,35 @@ def test_choices_survive_a_visit_to_another_page(sweep_home) -> None:
     assert at.selectbox(key="compare_metric").value == "auc" and at.selectbox(key="compare_group").value == "zero"
     assert at.toggle(key="compare_ablations").value and at.selectbox(key="compare_table_k").value == "all"
     assert "AUC (zero-shot)" in _fig(at, "across k-shot")["layout"]["title"]["text"]
+
+
+def test_who_gains_draws_the_cohort_differences_with_intervals(sweep_home) -> None:
+    home, sid = sweep_home
+    at = start(PAGE)
+    at.selectbox(key="compare_who_by").set_value("taste")
+    at.selectbox(key="compare_who_k").set_value("2").run()
+    assert not at.exception, at.exception
+    [spec] = [v for v in vega_specs(at) if "by the user's taste" in str(v.get("title"))]
+    drawn = next(iter(spec["datasets"].values())).set_index(["cohort", "label"])
+    want = cohorts_of_runs(Store(home), sweep_runs(Store(home), sid), "taste", RANKINGS["both"], warn=None)
+    want = want[(want["k"] == "2") & (want["metric"] == "ndcg@10") & (want["label"] == "ppr-light")]
+    want = want.set_index(["cohort", "label"])
+    assert set(drawn.index) == set(want.index)  # ablations hidden, as in the other tabs
+    for col in ("diff", "diff_low", "diff_high", "n_users"):
+        assert np.allclose(drawn.loc[want.index, col].astype(float), want[col].astype(float))
+    assert drawn["cohort_label"].str.contains("users, few").all()  # a tiny sweep: every cohort under 20 users
+    scale = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == {"ppr-light": METHOD_COLOURS["ppr-light"]}
+    assert "fewer than 20 users is pale" in texts(at.caption)
+
+
+def test_one_colour_per_method_in_every_chart(sweep_home) -> None:
+    at = start(PAGE)
+    checked = set()
+    for fig in plotly_figures(at):
+        for trace in fig["data"]:
+            if trace.get("name") in METHOD_COLOURS:
+                colour = trace.get("marker", {}).get("color") or trace.get("line", {}).get("color")
+                assert colour == METHOD_COLOURS[trace["name"]], (fig["layout"]["title"]["text"], trace["name"])
+                checked.add((fig["layout"]["title"]["text"].split(",")[0], trace["name"]))
+    assert len(checked) >= 4, checked  # lines across k and noise, difference bars: finetune and ppr-light
