@@ -1,5 +1,6 @@
-"""A planted dataset with one PPR(light) run trained long enough to read clicks, and one pop-profile run, built once
-per test session: the runs that recommendation tests query."""
+"""A planted dataset with one PPR(light) run trained long enough to learn the planted taste (zero-shot AUC about
+0.8 on 41 test users) and read clicks, and one pop-profile run, built once per test session (about 30 s): the runs
+that recommendation and attribution tests query."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from _planted import N_GROUPS, TINY_FLAGS, planted_dataset
 from ppr.cli import main
 from ppr.data.store import Store
 
-FLAGS = [*TINY_FLAGS, "--warm-epochs", "10", "--epochs", "10", "--no-progress", "--json"]
+FLAGS = [*TINY_FLAGS, "--d", "32", "--d-ff", "64", "--warm-epochs", "10", "--epochs", "20", "--no-progress", "--json"]
 
 
 def group_of(item_id: str) -> int:
@@ -26,7 +27,7 @@ def group_of(item_id: str) -> int:
 def tuned_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """(home, method -> run id) for ppr-light and pop-profile on the planted dataset."""
     home = tmp_path_factory.mktemp("tuned-home")
-    planted_dataset(Store(home), n_users=300)
+    planted_dataset(Store(home), n_users=600)
     runs = {}
     for method in ("ppr-light", "pop-profile"):
         out = io.StringIO()

@@ -1,5 +1,6 @@
 """Prompt explorer: a tuned run's prompt or user vectors in 2-D, coloured by an attribute; one user's clicks,
-the top-10 of fine-tuning, PPR light and PPR full side by side, and a what-if profile placed on the plot.
+the top-10 of fine-tuning, PPR light and PPR full side by side, a what-if profile placed on the plot, and which
+attribute matters (leave one out, per user and over the test users).
 
 The scatter is drawn last into a placeholder (it shows the selected user and the what-if profile, both
 decided further down); while UMAP coordinates are not cached yet, the placeholder holds the PCA scatter.
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ppr.report.attribution import EXPLANATION, per_user, summary
 from ppr.report.explorer import (
     SIDE_BY_SIDE,
     VECTOR_KINDS,
@@ -29,7 +31,9 @@ from ppr.report.explorer import (
 )
 from ppr.report.projection import cached_only, cached_projection, place
 from ppr.runs.folder import RunFolder, spec_summary
-from ppr.runs.pipeline import load_model
+from ppr.runs.pipeline import evaluated, load_model
+from ppr.spec.run import PROFILE_METHODS
+from ui.charts import attribution_bars
 from ui.plots import mark, vector_scatter
 from ui.state import get_store, kept
 
@@ -68,6 +72,11 @@ def siblings(home: str, rid: str, ids: tuple[str, ...]) -> dict[str, str]:
     """method -> run id of the same cell, cached per store home (part of the key only) and list of runs."""
     runs = [RunFolder(store.runs_dir / r) for r in ids]
     return {m: r.id for m, r in sibling_runs(RunFolder(store.runs_dir / rid), runs).items()}
+
+
+@st.cache_data(show_spinner="Scoring the test users again without each attribute ...", max_entries=8)
+def attribution_of(run_path: str, mtime: float) -> pd.DataFrame:
+    return per_user(evaluated(store, RunFolder(Path(run_path))))
 
 
 def pick_from_plot() -> None:
@@ -178,6 +187,19 @@ if ds is not None and attrs and (run.path / "checkpoint.pt").is_file():
         if new_codes != codes:
             new_vector = res[kind]
             st.caption("The edited profile is the ★ on the plot above.")
+
+if ds is not None and attrs and spec_summary(run.info())["method"] in PROFILE_METHODS:
+    with st.expander("Which attribute matters: leave one out"):
+        st.caption(EXPLANATION)
+        if st.toggle("Compute for this run's test users", key=kept("prompts_attribution")):
+            rows = attribution_of(str(run.path), (run.path / "metrics.json").stat().st_mtime)
+            st.altair_chart(attribution_bars(summary(rows), run.id), key="prompts_attribution_chart")
+            mine = rows[rows["user"] == user]
+            if mine.empty:
+                st.caption(f"User {user} is not a test user of this run: no per-user attribution.")
+            else:
+                st.markdown(f"**User {user}**")
+                st.dataframe(mine.drop(columns="user"), hide_index=True, key="prompts_attribution_user")
 
 if coords is None:
     with st.spinner("Projecting with UMAP ..."):

@@ -28,6 +28,7 @@ COMMANDS = {
     "runs": ("jobs", "list, show, cancel or resume runs and sweeps"),
     "report": ("jobs", "comparison tables of a sweep (intervals over users, vs finetune, adjusted p)"),
     "recommend": ("recommend", "top items for a known user or a new profile (and first clicks) from a tuning run"),
+    "attribution": ("attribution", "which profile attribute matters to a tuning run: leave one out, per test user"),
 }
 
 

@@ -22,10 +22,11 @@ from ppr.errors import InputError
 from ppr.eval.scoring import candidate_scores, top_k
 from ppr.runs.folder import RunFolder, complete_run, list_runs, spec_summary
 from ppr.runs.pipeline import load_model
+from ppr.spec.run import PROFILE_METHODS
 from ppr.train.batching import history_matrix
 
 CPU = torch.device("cpu")
-TRIED = ("pop-profile", "finetune", "ppr-light", "ppr-full")  # side by side, the profile baseline first
+TRIED = PROFILE_METHODS  # side by side, the profile baseline first
 
 
 def recommending_runs(store: Store) -> list[RunFolder]:

@@ -19,6 +19,15 @@ from ppr.train.batching import history_matrix
 TOP_N = 20
 
 
+def k_shot_histories(
+    split: Split, users: np.ndarray, k_shot: int | None, max_len: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(len(users), max_len) histories of the users' first k clicks (what a tuner may see) and their lengths."""
+    offsets, items = crop_k_shot(split.offsets, split.items, users, k_shot)
+    n_clicks = np.diff(offsets)[users]
+    return history_matrix(offsets, items, users, n_clicks, max_len), n_clicks
+
+
 @torch.no_grad()
 def embeddings_frame(
     model: ColdStartRecommender,
@@ -30,9 +39,7 @@ def embeddings_frame(
 ) -> pd.DataFrame:
     """user, role, n_clicks, one column per attribute (codes), prompt, user_vector, top20 (test users only)."""
     users = np.flatnonzero(split.roles >= ROLE_TUNE)
-    offsets, items = crop_k_shot(split.offsets, split.items, users, k_shot)
-    n_clicks = np.diff(offsets)[users]
-    seqs = history_matrix(offsets, items, users, n_clicks, model.backbone.cfg.max_len)
+    seqs, n_clicks = k_shot_histories(split, users, k_shot, model.backbone.cfg.max_len)
     user_codes = codes[users]
     is_test = split.roles[users] == ROLE_TEST
     top = np.full((len(users), min(TOP_N, model.backbone.n_items)), -1, np.int64)

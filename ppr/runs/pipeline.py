@@ -16,6 +16,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from tqdm import tqdm
 
 from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, make_split
 from ppr.data.store import Dataset, Store
+from ppr.errors import InputError
 from ppr.eval.evaluate import evaluate, summarize_scores
 from ppr.log import Log, to_stderr
 from ppr.models.popularity import SMOOTHING, CountModel
@@ -92,6 +94,28 @@ def load_model(store: Store, run: RunFolder) -> nn.Module:
     model = methods.tuned_model(spec.tune, backbone, ds.cardinalities)
     model.load_state_dict(run.load_model())
     return model.eval()
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """What a finished tuning run was evaluated on: its model, split fold and the profile codes it saw."""
+
+    model: nn.Module
+    split: Split
+    codes: np.ndarray
+    spec: RunSpec
+    dataset: Dataset
+
+
+def evaluated(store: Store, run: RunFolder) -> Evaluated:
+    """A finished tuning run's model with the split fold and (noisy, as it saw them) profile codes it was scored
+    on: what analyses that re-score its test users need."""
+    spec = run.spec()
+    if spec.tune is None:
+        raise InputError(f"Run {run.id} is a warm run; this needs a tuning run (`python -m ppr runs list`).")
+    ds = store.open_exact(spec.dataset, spec.dataset_hash)
+    split = make_split(ds, spec.split, fold=spec.tune.fold)  # stored with the run: loaded, not computed
+    return Evaluated(load_model(store, run), split, methods.profile_codes(spec.tune, ds, split), spec, ds)
 
 
 def _compute(

@@ -41,6 +41,7 @@ SEMANTICS = 5
 METHODS = ("pop", "pop-profile", "warm-only", "sasrec", "finetune", "ppr-light", "ppr-full")
 PPR_METHODS = ("ppr-light", "ppr-full")
 COUNTED = ("pop", "pop-profile")  # popularity baselines: counted from clicks, no model trained, no warm run
+PROFILE_METHODS = ("pop-profile", "finetune", "ppr-light", "ppr-full")  # read the user's profile
 NO_ZERO_SHOT = ("warm-only", "sasrec")  # read clicks only: a user without clicks gets no score (n/a, not ties)
 BACKBONES = ("sasrec",)
 LOSSES = ("softmax", "bpr")
@@ -198,6 +199,10 @@ class TuneSpec(Settings):
         """lr, epochs, patience or batch_size as the run uses it (the method's default when unset)."""
         value = getattr(self, name)
         return value if value is not None else METHOD_DEFAULTS[name].get(self.method, TUNE_FALLBACK[name])
+
+    @property
+    def reads_profile(self) -> bool:
+        return self.method in PROFILE_METHODS
 
     @property
     def uses_cl(self) -> bool:

@@ -30,8 +30,9 @@ def majority(table) -> tuple[int, int]:
     return Counter(map(group_of, table["item_id"])).most_common(1)[0]
 
 
-def test_the_profile_alone_finds_the_planted_taste(tuned_home) -> None:
-    model, ds = opened(tuned_home, "pop-profile")
+@pytest.mark.parametrize("method", ["ppr-light", "pop-profile"])
+def test_the_profile_alone_finds_the_planted_taste(tuned_home, method: str) -> None:
+    model, ds = opened(tuned_home, method)
     for taste, group in TASTES.items():
         query = profile_query(ds, f"taste={taste}")
         assert not len(query.clicks) and not query.warnings

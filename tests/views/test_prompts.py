@@ -217,3 +217,26 @@ def test_choices_survive_a_visit_to_another_page(sweep_home) -> None:
     )
     assert at.multiselect(key="prompts_roles").value == ["test"]
     assert "final user vectors (PCA), coloured by taste" in plotly_figures(at)[0]["layout"]["title"]["text"]
+
+
+def test_attribution_on_request_ranks_attributes_and_shows_the_user(sweep_home) -> None:
+    from _apptest import vega_specs
+
+    from ppr.report.attribution import per_user, summary
+    from ppr.runs.pipeline import evaluated
+
+    home, _ = sweep_home
+    at = start(PAGE)
+    assert not vega_specs(at)  # nothing computed until asked
+    at.toggle(key="prompts_attribution").set_value(True).run()
+    assert not at.exception, at.exception
+    rid = at.selectbox(key="prompts_run").value
+    store = Store(home)
+    want = summary(per_user(evaluated(store, RunFolder(store.runs_dir / rid))))
+    [spec] = vega_specs(at)
+    drawn = next(iter(spec["datasets"].values()))
+    assert list(drawn["attribute"]) == list(want["attribute"])
+    assert np.allclose(drawn["rank_change"], want["rank_change"])
+    user = int(at.selectbox(key="prompts_user").value)
+    mine = at.dataframe[-1].value  # the selected user's rows, last on the page
+    assert list(mine["attribute"]) == ["taste", "noise"] and f"**User {user}**" in texts(at.markdown)
