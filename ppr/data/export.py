@@ -19,6 +19,7 @@ them back).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,8 @@ def export_split(ds: Dataset, split: Split, fmt: str, out: Path, k_shot: int | N
     targets = targets_frame(split, users, items, k_shot, max_len)
     with staged_dir(out) as stage:
         targets.to_csv(stage / "targets.tsv", sep="\t", index=False)
-        counts = (_recbole if fmt == "recbole" else _rechorus)(ds, split, stage, users, items, targets, k_shot, max_len)
+        job = _Job(ds, split, stage, users, items, targets, k_shot, max_len)
+        counts = (_recbole if fmt == "recbole" else _rechorus)(job)
     return {"format": fmt, "folder": str(out), "fold": split.fold, "k_shot": k_shot or "all", **counts}
 
 
@@ -77,18 +79,23 @@ def targets_frame(split: Split, users: np.ndarray, items: np.ndarray, k_shot: in
     )
 
 
-def _recbole(
-    ds: Dataset,
-    split: Split,
-    stage: Path,
-    users: np.ndarray,
-    items: np.ndarray,
-    targets: pd.DataFrame,
-    k_shot: int | None,
-    max_len: int,
-) -> dict[str, int]:
-    name = ds.name
-    train = _training_examples(split, users, items, k_shot, max_len)
+@dataclass(frozen=True)
+class _Job:
+    """What a format writer needs: the split, the original ids, the targets and where to write."""
+
+    ds: Dataset
+    split: Split
+    stage: Path
+    users: np.ndarray
+    items: np.ndarray
+    targets: pd.DataFrame
+    k_shot: int | None
+    max_len: int
+
+
+def _recbole(job: _Job) -> dict[str, int]:
+    name, stage, targets, max_len = job.ds.name, job.stage, job.targets, job.max_len
+    train = _training_examples(job.split, job.users, job.items, job.k_shot, max_len)
     few = targets[targets["kind"] == "few"]
     files = {"train": train, "valid": few[few["group"] == "val"], "test": few[few["group"] == "test"]}
     header = "user_id:token\titem_id_list:token_seq\titem_id:token\n"
@@ -97,7 +104,7 @@ def _recbole(
             f"{u}\t{h}\t{i}\n" for u, h, i in zip(rows["user_id"], rows["history"], rows["item_id"], strict=True)
         )
         (stage / f"{name}.{part}.inter").write_text(header + body, encoding="utf-8")
-    _recbole_users(ds, stage / f"{name}.user", users)
+    _recbole_users(job.ds, stage / f"{name}.user", job.users)
     (stage / f"{name}.yaml").write_text(_recbole_config(max_len), encoding="utf-8")
     return {f"{part}_rows": len(rows) for part, rows in files.items()} | {
         "zero_shot_targets": int((targets["kind"] == "zero").sum())
@@ -151,17 +158,9 @@ def _recbole_config(max_len: int) -> str:
     )
 
 
-def _rechorus(
-    ds: Dataset,
-    split: Split,
-    stage: Path,
-    users: np.ndarray,
-    items: np.ndarray,
-    targets: pd.DataFrame,
-    k_shot: int | None,
-    max_len: int,
-) -> dict[str, int]:
-    train = _rechorus_rows(*training_clicks(split, k_shot))
+def _rechorus(job: _Job) -> dict[str, int]:
+    split, stage, users, items = job.split, job.stage, job.users, job.items
+    train = _rechorus_rows(*training_clicks(split, job.k_shot))
     train.to_csv(stage / "train.csv", sep="\t", index=False)
     counts = {"train_rows": len(train)}
     for group, fname in (("val", "dev"), ("test", "test")):
@@ -184,7 +183,7 @@ def _rechorus(
     )
     ids.to_csv(stage / "ids.tsv", sep="\t", index=False)
     (stage / "README.txt").write_text(
-        f"ReChorus: run a sequential model with --history_max {window(k_shot, max_len)} on this folder.\n"
+        f"ReChorus: run a sequential model with --history_max {window(job.k_shot, job.max_len)} on this folder.\n"
         "Rows at a user's first click (position 0) are zero-shot targets: ReChorus's sequential models skip them.\n",
         encoding="utf-8",
     )
