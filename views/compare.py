@@ -22,7 +22,7 @@ from ppr.report.tables import (
 )
 from ppr.runs.folder import readable
 from ui.charts import cohort_bars
-from ui.downloads import figure_download
+from ui.downloads import chart_downloads, figure_download
 from ui.plots import difference_bars, method_lines
 from ui.state import get_store, kept
 
@@ -204,6 +204,7 @@ with tab_who:
             MIN_USERS,
         )
         st.altair_chart(fig, key="compare_fig_who")
+        chart_downloads(fig, f"{sid}-who-gains-{by}-vs-{baseline}-{metric}", "dl_fig_who")
         st.caption(
             f"A cohort of fewer than {MIN_USERS} users is pale: its interval is wide and says little either way. "
             + (

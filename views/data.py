@@ -10,6 +10,7 @@ from ppr.data.synth import synth_dataset
 from ppr.data.upload import UPLOAD_TYPES, dataset_name_for, import_upload
 from ppr.errors import InputError
 from ui import cached, charts
+from ui.downloads import chart_downloads
 from ui.state import active_dataset, flash, get_store, set_active, show_flash
 from ui.uploads import discard_staged, readable, staged_files, work_dir
 
@@ -63,6 +64,7 @@ def show_overview(ds: Dataset) -> None:
     )
     activity = charts.activity(ov["lengths"], ov["popularity"], info["cold_threshold"])
     st.altair_chart(activity, key="chart_activity", width="content")  # fixed-width panels side by side
+    chart_downloads(activity, f"{ds.name}-activity", "dl_activity")
 
     st.subheader("Cold-start split")
     if "error" in split:
@@ -77,7 +79,9 @@ def show_overview(ds: Dataset) -> None:
             "Import it again with a users file (or attribute columns) to use PPR."
         )
     else:
-        st.altair_chart(charts.attributes(ov["attributes"]), key="chart_attributes", width="content")
+        panels = charts.attributes(ov["attributes"])
+        st.altair_chart(panels, key="chart_attributes", width="content")
+        chart_downloads(panels, f"{ds.name}-attributes", "dl_attributes")
 
 
 def show_split(split: dict) -> None:

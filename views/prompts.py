@@ -34,6 +34,7 @@ from ppr.runs.folder import RunFolder, spec_summary
 from ppr.runs.pipeline import evaluated, load_model
 from ppr.spec.run import PROFILE_METHODS
 from ui.charts import attribution_bars
+from ui.downloads import chart_downloads
 from ui.plots import mark, vector_scatter
 from ui.state import get_store, kept
 
@@ -193,7 +194,9 @@ if ds is not None and attrs and spec_summary(run.info())["method"] in PROFILE_ME
         st.caption(EXPLANATION)
         if st.toggle("Compute for this run's test users", key=kept("prompts_attribution")):
             rows = attribution_of(str(run.path), (run.path / "metrics.json").stat().st_mtime)
-            st.altair_chart(attribution_bars(summary(rows), run.id), key="prompts_attribution_chart")
+            ranked_attrs = attribution_bars(summary(rows), run.id)
+            st.altair_chart(ranked_attrs, key="prompts_attribution_chart")
+            chart_downloads(ranked_attrs, f"{run.id}-attribution", "dl_attribution")
             mine = rows[rows["user"] == user]
             if mine.empty:
                 st.caption(f"User {user} is not a test user of this run: no per-user attribution.")

@@ -26,6 +26,7 @@ from ppr.spec.run import METHODS, BackboneSpec, RunSpec, SplitSpec, TuneSpec, Wa
 from ppr.spec.settings import parse_list
 from ppr.spec.sweep import ABLATIONS, SweepSpec
 from ui.charts import loss_curve
+from ui.downloads import chart_downloads
 from ui.spec_form import setting_input
 from ui.state import active_dataset, flash, get_store, kept, show_flash
 
@@ -194,7 +195,9 @@ def run_detail(store: Store, row: dict) -> None:
             st.code(status.get("traceback") or "(no traceback recorded)", language="text")
     metrics = read_metrics(run.path)
     if any("epoch" in r and r.get("loss") is not None for r in metrics):
-        st.altair_chart(loss_curve(metrics), key=f"loss_{rid}", width="content")  # fixed-width panels
+        curve = loss_curve(metrics)
+        st.altair_chart(curve, key=f"loss_{rid}", width="content")  # fixed-width panels
+        chart_downloads(curve, f"{rid}-loss", f"dl_loss_{rid}")
     if run.is_complete:
         st.dataframe(result_table(run), hide_index=True)
 

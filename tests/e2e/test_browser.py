@@ -103,6 +103,12 @@ def wb(browser, server: AppServer, tmp_path: Path) -> Iterator[Workbench]:
     assert not outside, f"the browser requested resources outside the app: {sorted(set(outside))}"
 
 
+def _svg_root(body: bytes) -> bool:
+    import xml.etree.ElementTree as ET
+
+    return ET.fromstring(body).tag == "{http://www.w3.org/2000/svg}svg"
+
+
 def clicks_csv(path: Path, n_users: int = 30, n_items: int = 200, seed: int = 0) -> Path:
     """A small clicks file: user, item, time and a per-user age column; a third of the users cold.
 
@@ -143,6 +149,11 @@ def test_home_then_upload_a_csv_and_see_its_overview(wb: Workbench, tmp_path: Pa
     for title in ("Sequence lengths", "Item popularity", "Users per role in the cold-start split", "gender"):
         expect(vega.filter(has_text=title).first).to_be_visible()
     wb.shot("data-sample")
+    for kind, check in (("PNG", lambda b: b[:8] == b"\x89PNG\r\n\x1a\n"), ("SVG", _svg_root)):
+        with page.expect_download(timeout=WAIT_MS) as download:  # drawn on click by the server (vl-convert)
+            page.get_by_role("button", name=kind, exact=True).first.click()
+        body = Path(download.value.path()).read_bytes()
+        assert download.value.suggested_filename == f"sample-activity.{kind.lower()}" and check(body), kind
 
     wb.rerun(page.get_by_role("tab", name="Import a file").click)  # lazy tabs: opening one runs its content
     assert parse_qs(urlparse(page.url).query)["tab"] == ["Import a file"]  # a refresh keeps the tab
