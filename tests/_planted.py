@@ -21,8 +21,10 @@ TINY_FLAGS = "--max-len 10 --d 16 --layers 1 --d-ff 32 --warm-epochs 2 --warm-lr
 
 
 def planted_dataset(
-    store: Store, name: str = "planted", n_users: int = 500, n_items: int = 200, seed: int = 0
+    store: Store, name: str = "planted", n_users: int = 500, n_items: int = 200, seed: int = 0, chain: bool = False
 ) -> Dataset:
+    """chain=True plants a next-item rule too: 90% of the clicks after the first are the previous item + 4 (the
+    next item of the same group), so a sequence model can tell the next click from the last one."""
     rng = np.random.default_rng(seed)
     taste = rng.integers(1, N_GROUPS + 1, size=n_users)
     other = rng.integers(1, 3, size=n_users)
@@ -35,7 +37,10 @@ def planted_dataset(
         pool = list(range(1, n_items + 1))
         clicks: list[int] = []
         while len(clicks) < lengths[u]:
-            item = int(rng.choice(own)) if rng.random() < 0.9 else int(rng.choice(pool))
+            if chain and clicks and rng.random() < 0.9:
+                item = (clicks[-1] + N_GROUPS - 1) % n_items + 1
+            else:
+                item = int(rng.choice(own)) if rng.random() < 0.9 else int(rng.choice(pool))
             if item not in clicks:
                 clicks.append(item)
             if len(clicks) >= n_items:

@@ -15,7 +15,7 @@ from ui.state import kept
 
 
 def setting_input(where: Any, cls: type, name: str, label: str, key: str, optional: bool = False) -> Any:
-    """A number input (or checkbox) for setting `name` of spec class `cls` in container `where`.
+    """A number input (checkbox, or select box for a choice) for setting `name` of spec class `cls` in container `where`.
 
     optional: the input may be left empty, meaning the setting's None (e.g. the method's default).
     """
@@ -23,6 +23,10 @@ def setting_input(where: Any, cls: type, name: str, label: str, key: str, option
     d, kind = declaration(f), value_types(cls)[name]
     if kind is bool:
         return where.checkbox(label, f.default, key=kept(key), help=d.help)
+    if d.choices:
+        return where.selectbox(
+            label, list(d.choices), index=list(d.choices).index(f.default), key=kept(key), help=d.help
+        )
     lo = d.lo if d.lo is not None else d.above  # an exclusive bound is the widget's limit too; the spec
     hi = d.hi if d.hi is not None else d.below  # refuses the bound itself
     cast = int if kind is int else float

@@ -87,13 +87,14 @@ def sweep_from_form(ds: Dataset) -> tuple[SweepSpec, str]:
     }
     device = d.selectbox("Device", ["auto", "cpu", "cuda"], key=kept("device"))
     with st.expander("Split and warm-training (backbone) settings"):
-        w = st.columns(5)
+        w = st.columns(6)
         split = SplitSpec(folds=setting_input(w[0], SplitSpec, "folds", "Folds of cold users", "folds", optional=True))
         warm = WarmSpec(epochs=setting_input(w[1], WarmSpec, "epochs", "Warm epochs", "warm_epochs"))
         backbone = BackboneSpec(
-            max_len=setting_input(w[2], BackboneSpec, "max_len", "Max length", "warm_max_len"),
-            d=setting_input(w[3], BackboneSpec, "d", "Hidden size", "warm_d"),
-            n_layers=setting_input(w[4], BackboneSpec, "n_layers", "Layers", "warm_layers"),
+            kind=setting_input(w[2], BackboneSpec, "kind", "Backbone", "warm_backbone"),
+            max_len=setting_input(w[3], BackboneSpec, "max_len", "Max length", "warm_max_len"),
+            d=setting_input(w[4], BackboneSpec, "d", "Hidden size", "warm_d"),
+            n_layers=setting_input(w[5], BackboneSpec, "n_layers", "Layers", "warm_layers"),
         )
     base = RunSpec(ds.ref, ds.content_hash, split, backbone, warm)
     sweep = SweepSpec.grid(

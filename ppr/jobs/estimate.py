@@ -31,7 +31,7 @@ from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
 from ppr.eval.scoring import candidate_scores
 from ppr.log import Log, to_stderr
-from ppr.models.sasrec import SASRec
+from ppr.models.registry import build_backbone
 from ppr.runs.folder import list_runs
 from ppr.spec.run import RunSpec, WarmSpec
 from ppr.train import methods
@@ -169,7 +169,7 @@ def calibrate(ds: Dataset, spec: RunSpec, device: str = "auto") -> Calibration:
             codes = ds.attribute_codes()
             model = methods.count_model(spec.tune, split, codes, ds.n_items, ds.cardinalities)
         else:
-            model = methods.tuned_model(spec.tune, SASRec(spec.backbone, ds.n_items), ds.cardinalities)
+            model = methods.tuned_model(spec.tune, build_backbone(spec.backbone, ds.n_items), ds.cardinalities)
             codes = ds.attribute_codes()
         return _calibrate(ds, spec, split, model, codes, dev)
 

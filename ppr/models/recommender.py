@@ -15,15 +15,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ppr.models.backbone import SequenceBackbone
 from ppr.models.profile import ProfileEncoder
 from ppr.models.prompt import PromptGenerator
-from ppr.models.sasrec import SASRec
 
 
 class ColdStartRecommender(nn.Module):
     def __init__(
         self,
-        backbone: SASRec,
+        backbone: SequenceBackbone,
         prompt: PromptGenerator | None = None,
         profile: ProfileEncoder | None = None,
     ) -> None:

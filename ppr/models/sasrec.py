@@ -22,34 +22,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ppr.errors import InputError
+from ppr.models.backbone import Dropout, SequenceBackbone, init_weights, prefix_len
 from ppr.spec.run import BackboneSpec
-
-
-class _Dropout(nn.Module):
-    """Dropout whose CPU masks come from numpy (uint8, PCG64): torch's CPU RNG made
-    dropout about half of a training forward pass (profiled on ml-100k). Keep
-    probability is quantised to 1/256. CUDA and eval use torch's own dropout.
-    Seeded from torch's RNG at construction, so torch.manual_seed still fixes it."""
-
-    def __init__(self, p: float) -> None:
-        super().__init__()
-        self.p = p
-        self.cut = round(p * 256)
-        self.rng = np.random.default_rng(int(torch.randint(0, 2**62, ())))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p <= 0.0:
-            return x
-        if x.device.type != "cpu":
-            return F.dropout(x, self.p, True)
-        keep = torch.from_numpy(self.rng.integers(0, 256, size=tuple(x.shape), dtype=np.uint8) >= self.cut)
-        return x * keep.to(x.dtype).mul_(256.0 / (256 - self.cut))
 
 
 class _Block(nn.Module):
@@ -67,8 +46,8 @@ class _Block(nn.Module):
         self.ff1 = nn.Linear(d, d_ff)
         self.ff2 = nn.Linear(d_ff, d)
         self.ln2 = nn.LayerNorm(d, eps=1e-12)
-        self.drop = _Dropout(dropout)
-        self.attn_drop = _Dropout(dropout)
+        self.drop = Dropout(dropout)
+        self.attn_drop = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, allowed: torch.Tensor | None = None) -> torch.Tensor:
         """allowed: (B, 1, T, T) bool, which keys each position may attend to (None: causal)."""
@@ -89,59 +68,31 @@ class _Block(nn.Module):
         return self.ln2(x + self.drop(self.ff2(F.gelu(self.ff1(x)))))
 
 
-class SASRec(nn.Module):
+class SASRec(SequenceBackbone):
     """Self-attentive sequential recommender; outputs one hidden state per item position."""
 
+    deep_prefix = True
+
     def __init__(self, cfg: BackboneSpec, n_items: int) -> None:
-        super().__init__()
-        if n_items < 1:
-            raise InputError(f"The backbone needs a catalogue of at least one item, got n_items={n_items}.")
-        self.cfg, self.n_items = cfg, n_items
-        self.item_emb = nn.Embedding(n_items + 1, cfg.d, padding_idx=0)
+        super().__init__(cfg, n_items)
         self.pos_emb = nn.Embedding(cfg.max_len, cfg.d)
         self.emb_ln = nn.LayerNorm(cfg.d, eps=1e-12)
-        self.emb_drop = _Dropout(cfg.dropout)
+        self.emb_drop = Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(_Block(cfg.d, cfg.n_heads, cfg.d_ff, cfg.dropout) for _ in range(cfg.n_layers))
-        self.apply(_init_weights)
-
-    def forward(self, seq: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, L) right-padded item ids [+ prefix (B,P,d) or (n_layers,B,P,d)] -> (B, L, d)."""
-        return self.encode(seq, prefix)[:, self._prefix_len(prefix) :]
-
-    def user_hidden(
-        self, seq: torch.Tensor, prefix: torch.Tensor | None = None, lengths: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """(B, d): output at the last click (position lengths - 1; default: the non-zero count); no clicks -> last
-        prompt token; neither -> zeros."""
-        out = self.encode(seq, prefix, lengths)
-        p = self._prefix_len(prefix)
-        n = (seq != 0).sum(dim=1) if lengths is None else lengths
-        idx = (p + n - 1).clamp(min=0)
-        h = out[torch.arange(seq.shape[0], device=seq.device), idx]
-        if p == 0:
-            h = h * (n > 0).unsqueeze(1).to(h.dtype)
-        return h
-
-    def score(self, u: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
-        """(B, d) user vectors x (B, C) candidate ids -> (B, C) dot products."""
-        return torch.einsum("bd,bcd->bc", u, self.item_emb(cand))
-
-    def _prefix_len(self, prefix: torch.Tensor | None) -> int:
-        return 0 if prefix is None else prefix.shape[-2]
+        self.apply(init_weights)
 
     def encode(
         self, seq: torch.Tensor, prefix: torch.Tensor | None, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
         """(B, P+L, d) outputs over prefix and items; zeros before `lengths` are masked clicks (see the module)."""
-        b, length = seq.shape
-        if length > self.cfg.max_len:
-            raise InputError(f"Sequence length {length} exceeds the backbone's max_len {self.cfg.max_len}.")
+        self.check_length(seq)
+        length = seq.shape[1]
         pos = torch.arange(length, device=seq.device)
         x = self.item_emb(seq) + self.pos_emb(pos).unsqueeze(0)
         deep = prefix is not None and prefix.dim() == 4
         if deep and prefix.shape[0] != len(self.blocks):
             raise InputError(f"Deep prefix has {prefix.shape[0]} layers but the backbone has {len(self.blocks)}.")
-        p = self._prefix_len(prefix)
+        p = prefix_len(prefix)
         if prefix is not None:
             first = prefix[0] if deep else prefix
             x = torch.cat([first.to(x.dtype), x], dim=1)
@@ -165,17 +116,3 @@ def _attention_mask(seq: torch.Tensor, lengths: torch.Tensor, p: int) -> torch.T
     causal = torch.ones(t, t, dtype=torch.bool, device=seq.device).tril()
     eye = torch.eye(t, dtype=torch.bool, device=seq.device)
     return ((causal & ~holes[:, None, :]) | eye).unsqueeze(1)
-
-
-def _init_weights(module: nn.Module) -> None:
-    """RecBole's init: N(0, 0.02) for linear/embedding weights, zero biases, unit LayerNorm."""
-    if isinstance(module, (nn.Linear, nn.Embedding)):
-        nn.init.normal_(module.weight, mean=0.0, std=0.02)
-        if isinstance(module, nn.Linear) and module.bias is not None:
-            nn.init.zeros_(module.bias)
-        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
-            with torch.no_grad():
-                module.weight[module.padding_idx].zero_()
-    elif isinstance(module, nn.LayerNorm):
-        nn.init.ones_(module.weight)
-        nn.init.zeros_(module.bias)

@@ -31,7 +31,7 @@ from ppr.eval.evaluate import evaluate, summarize_scores
 from ppr.log import Log, to_stderr
 from ppr.models.popularity import SMOOTHING, CountModel
 from ppr.models.recommender import ColdStartRecommender
-from ppr.models.sasrec import SASRec
+from ppr.models.registry import build_backbone
 from ppr.runs.folder import Damaged, RunFolder
 from ppr.runs.outputs import embeddings_frame
 from ppr.runs.status import append_metrics
@@ -87,7 +87,7 @@ def load_model(store: Store, run: RunFolder) -> nn.Module:
     if spec.tune is not None and spec.tune.method in COUNTED:
         cards = ds.cardinalities if spec.tune.method == "pop-profile" else []
         return CountModel(run.load_model()["table"].numpy(), cards).eval()
-    backbone = SASRec(spec.backbone, ds.n_items)
+    backbone = build_backbone(spec.backbone, ds.n_items)
     if spec.tune is None:
         backbone.load_state_dict(run.load_model())
         return ColdStartRecommender(backbone).eval()
@@ -163,7 +163,7 @@ def _model(
     cold = f"{int((split.roles == ROLE_TUNE).sum())} tuning users, fold {split.fold + 1} of {split.folds}"
     if warm is None:
         return _counted(ds, spec, split, codes), f"counting {spec.tune.label} on warm users and {cold}"
-    backbone = SASRec(spec.backbone, ds.n_items)
+    backbone = build_backbone(spec.backbone, ds.n_items)
     backbone.load_state_dict(warm.load_model())
     return methods.tuned_model(spec.tune, backbone, ds.cardinalities), f"tuning {spec.tune.label} on {cold}"
 

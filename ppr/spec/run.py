@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ppr.errors import InputError
 from ppr.spec.settings import Settings, setting
 
 # v1: runs before the run description had a version (no "semantics" in spec.json).
@@ -43,7 +44,7 @@ PPR_METHODS = ("ppr-light", "ppr-full")
 COUNTED = ("pop", "pop-profile")  # popularity baselines: counted from clicks, no model trained, no warm run
 PROFILE_METHODS = ("pop-profile", "finetune", "ppr-light", "ppr-full")  # read the user's profile
 NO_ZERO_SHOT = ("warm-only", "sasrec")  # read clicks only: a user without clicks gets no score (n/a, not ties)
-BACKBONES = ("sasrec",)
+BACKBONES = ("sasrec", "cl4srec", "gru4rec")
 LOSSES = ("softmax", "bpr")
 DECAYS = ("cosine", "none")
 # Per-method defaults, picked by validation joint NDCG@10 on ml-100k (seed 0, batch 32):
@@ -119,7 +120,13 @@ class BackboneSpec(Settings):
     """The sequence model's shape (the item count comes from the dataset)."""
 
     SECTION: ClassVar[str] = "Backbone"
-    kind: str = setting("sasrec", "sequence model", choices=BACKBONES, flag="backbone")
+    kind: str = setting(
+        "sasrec",
+        "sequence model (cl4srec: SASRec warm-trained with CL4SRec's contrastive loss; gru4rec: reads the prompt "
+        "as pseudo-items)",
+        choices=BACKBONES,
+        flag="backbone",
+    )
     max_len: int = setting(50, "clicks the model reads at once", lo=1, hi=10_000)
     d: int = setting(64, "hidden size", lo=1, hi=4096)
     n_layers: int = setting(2, "Transformer blocks", lo=1, hi=64, flag="layers")
@@ -235,6 +242,12 @@ class RunSpec:
     backbone: BackboneSpec = BackboneSpec()
     warm: WarmSpec = WarmSpec()
     tune: TuneSpec | None = None
+
+    def __post_init__(self) -> None:
+        if self.tune is not None and self.tune.deep_prefix and self.backbone.kind == "gru4rec":
+            raise InputError(
+                "deep_prefix needs a Transformer backbone (sasrec, cl4srec); gru4rec has no layers to prefix."
+            )
 
     @property
     def kind(self) -> str:

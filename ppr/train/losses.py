@@ -25,3 +25,12 @@ def info_nce(anchor: torch.Tensor, positive: torch.Tensor, temperature: float = 
     p = F.normalize(positive.float(), dim=-1)
     logits = a @ p.T / temperature
     return F.cross_entropy(logits, torch.arange(a.shape[0], device=a.device))
+
+
+def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """CL4SRec's NT-Xent: each of the 2B views should be closest to its pair among the other 2B - 1 views."""
+    z = F.normalize(torch.cat([a, b]).float(), dim=-1)
+    n = a.shape[0]
+    logits = (z @ z.T / temperature).fill_diagonal_(float("-inf"))
+    pair = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+    return F.cross_entropy(logits, pair)

@@ -4,14 +4,15 @@
                tuning users' first k); nothing trained, no warm run.
     pop-profile  naive Bayes over every profile attribute at once, counted on the same clicks
                (ppr.models.popularity).
-    warm       SASRec from scratch on the warm users' clicks minus their two held-out ones.
-    warm-only  the warmed SASRec as is: no profile, no tuning (evaluation only). Zero-shot
+    warm       the backbone (sasrec, cl4srec, gru4rec: ppr.models.registry) from scratch on the warm users'
+               clicks minus their two held-out ones; cl4srec adds CL4SRec's contrastive loss.
+    warm-only  the warmed backbone as is: no profile, no tuning (evaluation only). Zero-shot
                users have no clicks and no prompt, so every candidate ties.
-    sasrec     SASRec from scratch on the warm users' clicks (minus their held-out two) plus
-               the tuning users'; no profile (zero-shot: ties, as above).
+    sasrec     the backbone from scratch (warm-training's recipe) on the warm users' clicks (minus their
+               held-out two) plus the tuning users'; no profile (zero-shot: ties, as above).
     finetune   warmed backbone + MLP_a(profile); every parameter tuned; no prompt. Zero-shot
                user vector = MLP_a(profile) alone.
-    ppr-light  prompt generator + MLP_a tuned; Transformer and item embeddings frozen.
+    ppr-light  prompt generator + MLP_a tuned; the backbone (item embeddings too) frozen.
     ppr-full   prompt generator, MLP_a and every warmed parameter tuned.
 
 Every method optimises BPR with one sampled unclicked negative at each click of a training
@@ -32,34 +33,36 @@ from torch import nn
 
 from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, crop_k_shot, noisy_codes
 from ppr.data.store import Dataset
+from ppr.models.backbone import SequenceBackbone
 from ppr.models.popularity import CountModel, popularity, profile_popularity
 from ppr.models.profile import ProfileEncoder
 from ppr.models.prompt import PromptGenerator
 from ppr.models.recommender import ColdStartRecommender
-from ppr.models.sasrec import SASRec
+from ppr.models.registry import build_backbone
 from ppr.spec.run import COUNTED, PPR_METHODS, RunSpec, TuneSpec
-from ppr.train.augment import mask_clicks
+from ppr.train.augment import augment_sequences, mask_clicks
 from ppr.train.batching import Batch, NegativeSampler, Windows, build_windows
-from ppr.train.losses import bpr_loss, info_nce
+from ppr.train.losses import bpr_loss, info_nce, nt_xent
 from ppr.train.trainer import Objective, Schedule
 
 TUNES_BACKBONE = ("sasrec", "finetune", "ppr-full")
+CL4SREC_WEIGHT, CL4SREC_TEMPERATURE = 0.1, 1.0  # CL4SRec's lambda and tau
 
 
 def warm_model(spec: RunSpec, n_items: int) -> ColdStartRecommender:
     """A fresh backbone, its initial weights drawn from the warm seed."""
     torch.manual_seed(spec.warm.seed)
-    return ColdStartRecommender(SASRec(spec.backbone, n_items))
+    return ColdStartRecommender(build_backbone(spec.backbone, n_items))
 
 
-def tuned_model(tune: TuneSpec, warmed: SASRec, cardinalities: list[int]) -> ColdStartRecommender:
+def tuned_model(tune: TuneSpec, warmed: SequenceBackbone, cardinalities: list[int]) -> ColdStartRecommender:
     """The method's model: a copy of the warmed backbone (fresh for sasrec) + its prompt/profile parts.
 
     Everything random in it (new parts' weights, the backbone's dropout streams) is drawn from the
     tuning seed, so a run computes the same whatever the process did before.
     """
     torch.manual_seed(tune.seed)
-    backbone = SASRec(warmed.cfg, warmed.n_items)  # its dropout streams drawn from the tuning seed
+    backbone = build_backbone(warmed.cfg, warmed.n_items)  # its dropout streams drawn from the tuning seed
     if tune.method == "sasrec":
         return ColdStartRecommender(backbone)
     backbone.load_state_dict(warmed.state_dict())
@@ -155,7 +158,8 @@ def objective(spec: RunSpec) -> Objective:
     """Warm-training's loss for the warm run and sasrec; BPR on every target slot for tuning; PPR adds its
     contrastive loss."""
     if spec.tune is None or spec.tune.method == "sasrec":
-        return sampled_softmax if spec.warm.loss == "softmax" else next_item_bpr
+        base = sampled_softmax if spec.warm.loss == "softmax" else next_item_bpr
+        return with_sequence_cl(base) if spec.backbone.kind == "cl4srec" else base
     if not spec.tune.uses_cl:
         return next_item_bpr
     tune = spec.tune
@@ -176,6 +180,18 @@ def objective(spec: RunSpec) -> Objective:
         return _bpr(model, batch, out) + tune.cl_weight * cl
 
     return bpr_and_cl
+
+
+def with_sequence_cl(base: Objective) -> Objective:
+    """CL4SRec's pre-training: the next-item loss plus CL4SREC_WEIGHT x NT-Xent between two augmented views
+    (crop, mask or reorder; ppr.train.augment) of every training window."""
+
+    def loss(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+        views = [augment_sequences(batch.inputs, generator) for _ in range(2)]
+        a, b = (model.sequence_state(seq, batch.codes, lengths=n) for seq, n in views)
+        return base(model, batch, generator) + CL4SREC_WEIGHT * nt_xent(a, b, CL4SREC_TEMPERATURE)
+
+    return loss
 
 
 def next_item_bpr(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:

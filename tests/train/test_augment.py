@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ppr.train.augment import mask_clicks
+from ppr.train.augment import augment_sequences, mask_clicks
 
 SEQ = torch.tensor(
     [[5, 6, 7, 8, 9, 10, 11, 12, 13, 14], [3, 0, 0, 0, 0, 0, 0, 0, 0, 0], [4, 7, 0, 0, 0, 0, 0, 0, 0, 0], [0] * 10]
@@ -43,3 +43,28 @@ def test_mask_clicks_draws_from_the_generator_only() -> None:
     b = mask_clicks(seq, 0.3, torch.Generator().manual_seed(5))
     c = mask_clicks(seq, 0.3, torch.Generator().manual_seed(6))
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_cl4srec_views_crop_mask_or_reorder_each_row() -> None:
+    """Crop keeps a contiguous run at the front; mask keeps length and positions; reorder permutes a run."""
+    seq = torch.tensor([list(range(1, 11))] * 60 + [[0] * 10])
+    view, lengths = augment_sequences(seq, torch.Generator().manual_seed(0))
+    assert view.shape == seq.shape and lengths[-1] == 0 and (view[-1] == 0).all()
+    kinds = set()
+    for row, n in zip(view[:-1].tolist(), lengths[:-1].tolist(), strict=True):
+        clicks = row[:n]
+        assert all(x == 0 for x in row[n:])  # right-padded to the same width
+        if n == 6:  # ceil(0.6 * 10): a crop of consecutive clicks
+            assert clicks == list(range(clicks[0], clicks[0] + 6))
+            kinds.add("crop")
+        elif 0 in clicks:  # floor(0.3 * 10) clicks hidden where they stood
+            assert n == 10 and clicks.count(0) == 3 and all(c in (0, i + 1) for i, c in enumerate(clicks))
+            kinds.add("mask")
+        else:
+            assert n == 10 and sorted(clicks) == list(range(1, 11)) and clicks != list(range(1, 11))
+            moved = [i for i, c in enumerate(clicks) if c != i + 1]
+            assert max(moved) - min(moved) < 6  # ceil(0.6 * 10) consecutive positions shuffled
+            kinds.add("reorder")
+    assert kinds == {"crop", "mask", "reorder"}
+    again, _ = augment_sequences(seq, torch.Generator().manual_seed(0))
+    assert torch.equal(view, again)  # seeded

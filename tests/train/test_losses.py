@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from ppr.train.losses import bpr_loss, info_nce
+from ppr.train.losses import bpr_loss, info_nce, nt_xent
 
 
 def test_bpr_values_and_mask():
@@ -32,3 +32,14 @@ def test_info_nce_is_one_directional_as_the_paper() -> None:
     expected = torch.nn.functional.cross_entropy(logits, torch.arange(6))
     assert info_nce(a, b, 0.2).item() == pytest.approx(expected.item(), rel=1e-6)
     assert info_nce(a, b).item() != pytest.approx(info_nce(b, a).item(), rel=1e-3)  # not symmetric
+
+
+def test_nt_xent_rewards_matching_pairs_over_the_other_views() -> None:
+    torch.manual_seed(0)
+    a = torch.randn(8, 16)
+    matched = nt_xent(a, a + 0.01 * torch.randn(8, 16), temperature=0.1)
+    shuffled = nt_xent(a, a[torch.randperm(8)], temperature=0.1)
+    assert matched < 0.5 < shuffled
+    # the floor: each view's pair at similarity 1 against 2B - 2 orthogonal views
+    eye = torch.eye(8)
+    assert nt_xent(eye[:4], eye[:4], 1.0).item() == pytest.approx(-math.log(math.e / (math.e + 6)), rel=1e-5)

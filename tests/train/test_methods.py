@@ -328,3 +328,20 @@ def test_pop_profile_reads_the_profile_where_pop_cannot(world) -> None:
         zero[method] = summarize_scores(evaluate(model, split, "test", codes, MAX_LEN))["zero"]
     assert zero["pop"]["auc"] < 0.65 < 0.8 < zero["pop-profile"]["auc"]
     assert zero["pop-profile"]["ndcg@10"] > zero["pop"]["ndcg@10"] + 0.1
+
+
+def test_cl4srec_warm_training_adds_its_contrastive_loss(world) -> None:
+    """The cl4srec backbone is SASRec warm-trained with NT-Xent between two augmented views of each window:
+    the objective is the plain loss plus a positive term that reaches the backbone."""
+    ds, split, _ = world
+    spec = dataclasses.replace(WARM, backbone=dataclasses.replace(WARM.backbone, kind="cl4srec"))
+    model = methods.warm_model(spec, ds.n_items).eval()
+    t = trainer(spec, ds, split, model)
+    batch = next(iter(t.batches()))
+    with torch.no_grad():
+        plain = methods.sampled_softmax(model, batch, torch.Generator())
+        total = methods.objective(spec)(model, batch, torch.Generator().manual_seed(0))
+    assert methods.objective(WARM) is methods.sampled_softmax
+    assert float(total - plain) > 0.1 * 0.5  # 0.1 x NT-Xent, which is above log(2) for untrained views
+    assert methods.objective(spec.tuned(_tune("sasrec"))) is not methods.sampled_softmax  # from scratch, as warm
+    assert methods.objective(spec.tuned(_tune("finetune"))) is methods.next_item_bpr  # tuning is unchanged

@@ -25,6 +25,7 @@ def form() -> None:
         "warm_lr": setting_input(st, WarmSpec, "lr", "Warm learning rate", "warm_lr"),
         "epochs": setting_input(st, TuneSpec, "epochs", "Tuning epochs", "epochs", optional=True),
         "cl": setting_input(st, TuneSpec, "cl", "Contrastive learning", "cl"),
+        "backbone": setting_input(st, BackboneSpec, "kind", "Backbone", "backbone"),
     }
 
 
@@ -55,7 +56,16 @@ def test_number_inputs_take_bounds_default_and_help_from_the_declaration(at: App
     epochs = at.number_input(key="epochs")  # optional: empty means the method's default
     assert epochs.value is None and epochs.proto.placeholder == "default"
     assert (epochs.min, epochs.max) == (0, 100_000)
-    assert at.session_state["returned"] == {"d": 64, "dropout": 0.2, "warm_lr": 3e-3, "epochs": None, "cl": True}
+    returned = {"d": 64, "dropout": 0.2, "warm_lr": 3e-3, "epochs": None, "cl": True, "backbone": "sasrec"}
+    assert at.session_state["returned"] == returned
+
+
+def test_a_choice_is_a_select_box_of_the_declared_choices(at: AppTest) -> None:
+    box = at.selectbox(key="backbone")
+    assert box.options == ["sasrec", "cl4srec", "gru4rec"] and box.value == "sasrec"
+    assert box.help == declaration(field(BackboneSpec, "kind")).help
+    box.select("gru4rec").run()
+    assert at.session_state["returned"]["backbone"] == "gru4rec"
 
 
 def test_a_flag_is_a_checkbox_with_its_default(at: AppTest) -> None:
@@ -69,6 +79,6 @@ def test_values_come_back_in_the_settings_type(at: AppTest) -> None:
     at.checkbox(key="cl").uncheck().run()
     assert not at.exception, at.exception
     out = at.session_state["returned"]
-    assert out == {"d": 32, "dropout": 0.2, "warm_lr": 3e-3, "epochs": 7, "cl": False}
+    assert out == {"d": 32, "dropout": 0.2, "warm_lr": 3e-3, "epochs": 7, "cl": False, "backbone": "sasrec"}
     assert type(out["d"]) is int and type(out["epochs"]) is int and type(out["dropout"]) is float
     assert TuneSpec(epochs=out["epochs"], cl=out["cl"]).resolved("epochs") == 7  # what the form builds a spec from

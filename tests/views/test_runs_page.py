@@ -156,6 +156,7 @@ def test_the_form_builds_the_sweep_the_cli_builds_from_the_same_settings(app_hom
     at.number_input(key="warm_max_len").set_value(20)
     at.number_input(key="warm_d").set_value(32)
     at.number_input(key="warm_layers").set_value(1)
+    at.selectbox(key="warm_backbone").select("gru4rec")
     at.number_input(key="folds").set_value(1).run()
     assert not at.exception and not at.error, (at.exception, at.error)
     at.button(key="launch").click().run()
@@ -165,7 +166,7 @@ def test_the_form_builds_the_sweep_the_cli_builds_from_the_same_settings(app_hom
     argv = shlex.split(
         "sweep sample --methods ppr-full,finetune --k-shots 3,all --noise 0.2 --seeds 4,5 "
         "--ablations none,no-prompt-aug --no-cl --prompt-tokens 2 --epochs 7 --lr 0.002 "
-        "--warm-epochs 30 --max-len 20 --d 32 --layers 1 --folds 1"
+        "--warm-epochs 30 --max-len 20 --d 32 --layers 1 --folds 1 --backbone gru4rec"
     )
     cli = sweep_spec(build_parser("sweep").parse_args(argv), Store(app_home))
     assert form == cli and form.sweep_id == cli.sweep_id
@@ -175,6 +176,7 @@ def test_the_form_builds_the_sweep_the_cli_builds_from_the_same_settings(app_hom
     assert [c["run_id"] for c in body["cells"]] == [s.run_id for _, s in cli.cells()]
     spec = form.cells()[0][1]
     assert (spec.backbone.max_len, spec.backbone.d, spec.backbone.n_layers, spec.warm.epochs) == (20, 32, 1, 30)
+    assert spec.backbone.kind == "gru4rec"
     assert (spec.tune.prompt_tokens, spec.tune.epochs, spec.tune.lr, spec.tune.cl) == (2, 7, 0.002, False)
 
 
