@@ -21,7 +21,10 @@ from ppr.errors import InputError
 # command -> (module ppr.cli.<module> that registers it, help line), in --help order
 COMMANDS = {
     "data": ("data", "import, generate, inspect, query and split datasets"),
-    "warm": ("train", "warm-train SASRec on a dataset's warm users (writes a run folder)"),
+    "warm": (
+        "train",
+        "warm-train a backbone (sasrec, cl4srec, gru4rec) on a dataset's warm users (writes a run folder)",
+    ),
     "tune": ("train", "tune a warmed model for cold users with one method and score it (writes a run folder)"),
     "sweep": ("jobs", "run a grid of tuning cells (method x k-shot x noise x seed x ablation)"),
     "worker": ("jobs", "(internal) compute a sweep's or a run's queued runs"),
@@ -29,6 +32,7 @@ COMMANDS = {
     "report": ("jobs", "comparison tables of a sweep (intervals over users, vs finetune, adjusted p)"),
     "recommend": ("recommend", "top items for a known user or a new profile (and first clicks) from a tuning run"),
     "attribution": ("attribution", "which profile attribute matters to a tuning run: leave one out, per test user"),
+    "task": ("task", "other tasks: `task profile` predicts a profile attribute of cold users from their clicks"),
 }
 
 

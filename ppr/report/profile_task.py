@@ -1,0 +1,180 @@
+"""User-profile prediction (the paper's Table VIII): predict one attribute of cold users from their clicks.
+
+For a finished tuning run (finetune, ppr-light, ppr-full), attribute A is set to 'missing' for every user,
+so a prompt is built from the other attributes only, and each cold user's vector is the run's user vector
+after their first k clicks (ppr.eval.scoring.user_vectors, the vectors recommendations are scored with). A
+logistic-regression classifier on those vectors learns A from the fold's tuning and validation users and
+predicts it for the fold's test users; users who lack A (code 0) are left out. The method's model is tuned as
+usual (with A visible to tuning users' prompts); only the classifier sees labels, and never a test user's.
+
+Two baselines sit beside the methods: `majority` (the most frequent value among the training users) and
+`logreg-profile` (logistic regression on the one-hot other attributes, no clicks). Accuracy is compared per
+user with fine-tuning (ppr.report.significance: bootstrap intervals over users, Wilcoxon, Benjamini-Hochberg);
+macro precision, recall and F1, and AUC for a binary attribute, get bootstrap intervals over users.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ppr.data.splits import ROLE_TEST, ROLE_TUNE, ROLE_VAL
+from ppr.errors import InputError
+from ppr.eval.scoring import user_vectors
+from ppr.report.significance import adjust, compare
+from ppr.runs.outputs import k_shot_histories
+from ppr.runs.pipeline import Evaluated
+
+TASK_METHODS = ("finetune", "ppr-light", "ppr-full")
+BASELINES = ("majority", "logreg-profile")
+PREDICTIONS = ["label", "seed", "fold", "user", "truth", "pred", "score"]
+MEASURES = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "auc")
+RESAMPLES = 500
+CPU = torch.device("cpu")
+
+
+def attribute_index(run: Evaluated, attribute: str) -> int:
+    names = [a["name"] for a in run.dataset.attributes]
+    if attribute not in names:
+        raise InputError(
+            f"Dataset {run.dataset.ref} has no attribute {attribute!r}; its attributes: {', '.join(names) or 'none'}."
+        )
+    return names.index(attribute)
+
+
+def predictions(run: Evaluated, attribute: str, device: torch.device = CPU) -> pd.DataFrame:
+    """PREDICTIONS of the run's method and of both baselines for the fold's test users who have the attribute.
+
+    score: the predicted probability of the attribute's last value (binary attributes: its AUC score).
+    """
+    j = attribute_index(run, attribute)
+    truth = run.dataset.attribute_codes()[:, j]
+    hidden = run.codes.copy()
+    hidden[:, j] = 0
+    roles = run.split.roles
+    train = np.flatnonzero(np.isin(roles, (ROLE_TUNE, ROLE_VAL)) & (truth > 0))
+    test = np.flatnonzero((roles == ROLE_TEST) & (truth > 0))
+    if len(np.unique(truth[train])) < 2 or not len(test):
+        raise InputError(
+            f"Attribute {attribute!r} needs training users of two values and test users who have it in fold "
+            f"{run.split.fold}; found {len(np.unique(truth[train]))} value(s) and {len(test)} test user(s)."
+        )
+    spec = run.spec
+    users = np.concatenate([train, test])
+    seqs, _ = k_shot_histories(run.split, users, spec.tune.k_shot, spec.backbone.max_len)
+    vectors = user_vectors(run.model, seqs, hidden[users], device)
+    onehot = _one_hot(np.delete(hidden, j, axis=1)[users], np.delete(run.dataset.cardinalities, j))
+    n = len(train)
+    parts = {
+        spec.tune.label: _fit_predict(vectors[:n], truth[train], vectors[n:]),
+        "logreg-profile": _fit_predict(onehot[:n], truth[train], onehot[n:]),
+        "majority": _majority(truth[train], len(test)),
+    }
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "label": label,
+                    "seed": spec.tune.seed,
+                    "fold": run.split.fold,
+                    "user": test,
+                    "truth": truth[test],
+                    "pred": pred,
+                    "score": score,
+                }
+            )
+            for label, (pred, score) in parts.items()
+        ],
+        ignore_index=True,
+    )[PREDICTIONS]
+
+
+def _fit_predict(x: np.ndarray, y: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    model = LogisticRegression(max_iter=2000).fit(scaler.transform(x), y)
+    proba = model.predict_proba(scaler.transform(x_test))
+    return model.classes_[proba.argmax(1)], proba[:, -1]
+
+
+def _majority(y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    values, counts = np.unique(y, return_counts=True)
+    return np.full(n, values[counts.argmax()]), np.full(n, 0.5)
+
+
+def _one_hot(codes: np.ndarray, cardinalities: np.ndarray) -> np.ndarray:
+    """(N, A) codes -> (N, sum of cardinalities) indicators (a constant column when there are none)."""
+    if not codes.shape[1]:
+        return np.ones((len(codes), 1))
+    return np.concatenate([np.eye(int(c))[codes[:, a]] for a, c in enumerate(cardinalities)], axis=1)
+
+
+def profile_table(preds: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """One row per label: MEASURES with 95% intervals over users (seeds averaged); accuracy's difference to
+    fine-tuning with its Wilcoxon p, adjusted (Benjamini-Hochberg) across the rows."""
+    per_target = preds.assign(method=preds["label"], kind="few", accuracy=(preds["truth"] == preds["pred"]) * 1.0)
+    acc = compare(per_target, ["accuracy"], seed=seed)
+    acc = acc[acc["group"] == "joint"].set_index("label")
+    rows = []
+    for label, part in preds.groupby("label", sort=False):
+        row = {"label": label, "n_users": part["user"].nunique(), "n_seeds": part["seed"].nunique()}
+        row |= _macro_with_intervals(part, np.random.default_rng(seed))
+        a = acc.loc[label]
+        row |= {"diff": a["diff"], "diff_low": a["diff_low"], "diff_high": a["diff_high"], "p": a["p_wilcoxon"]}
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table["p_adj"] = adjust(table["p"])
+    return table
+
+
+def _macro_with_intervals(part: pd.DataFrame, rng: np.random.Generator) -> dict[str, float]:
+    """Each measure averaged over seeds, and its percentile interval over RESAMPLES resamples of the users."""
+    users = np.sort(part["user"].unique())
+    seeds = [s.set_index("user").loc[users] for _, s in part.groupby("seed")]
+    classes = np.unique(part["truth"])
+    point = _measures(seeds, np.arange(len(users)), classes)
+    draws = np.array([_measures(seeds, rng.integers(0, len(users), len(users)), classes) for _ in range(RESAMPLES)])
+    out = {}
+    for j, name in enumerate(MEASURES):
+        lo, hi = np.nanquantile(draws[:, j], [0.025, 0.975]) if np.isfinite(draws[:, j]).any() else (np.nan, np.nan)
+        out |= {name: point[j], f"{name}_low": lo, f"{name}_high": hi}
+    return out
+
+
+def _measures(seeds: list[pd.DataFrame], idx: np.ndarray, classes: np.ndarray) -> list[float]:
+    return list(
+        np.mean(
+            [
+                _scores(s["truth"].to_numpy()[idx], s["pred"].to_numpy()[idx], s["score"].to_numpy()[idx], classes)
+                for s in seeds
+            ],
+            axis=0,
+        )
+    )
+
+
+def _scores(y: np.ndarray, pred: np.ndarray, score: np.ndarray, classes: np.ndarray) -> list[float]:
+    """Accuracy, macro precision/recall/F1 over the attribute's values (a value never predicted or never true
+    counts 0, as scikit-learn's zero_division=0), AUC of the last value for a binary attribute (NaN otherwise)."""
+    hit = pred[:, None] == classes
+    true = y[:, None] == classes
+    tp, predicted, actual = (hit & true).sum(0), hit.sum(0), true.sum(0)
+    p = np.divide(tp, predicted, out=np.zeros(len(classes)), where=predicted > 0)
+    r = np.divide(tp, actual, out=np.zeros(len(classes)), where=actual > 0)
+    f = np.divide(2 * p * r, p + r, out=np.zeros(len(classes)), where=p + r > 0)
+    auc = _auc(true[:, -1], score) if len(classes) == 2 else float("nan")
+    return [float((y == pred).mean()), float(p.mean()), float(r.mean()), float(f.mean()), auc]
+
+
+def _auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """Mann-Whitney AUC with ties counted half; NaN unless the attribute is binary and both values occur."""
+    from scipy.stats import rankdata
+
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if not n_pos or not n_neg:
+        return float("nan")
+    return float((rankdata(score)[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
