@@ -16,6 +16,7 @@ METHOD_COLOURS = {
     "warm-only": "#b279a2",
     "sasrec": "#9d755d",
     "finetune": "#e4572e",
+    "adapter": "#f2a541",
     "ppr-light": "#54a24b",
     "ppr-full": "#4c78a8",
 }

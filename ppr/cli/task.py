@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("name", help="dataset NAME or NAME@vN")
     t.add_argument("--attribute", required=True, help="the attribute to predict (the others build the prompts)")
     t.add_argument(
-        "--methods", default="finetune,ppr-light,ppr-full", help="comma list of finetune, ppr-light, ppr-full"
+        "--methods", default="finetune,ppr-light,ppr-full", help="comma list of finetune, adapter, ppr-light, ppr-full"
     )
     t.add_argument("--seeds", default="0", help="comma list of tuning seeds (each warm-trains its backbone)")
     add_settings(t, TuneSpec, skip=("method", "noise", "fold"))

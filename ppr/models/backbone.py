@@ -37,8 +37,24 @@ class Dropout(nn.Module):
         return x * keep.to(x.dtype).mul_(256.0 / (256 - self.cut))
 
 
+class Adapter(nn.Module):
+    """Residual bottleneck x + up(gelu(down(x))) (PeterRec's model patch); `up` starts at zero, so a backbone
+    with fresh adapters computes exactly what it computed before."""
+
+    def __init__(self, d: int, width: int) -> None:
+        super().__init__()
+        self.down, self.up = nn.Linear(d, width), nn.Linear(width, d)
+        init_weights(self.down)
+        nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.up.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.up(F.gelu(self.down(x)))
+
+
 class SequenceBackbone(nn.Module):
-    """Base of the backbones: subclasses set up their layers after this and implement `encode`."""
+    """Base of the backbones: subclasses set up their layers after this and implement `encode`, passing the
+    output of each of their `adapter_slots` stages through `adapt` (a no-op until `add_adapters`)."""
 
     #: whether a prompt may hold one set of tokens per layer (a Transformer's deep prefix)
     deep_prefix: bool = False
@@ -48,6 +64,7 @@ class SequenceBackbone(nn.Module):
         if n_items < 1:
             raise InputError(f"The backbone needs a catalogue of at least one item, got n_items={n_items}.")
         self.cfg, self.n_items = cfg, n_items
+        self.adapters: nn.ModuleList | None = None
         self.item_emb = nn.Embedding(n_items + 1, cfg.d, padding_idx=0)
 
     def encode(
@@ -80,6 +97,18 @@ class SequenceBackbone(nn.Module):
     def score(self, u: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
         """(B, d) user vectors x (B, C) candidate ids -> (B, C) dot products."""
         return torch.einsum("bd,bcd->bc", u, self.item_emb(cand))
+
+    @property
+    def adapter_slots(self) -> int:
+        return 1
+
+    def add_adapters(self, width: int) -> nn.ModuleList:
+        """Insert a fresh Adapter after each stage (each Transformer block; the GRU stack): the adapter baseline."""
+        self.adapters = nn.ModuleList(Adapter(self.cfg.d, width) for _ in range(self.adapter_slots))
+        return self.adapters
+
+    def adapt(self, stage: int, x: torch.Tensor) -> torch.Tensor:
+        return x if self.adapters is None else self.adapters[stage](x)
 
     def check_length(self, seq: torch.Tensor) -> None:
         if seq.shape[1] > self.cfg.max_len:

@@ -42,4 +42,4 @@ class GRU4Rec(SequenceBackbone):
         if prefix is not None:
             x = torch.cat([prefix.to(x.dtype), x], dim=1)
         out, _ = self.gru(self.emb_drop(x))
-        return self.dense(out)
+        return self.dense(self.adapt(0, out))

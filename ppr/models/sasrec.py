@@ -81,6 +81,10 @@ class SASRec(SequenceBackbone):
         self.blocks = nn.ModuleList(_Block(cfg.d, cfg.n_heads, cfg.d_ff, cfg.dropout) for _ in range(cfg.n_layers))
         self.apply(init_weights)
 
+    @property
+    def adapter_slots(self) -> int:
+        return len(self.blocks)
+
     def encode(
         self, seq: torch.Tensor, prefix: torch.Tensor | None, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -101,7 +105,7 @@ class SASRec(SequenceBackbone):
         for i, block in enumerate(self.blocks):
             if deep and i > 0:
                 x = torch.cat([prefix[i].to(x.dtype), x[:, p:]], dim=1)
-            x = block(x, allowed)
+            x = self.adapt(i, block(x, allowed))
         return x
 
 

@@ -26,7 +26,7 @@ from ppr.report.significance import adjust, compare
 from ppr.runs.outputs import k_shot_histories
 from ppr.runs.pipeline import Evaluated
 
-TASK_METHODS = ("finetune", "ppr-light", "ppr-full")
+TASK_METHODS = ("finetune", "adapter", "ppr-light", "ppr-full")
 BASELINES = ("majority", "logreg-profile")
 PREDICTIONS = ["label", "seed", "fold", "user", "truth", "pred", "score"]
 MEASURES = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "auc")

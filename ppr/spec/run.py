@@ -39,10 +39,10 @@ from ppr.spec.settings import Settings, setting
 #     learning-rate warm-up and cosine decay: better quality in a fraction of the epochs.
 SEMANTICS = 5
 
-METHODS = ("pop", "pop-profile", "warm-only", "sasrec", "finetune", "ppr-light", "ppr-full")
+METHODS = ("pop", "pop-profile", "warm-only", "sasrec", "finetune", "adapter", "ppr-light", "ppr-full")
 PPR_METHODS = ("ppr-light", "ppr-full")
 COUNTED = ("pop", "pop-profile")  # popularity baselines: counted from clicks, no model trained, no warm run
-PROFILE_METHODS = ("pop-profile", "finetune", "ppr-light", "ppr-full")  # read the user's profile
+PROFILE_METHODS = ("pop-profile", "finetune", "adapter", "ppr-light", "ppr-full")  # read the user's profile
 NO_ZERO_SHOT = ("warm-only", "sasrec")  # read clicks only: a user without clicks gets no score (n/a, not ties)
 BACKBONES = ("sasrec", "cl4srec", "gru4rec")
 LOSSES = ("softmax", "bpr")
@@ -52,7 +52,7 @@ DECAYS = ("cosine", "none")
 # -> 1e-4. The paper's 1e-5 barely moves in the few hundred steps small data allows. sasrec
 # learns every warm user from scratch, so it trains as warm-training does (its loss and schedule too).
 METHOD_DEFAULTS = {
-    "lr": {"sasrec": 3e-3, "finetune": 3e-4, "ppr-light": 3e-3, "ppr-full": 1e-4},
+    "lr": {"sasrec": 3e-3, "finetune": 3e-4, "adapter": 3e-3, "ppr-light": 3e-3, "ppr-full": 1e-4},
     "epochs": {"sasrec": 40},
     "patience": {"sasrec": 10},
     "batch_size": {"sasrec": 256},

@@ -12,6 +12,8 @@
                held-out two) plus the tuning users'; no profile (zero-shot: ties, as above).
     finetune   warmed backbone + MLP_a(profile); every parameter tuned; no prompt. Zero-shot
                user vector = MLP_a(profile) alone.
+    adapter    PeterRec's idea, given the profile: a residual bottleneck adapter (d/4 wide, starting as the
+               identity) after each Transformer block (after the GRU stack) + MLP_a tuned, the rest frozen.
     ppr-light  prompt generator + MLP_a tuned; the backbone (item embeddings too) frozen.
     ppr-full   prompt generator, MLP_a and every warmed parameter tuned.
 
@@ -46,6 +48,7 @@ from ppr.train.losses import bpr_loss, info_nce, nt_xent
 from ppr.train.trainer import Objective, Schedule
 
 TUNES_BACKBONE = ("sasrec", "finetune", "ppr-full")
+ADAPTER_SHRINK = 4  # the adapter baseline's bottleneck: d / 4 wide
 CL4SREC_WEIGHT, CL4SREC_TEMPERATURE = 0.1, 1.0  # CL4SRec's lambda and tau
 
 
@@ -71,8 +74,11 @@ def tuned_model(tune: TuneSpec, warmed: SequenceBackbone, cardinalities: list[in
     prompt = None
     if tune.method in PPR_METHODS:
         prompt = PromptGenerator(cardinalities, d, tune.prompt_tokens, tune.deep_prefix, layers)
+    adapters = backbone.add_adapters(max(1, d // ADAPTER_SHRINK)) if tune.method == "adapter" else None
     model = ColdStartRecommender(backbone, prompt, profile)
     model.set_trainable(backbone=tune.method in TUNES_BACKBONE)
+    if adapters is not None:
+        adapters.requires_grad_(True)
     return model
 
 
@@ -247,6 +253,8 @@ def parameter_report(model: nn.Module, cardinalities: list[int]) -> dict[str, An
         }
     counts = model.parameter_counts()
     profile = ProfileEncoder(cardinalities, model.backbone.cfg.d)
-    finetune = counts["backbone"] + sum(p.numel() for p in profile.parameters())
+    adapters = model.backbone.adapters
+    added = 0 if adapters is None else sum(p.numel() for p in adapters.parameters())
+    finetune = counts["backbone"] - added + sum(p.numel() for p in profile.parameters())
     tuned = model.count_trainable()
     return {**counts, "tuned": tuned, "finetune": finetune, "share_of_finetune": tuned / finetune}

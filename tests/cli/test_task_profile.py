@@ -54,7 +54,7 @@ def test_an_unknown_attribute_or_method_is_a_clear_error(home) -> None:
     rc, _, err = _task(home, "--attribute", "age", *FLAGS)
     assert rc == 2 and "no attribute 'age'" in err and "taste, noise" in err
     rc, _, err = _task(home, "--attribute", "taste", "--methods", "pop", *FLAGS)
-    assert rc == 2 and "--methods takes finetune, ppr-light, ppr-full" in err
+    assert rc == 2 and "--methods takes finetune, adapter, ppr-light, ppr-full" in err
 
 
 def test_the_markdown_table_says_how_to_read_it(home) -> None:

@@ -59,3 +59,14 @@ def test_gradients_reach_embeddings_and_the_gru() -> None:
     m = _model().train()
     m(torch.tensor([[1, 2, 3]])).sum().backward()
     assert m.item_emb.weight.grad[1:4].abs().sum() > 0 and m.gru.weight_ih_l0.grad.abs().sum() > 0
+
+
+def test_an_adapter_after_the_gru_starts_as_the_identity_and_then_changes_the_output() -> None:
+    m = _model()
+    seq = torch.tensor([[1, 2, 3]])
+    before = m(seq)
+    adapters = m.add_adapters(4)
+    assert len(adapters) == 1 and torch.allclose(m(seq), before)
+    with torch.no_grad():
+        adapters[0].up.weight.fill_(0.1)
+    assert not torch.allclose(m(seq), before)

@@ -83,7 +83,7 @@ def test_parameter_shares_follow_what_each_method_tunes(world) -> None:
     ds, _, warmed = world
     finetune = methods.tuned_model(TuneSpec(method="finetune"), warmed, ds.cardinalities).parameter_counts()
     shares = {}
-    for method in ("warm-only", "sasrec", "finetune", "ppr-light", "ppr-full"):
+    for method in ("warm-only", "sasrec", "finetune", "adapter", "ppr-light", "ppr-full"):
         model = methods.tuned_model(TuneSpec(method=method), warmed, ds.cardinalities)
         report = methods.parameter_report(model, ds.cardinalities)
         counts = model.parameter_counts()
@@ -94,10 +94,12 @@ def test_parameter_shares_follow_what_each_method_tunes(world) -> None:
         shares[method] = report["share_of_finetune"]
         if method == "ppr-light":
             assert report["tuned"] == counts["prompt"] + counts["profile"]
+        elif method == "adapter":
+            assert report["tuned"] == sum(p.numel() for p in model.backbone.adapters.parameters()) + counts["profile"]
         elif method != "warm-only":
             assert report["tuned"] == sum(counts.values())
     assert shares["warm-only"] == 0.0 and shares["finetune"] == 1.0
-    assert 0 < shares["ppr-light"] < 0.5 < shares["sasrec"] < shares["finetune"] < shares["ppr-full"]
+    assert 0 < shares["adapter"] < 0.5 and 0 < shares["ppr-light"] < 0.5 < shares["sasrec"] < shares["finetune"] < shares["ppr-full"]
 
 
 def test_tuned_model_copies_the_warmed_backbone_and_only_freezes_for_light(world) -> None:
@@ -345,3 +347,21 @@ def test_cl4srec_warm_training_adds_its_contrastive_loss(world) -> None:
     assert float(total - plain) > 0.1 * 0.5  # 0.1 x NT-Xent, which is above log(2) for untrained views
     assert methods.objective(spec.tuned(_tune("sasrec"))) is not methods.sampled_softmax  # from scratch, as warm
     assert methods.objective(spec.tuned(_tune("finetune"))) is methods.next_item_bpr  # tuning is unchanged
+
+
+def test_the_adapter_baseline_starts_as_the_warmed_model_and_tunes_only_its_adapters(world) -> None:
+    """PeterRec's idea given the profile: identity-initialised adapters after each block + MLP_a, the rest frozen;
+    tuning moves the adapters, leaves every warmed weight as it was, and learns zero-shot from the profile."""
+    ds, split, warmed = world
+    model, fit, summary = _tuned(world, _tune("adapter", epochs=0))
+    seq = torch.tensor([[3, 4, 5, 0, 0, 0, 0, 0, 0, 0]])
+    with torch.no_grad():
+        assert torch.allclose(model.backbone.eval()(seq), warmed.eval()(seq), atol=1e-6)  # fresh adapters: identity
+    before = {k: v.clone() for k, v in warmed.state_dict().items()}
+    model, fit, summary = _tuned(world, _tune("adapter"))
+    adapters = model.backbone.adapters
+    assert len(adapters) == warmed.cfg.n_layers and adapters[0].down.out_features == warmed.cfg.d // 4
+    assert any(p.abs().sum() > 0 for p in adapters[0].up.parameters())  # tuned away from the identity
+    kept = {k: v for k, v in model.backbone.state_dict().items() if not k.startswith("adapters.")}
+    assert same_weights(before, kept)
+    assert summary["zero"]["auc"] > 0.65, summary["zero"]  # random: 0.5
