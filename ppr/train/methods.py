@@ -4,6 +4,8 @@
                tuning users' first k); nothing trained, no warm run.
     pop-profile  naive Bayes over every profile attribute at once, counted on the same clicks
                (ppr.models.popularity).
+    melu       MeLU (ppr.models.melu): decision layers over the profile meta-learned over users as tasks
+               (first-order MAML) on the warm users' clicks and the tuning users' first k; no warm run.
     warm       the backbone (sasrec, cl4srec, gru4rec: ppr.models.registry) from scratch on the warm users'
                clicks minus their two held-out ones; cl4srec adds CL4SRec's contrastive loss.
     warm-only  the warmed backbone as is: no profile, no tuning (evaluation only). Zero-shot
@@ -36,6 +38,7 @@ from torch import nn
 from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, crop_k_shot, noisy_codes
 from ppr.data.store import Dataset
 from ppr.models.backbone import SequenceBackbone
+from ppr.models.melu import MeLU
 from ppr.models.popularity import CountModel, popularity, profile_popularity
 from ppr.models.profile import ProfileEncoder
 from ppr.models.prompt import PromptGenerator
@@ -48,6 +51,7 @@ from ppr.train.losses import bpr_loss, info_nce, nt_xent
 from ppr.train.trainer import Objective, Schedule
 
 TUNES_BACKBONE = ("sasrec", "finetune", "ppr-full")
+FROM_SCRATCH = ("sasrec", "melu")  # learn every warm user too, with warm-training's recipe
 ADAPTER_SHRINK = 4  # the adapter baseline's bottleneck: d / 4 wide
 CL4SREC_WEIGHT, CL4SREC_TEMPERATURE = 0.1, 1.0  # CL4SRec's lambda and tau
 
@@ -80,6 +84,12 @@ def tuned_model(tune: TuneSpec, warmed: SequenceBackbone, cardinalities: list[in
     if adapters is not None:
         adapters.requires_grad_(True)
     return model
+
+
+def melu_model(spec: RunSpec, n_items: int, cardinalities: list[int]) -> MeLU:
+    """MeLU from scratch (no warm run), its weights drawn from the tuning seed."""
+    torch.manual_seed(spec.tune.seed)
+    return MeLU(spec.backbone, n_items, cardinalities)
 
 
 def trains(spec: RunSpec) -> bool:
@@ -122,7 +132,7 @@ def windows(spec: RunSpec, split: Split) -> Windows:
     n = lengths[tune] if k is None else np.minimum(lengths[tune], k)
     zero_shot = spec.tune.method not in ("sasrec", "warm-only")
     win = build_windows(split.offsets, split.items, tune, max_len, n, zero_shot=zero_shot)
-    if spec.tune.method != "sasrec":
+    if spec.tune.method not in FROM_SCRATCH:
         return win
     w = build_windows(split.offsets, split.items, warm, max_len, np.maximum(lengths[warm] - 2, 0))
     return Windows(
@@ -150,7 +160,7 @@ def schedule(spec: RunSpec) -> Schedule:
         return Schedule(w.lr, w.epochs, w.patience, w.batch_size, w.weight_decay, **recipe)
     t = spec.tune
     settings = (t.resolved("lr"), t.resolved("epochs"), t.resolved("patience"), t.resolved("batch_size"))
-    return Schedule(*settings, **recipe) if t.method == "sasrec" else Schedule(*settings)
+    return Schedule(*settings, **recipe) if t.method in FROM_SCRATCH else Schedule(*settings)
 
 
 def random_streams(spec: RunSpec) -> tuple[np.random.Generator, torch.Generator]:
@@ -166,6 +176,8 @@ def objective(spec: RunSpec) -> Objective:
     if spec.tune is None or spec.tune.method == "sasrec":
         base = sampled_softmax if spec.warm.loss == "softmax" else next_item_bpr
         return with_sequence_cl(base) if spec.backbone.kind == "cl4srec" else base
+    if spec.tune.method == "melu":
+        return melu_loss
     if not spec.tune.uses_cl:
         return next_item_bpr
     tune = spec.tune
@@ -198,6 +210,28 @@ def with_sequence_cl(base: Objective) -> Objective:
         return base(model, batch, generator) + CL4SREC_WEIGHT * nt_xent(a, b, CL4SREC_TEMPERATURE)
 
     return loss
+
+
+def melu_loss(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+    """First-order MAML over users: each window's first half of clicks is the support set the decision layers
+    adapt to, its second half the query set scored at the adapted layers (sampled softmax against the window's
+    negatives). A window of one click has no support: it trains the zero-shot user."""
+    clicks = batch.tokens
+    n = (clicks != 0).sum(dim=1, keepdim=True)
+    pos = torch.arange(clicks.shape[1], device=clicks.device).unsqueeze(0)
+    support = clicks.masked_fill(pos >= n // 2, 0)
+    query = (pos >= n // 2) & (clicks != 0)
+    u = model.user_vector(support, batch.codes)
+    emb = model.item_emb
+    positive = torch.einsum("bd,bmd->bm", u, emb(clicks))
+    negative = torch.einsum("bd,bkd->bk", u, emb(batch.negatives)) if batch.per_window else None
+    if negative is None:  # one negative per slot
+        logits = torch.stack([positive, (u.unsqueeze(1) * emb(batch.negatives)).sum(-1)], dim=-1)
+    else:
+        logits = torch.cat([positive.unsqueeze(-1), negative.unsqueeze(1).expand(-1, clicks.shape[1], -1)], dim=-1)
+    loss = -torch.log_softmax(logits.float(), dim=-1)[..., 0]
+    mask = query.to(loss.dtype)
+    return (loss * mask).sum() / mask.sum().clamp(min=1.0)
 
 
 def next_item_bpr(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
@@ -243,6 +277,14 @@ def profile_codes(tune: TuneSpec, ds: Dataset, split: Split) -> np.ndarray:
 def parameter_report(model: nn.Module, cardinalities: list[int]) -> dict[str, Any]:
     """Trained parameters and their share of fine-tuning's (backbone + MLP_a), paper Table I (counted
     baselines train none)."""
+    if isinstance(model, MeLU):
+        with torch.random.fork_rng():
+            finetune = build_backbone(model.cfg, model.n_items)
+        base = sum(p.numel() for p in finetune.parameters()) + sum(
+            p.numel() for p in ProfileEncoder(cardinalities, model.cfg.d).parameters()
+        )
+        tuned = sum(p.numel() for p in model.parameters())
+        return {"tuned": tuned, "finetune": base, "share_of_finetune": tuned / base}
     if not isinstance(model, ColdStartRecommender):
         return {
             "tuned": 0,

@@ -212,3 +212,22 @@ def test_a_run_of_an_older_version_is_listed_outdated_and_never_reused(
     assert not reused and run.id == warm.run_id and run.semantics() == SEMANTICS
     rows = {r["id"]: r for r in run_rows(store)}
     assert rows[old_id]["outdated"] and not rows[run.id]["outdated"] and rows[run.id]["shown_state"] == "done"
+
+
+@pytest.mark.parametrize("method", ["melu", "adapter"])
+def test_the_new_baselines_run_end_to_end_and_reload_as_they_scored(tmp_path: Path, method: str) -> None:
+    """melu (no warm run) and adapter (a warm run) compute through the one pipeline; the stored model reloads and
+    scores the test targets exactly as the run did."""
+    store, spec = _home(tmp_path)
+    spec = spec.tuned(TuneSpec(method=method, epochs=2, patience=100, batch_size=16))
+    run, _ = compute(store, spec, "cpu", _quiet, bar=False)
+    assert [p.name for p in store.runs_dir.iterdir() if "-warm-" in p.name] == (
+        [] if method == "melu" else [spec.warm_run().run_id]
+    )
+    stored = run.scores()
+    test = stored[stored["group"] == "test"].reset_index(drop=True)
+    ds = store.open(spec.dataset)
+    split = make_split(ds, spec.split)
+    again = evaluate(load_model(store, run), split, "test", methods.profile_codes(spec.tune, ds, split), 10)
+    assert len(test) and (again["rank"].to_numpy() == test["rank"].to_numpy()).all()
+    assert run.result()["params"]["share_of_finetune"] > 0

@@ -99,7 +99,10 @@ def test_parameter_shares_follow_what_each_method_tunes(world) -> None:
         elif method != "warm-only":
             assert report["tuned"] == sum(counts.values())
     assert shares["warm-only"] == 0.0 and shares["finetune"] == 1.0
-    assert 0 < shares["adapter"] < 0.5 and 0 < shares["ppr-light"] < 0.5 < shares["sasrec"] < shares["finetune"] < shares["ppr-full"]
+    assert (
+        0 < shares["adapter"] < 0.5
+        and 0 < shares["ppr-light"] < 0.5 < shares["sasrec"] < shares["finetune"] < shares["ppr-full"]
+    )
 
 
 def test_tuned_model_copies_the_warmed_backbone_and_only_freezes_for_light(world) -> None:
@@ -365,3 +368,19 @@ def test_the_adapter_baseline_starts_as_the_warmed_model_and_tunes_only_its_adap
     kept = {k: v for k, v in model.backbone.state_dict().items() if not k.startswith("adapters.")}
     assert same_weights(before, kept)
     assert summary["zero"]["auc"] > 0.65, summary["zero"]  # random: 0.5
+
+
+def test_melu_meta_learns_to_adapt_to_a_users_clicks(world) -> None:
+    """With every cold user's profile replaced by noise, MeLU's zero-shot is no better than chance, and its local
+    update on a user's first clicks (few-shot) lifts it far above: it adapts. It needs no warm run."""
+    ds, split, _ = world
+    tune = _tune("melu", epochs=4, noise=1.0)
+    spec = WARM.tuned(tune)
+    assert not spec.needs_warm and methods.trains(spec) and methods.objective(spec) is methods.melu_loss
+    codes = methods.profile_codes(tune, ds, split)
+    model = methods.melu_model(spec, ds.n_items, ds.cardinalities)
+    trainer(spec, ds, split, model, codes).fit()
+    summary = summarize_scores(evaluate(model, split, "test", codes, MAX_LEN))
+    assert summary["zero"]["auc"] < 0.6 and summary["few"]["auc"] > 0.7, summary
+    params = methods.parameter_report(model, ds.cardinalities)
+    assert params["tuned"] == sum(p.numel() for p in model.parameters()) and 0 < params["share_of_finetune"]
