@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from ppr.errors import InputError
-from ppr.jobs.sweep import list_sweeps, read_sweep, sweep_runs, sweeps_dir
+from ppr.jobs.sweep import read_sweep, sweep_backbones, sweep_runs, sweeps_dir
 from ppr.report.claims import claims
 from ppr.report.cohorts import HISTORY, MIN_USERS, cohorts_of_runs
 from ppr.report.results import param_shares
@@ -72,19 +72,29 @@ def sweep_dataset(sweep: dict):
         return None
 
 
-sids = list_sweeps(store)
-if not sids:
+backbones = sweep_backbones(store)
+if not backbones:
     st.info(NO_SWEEP)
     st.stop()
-
-sid = st.selectbox("Sweep", sids[::-1], key=kept("compare_sweep"))
+kinds = sorted(set(backbones.values()))
+top = st.columns([1, 3])
+kind = top[0].selectbox(
+    "Backbone",
+    kinds,
+    key=kept("compare_backbone"),
+    disabled=len(kinds) == 1,
+    help="the sequence model the sweep's runs warm-train; PPR against fine-tuning on another backbone is the "
+    "paper's test that PPR is universal (its Table VI on CL4SRec)",
+)
+sids = [s for s, k in backbones.items() if k == kind]
+sid = top[1].selectbox("Sweep", sids[::-1], key=kept("compare_sweep"))
 stamp = (sweeps_dir(store) / sid / "sweep.json").stat().st_mtime
 sweep, table, shares, skipped = load(str(store.home), sid, stamp)
 for line in skipped:
     st.warning(line)
 c = sweep["counts"]
 st.caption(
-    f"Dataset **{sweep['dataset']}** · state **{sweep['state']}** · {c['done']} of {len(sweep['runs'])} runs done, "
+    f"Dataset **{sweep['dataset']}** · backbone **{kind}** · state **{sweep['state']}** · {c['done']} of {len(sweep['runs'])} runs done, "
     f"{c['failed']} failed."
 )
 with st.expander("How to read these figures (the protocol)"):

@@ -172,6 +172,15 @@ def list_sweeps(store: Store, warn: Log | None = to_stderr) -> list[str]:
     return found
 
 
+def sweep_backbones(store: Store) -> dict[str, str]:
+    """Sweep id -> the backbone its runs warm-train (sasrec, cl4srec, gru4rec), for every readable sweep."""
+    out = {}
+    for sid in list_sweeps(store, warn=None):
+        base = read_object(sweeps_dir(store) / sid / "sweep.json")["spec"]["base"]
+        out[sid] = base.get("backbone", {}).get("kind", "sasrec")
+    return out
+
+
 def latest_sweeps(store: Store, n: int = 3) -> list[dict[str, Any]]:
     """The n most recently updated readable sweeps' sweep.json."""
     folders = [sweeps_dir(store) / sid for sid in list_sweeps(store)]

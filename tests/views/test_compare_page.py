@@ -3,6 +3,9 @@ choices kept across a visit to another page."""
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import numpy as np
 from _apptest import empty_home, plotly_figures, start, texts, vega_specs  # noqa: F401
 
@@ -127,3 +130,22 @@ def test_one_colour_per_method_in_every_chart(sweep_home) -> None:
                 assert colour == METHOD_COLOURS[trace["name"]], (fig["layout"]["title"]["text"], trace["name"])
                 checked.add((fig["layout"]["title"]["text"].split(",")[0], trace["name"]))
     assert len(checked) >= 4, checked  # lines across k and noise, difference bars: finetune and ppr-light
+
+
+def test_the_backbone_selector_lists_the_sweeps_of_each_backbone(sweep_home) -> None:
+    home, sid = sweep_home
+    at = start(PAGE)
+    box = at.selectbox(key="compare_backbone")
+    assert box.options == ["sasrec"] and box.disabled and "backbone **sasrec**" in texts(at.caption)
+    other = home / "sweeps" / "other-gru"  # the same runs, declared as a gru4rec sweep
+    shutil.copytree(home / "sweeps" / sid, other)
+    body = json.loads((other / "sweep.json").read_text())
+    body["spec"]["base"]["backbone"]["kind"] = "gru4rec"
+    (other / "sweep.json").write_text(json.dumps(body))
+    at = start(PAGE)
+    box = at.selectbox(key="compare_backbone")
+    assert box.options == ["gru4rec", "sasrec"] and not box.disabled
+    box.select("gru4rec").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="compare_sweep").options == ["other-gru"]
+    assert "backbone **gru4rec**" in texts(at.caption)
