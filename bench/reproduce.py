@@ -1,4 +1,4 @@
-"""Reproduce the paper's comparison (Tables I, III-V; k-shot and noise studies) on our data.
+"""Reproduce the paper's comparison (Tables I, III-VI, VIII; k-shot and noise studies) on our data.
 
 For each dataset (ml-100k from ../shared/data, and the planted synthetic data) and each seed:
 warm-train SASRec, then run every method and baseline on every fold of cold users (each cold
@@ -14,6 +14,9 @@ main table's runs.
     python bench/reproduce.py                        # everything (slow on CPU: see --quick)
     python bench/reproduce.py --quick                # 1 seed, short training, small synthetic set
     python bench/reproduce.py --datasets ml-100k --seeds 0,1 --no-sweeps
+    python bench/reproduce.py --tables all           # + Table VI (cl4srec backbone) and VIII (profile prediction)
+
+Table VII (cross-domain) is not implemented yet.
 
 Writes bench/out/reproduce.md (tables laid out like the paper's) and reproduce.json.
 """
@@ -21,6 +24,7 @@ Writes bench/out/reproduce.md (tables laid out like the paper's) and reproduce.j
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import sys
@@ -48,12 +52,17 @@ MAIN = [
     *BASELINES,
     ("warm-only", {}),
     ("sasrec", {}),
+    ("melu", {}),
     ("finetune", {}),
+    ("adapter", {}),
     ("ppr-light", {}),
     ("ppr-full", {}),
     ("ppr-full", {"cl": False}),
 ]
 SWEEP = [*BASELINES, ("finetune", {}), ("ppr-light", {}), ("ppr-full", {}), ("ppr-full", {"cl": False})]
+BACKBONE_STUDY = [*BASELINES, ("finetune", {}), ("ppr-light", {}), ("ppr-full", {})]  # Table VI, on cl4srec
+PROFILE_METHODS = ("finetune", "adapter", "ppr-light", "ppr-full")  # Table VIII, from the main table's runs
+TABLES = ("main", "k_shot", "noise", "backbone", "profile")
 K_SHOTS: list[int | None] = [1, 3, 5, 7, None]
 NOISES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
 
@@ -67,7 +76,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--datasets", default="ml-100k,synth", help="comma list of ml-100k, synth")
     p.add_argument("--seeds", default=None, help="comma list (default 0,1,2; --quick: 0)")
     p.add_argument("--quick", action="store_true", help="short training, 1 seed, small synthetic set, short sweeps")
-    p.add_argument("--no-sweeps", action="store_true", help="main tables only")
+    p.add_argument("--no-sweeps", action="store_true", help="main tables only (the same as --tables main)")
+    p.add_argument(
+        "--tables",
+        default="main,k_shot,noise",
+        help="comma list of " + ", ".join(TABLES) + " or 'all': main = Tables I and III, k_shot and noise = the "
+        "sparsity and noise studies, backbone = Table VI (PPR vs fine-tuning on cl4srec), profile = Table VIII "
+        "(profile prediction from the main table's runs)",
+    )
     p.add_argument("--sweep-seeds", default=None, help="seeds that also run the sweeps (default: all --seeds)")
     p.add_argument("--home", default=str(REPO / "cache" / "bench-reproduce"), help="store + runs folder")
     p.add_argument("--ml100k", default=str(REPO / ".." / "shared" / "data" / "ml-100k"), help="RecBole ml-100k folder")
@@ -84,6 +100,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     a.seed_list = [int(s) for s in (a.seeds or ("0" if q else "0,1,2")).split(",")]
     a.sweep_seed_list = [int(s) for s in a.sweep_seeds.split(",")] if a.sweep_seeds else a.seed_list
     a.dataset_list = [d.strip() for d in a.datasets.split(",") if d.strip()]
+    a.table_list = list(TABLES) if a.tables == "all" else [t.strip() for t in a.tables.split(",") if t.strip()]
+    if a.no_sweeps:
+        a.table_list = [t for t in a.table_list if t not in ("k_shot", "noise")]
+    unknown = set(a.table_list) - set(TABLES)
+    if unknown or "main" not in a.table_list:
+        p.error(f"--tables takes main (always) and any of {', '.join(TABLES[1:])}, or 'all'; got {a.tables!r}")
     a.synth_users = a.synth_users or (2000 if q else 20000)
     a.synth_items = a.synth_items or (1000 if q else 5000)
     a.warm_epochs = a.warm_epochs or (20 if q else 200)
@@ -114,12 +136,17 @@ def get_dataset(store: Store, name: str, a: argparse.Namespace) -> Dataset:
     raise InputError(f"Unknown dataset {name!r}: expected ml-100k or synth.")
 
 
-def cells(a: argparse.Namespace, seed: int) -> list[tuple[str, int | None, float, list]]:
-    """(study, k_shot, noise, methods): the main table first, then the sweeps (their k=all, r=0 cells reuse it)."""
-    out = [("main", None, 0.0, MAIN)]
-    if not a.no_sweeps and seed in a.sweep_seed_list:
-        out += [("k_shot", k, 0.0, SWEEP) for k in a.k_shots]
-        out += [("noise", None, r, SWEEP) for r in a.noises]
+def cells(a: argparse.Namespace, seed: int) -> list[tuple[str, int | None, float, list, str]]:
+    """(study, k_shot, noise, methods, backbone): the main table first, then the sweeps (their k=all, r=0 cells
+    reuse it), then PPR against fine-tuning on the cl4srec backbone."""
+    out = [("main", None, 0.0, MAIN, "sasrec")]
+    if seed in a.sweep_seed_list:
+        if "k_shot" in a.table_list:
+            out += [("k_shot", k, 0.0, SWEEP, "sasrec") for k in a.k_shots]
+        if "noise" in a.table_list:
+            out += [("noise", None, r, SWEEP, "sasrec") for r in a.noises]
+    if "backbone" in a.table_list:
+        out.append(("backbone", None, 0.0, BACKBONE_STUDY, "cl4srec"))
     return out
 
 
@@ -141,12 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         ds = get_dataset(store, name, a)
         for seed in a.seed_list:
             warm = WarmSpec(seed=seed, epochs=a.warm_epochs, patience=5 if a.quick else 20)
-            base = RunSpec(ds.ref, ds.content_hash, SplitSpec(seed=seed, folds=a.folds), warm=warm)
-            t0 = time.perf_counter()
-            run, reused = compute(store, base, a.device, log, bar=False)
-            warm_rows.append(warm_row(name, seed, run, reused, time.perf_counter() - t0))
-            folds = fold_count(ds, base.split)
-            for study, k, r, methods in cells(a, seed):
+            sasrec = RunSpec(ds.ref, ds.content_hash, SplitSpec(seed=seed, folds=a.folds), warm=warm)
+            folds = fold_count(ds, sasrec.split)
+            for study, k, r, methods, kind in cells(a, seed):
+                base = dataclasses.replace(sasrec, backbone=dataclasses.replace(sasrec.backbone, kind=kind))
+                t0 = time.perf_counter()
+                run, reused = compute(store, base, a.device, log, bar=False)
+                if kind not in {w["backbone"] for w in warm_rows if w["dataset"] == name and w["seed"] == seed}:
+                    warm_rows.append(warm_row(name, seed, kind, run, reused, time.perf_counter() - t0))
                 for (method, extra), fold in itertools.product(methods, range(folds)):
                     spec = base.tuned(tune_spec(a, method, extra, k, r, seed, fold))
                     t0 = time.perf_counter()
@@ -158,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"{s['zero']['auc']:.4f} NDCG@10 joint {s['joint']['ndcg@10']:.4f} "
                         f"({'reused' if reused else f'{time.perf_counter() - t0:.0f}s'})"
                     )
-    report = build_report(a, studies, warm_rows, time.perf_counter() - t_all)
+    profiles = profile_tables(store, a, studies) if "profile" in a.table_list else {}
+    report = build_report(a, studies, warm_rows, profiles, time.perf_counter() - t_all)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "reproduce.md").write_text(report["markdown"])
@@ -170,15 +200,39 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def warm_row(name: str, seed: int, run: RunFolder, reused: bool, seconds: float) -> dict[str, Any]:
+def profile_tables(store: Store, a: argparse.Namespace, studies: dict) -> dict[tuple[str, str], pd.DataFrame]:
+    """(dataset, attribute) -> Table VIII: each attribute predicted from the main table's runs (ppr.report.
+    profile_task), pooled over folds, seeds averaged per user."""
+    from ppr.report.profile_task import predictions, profile_table
+    from ppr.runs.pipeline import evaluated
+
+    out = {}
+    for (name, study), runs in studies.items():
+        if study != "main":
+            continue
+        chosen = [r for r in runs if r.spec().tune.label in PROFILE_METHODS]
+        loaded = [evaluated(store, r) for r in chosen]
+        for attr in [x["name"] for x in loaded[0].dataset.attributes] if loaded else []:
+            parts = []
+            for ev in loaded:
+                preds = predictions(ev, attr)
+                first = ev.spec.tune.label == PROFILE_METHODS[0]  # the baselines once per fold and seed
+                parts.append(preds if first else preds[preds["label"] == ev.spec.tune.label])
+            out[(name, attr)] = profile_table(pd.concat(parts, ignore_index=True))
+            log(f"[{name}] profile prediction of {attr}: {len(out[(name, attr)])} rows")
+    return out
+
+
+def warm_row(name: str, seed: int, kind: str, run: RunFolder, reused: bool, seconds: float) -> dict[str, Any]:
     result = run.result()
     test = result["summary"]["warm_test"]["joint"]
     log(
-        f"[{name} s{seed}] warm {run.id}: warm_test NDCG@10 {test['ndcg@10']:.4f} "
+        f"[{name} s{seed}] warm {kind} {run.id}: warm_test NDCG@10 {test['ndcg@10']:.4f} "
         f"({'reused' if reused else f'{seconds:.0f}s'})"
     )
     return {
         "dataset": name,
+        "backbone": kind,
         "seed": seed,
         "run_id": run.id,
         "epochs": result["epochs_run"],
@@ -192,7 +246,9 @@ SAMPLED = ("auc", "hit@10", "ndcg@10", "hit@20", "ndcg@20", "mrr")
 FULL = ("full_hit@10", "full_ndcg@10", "full_hit@20", "full_ndcg@20", "full_mrr")
 
 
-def build_report(a: argparse.Namespace, studies: dict, warm_rows: list, seconds: float) -> dict[str, Any]:
+def build_report(
+    a: argparse.Namespace, studies: dict, warm_rows: list, profiles: dict, seconds: float
+) -> dict[str, Any]:
     md = [
         "# PPR reproduction",
         "",
@@ -206,18 +262,22 @@ def build_report(a: argparse.Namespace, studies: dict, warm_rows: list, seconds:
         "(Wilcoxon signed-rank over users against finetune, adjusted across every comparison of the table's study). "
         f"Wall time of this invocation {seconds / 60:.1f} min (reused runs cost ~0).",
         "",
-        "## Warmed SASRec (warm users' leave-one-out test)",
+        "## Warmed backbones (warm users' leave-one-out test)",
         "",
     ]
     warm = pd.DataFrame(warm_rows)
     if len(warm):
-        agg = warm.groupby("dataset")[["warm_test_hit@10", "warm_test_ndcg@10", "epochs", "train_seconds"]].mean()
+        agg = warm.groupby(["dataset", "backbone"])[
+            ["warm_test_hit@10", "warm_test_ndcg@10", "epochs", "train_seconds"]
+        ].mean()
         md.append(markdown(agg.round(4).reset_index()))
     out: dict[str, Any] = {"settings": vars(a), "warm": warm_rows}
     for (name, study), runs in studies.items():
         table = sweep_table(runs)
         out[f"{name}/{study}"] = table.to_dict("records")
-        if study == "main":
+        if study in ("main", "backbone"):
+            if study == "backbone":
+                md += ["", f"## {name}: PPR vs fine-tuning on the cl4srec backbone (Table VI)"]
             for group, title in GROUP_LABELS.items():
                 for ranking, metrics in (("sampled", SAMPLED), ("full catalogue", FULL)):
                     md += [
@@ -226,7 +286,8 @@ def build_report(a: argparse.Namespace, studies: dict, warm_rows: list, seconds:
                         "",
                         markdown(paper_table(table, "all", 0.0, group, metrics=metrics)),
                     ]
-            md += ["", f"## {name}: tuned parameters (Table I)", "", markdown(param_shares(runs))]
+            if study == "main":
+                md += ["", f"## {name}: tuned parameters (Table I)", "", markdown(param_shares(runs))]
         else:
             md += ["", f"## {name}: {study.replace('_', '-')} sweep", ""]
             md += sweep_lines(table, "k" if study == "k_shot" else "noise")
@@ -235,9 +296,27 @@ def build_report(a: argparse.Namespace, studies: dict, warm_rows: list, seconds:
             found = pd.DataFrame([vars(c) for c in claims(table, metric)])
             md.append(markdown(found[found["verdict"] != "not tested"]))
             md.append("")
+    for (name, attr), table in profiles.items():
+        out[f"{name}/profile/{attr}"] = table.to_dict("records")
+        md += ["", f"## {name}: predicting {attr!r} from clicks (Table VIII)", "", markdown(profile_lines(table))]
     md += ["", *[f"- {n}" for n in NOTES]]
     out["markdown"] = "\n".join(md) + "\n"
     return out
+
+
+def profile_lines(table: pd.DataFrame) -> pd.DataFrame:
+    """Table VIII's cells: mean [interval] per measure; accuracy vs fine-tuning with its adjusted p."""
+    rows = []
+    for r in table.to_dict("records"):
+        row = {"method": r["label"], "users": r["n_users"]}
+        for m in ("accuracy", "macro_precision", "macro_recall", "macro_f1", "auc"):
+            row[m] = "n/a" if r[m] != r[m] else f"{r[m]:.4f} [{r[m + '_low']:.4f}, {r[m + '_high']:.4f}]"
+        star = "*" if r["p_adj"] == r["p_adj"] and r["p_adj"] < 0.05 else ""
+        row["accuracy vs finetune"] = (
+            "" if r["diff"] != r["diff"] else f"{r['diff']:+.4f}{star} (p_adj {r['p_adj']:.2g})"
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def sweep_lines(table: pd.DataFrame, axis: str) -> list[str]:
