@@ -17,6 +17,8 @@ METHOD_COLOURS = {
     "sasrec": "#9d755d",
     "finetune": "#e4572e",
     "adapter": "#f2a541",
+    "melu": "#8c6bb1",
+    "gce-gnn": "#b5bd68",
     "ppr-light": "#54a24b",
     "ppr-full": "#4c78a8",
 }

@@ -165,8 +165,8 @@ def calibrate(ds: Dataset, spec: RunSpec, device: str = "auto") -> Calibration:
     with torch.random.fork_rng(devices=forked):
         if spec.tune is None:
             model, codes = methods.warm_model(spec, ds.n_items), None
-        elif spec.tune.method == "melu":
-            model, codes = methods.melu_model(spec, ds.n_items, ds.cardinalities), ds.attribute_codes()
+        elif spec.tune.method in methods.FROM_SCRATCH and not spec.needs_warm:
+            model, codes = methods.scratch_model(spec, ds.n_items, ds.cardinalities, split), ds.attribute_codes()
         elif not spec.needs_warm:
             codes = ds.attribute_codes()
             model = methods.count_model(spec.tune, split, codes, ds.n_items, ds.cardinalities)

@@ -18,6 +18,7 @@ from torch import nn
 from ppr.models.backbone import SequenceBackbone
 from ppr.models.profile import ProfileEncoder
 from ppr.models.prompt import PromptGenerator
+from ppr.spec.run import BackboneSpec
 
 
 class ColdStartRecommender(nn.Module):
@@ -35,6 +36,10 @@ class ColdStartRecommender(nn.Module):
     @property
     def n_items(self) -> int:
         return self.backbone.n_items
+
+    @property
+    def cfg(self) -> BackboneSpec:
+        return self.backbone.cfg
 
     def item_table(self) -> torch.Tensor:
         """(n_items + 1, d) item vectors (row 0: padding) that user vectors are scored against."""

@@ -87,8 +87,8 @@ def load_model(store: Store, run: RunFolder) -> nn.Module:
     if spec.tune is not None and spec.tune.method in COUNTED:
         cards = ds.cardinalities if spec.tune.method == "pop-profile" else []
         return CountModel(run.load_model()["table"].numpy(), cards).eval()
-    if spec.tune is not None and spec.tune.method == "melu":
-        model = methods.melu_model(spec, ds.n_items, ds.cardinalities)
+    if spec.tune is not None and spec.tune.method in methods.FROM_SCRATCH and not spec.needs_warm:
+        model = methods.scratch_model(spec, ds.n_items, ds.cardinalities)
         model.load_state_dict(run.load_model())
         return model.eval()
     backbone = build_backbone(spec.backbone, ds.n_items)
@@ -165,8 +165,9 @@ def _model(
         n = int((split.roles == ROLE_WARM).sum())
         return methods.warm_model(spec, ds.n_items), f"warm-training {spec.backbone.kind} on {n} warm users"
     cold = f"{int((split.roles == ROLE_TUNE).sum())} tuning users, fold {split.fold + 1} of {split.folds}"
-    if spec.tune.method == "melu":
-        return methods.melu_model(spec, ds.n_items, ds.cardinalities), f"meta-training melu on warm users and {cold}"
+    if spec.tune.method in methods.FROM_SCRATCH and not spec.needs_warm:
+        model = methods.scratch_model(spec, ds.n_items, ds.cardinalities, split)
+        return model, f"training {spec.tune.method} from scratch on warm users and {cold}"
     if warm is None:
         return _counted(ds, spec, split, codes), f"counting {spec.tune.label} on warm users and {cold}"
     backbone = build_backbone(spec.backbone, ds.n_items)

@@ -39,14 +39,22 @@ from ppr.spec.settings import Settings, setting
 #     learning-rate warm-up and cosine decay: better quality in a fraction of the epochs.
 SEMANTICS = 5
 
-METHODS = ("pop", "pop-profile", "warm-only", "sasrec", "melu", "finetune", "adapter", "ppr-light", "ppr-full")
+METHODS = (
+    "pop",
+    "pop-profile",
+    "warm-only",
+    "sasrec",
+    "melu",
+    "gce-gnn",
+    "finetune",
+    "adapter",
+    "ppr-light",
+    "ppr-full",
+)
 PPR_METHODS = ("ppr-light", "ppr-full")
 COUNTED = ("pop", "pop-profile")  # popularity baselines: counted from clicks, no model trained, no warm run
-PROFILE_METHODS = ("pop-profile", "melu", "finetune", "adapter", "ppr-light", "ppr-full")
-NO_WARM = (
-    *COUNTED,
-    "melu",
-)  # methods that start from no warm run (melu meta-learns from scratch)  # read the user's profile
+PROFILE_METHODS = ("pop-profile", "melu", "gce-gnn", "finetune", "adapter", "ppr-light", "ppr-full")  # read profiles
+NO_WARM = (*COUNTED, "melu", "gce-gnn")  # start from no warm run: counted, or trained from scratch
 NO_ZERO_SHOT = ("warm-only", "sasrec")  # read clicks only: a user without clicks gets no score (n/a, not ties)
 BACKBONES = ("sasrec", "cl4srec", "gru4rec")
 LOSSES = ("softmax", "bpr")
@@ -56,10 +64,18 @@ DECAYS = ("cosine", "none")
 # -> 1e-4. The paper's 1e-5 barely moves in the few hundred steps small data allows. sasrec
 # learns every warm user from scratch, so it trains as warm-training does (its loss and schedule too).
 METHOD_DEFAULTS = {
-    "lr": {"sasrec": 3e-3, "melu": 1e-3, "finetune": 3e-4, "adapter": 3e-3, "ppr-light": 3e-3, "ppr-full": 1e-4},
-    "epochs": {"sasrec": 40, "melu": 40},
-    "patience": {"sasrec": 10, "melu": 10},
-    "batch_size": {"sasrec": 256, "melu": 64},
+    "lr": {
+        "sasrec": 3e-3,
+        "melu": 1e-3,
+        "gce-gnn": 1e-3,
+        "finetune": 3e-4,
+        "adapter": 3e-3,
+        "ppr-light": 3e-3,
+        "ppr-full": 1e-4,
+    },
+    "epochs": {"sasrec": 40, "melu": 40, "gce-gnn": 40},
+    "patience": {"sasrec": 10, "melu": 10, "gce-gnn": 10},
+    "batch_size": {"sasrec": 256, "melu": 64, "gce-gnn": 128},
 }
 TUNE_FALLBACK = {"lr": 0.0, "epochs": 50, "patience": 5, "batch_size": 32}
 MAX_SEED = 2**32 - 1
@@ -263,7 +279,7 @@ class RunSpec:
 
     @property
     def needs_warm(self) -> bool:
-        """A tuning run starts from a warmed backbone, except the counted baselines and melu."""
+        """A tuning run starts from a warmed backbone, except the counted baselines, melu and gce-gnn."""
         return self.tune is not None and self.tune.method not in NO_WARM
 
     def warm_run(self) -> RunSpec:

@@ -4,6 +4,8 @@
                tuning users' first k); nothing trained, no warm run.
     pop-profile  naive Bayes over every profile attribute at once, counted on the same clicks
                (ppr.models.popularity).
+    gce-gnn    GCE-GNN (ppr.models.gcegnn): session graph + global transition graph, from scratch with warm-
+               training's recipe on the same clicks as sasrec, the profile added through MLP_a; no warm run.
     melu       MeLU (ppr.models.melu): decision layers over the profile meta-learned over users as tasks
                (first-order MAML) on the warm users' clicks and the tuning users' first k; no warm run.
     warm       the backbone (sasrec, cl4srec, gru4rec: ppr.models.registry) from scratch on the warm users'
@@ -38,6 +40,7 @@ from torch import nn
 from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, crop_k_shot, noisy_codes
 from ppr.data.store import Dataset
 from ppr.models.backbone import SequenceBackbone
+from ppr.models.gcegnn import GCEGNN, transition_graph
 from ppr.models.melu import MeLU
 from ppr.models.popularity import CountModel, popularity, profile_popularity
 from ppr.models.profile import ProfileEncoder
@@ -51,7 +54,7 @@ from ppr.train.losses import bpr_loss, info_nce, nt_xent
 from ppr.train.trainer import Objective, Schedule
 
 TUNES_BACKBONE = ("sasrec", "finetune", "ppr-full")
-FROM_SCRATCH = ("sasrec", "melu")  # learn every warm user too, with warm-training's recipe
+FROM_SCRATCH = ("sasrec", "melu", "gce-gnn")  # learn every warm user too, with warm-training's recipe
 ADAPTER_SHRINK = 4  # the adapter baseline's bottleneck: d / 4 wide
 CL4SREC_WEIGHT, CL4SREC_TEMPERATURE = 0.1, 1.0  # CL4SRec's lambda and tau
 
@@ -86,10 +89,28 @@ def tuned_model(tune: TuneSpec, warmed: SequenceBackbone, cardinalities: list[in
     return model
 
 
-def melu_model(spec: RunSpec, n_items: int, cardinalities: list[int]) -> MeLU:
-    """MeLU from scratch (no warm run), its weights drawn from the tuning seed."""
+def scratch_model(
+    spec: RunSpec, n_items: int, cardinalities: list[int], split: Split | None = None
+) -> MeLU | ColdStartRecommender:
+    """melu or gce-gnn from scratch (no warm run), weights drawn from the tuning seed; gce-gnn's global graph
+    counted on the clicks the run may see in `split` (None: an empty graph, filled by loading a checkpoint)."""
     torch.manual_seed(spec.tune.seed)
-    return MeLU(spec.backbone, n_items, cardinalities)
+    if spec.tune.method == "melu":
+        return MeLU(spec.backbone, n_items, cardinalities)
+    session = GCEGNN(spec.backbone, n_items)
+    if split is not None:
+        session.set_graph(*transition_graph(split.offsets, split.items, visible_clicks(spec.tune, split), n_items))
+    return ColdStartRecommender(session, None, ProfileEncoder(cardinalities, spec.backbone.d))
+
+
+def visible_clicks(tune: TuneSpec, split: Split) -> np.ndarray:
+    """Per user, how many of their first clicks the run may see: warm users all but the two held out, tuning
+    users their first k, validation and test users none."""
+    lengths = np.diff(split.offsets)
+    seen = np.where(split.roles == ROLE_WARM, np.maximum(lengths - 2, 0), 0)
+    tune_users = split.roles == ROLE_TUNE
+    seen[tune_users] = lengths[tune_users] if tune.k_shot is None else np.minimum(lengths[tune_users], tune.k_shot)
+    return seen
 
 
 def trains(spec: RunSpec) -> bool:
@@ -105,9 +126,7 @@ def count_model(
     """pop or pop-profile, counted on the clicks the run may see: warm users' training clicks (all but the two
     held out) and the tuning users' first k; never a validation or test user's."""
     lengths = np.diff(split.offsets)
-    seen = np.where(split.roles == ROLE_WARM, np.maximum(lengths - 2, 0), 0)
-    tune_users = split.roles == ROLE_TUNE
-    seen[tune_users] = lengths[tune_users] if tune.k_shot is None else np.minimum(lengths[tune_users], tune.k_shot)
+    seen = visible_clicks(tune, split)
     owner = np.repeat(np.arange(len(seen)), lengths)
     visible = np.arange(len(split.items)) - np.repeat(split.offsets[:-1], lengths) < seen[owner]
     clicks = split.items[visible].astype(np.int64)
@@ -173,11 +192,11 @@ def random_streams(spec: RunSpec) -> tuple[np.random.Generator, torch.Generator]
 def objective(spec: RunSpec) -> Objective:
     """Warm-training's loss for the warm run and sasrec; BPR on every target slot for tuning; PPR adds its
     contrastive loss."""
-    if spec.tune is None or spec.tune.method == "sasrec":
+    if spec.tune is not None and spec.tune.method == "melu":
+        return melu_loss
+    if spec.tune is None or spec.tune.method in FROM_SCRATCH:
         base = sampled_softmax if spec.warm.loss == "softmax" else next_item_bpr
         return with_sequence_cl(base) if spec.backbone.kind == "cl4srec" else base
-    if spec.tune.method == "melu":
-        return melu_loss
     if not spec.tune.uses_cl:
         return next_item_bpr
     tune = spec.tune
@@ -277,15 +296,7 @@ def profile_codes(tune: TuneSpec, ds: Dataset, split: Split) -> np.ndarray:
 def parameter_report(model: nn.Module, cardinalities: list[int]) -> dict[str, Any]:
     """Trained parameters and their share of fine-tuning's (backbone + MLP_a), paper Table I (counted
     baselines train none)."""
-    if isinstance(model, MeLU):
-        with torch.random.fork_rng():
-            finetune = build_backbone(model.cfg, model.n_items)
-        base = sum(p.numel() for p in finetune.parameters()) + sum(
-            p.numel() for p in ProfileEncoder(cardinalities, model.cfg.d).parameters()
-        )
-        tuned = sum(p.numel() for p in model.parameters())
-        return {"tuned": tuned, "finetune": base, "share_of_finetune": tuned / base}
-    if not isinstance(model, ColdStartRecommender):
+    if not isinstance(model, (MeLU, ColdStartRecommender)):
         return {
             "tuned": 0,
             "counted": int(model.item_table().numel()),
@@ -293,10 +304,10 @@ def parameter_report(model: nn.Module, cardinalities: list[int]) -> dict[str, An
             "finetune": None,
             "share_of_finetune": 0.0,
         }
-    counts = model.parameter_counts()
-    profile = ProfileEncoder(cardinalities, model.backbone.cfg.d)
-    adapters = model.backbone.adapters
-    added = 0 if adapters is None else sum(p.numel() for p in adapters.parameters())
-    finetune = counts["backbone"] - added + sum(p.numel() for p in profile.parameters())
-    tuned = model.count_trainable()
+    with torch.random.fork_rng():  # fine-tuning's model, built to be counted
+        finetune = sum(p.numel() for p in build_backbone(model.cfg, model.n_items).parameters()) + sum(
+            p.numel() for p in ProfileEncoder(cardinalities, model.cfg.d).parameters()
+        )
+    counts = model.parameter_counts() if isinstance(model, ColdStartRecommender) else {}
+    tuned = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {**counts, "tuned": tuned, "finetune": finetune, "share_of_finetune": tuned / finetune}

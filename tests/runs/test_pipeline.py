@@ -214,15 +214,15 @@ def test_a_run_of_an_older_version_is_listed_outdated_and_never_reused(
     assert rows[old_id]["outdated"] and not rows[run.id]["outdated"] and rows[run.id]["shown_state"] == "done"
 
 
-@pytest.mark.parametrize("method", ["melu", "adapter"])
+@pytest.mark.parametrize("method", ["melu", "gce-gnn", "adapter"])
 def test_the_new_baselines_run_end_to_end_and_reload_as_they_scored(tmp_path: Path, method: str) -> None:
-    """melu (no warm run) and adapter (a warm run) compute through the one pipeline; the stored model reloads and
-    scores the test targets exactly as the run did."""
+    """melu, gce-gnn (no warm run) and adapter (a warm run) compute through the one pipeline; the stored model (with
+    gce-gnn's global graph) reloads and scores the test targets exactly as the run did."""
     store, spec = _home(tmp_path)
     spec = spec.tuned(TuneSpec(method=method, epochs=2, patience=100, batch_size=16))
     run, _ = compute(store, spec, "cpu", _quiet, bar=False)
     assert [p.name for p in store.runs_dir.iterdir() if "-warm-" in p.name] == (
-        [] if method == "melu" else [spec.warm_run().run_id]
+        [] if method in ("melu", "gce-gnn") else [spec.warm_run().run_id]
     )
     stored = run.scores()
     test = stored[stored["group"] == "test"].reset_index(drop=True)

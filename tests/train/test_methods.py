@@ -378,7 +378,7 @@ def test_melu_meta_learns_to_adapt_to_a_users_clicks(world) -> None:
     spec = WARM.tuned(tune)
     assert not spec.needs_warm and methods.trains(spec) and methods.objective(spec) is methods.melu_loss
     codes = methods.profile_codes(tune, ds, split)
-    model = methods.melu_model(spec, ds.n_items, ds.cardinalities)
+    model = methods.scratch_model(spec, ds.n_items, ds.cardinalities)
     trainer(spec, ds, split, model, codes).fit()
     summary = summarize_scores(evaluate(model, split, "test", codes, MAX_LEN))
     assert summary["zero"]["auc"] < 0.6 and summary["few"]["auc"] > 0.7, summary
