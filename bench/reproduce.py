@@ -61,7 +61,6 @@ MAIN = [
 ]
 SWEEP = [*BASELINES, ("finetune", {}), ("ppr-light", {}), ("ppr-full", {}), ("ppr-full", {"cl": False})]
 BACKBONE_STUDY = [*BASELINES, ("finetune", {}), ("ppr-light", {}), ("ppr-full", {})]  # Table VI, on cl4srec
-PROFILE_METHODS = ("finetune", "adapter", "ppr-light", "ppr-full")  # Table VIII, from the main table's runs
 TABLES = ("main", "k_shot", "noise", "backbone", "profile")
 K_SHOTS: list[int | None] = [1, 3, 5, 7, None]
 NOISES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
@@ -201,25 +200,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def profile_tables(store: Store, a: argparse.Namespace, studies: dict) -> dict[tuple[str, str], pd.DataFrame]:
-    """(dataset, attribute) -> Table VIII: each attribute predicted from the main table's runs (ppr.report.
-    profile_task), pooled over folds, seeds averaged per user."""
-    from ppr.report.profile_task import predictions, profile_table
-    from ppr.runs.pipeline import evaluated
+    """(dataset, attribute) -> Table VIII: each attribute predicted from the main table's runs, pooled over folds,
+    seeds averaged per user (ppr.report.profile_task)."""
+    from ppr.report.profile_task import of_runs
 
     out = {}
     for (name, study), runs in studies.items():
-        if study != "main":
-            continue
-        chosen = [r for r in runs if r.spec().tune.label in PROFILE_METHODS]
-        loaded = [evaluated(store, r) for r in chosen]
-        for attr in [x["name"] for x in loaded[0].dataset.attributes] if loaded else []:
-            parts = []
-            for ev in loaded:
-                preds = predictions(ev, attr)
-                first = ev.spec.tune.label == PROFILE_METHODS[0]  # the baselines once per fold and seed
-                parts.append(preds if first else preds[preds["label"] == ev.spec.tune.label])
-            out[(name, attr)] = profile_table(pd.concat(parts, ignore_index=True))
-            log(f"[{name}] profile prediction of {attr}: {len(out[(name, attr)])} rows")
+        if study == "main":
+            for attr in [x["name"] for x in get_dataset(store, name, a).attributes]:
+                out[(name, attr)] = of_runs(store, runs, attr)
+                log(f"[{name}] profile prediction of {attr}: {len(out[(name, attr)])} rows")
     return out
 
 

@@ -1,6 +1,6 @@
 """`python -m ppr task profile NAME --attribute A`: user-profile prediction (the paper's Table VIII).
 
-For every method (default finetune, ppr-light, ppr-full), seed and fold of cold users, the tuning run the
+For every method (default finetune, adapter, ppr-light, ppr-full), seed and fold of cold users, the tuning run the
 flags describe is computed (or reused: the same settings name the same run), attribute A is set to 'missing'
 for every user, and a logistic-regression classifier on the run's user vectors learns A from the fold's
 tuning and validation users and predicts it for its test users. A majority-class and a logistic regression on
@@ -33,7 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("name", help="dataset NAME or NAME@vN")
     t.add_argument("--attribute", required=True, help="the attribute to predict (the others build the prompts)")
     t.add_argument(
-        "--methods", default="finetune,ppr-light,ppr-full", help="comma list of finetune, adapter, ppr-light, ppr-full"
+        "--methods",
+        default="finetune,adapter,ppr-light,ppr-full",
+        help="comma list of finetune, adapter, ppr-light, ppr-full",
     )
     t.add_argument("--seeds", default="0", help="comma list of tuning seeds (each warm-trains its backbone)")
     add_settings(t, TuneSpec, skip=("method", "noise", "fold"))
@@ -45,11 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_profile(args: argparse.Namespace, store: Store) -> int:
-    import pandas as pd
-
     from ppr.data.splits import fold_count
-    from ppr.report.profile_task import TASK_METHODS, predictions, profile_table
-    from ppr.runs.pipeline import compute, evaluated
+    from ppr.report.profile_task import TASK_METHODS, of_runs
+    from ppr.runs.pipeline import compute
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in TASK_METHODS]
@@ -60,7 +60,7 @@ def run_profile(args: argparse.Namespace, store: Store) -> int:
         raise InputError(
             f"Dataset {args.name} has no attribute {args.attribute!r}; its attributes: {', '.join(names) or 'none'}."
         )
-    parts = []
+    runs = []
     for seed in parse_list(TuneSpec, "seed", args.seeds):
         base = base_spec(args, store, seed)
         folds = fold_count(store.open_exact(base.dataset, base.dataset_hash), base.split)
@@ -68,10 +68,8 @@ def run_profile(args: argparse.Namespace, store: Store) -> int:
             tune = settings_from(args, TuneSpec, method=method, seed=seed)
             for fold in range(folds):
                 spec = base.tuned(dataclasses.replace(tune, fold=fold))
-                run, _ = compute(store, spec, args.device, bar=not args.no_progress)
-                preds = predictions(evaluated(store, run), args.attribute)
-                parts.append(preds if method == methods[0] else preds[preds["label"] == spec.tune.label])
-    table = profile_table(pd.concat(parts, ignore_index=True))
+                runs.append(compute(store, spec, args.device, bar=not args.no_progress)[0])
+    table = of_runs(store, runs, args.attribute)
     _print(table, args)
     return 0
 

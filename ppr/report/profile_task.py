@@ -15,16 +15,20 @@ macro precision, recall and F1, and AUC for a binary attribute, get bootstrap in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 import torch
 
 from ppr.data.splits import ROLE_TEST, ROLE_TUNE, ROLE_VAL
+from ppr.data.store import Store
 from ppr.errors import InputError
 from ppr.eval.scoring import user_vectors
 from ppr.report.significance import adjust, compare
+from ppr.runs.folder import RunFolder
 from ppr.runs.outputs import k_shot_histories
-from ppr.runs.pipeline import Evaluated
+from ppr.runs.pipeline import Evaluated, evaluated
 
 TASK_METHODS = ("finetune", "adapter", "ppr-light", "ppr-full")
 BASELINES = ("majority", "logreg-profile")
@@ -88,6 +92,23 @@ def predictions(run: Evaluated, attribute: str, device: torch.device = CPU) -> p
         ],
         ignore_index=True,
     )[PREDICTIONS]
+
+
+def of_runs(store: Store, runs: Iterable[RunFolder], attribute: str, device: torch.device = CPU) -> pd.DataFrame:
+    """profile_table of the finished runs of TASK_METHODS among `runs` (the others are skipped), pooled over
+    folds, seeds averaged per user; the baselines are fitted once per seed and fold."""
+    parts, fitted = [], set()
+    for run in runs:
+        if not run.is_complete or run.spec().tune is None or run.spec().tune.method not in TASK_METHODS:
+            continue
+        ev = evaluated(store, run)
+        preds = predictions(ev, attribute, device)
+        key = (ev.spec.tune.seed, ev.split.fold)
+        parts.append(preds if key not in fitted else preds[preds["label"] == ev.spec.tune.label])
+        fitted.add(key)
+    if not parts:
+        raise InputError(f"No finished run of {', '.join(TASK_METHODS)} to predict {attribute!r} from.")
+    return profile_table(pd.concat(parts, ignore_index=True))
 
 
 def _fit_predict(x: np.ndarray, y: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

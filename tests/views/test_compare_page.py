@@ -12,6 +12,7 @@ from _apptest import empty_home, plotly_figures, start, texts, vega_specs  # noq
 from ppr.data.store import Store
 from ppr.jobs.sweep import sweep_runs
 from ppr.report.cohorts import cohorts_of_runs
+from ppr.report.profile_task import of_runs
 from ppr.report.results import param_shares
 from ppr.report.tables import RANKINGS, sweep_table
 from ui.palette import METHOD_COLOURS
@@ -149,3 +150,17 @@ def test_the_backbone_selector_lists_the_sweeps_of_each_backbone(sweep_home) -> 
     assert not at.exception, at.exception
     assert at.selectbox(key="compare_sweep").options == ["other-gru"]
     assert "backbone **gru4rec**" in texts(at.caption)
+
+
+def test_the_profile_prediction_tab_predicts_an_attribute_from_the_sweeps_runs(sweep_home) -> None:
+    home, sid = sweep_home
+    at = start(PAGE)
+    at.selectbox(key="compare_profile_attribute").set_value("taste")
+    at.toggle(key="compare_profile_on").set_value(True).run()
+    assert not at.exception, at.exception
+    [shown] = [d.value.set_index("label") for d in at.dataframe if "macro_f1" in d.value.columns]
+    runs = [r for r in sweep_runs(Store(home), sid) if r.spec().tune.k_shot is None]
+    want = of_runs(Store(home), runs, "taste").set_index("label")
+    assert {"finetune", "ppr-light", "majority", "logreg-profile"} <= set(shown.index)
+    assert np.allclose(shown.loc[want.index, "accuracy"], want["accuracy"].round(4))
+    assert shown.loc["ppr-light", "accuracy"] > shown.loc["majority", "accuracy"]  # the planted taste
