@@ -41,6 +41,7 @@ from ppr.data.splits import fold_count
 from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
 from ppr.report.claims import claims
+from ppr.report.profile_task import cells as profile_cells
 from ppr.report.results import param_shares
 from ppr.report.tables import GROUP_LABELS, METRIC_LABELS, NOTES, cell_text, markdown, paper_table, sweep_table
 from ppr.runs.folder import RunFolder
@@ -288,25 +289,10 @@ def build_report(
             md.append("")
     for (name, attr), table in profiles.items():
         out[f"{name}/profile/{attr}"] = table.to_dict("records")
-        md += ["", f"## {name}: predicting {attr!r} from clicks (Table VIII)", "", markdown(profile_lines(table))]
+        md += ["", f"## {name}: predicting {attr!r} from clicks (Table VIII)", "", markdown(profile_cells(table))]
     md += ["", *[f"- {n}" for n in NOTES]]
     out["markdown"] = "\n".join(md) + "\n"
     return out
-
-
-def profile_lines(table: pd.DataFrame) -> pd.DataFrame:
-    """Table VIII's cells: mean [interval] per measure; accuracy vs fine-tuning with its adjusted p."""
-    rows = []
-    for r in table.to_dict("records"):
-        row = {"method": r["label"], "users": r["n_users"]}
-        for m in ("accuracy", "macro_precision", "macro_recall", "macro_f1", "auc"):
-            row[m] = "n/a" if r[m] != r[m] else f"{r[m]:.4f} [{r[m + '_low']:.4f}, {r[m + '_high']:.4f}]"
-        star = "*" if r["p_adj"] == r["p_adj"] and r["p_adj"] < 0.05 else ""
-        row["accuracy vs finetune"] = (
-            "" if r["diff"] != r["diff"] else f"{r['diff']:+.4f}{star} (p_adj {r['p_adj']:.2g})"
-        )
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def sweep_lines(table: pd.DataFrame, axis: str) -> list[str]:

@@ -92,6 +92,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--baseline", default="finetune", help="what --by compares with (default finetune; e.g. pop)")
     p.add_argument("--metric", default="ndcg@10", help="the metric of --by's markdown tables (default ndcg@10)")
+    p.add_argument(
+        "--profile",
+        default=None,
+        metavar="ATTRIBUTE",
+        help="instead: predict this profile attribute from the user vectors of the sweep's noise-0 runs at k=all "
+        "(the paper's Table VIII; see `python -m ppr task profile`)",
+    )
     p.set_defaults(func=run_report)
 
 
@@ -272,6 +279,13 @@ def run_report(args: argparse.Namespace, store: Store) -> int:
     runs = readable(sweeps.sweep_runs(store, args.sweep), _warn)  # a damaged run: named, left out
     if args.by is not None:
         return _report_cohorts(args, store, runs, title)
+    if args.profile is not None:
+        from ppr.report.profile_task import of_runs, render
+
+        cell = [r for r in runs if r.spec().tune.k_shot is None and r.spec().tune.noise == 0]
+        table = of_runs(store, cell, args.profile)
+        sys.stdout.write(render(table, args.format, f"{title}; predicting {args.profile!r} (k=all, noise 0)"))
+        return 0
     table = tables.sweep_table(runs, tables.RANKINGS[args.ranking])
     summary = {k: sweep[k] for k in ("id", "dataset", "state", "counts", "progress")}
     sys.stdout.write(tables.render(table, args.format, title, summary, args.ranking))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 
 from ppr.cli import help_line
@@ -48,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_profile(args: argparse.Namespace, store: Store) -> int:
     from ppr.data.splits import fold_count
-    from ppr.report.profile_task import TASK_METHODS, of_runs
+    from ppr.report.profile_task import TASK_METHODS, of_runs, render
     from ppr.runs.pipeline import compute
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -70,42 +69,5 @@ def run_profile(args: argparse.Namespace, store: Store) -> int:
                 spec = base.tuned(dataclasses.replace(tune, fold=fold))
                 runs.append(compute(store, spec, args.device, bar=not args.no_progress)[0])
     table = of_runs(store, runs, args.attribute)
-    _print(table, args)
+    sys.stdout.write(render(table, args.format, f"Predicting {args.attribute!r} of cold users from their clicks"))
     return 0
-
-
-def _print(table, args: argparse.Namespace) -> None:
-    from ppr.report.tables import markdown
-
-    if args.format == "csv":
-        sys.stdout.write(table.to_csv(index=False))
-    elif args.format == "json":
-        print(json.dumps({"attribute": args.attribute, "rows": table.to_dict("records")}, indent=2, default=str))
-    else:
-        print(f"# Predicting {args.attribute!r} of cold users from their clicks ({args.name})\n")
-        shown = table.assign(
-            **{
-                m: [_cell(r, m) for r in table.to_dict("records")]
-                for m in ("accuracy", "macro_precision", "macro_recall", "macro_f1", "auc")
-            },
-            vs_finetune=[_diff(r) for r in table.to_dict("records")],
-        )[["label", "accuracy", "macro_precision", "macro_recall", "macro_f1", "auc", "vs_finetune", "n_users"]]
-        print(markdown(shown))
-        print(
-            "\nMean [95% interval over users]; vs_finetune: accuracy difference [interval], * = Benjamini-Hochberg "
-            "adjusted Wilcoxon p < 0.05. The attribute is hidden ('missing') for every user; the classifier is "
-            "trained on the tuning and validation users of each fold."
-        )
-
-
-def _cell(row: dict, m: str) -> str:
-    if row[m] != row[m]:
-        return "n/a"
-    return f"{row[m]:.4f} [{row[m + '_low']:.4f}, {row[m + '_high']:.4f}]"
-
-
-def _diff(row: dict) -> str:
-    if row["diff"] != row["diff"]:
-        return ""
-    star = "*" if row["p_adj"] < 0.05 else ""
-    return f"{row['diff']:+.4f} [{row['diff_low']:+.4f}, {row['diff_high']:+.4f}]{star} (p_adj {row['p_adj']:.2g})"

@@ -15,6 +15,7 @@ macro precision, recall and F1, and AUC for a binary attribute, get bootstrap in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 import numpy as np
@@ -199,3 +200,34 @@ def _auc(positive: np.ndarray, score: np.ndarray) -> float:
     if not n_pos or not n_neg:
         return float("nan")
     return float((rankdata(score)[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+READING = (
+    "Mean [95% interval over users]; vs finetune: accuracy difference, * = Benjamini-Hochberg adjusted Wilcoxon "
+    "p < 0.05. The attribute is hidden ('missing') for every user; the classifier is trained on the tuning and "
+    "validation users of each fold; majority and logreg-profile (the other attributes, no clicks) are baselines."
+)
+
+
+def cells(table: pd.DataFrame) -> pd.DataFrame:
+    """Table VIII as text: mean [interval] per measure, accuracy against fine-tuning with its adjusted p."""
+    rows = []
+    for r in table.to_dict("records"):
+        row = {"method": r["label"], "users": r["n_users"]}
+        for m in MEASURES:
+            row[m] = "n/a" if r[m] != r[m] else f"{r[m]:.4f} [{r[m + '_low']:.4f}, {r[m + '_high']:.4f}]"
+        star = "*" if r["p_adj"] == r["p_adj"] and r["p_adj"] < 0.05 else ""
+        row["vs finetune"] = "" if r["diff"] != r["diff"] else f"{r['diff']:+.4f}{star} (p_adj {r['p_adj']:.2g})"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def render(table: pd.DataFrame, fmt: str, title: str) -> str:
+    """md (title, cells, how to read them), csv or json of a profile_table."""
+    from ppr.report.tables import markdown
+
+    if fmt == "csv":
+        return table.to_csv(index=False)
+    if fmt == "json":
+        return json.dumps({"title": title, "rows": table.to_dict("records")}, indent=2, default=str) + "\n"
+    return f"# {title}\n\n{markdown(cells(table))}\n\n{READING}\n"

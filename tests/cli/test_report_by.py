@@ -53,3 +53,15 @@ def test_csv_and_json_hold_every_metric(sweep_home, capsys) -> None:
 def test_bad_breakdowns_exit_2(sweep_home, capsys, argv, message) -> None:
     rc, out, err = report(sweep_home, capsys, *argv)
     assert rc == 2 and message in err and not out
+
+
+def test_report_profile_predicts_an_attribute_from_the_sweeps_runs(sweep_home, capsys) -> None:
+    rc, out, err = report(sweep_home, capsys, "--profile", "taste", "--format", "json")
+    assert rc == 0, err
+    rows = {r["label"]: r for r in json.loads(out)["rows"]}
+    assert {"finetune", "ppr-light", "majority", "logreg-profile"} <= set(rows)
+    assert rows["ppr-light"]["n_seeds"] == 2 and rows["ppr-light"]["accuracy"] > rows["majority"]["accuracy"]
+    rc, out, err = report(sweep_home, capsys, "--profile", "taste")
+    assert rc == 0 and "| majority |" in out and "Benjamini-Hochberg" in out
+    rc, _, err = report(sweep_home, capsys, "--profile", "height")
+    assert rc == 2 and "no attribute 'height'" in err and "taste, noise" in err
