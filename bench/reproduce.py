@@ -54,6 +54,7 @@ MAIN = [
     ("warm-only", {}),
     ("sasrec", {}),
     ("melu", {}),
+    ("gce-gnn", {}),
     ("finetune", {}),
     ("adapter", {}),
     ("ppr-light", {}),
