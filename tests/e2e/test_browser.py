@@ -316,7 +316,9 @@ def test_launch_a_tiny_sweep_then_compare_and_explore_its_prompts(wb: Workbench,
         expect(page.get_by_role("heading", name="Try a user")).to_be_visible()
         grids = page.get_by_test_id("stDataFrame")
         expect(grids).to_have_count(3)  # pop-profile, finetune, ppr-light of the sweep's cell
-        expect(page.get_by_text("Not in the store for this cell: melu, adapter, ppr-full")).to_be_visible()
+        expect(
+            page.get_by_text(re.compile(r"^Not in the store for this cell: melu, gce-gnn, adapter, ppr-full"))
+        ).to_be_visible()
         pop_profile, *tuned = range(3)  # pop-profile reads the profile only; finetune and ppr-light the clicks too
         steps = [top_lists(page)]
         gender = page.get_by_test_id("stSelectbox").filter(has_text="gender")

@@ -34,7 +34,7 @@ def test_profile_and_clicks_give_each_methods_top10(sweep_home) -> None:
     run = RunFolder(home / "runs" / cell)
     ds = store.open(run.spec().dataset)
     assert [m.value for m in at.markdown if m.value.startswith("**")][:2] == ["**finetune**", "**ppr-light**"]
-    assert "Not in the store for this cell: pop-profile, melu, adapter, ppr-full" in texts(at.caption)
+    assert "Not in the store for this cell: pop-profile, melu, gce-gnn, adapter, ppr-full" in texts(at.caption)
     zero = tables(at)
     assert len(zero) == 2 and all(len(t) == 10 for t in zero)
     assert "Zero-shot" in texts(at.caption)
