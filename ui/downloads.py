@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -45,4 +46,11 @@ def chart_downloads(chart: alt.TopLevelMixin, name: str, key: str) -> None:
     )
     right.download_button(
         "SVG", lambda: svg(chart), file_name=f"{name}.svg", mime="image/svg+xml", key=f"{key}_svg", on_click="ignore"
+    )
+
+
+def csv_download(table: pd.DataFrame, label: str, name: str, key: str | None = None) -> None:
+    """A button that downloads `table` as NAME.csv (no rerun of the page on click)."""
+    st.download_button(
+        label, table.to_csv(index=False), file_name=f"{name}.csv", mime="text/csv", key=key, on_click="ignore"
     )

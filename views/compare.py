@@ -23,7 +23,7 @@ from ppr.report.tables import (
 )
 from ppr.runs.folder import readable
 from ui.charts import cohort_bars
-from ui.downloads import chart_downloads, figure_download
+from ui.downloads import chart_downloads, csv_download, figure_download
 from ui.plots import difference_bars, method_lines
 from ui.state import get_store, kept
 
@@ -245,13 +245,7 @@ with tab_who:
             )
             + " p: Wilcoxon by user, adjusted across every cohort, method and metric of this breakdown."
         )
-        st.download_button(
-            "Download this breakdown (CSV)",
-            who.to_csv(index=False),
-            file_name=f"{sid}-who-gains-{by}-vs-{baseline}.csv",
-            mime="text/csv",
-            key="dl_who",
-        )
+        csv_download(who, "Download this breakdown (CSV)", f"{sid}-who-gains-{by}-vs-{baseline}", "dl_who")
 
 with tab_table:
     a, b, cc = st.columns(3)
@@ -265,12 +259,8 @@ with tab_table:
     )
     st.dataframe(paper, hide_index=True, key="compare_paper_table")
     st.caption(" ".join(NOTES))
-    st.download_button(
-        "Download table (CSV)", paper.to_csv(index=False), file_name=f"{sid}-table.csv", mime="text/csv", key="dl_table"
-    )
-    st.download_button(
-        "Download all rows (CSV)", table.to_csv(index=False), file_name=f"{sid}-all.csv", mime="text/csv", key="dl_all"
-    )
+    csv_download(paper, "Download table (CSV)", f"{sid}-table", "dl_table")
+    csv_download(table, "Download all rows (CSV)", f"{sid}-all", "dl_all")
 
 with tab_abl:
     if not has_ablation:
@@ -294,13 +284,7 @@ with tab_params:
             key="compare_params",
             column_config={"share of fine-tuning": st.column_config.NumberColumn(format="%.4f")},
         )
-        st.download_button(
-            "Download (CSV)",
-            shares.to_csv(index=False),
-            file_name=f"{sid}-params.csv",
-            mime="text/csv",
-            key="dl_params",
-        )
+        csv_download(shares, "Download (CSV)", f"{sid}-params", "dl_params")
 
 with tab_profile:
     st.caption(
@@ -325,10 +309,4 @@ with tab_profile:
                 st.info(str(exc))
             else:
                 st.dataframe(result.round(4), hide_index=True, key="compare_profile_table")
-                st.download_button(
-                    "Download (CSV)",
-                    result.to_csv(index=False),
-                    file_name=f"{sid}-profile-{attribute}.csv",
-                    mime="text/csv",
-                    key="dl_profile",
-                )
+                csv_download(result, "Download (CSV)", f"{sid}-profile-{attribute}", "dl_profile")

@@ -10,7 +10,7 @@ from ppr.data.synth import synth_dataset
 from ppr.data.upload import UPLOAD_TYPES, dataset_name_for, import_upload
 from ppr.errors import InputError
 from ui import cached, charts
-from ui.downloads import chart_downloads
+from ui.downloads import chart_downloads, csv_download
 from ui.state import active_dataset, flash, get_store, set_active, show_flash
 from ui.uploads import discard_staged, readable, staged_files, work_dir
 
@@ -224,13 +224,7 @@ def sql_section(ds: Dataset) -> None:
     if len(result) >= cached.SQL_ROW_LIMIT:
         st.caption(f"Showing the first {cached.SQL_ROW_LIMIT:,} rows; add a LIMIT or aggregate for the rest.")
     st.dataframe(result, hide_index=True, width="stretch")
-    st.download_button(
-        "Download CSV",
-        result.to_csv(index=False),
-        file_name=f"{ds.name}-v{ds.version}-query.csv",
-        mime="text/csv",
-        on_click="ignore",
-    )
+    csv_download(result, "Download CSV", f"{ds.name}-v{ds.version}-query")
 
 
 def fetch_section() -> None:
