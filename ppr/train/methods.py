@@ -196,7 +196,8 @@ def objective(spec: RunSpec) -> Objective:
         return melu_loss
     if spec.tune is None or spec.tune.method in FROM_SCRATCH:
         base = sampled_softmax if spec.warm.loss == "softmax" else next_item_bpr
-        return with_sequence_cl(base) if spec.backbone.kind == "cl4srec" else base
+        backbone_itself = spec.tune is None or spec.tune.method == "sasrec"  # not melu's or gce-gnn's network
+        return with_sequence_cl(base) if spec.backbone.kind == "cl4srec" and backbone_itself else base
     if not spec.tune.uses_cl:
         return next_item_bpr
     tune = spec.tune
