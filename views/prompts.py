@@ -31,8 +31,9 @@ from ppr.report.explorer import (
 )
 from ppr.report.projection import cached_only, cached_projection, place
 from ppr.runs.folder import RunFolder, spec_summary
-from ppr.runs.pipeline import evaluated, load_model
+from ppr.runs.pipeline import evaluated
 from ppr.spec.run import PROFILE_METHODS
+from ui import cached
 from ui.charts import attribution_bars
 from ui.downloads import chart_downloads
 from ui.plots import mark, vector_scatter
@@ -46,11 +47,6 @@ NO_RUN = (
 
 store = get_store()
 st.title("Prompt explorer")
-
-
-@st.cache_resource(show_spinner="Loading the tuned model ...", max_entries=2)
-def model_of(run_path: str, mtime: float):
-    return load_model(store, RunFolder(Path(run_path)))
 
 
 @st.cache_data(show_spinner="Reading the run's embeddings ...", max_entries=8)
@@ -183,7 +179,7 @@ if ds is not None and attrs and (run.path / "checkpoint.pt").is_file():
                 )
             )
         n_seen = int(emb.loc[emb["user"] == user, "n_clicks"].iloc[0])
-        res = whatif(model_of(str(run.path), (run.path / "checkpoint.pt").stat().st_mtime), ds, user, n_seen, new_codes)
+        res = whatif(cached.run_model(store, run), ds, user, n_seen, new_codes)
         st.dataframe(ranked(res["top"], detail["held"], {}), hide_index=True, key="prompts_whatif_table")
         if new_codes != codes:
             new_vector = res[kind]

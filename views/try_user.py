@@ -2,15 +2,13 @@
 baseline, fine-tuning, PPR(light) and PPR(full) of one sweep cell recommend, side by side (zero-shot, then
 1-shot, then k-shot)."""
 
-from pathlib import Path
-
 import numpy as np
 import streamlit as st
 
 from ppr.report.explorer import item_titles, missing_hint, run_dataset, run_label, sibling_runs
 from ppr.report.recommend import TRIED, Query, recommend, recommending_runs
 from ppr.runs.folder import RunFolder, spec_summary
-from ppr.runs.pipeline import load_model
+from ui import cached
 from ui.state import get_store, kept
 
 NO_RUN = (
@@ -20,11 +18,6 @@ NO_RUN = (
 
 store = get_store()
 st.title("Try a user")
-
-
-@st.cache_resource(show_spinner="Loading the tuned model ...", max_entries=8)
-def model_of(run_path: str, mtime: float):
-    return load_model(store, RunFolder(Path(run_path)))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -87,9 +80,8 @@ for col, m in zip(st.columns(len(methods)), methods, strict=True):
     sib = sibs[m]
     with col:
         st.markdown(f"**{spec_summary(sib.info())['label']}**")
-        mtime = (sib.path / "metrics.json").stat().st_mtime
         st.dataframe(
-            recommend(model_of(str(sib.path), mtime), ds, query, 10),
+            recommend(cached.run_model(store, sib), ds, query, 10),
             hide_index=True,
             column_config={"score": st.column_config.NumberColumn(format="%.3f")},
             key=f"try_top_{m}",
