@@ -153,32 +153,34 @@ def sweep_runs(store: Store, sid: str) -> list[RunFolder]:
 
 def list_sweeps(store: Store, warn: Log | None = to_stderr) -> list[str]:
     """Ids of the sweeps whose sweep.json reads; a damaged one is left out with a one-line warning."""
+    return list(_readable(store, warn))
+
+
+def sweep_backbones(store: Store, warn: Log | None = to_stderr) -> dict[str, str]:
+    """Sweep id -> the backbone its runs warm-train (sasrec, cl4srec, gru4rec), for every readable sweep."""
+    return {
+        sid: body.get("spec", {}).get("base", {}).get("backbone", {}).get("kind", "sasrec")
+        for sid, body in _readable(store, warn).items()
+    }
+
+
+def _readable(store: Store, warn: Log | None) -> dict[str, dict[str, Any]]:
+    """Sweep id -> its checked sweep.json, in id order; damaged ones left out with a warning."""
     d = sweeps_dir(store)
     if not d.is_dir():
-        return []
-    found = []
+        return {}
+    found = {}
     for p in sorted(d.iterdir()):
         if not (p / "sweep.json").is_file():
             continue
         try:
-            _checked(p / "sweep.json")
+            found[p.name] = _checked(p / "sweep.json")
         except FileNotFoundError:
             continue
         except Damaged as exc:
             if warn is not None:
                 warn(f"warning: skipping damaged sweep {p.name}: {exc}")
-            continue
-        found.append(p.name)
     return found
-
-
-def sweep_backbones(store: Store) -> dict[str, str]:
-    """Sweep id -> the backbone its runs warm-train (sasrec, cl4srec, gru4rec), for every readable sweep."""
-    out = {}
-    for sid in list_sweeps(store, warn=None):
-        base = read_object(sweeps_dir(store) / sid / "sweep.json")["spec"]["base"]
-        out[sid] = base.get("backbone", {}).get("kind", "sasrec")
-    return out
 
 
 def latest_sweeps(store: Store, n: int = 3) -> list[dict[str, Any]]:
