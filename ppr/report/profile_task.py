@@ -48,8 +48,8 @@ def attribute_index(run: Evaluated, attribute: str) -> int:
     return names.index(attribute)
 
 
-def predictions(run: Evaluated, attribute: str, device: torch.device = CPU) -> pd.DataFrame:
-    """PREDICTIONS of the run's method and of both baselines for the fold's test users who have the attribute.
+def predictions(run: Evaluated, attribute: str, device: torch.device = CPU, baselines: bool = True) -> pd.DataFrame:
+    """PREDICTIONS of the run's method (and of both baselines) for the fold's test users who have the attribute.
 
     score: the predicted probability of the attribute's last value (binary attributes: its AUC score).
     """
@@ -69,13 +69,12 @@ def predictions(run: Evaluated, attribute: str, device: torch.device = CPU) -> p
     users = np.concatenate([train, test])
     seqs, _ = k_shot_histories(run.split, users, spec.tune.k_shot, spec.backbone.max_len)
     vectors = user_vectors(run.model, seqs, hidden[users], device)
-    onehot = _one_hot(np.delete(hidden, j, axis=1)[users], np.delete(run.dataset.cardinalities, j))
     n = len(train)
-    parts = {
-        spec.tune.label: _fit_predict(vectors[:n], truth[train], vectors[n:]),
-        "logreg-profile": _fit_predict(onehot[:n], truth[train], onehot[n:]),
-        "majority": _majority(truth[train], len(test)),
-    }
+    parts = {spec.tune.label: _fit_predict(vectors[:n], truth[train], vectors[n:])}
+    if baselines:
+        onehot = _one_hot(np.delete(hidden, j, axis=1)[users], np.delete(run.dataset.cardinalities, j))
+        parts["logreg-profile"] = _fit_predict(onehot[:n], truth[train], onehot[n:])
+        parts["majority"] = _majority(truth[train], len(test))
     return pd.concat(
         [
             pd.DataFrame(
@@ -100,12 +99,12 @@ def of_runs(store: Store, runs: Iterable[RunFolder], attribute: str, device: tor
     folds, seeds averaged per user; the baselines are fitted once per seed and fold."""
     parts, fitted = [], set()
     for run in runs:
-        if not run.is_complete or run.spec().tune is None or run.spec().tune.method not in TASK_METHODS:
+        tune = run.spec().tune if run.is_complete else None
+        if tune is None or tune.method not in TASK_METHODS:
             continue
         ev = evaluated(store, run)
-        preds = predictions(ev, attribute, device)
-        key = (ev.spec.tune.seed, ev.split.fold)
-        parts.append(preds if key not in fitted else preds[preds["label"] == ev.spec.tune.label])
+        key = (tune.seed, ev.split.fold)
+        parts.append(predictions(ev, attribute, device, baselines=key not in fitted))
         fitted.add(key)
     if not parts:
         raise InputError(f"No finished run of {', '.join(TASK_METHODS)} to predict {attribute!r} from.")
