@@ -33,7 +33,7 @@ from ppr.eval.scoring import candidate_scores
 from ppr.log import Log, to_stderr
 from ppr.models.registry import build_backbone
 from ppr.runs.folder import list_runs
-from ppr.spec.run import RunSpec, WarmSpec
+from ppr.spec.run import OWN_MODELS, RunSpec, WarmSpec
 from ppr.train import methods
 from ppr.train.batching import Windows, history_matrix
 from ppr.train.device import pick_device
@@ -165,7 +165,7 @@ def calibrate(ds: Dataset, spec: RunSpec, device: str = "auto") -> Calibration:
     with torch.random.fork_rng(devices=forked):
         if spec.tune is None:
             model, codes = methods.warm_model(spec, ds.n_items), None
-        elif spec.tune.method in methods.FROM_SCRATCH and not spec.needs_warm:
+        elif spec.tune.method in OWN_MODELS:
             model, codes = methods.scratch_model(spec, ds.n_items, ds.cardinalities, split), ds.attribute_codes()
         elif not spec.needs_warm:
             codes = ds.attribute_codes()

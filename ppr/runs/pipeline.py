@@ -36,7 +36,7 @@ from ppr.runs.folder import Damaged, RunFolder
 from ppr.runs.outputs import embeddings_frame
 from ppr.runs.status import append_metrics
 from ppr.runs.tracking import record_checkpoint, record_epoch, tracked
-from ppr.spec.run import COUNTED, RunSpec
+from ppr.spec.run import COUNTED, OWN_MODELS, RunSpec
 from ppr.train import methods
 from ppr.train.device import pick_device
 from ppr.train.trainer import Fit, Trainer
@@ -87,7 +87,7 @@ def load_model(store: Store, run: RunFolder) -> nn.Module:
     if spec.tune is not None and spec.tune.method in COUNTED:
         cards = ds.cardinalities if spec.tune.method == "pop-profile" else []
         return CountModel(run.load_model()["table"].numpy(), cards).eval()
-    if spec.tune is not None and spec.tune.method in methods.FROM_SCRATCH and not spec.needs_warm:
+    if spec.tune is not None and spec.tune.method in OWN_MODELS:
         model = methods.scratch_model(spec, ds.n_items, ds.cardinalities)
         model.load_state_dict(run.load_model())
         return model.eval()
@@ -165,7 +165,7 @@ def _model(
         n = int((split.roles == ROLE_WARM).sum())
         return methods.warm_model(spec, ds.n_items), f"warm-training {spec.backbone.kind} on {n} warm users"
     cold = f"{int((split.roles == ROLE_TUNE).sum())} tuning users, fold {split.fold + 1} of {split.folds}"
-    if spec.tune.method in methods.FROM_SCRATCH and not spec.needs_warm:
+    if spec.tune.method in OWN_MODELS:
         model = methods.scratch_model(spec, ds.n_items, ds.cardinalities, split)
         return model, f"training {spec.tune.method} from scratch on warm users and {cold}"
     if warm is None:

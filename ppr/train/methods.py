@@ -47,14 +47,14 @@ from ppr.models.profile import ProfileEncoder
 from ppr.models.prompt import PromptGenerator
 from ppr.models.recommender import ColdStartRecommender
 from ppr.models.registry import build_backbone
-from ppr.spec.run import COUNTED, PPR_METHODS, RunSpec, TuneSpec
+from ppr.spec.run import COUNTED, OWN_MODELS, PPR_METHODS, RunSpec, TuneSpec
 from ppr.train.augment import augment_sequences, mask_clicks
 from ppr.train.batching import Batch, NegativeSampler, Windows, build_windows
 from ppr.train.losses import bpr_loss, info_nce, nt_xent
 from ppr.train.trainer import Objective, Schedule
 
 TUNES_BACKBONE = ("sasrec", "finetune", "ppr-full")
-FROM_SCRATCH = ("sasrec", "melu", "gce-gnn")  # learn every warm user too, with warm-training's recipe
+FROM_SCRATCH = ("sasrec", *OWN_MODELS)  # learn every warm user too, with warm-training's recipe
 ADAPTER_SHRINK = 4  # the adapter baseline's bottleneck: d / 4 wide
 CL4SREC_WEIGHT, CL4SREC_TEMPERATURE = 0.1, 1.0  # CL4SRec's lambda and tau
 
