@@ -43,6 +43,11 @@ VEGA_DRAWN = """() => {
   const charts = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")];
   return charts.length > 0 && charts.every(c => c.querySelector('canvas, svg'));
 }"""  # Altair charts: every one has its canvas (or svg) in place
+SHOWN_VEGA_DRAWN = """(n) => {
+  const charts = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")]
+    .filter(c => c.getClientRects().length > 0);
+  return charts.length >= n && charts.every(c => c.querySelector('canvas, svg'));
+}"""  # at least n Altair charts shown (not in a hidden tab), each drawn
 
 
 def chromium_path() -> str | None:

@@ -11,6 +11,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from ppr.report.tables import k_order
 from ui.palette import colour_map
 
 COLD, WARM, MISSING = "#e4572e", "#4c78a8", "#bbbbbb"
@@ -18,6 +19,14 @@ MAX_BARS = 25
 BAR_PX, PANEL_W, HEIGHT = 22, 300, 260  # attribute bars: height per bar; panel width; activity/roles height
 ACTIVITY_W = 390  # two panels side by side fit the wide layout at 1400 px
 _LOG_TICKS = {"tickCount": 5, "format": "~s"}  # a log axis over decades: powers of ten, not every minor tick
+
+
+def method_colour(labels: pd.Series) -> tuple[alt.Color, list[str]]:
+    """The `label` field coloured by the one palette (ui.palette), its legend titled 'method'; and the labels in
+    legend order (for offsets within a group)."""
+    colours = colour_map(labels)
+    scale = alt.Scale(domain=list(colours), range=list(colours.values()))
+    return alt.Color("label:N", title="method", scale=scale), list(colours)
 
 
 def activity(hist: pd.DataFrame, curve: pd.DataFrame, cold_threshold: int) -> alt.HConcatChart:
@@ -154,12 +163,12 @@ def cohort_bars(df: pd.DataFrame, title: str, small: int) -> alt.LayerChart:
         shade=[0.35 if n < small else 1.0 for n in df["n_users"]],
         star=["*" if s else "" for s in df["significant"].fillna(False)],
     )
-    colours = colour_map(df["label"])
+    colour, methods = method_colour(df["label"])
     order = list(dict.fromkeys(df["cohort_label"]))
     base = alt.Chart(df).encode(
         y=alt.Y("cohort_label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
-        yOffset=alt.YOffset("label:N", sort=list(colours)),
-        color=alt.Color("label:N", title="method", scale=alt.Scale(domain=list(colours), range=list(colours.values()))),
+        yOffset=alt.YOffset("label:N", sort=methods),
+        color=colour,
         opacity=alt.Opacity("shade:Q", scale=None, legend=None),
         tooltip=[
             "cohort:N",
@@ -199,3 +208,72 @@ def attribution_bars(table: pd.DataFrame, run_id: str) -> alt.LayerChart:
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 3], color="gray").encode(x="x:Q")
     title = f"Which attribute matters to {run_id}: leave one out"
     return (bars + whiskers + zero).properties(title=title, width=COHORT_W, height=max(80, 28 * len(order)))
+
+
+LINE_W, LINE_H, BARS_H = 420, 300, 320
+
+
+def method_lines(df: pd.DataFrame, x: str, title: str) -> alt.LayerChart:
+    """Mean per method along k-shot (`x` 'k') or noise ('noise'), each point with its 95% interval over users.
+
+    Settings are categories (k 'all' has no number), methods side by side within each; clicking a method in
+    the legend highlights it.
+    """
+    df = df.assign(setting=df[x].map(lambda v: f"{v:g}" if isinstance(v, float) else str(v)))
+    order = [s for _, s in sorted(zip(df[x].map(k_order), df["setting"], strict=True))]
+    pick = alt.selection_point(fields=["label"], bind="legend")
+    colour, methods = method_colour(df["label"])
+    base = alt.Chart().encode(
+        x=alt.X("setting:N", sort=list(dict.fromkeys(order)), title=x, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("label:N", sort=methods),
+        color=colour,
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+        tooltip=[
+            alt.Tooltip("label:N", title="method"),
+            alt.Tooltip("setting:N", title=x),
+            alt.Tooltip("mean:Q", format=".4f"),
+            alt.Tooltip("ci_low:Q", format=".4f", title="95% low"),
+            alt.Tooltip("ci_high:Q", format=".4f", title="95% high"),
+        ],
+    )
+    points = base.mark_point(filled=True, size=60).encode(
+        y=alt.Y("mean:Q", title="mean (95% interval over users)", scale=alt.Scale(zero=False))
+    )
+    whiskers = base.mark_rule(strokeWidth=2).encode(y="ci_low:Q", y2="ci_high:Q")
+    return alt.layer(points, whiskers, data=df).add_params(pick).properties(title=title, width=LINE_W, height=LINE_H)
+
+
+def difference_bars(
+    df: pd.DataFrame, y: str, low: str, high: str, title: str, facet: str | None = None
+) -> alt.LayerChart | alt.FacetChart:
+    """One bar per method and (k, noise) setting with its 95% interval (`low`..`high`); '*' above significant
+    bars; one panel per value of `facet` when given."""
+    significant = df["significant"] if "significant" in df else pd.Series(False, index=df.index)
+    df = df.assign(
+        setting=[f"k={a}, noise={b:g}" for a, b in zip(df["k"], df["noise"], strict=True)],
+        star=["*" if s else "" for s in significant.fillna(False).astype(bool)],
+    )
+    colour, methods = method_colour(df["label"])
+    base = alt.Chart().encode(
+        x=alt.X("setting:N", sort=list(dict.fromkeys(df["setting"])), title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("label:N", sort=methods),
+        color=colour,
+        tooltip=[
+            alt.Tooltip("label:N", title="method"),
+            "setting:N",
+            alt.Tooltip(f"{y}:Q", format="+.4f" if y == "diff" else ".4f"),
+            alt.Tooltip(f"{low}:Q", format=".4f", title="95% low"),
+            alt.Tooltip(f"{high}:Q", format=".4f", title="95% high"),
+            *([alt.Tooltip("p_adj:Q", format=".2g", title="adjusted p")] if "p_adj" in df else []),
+        ],
+    )
+    bars = base.mark_bar().encode(y=alt.Y(f"{y}:Q", title="value (95% interval over users)"))
+    whiskers = base.mark_rule().encode(y=f"{low}:Q", y2=f"{high}:Q", color=alt.value("black"))
+    stars = base.mark_text(dy=-8, fontSize=16).encode(y=f"{high}:Q", text="star:N")
+    zero = alt.Chart().mark_rule(strokeDash=[4, 3], color="gray").encode(y=alt.datum(0))
+    layers = alt.layer(bars, whiskers, stars, zero, data=df)
+    if facet is None:
+        return layers.properties(title=title, width=max(LINE_W, 90 * df["setting"].nunique()), height=BARS_H)
+    panels = layers.properties(width=max(240, 80 * df["setting"].nunique()), height=BARS_H)
+    facets = panels.facet(column=alt.Column(f"{facet}:N", title=None)).properties(title=title)
+    return facets.resolve_scale(xOffset="independent")

@@ -1,4 +1,5 @@
-"""Plotly figures of the Compare and Prompt explorer pages (drawing only, no computing)."""
+"""Plotly figures of the Prompt explorer (drawing only, no computing): its scatter of up to tens of thousands of
+users, where Plotly's point selection picks a user."""
 
 from __future__ import annotations
 
@@ -6,58 +7,6 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
-
-from ppr.report.tables import k_order
-from ui.palette import colour_map
-
-LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 360}
-
-
-def method_lines(df: pd.DataFrame, x: str, title: str) -> go.Figure:
-    """Mean per method along k-shot or noise; error bars: the 95% interval over users."""
-    df = df.assign(above=df["ci_high"] - df["mean"], below=df["mean"] - df["ci_low"])
-    fig = px.line(
-        df,
-        x=x,
-        y="mean",
-        error_y="above",
-        error_y_minus="below",
-        color="label",
-        color_discrete_map=colour_map(df["label"]),
-        markers=True,
-        title=title,
-        labels={"mean": "mean (95% interval over users)", "label": "method"},
-    )
-    fig.update_layout(**LAYOUT)
-    if x == "k":
-        fig.update_xaxes(type="category", categoryorder="array", categoryarray=sorted(df["k"].unique(), key=k_order))
-    return fig
-
-
-def difference_bars(df: pd.DataFrame, y: str, low: str, high: str, title: str, facet: str | None = None) -> go.Figure:
-    """One bar per method and (k, noise) setting with its 95% interval; '*' over significant bars."""
-    df = df.assign(
-        setting=[f"k={a}, noise={b:g}" for a, b in zip(df["k"], df["noise"], strict=True)],
-        above=df[high] - df[y],
-        below=df[y] - df[low],
-    )
-    text = ["*" if s else "" for s in df.get("significant", pd.Series(False, index=df.index)).fillna(False)]
-    fig = px.bar(
-        df,
-        x="setting",
-        y=y,
-        error_y="above",
-        error_y_minus="below",
-        color="label",
-        color_discrete_map=colour_map(df["label"]),
-        barmode="group",
-        facet_col=facet,
-        title=title,
-        text=text,
-    )
-    fig.update_traces(textposition="outside")
-    fig.update_layout(**LAYOUT)
-    return fig
 
 
 def vector_scatter(

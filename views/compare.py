@@ -22,9 +22,8 @@ from ppr.report.tables import (
     sweep_table,
 )
 from ppr.runs.folder import readable
-from ui.charts import cohort_bars
-from ui.downloads import chart_downloads, csv_download, figure_download
-from ui.plots import difference_bars, method_lines
+from ui.charts import cohort_bars, difference_bars, method_lines
+from ui.downloads import chart_downloads, csv_download
 from ui.state import get_store, kept
 
 NO_SWEEP = (
@@ -183,15 +182,15 @@ with tab_lines:
     with left:
         noise = st.selectbox("Noise rate", noises, key=kept("compare_noise_for_k")) if len(noises) > 1 else noises[0]
         fig = method_lines(main[main["noise"] == noise], "k", f"{mname} ({gname}) across k-shot, noise {noise:g}")
-        st.plotly_chart(fig, key="compare_fig_k")
-        figure_download(fig, f"{sid}-{metric}-{group}-k", "dl_fig_k")
+        st.altair_chart(fig, key="compare_fig_k")
+        chart_downloads(fig, f"{sid}-{metric}-{group}-k", "dl_fig_k")
     with right:
         k = st.selectbox("k-shot", ks, index=len(ks) - 1, key=kept("compare_k_for_noise")) if len(ks) > 1 else ks[0]
         fig = method_lines(
             main[main["k"] == k].sort_values("noise"), "noise", f"{mname} ({gname}) across noise rate, k {k}"
         )
-        st.plotly_chart(fig, key="compare_fig_noise")
-        figure_download(fig, f"{sid}-{metric}-{group}-noise", "dl_fig_noise")
+        st.altair_chart(fig, key="compare_fig_noise")
+        chart_downloads(fig, f"{sid}-{metric}-{group}-noise", "dl_fig_noise")
 
 with tab_rel:
     rel = main[(main["label"] != BASELINE) & main["diff"].notna()]
@@ -205,8 +204,8 @@ with tab_rel:
             "diff_high",
             f"Difference to {BASELINE}, {mname} ({gname}); * = adjusted p < {ALPHA}",
         )
-        st.plotly_chart(fig, key="compare_fig_rel")
-        figure_download(fig, f"{sid}-{metric}-{group}-difference", "dl_fig_rel")
+        st.altair_chart(fig, key="compare_fig_rel")
+        chart_downloads(fig, f"{sid}-{metric}-{group}-difference", "dl_fig_rel")
 
 with tab_who:
     ds = sweep_dataset(sweep)
@@ -271,8 +270,8 @@ with tab_abl:
     else:
         abl = sel[sel["method"].isin(["ppr-light", "ppr-full"])]
         fig = difference_bars(abl, "mean", "ci_low", "ci_high", f"Ablations: {mname} ({gname})", facet="method")
-        st.plotly_chart(fig, key="compare_fig_ablation")
-        figure_download(fig, f"{sid}-{metric}-{group}-ablation", "dl_fig_abl")
+        st.altair_chart(fig, key="compare_fig_ablation")
+        chart_downloads(fig, f"{sid}-{metric}-{group}-ablation", "dl_fig_abl")
 
 with tab_params:
     if shares.empty:

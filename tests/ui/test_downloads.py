@@ -1,35 +1,35 @@
-"""Figure downloads open offline: plotly.js travels inside the HTML."""
+"""Chart downloads without a browser or a network: PNG, SVG and an HTML page with Vega inside."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+import xml.etree.ElementTree as ET
 
-from ui.downloads import standalone_html
+import altair as alt
+import pandas as pd
+import pytest
 
-
-def test_standalone_html_embeds_plotly_and_the_data() -> None:
-    fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[0.25, 0.5, 0.75], name="ppr-full"))
-    html = standalone_html(fig)
-    assert html.lstrip().lower().startswith("<!doctype html>")
-    assert "<script src=" not in html  # no script is fetched from a network (the CDN link is what we replaced)
-    assert "Plotly.newPlot" in html and len(html) > 1_000_000  # plotly.js itself is inlined
-    assert '"ppr-full"' in html and "0.75" in html
+from ui.downloads import html, png, svg
 
 
-def test_altair_charts_as_png_and_svg_without_a_browser() -> None:
-    import xml.etree.ElementTree as ET
+@pytest.fixture(scope="module")
+def chart() -> alt.Chart:
+    data = pd.DataFrame({"method": ["finetune", "ppr-full"], "ndcg": [0.61, 0.6437]})
+    return alt.Chart(data, title="T").mark_bar().encode(x="method:N", y="ndcg:Q").properties(width=200, height=100)
 
-    import altair as alt
-    import pandas as pd
 
-    from ui.downloads import png, svg
-
-    chart = alt.Chart(pd.DataFrame({"method": ["finetune", "ppr-full"], "ndcg": [0.61, 0.64]}), title="T").mark_bar()
-    chart = chart.encode(x="method:N", y="ndcg:Q").properties(width=200, height=100)
+def test_altair_charts_as_png_and_svg_without_a_browser(chart) -> None:
     image = png(chart)
     assert image[:8] == b"\x89PNG\r\n\x1a\n"
     width = int.from_bytes(image[16:20], "big")
     assert width >= 400  # drawn at twice the pixel size
-    root = ET.fromstring(svg(chart))
-    assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    assert "ppr-full" in svg(chart)  # the axis labels are text in the SVG
+    drawn = svg(chart)
+    assert ET.fromstring(drawn).tag == "{http://www.w3.org/2000/svg}svg"
+    assert "ppr-full" in drawn  # the axis labels are text in the SVG
+
+
+def test_the_html_download_opens_offline_with_the_data_inside(chart) -> None:
+    page = html(chart)
+    assert page.lstrip().lower().startswith("<!doctype html>")
+    assert "<script src=" not in page  # nothing is fetched from a CDN: Vega is inlined
+    assert "vegaEmbed" in page and len(page) > 300_000
+    assert "0.6437" in page and "ppr-full" in page

@@ -7,7 +7,7 @@ import json
 import shutil
 
 import numpy as np
-from _apptest import empty_home, plotly_figures, start, texts, vega_specs  # noqa: F401
+from _apptest import empty_home, start, texts, vega_specs  # noqa: F401
 
 from ppr.data.store import Store
 from ppr.jobs.sweep import sweep_runs
@@ -20,12 +20,24 @@ from ui.palette import METHOD_COLOURS
 PAGE = "views/compare.py"
 
 
+def _title(spec: dict) -> str:
+    title = spec.get("title", "")
+    return title["text"] if isinstance(title, dict) else str(title)
+
+
 def _fig(at, word: str) -> dict:
-    return next(f for f in plotly_figures(at) if word in f["layout"]["title"]["text"])
+    """The Altair chart whose title holds `word`, its one dataset as spec["data"] (a DataFrame)."""
+    spec = next(v for v in vega_specs(at) if word in _title(v))
+    [spec["data"]] = spec["datasets"].values()
+    return spec
 
 
-def _ys(fig: dict, name: str) -> np.ndarray:
-    return np.asarray(next(t for t in fig["data"] if t["name"] == name)["y"], dtype=float)
+def _ys(fig: dict, name: str, column: str = "mean") -> np.ndarray:
+    return fig["data"].loc[fig["data"]["label"] == name, column].to_numpy(dtype=float)
+
+
+def _names(fig: dict) -> set[str]:
+    return set(fig["data"]["label"])
 
 
 def test_no_sweep_says_what_to_do(empty_home) -> None:
@@ -39,33 +51,38 @@ def test_sweep_charts_follow_the_report_and_the_metric_selector(sweep_home) -> N
     at = start(PAGE)
     assert at.selectbox(key="compare_sweep").value == sid
     fig = _fig(at, "across k-shot")
-    assert {t["name"] for t in fig["data"]} == {"finetune", "ppr-light"}  # ablations hidden by default
+    assert _names(fig) == {"finetune", "ppr-light"}  # ablations hidden by default
     want = table[(table["metric"] == "ndcg@10") & (table["group"] == "joint") & (table["label"] == "ppr-light")]
     want = want.set_index("k").loc[["2", "all"], "mean"].to_numpy()
-    assert np.allclose(_ys(fig, "ppr-light"), want)
-    assert list(fig["data"][0]["x"]) == ["2", "all"]
+    light = fig["data"][fig["data"]["label"] == "ppr-light"]
+    assert list(light["setting"]) == ["2", "all"] and np.allclose(light["mean"], want)
+    assert fig["layer"][0]["encoding"]["x"]["sort"] == ["2", "all"]  # 'all' last, whatever the rows' order
 
     at.selectbox(key="compare_metric").set_value("auc").run()
     assert not at.exception, at.exception
     fig = _fig(at, "across k-shot")
-    assert "AUC" in fig["layout"]["title"]["text"]
+    assert "AUC" in _title(fig)
     auc = table[(table["metric"] == "auc") & (table["group"] == "joint") & (table["label"] == "ppr-light")]
-    assert np.allclose(_ys(fig, "ppr-light"), auc.set_index("k").loc[["2", "all"], "mean"].to_numpy())
+    rows = auc.set_index("k").loc[["2", "all"]]
+    assert np.allclose(_ys(fig, "ppr-light"), rows["mean"].to_numpy())
     assert not np.allclose(auc["mean"].to_numpy(), want)
+    whiskers = fig["layer"][1]["encoding"]  # each point's 95% interval over users
+    assert whiskers["y"]["field"] == "ci_low" and whiskers["y2"]["field"] == "ci_high"
+    assert np.allclose(_ys(fig, "ppr-light", "ci_high"), rows["ci_high"].to_numpy())
 
     diff = _fig(at, "Difference to finetune")
-    assert {t["name"] for t in diff["data"]} == {"ppr-light"}
-    rows = auc.set_index("k").loc[["2", "all"]]
-    assert np.allclose(_ys(diff, "ppr-light"), rows["diff"].to_numpy())  # bars: the per-user difference
-    bars = next(t for t in diff["data"] if t["name"] == "ppr-light")
-    assert np.allclose(bars["error_y"]["array"], (rows["diff_high"] - rows["diff"]).to_numpy())  # 95% interval
-    line = next(t for t in _fig(at, "across k-shot")["data"] if t["name"] == "ppr-light")
-    assert np.allclose(line["error_y"]["array"], (rows["ci_high"] - rows["mean"]).to_numpy())
+    assert _names(diff) == {"ppr-light"}
+    assert np.allclose(_ys(diff, "ppr-light", "diff"), rows["diff"].to_numpy())  # bars: the per-user difference
+    assert np.allclose(_ys(diff, "ppr-light", "diff_high"), rows["diff_high"].to_numpy())  # 95% interval
+    assert [layer["mark"]["type"] for layer in diff["layer"][:3]] == ["bar", "rule", "text"]
+    stars = diff["data"].set_index("setting")["star"]
+    assert list(stars) == ["*" if s else "" for s in rows["significant"]]
 
     at.toggle(key="compare_ablations").set_value(True).run()
     assert not at.exception, at.exception
-    assert {t["name"] for t in _fig(at, "across k-shot")["data"]} == {"finetune", "ppr-light", "ppr-light-nocl"}
-    assert any(t["name"] == "ppr-light-nocl" for t in _fig(at, "Ablations")["data"])
+    assert _names(_fig(at, "across k-shot")) == {"finetune", "ppr-light", "ppr-light-nocl"}
+    ablations = _fig(at, "Ablations")
+    assert "ppr-light-nocl" in _names(ablations) and ablations["facet"]["column"]["field"] == "method"
 
     claims = at.dataframe[0].value
     assert (
@@ -79,9 +96,9 @@ def test_sweep_charts_follow_the_report_and_the_metric_selector(sweep_home) -> N
     assert set(paper["method"]) == {"finetune", "ppr-light", "ppr-light-nocl"} and "AUC" in paper.columns
     assert paper["AUC"].str.contains(r"\[").all()  # every cell with its interval
     buttons = at.get("download_button")
-    assert {b.label for b in buttons} >= {"Download table (CSV)", "Download figure (HTML)"}
-    html = [b.proto for b in buttons if b.label == "Download figure (HTML)"]
-    assert html and all(p.deferred_file_id and not p.url for p in html)  # built on click, not on every rerun
+    assert {b.label for b in buttons} >= {"Download table (CSV)", "PNG", "SVG", "HTML"}
+    drawn = [b.proto for b in buttons if b.label in ("PNG", "SVG", "HTML")]
+    assert len(drawn) >= 9 and all(p.deferred_file_id and not p.url for p in drawn)  # drawn on click only
 
 
 def test_choices_survive_a_visit_to_another_page(sweep_home) -> None:
@@ -98,7 +115,7 @@ def test_choices_survive_a_visit_to_another_page(sweep_home) -> None:
     assert at.selectbox(key="compare_sweep").value == sid
     assert at.selectbox(key="compare_metric").value == "auc" and at.selectbox(key="compare_group").value == "zero"
     assert at.toggle(key="compare_ablations").value and at.selectbox(key="compare_table_k").value == "all"
-    assert "AUC (zero-shot)" in _fig(at, "across k-shot")["layout"]["title"]["text"]
+    assert "AUC (zero-shot)" in _title(_fig(at, "across k-shot"))
 
 
 def test_who_gains_draws_the_cohort_differences_with_intervals(sweep_home) -> None:
@@ -121,16 +138,31 @@ def test_who_gains_draws_the_cohort_differences_with_intervals(sweep_home) -> No
     assert "fewer than 20 users is pale" in texts(at.caption)
 
 
+def _colour_scales(node: dict):
+    """Every colour scale with a domain in a (layered, faceted) Vega-Lite spec."""
+    scale = node.get("encoding", {}).get("color", {}).get("scale") or {}
+    if "domain" in scale:
+        yield scale
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        for child in node.get(key, []):
+            yield from _colour_scales(child)
+    if "spec" in node:
+        yield from _colour_scales(node["spec"])
+
+
 def test_one_colour_per_method_in_every_chart(sweep_home) -> None:
     at = start(PAGE)
+    at.toggle(key="compare_ablations").set_value(True).run()
     checked = set()
-    for fig in plotly_figures(at):
-        for trace in fig["data"]:
-            if trace.get("name") in METHOD_COLOURS:
-                colour = trace.get("marker", {}).get("color") or trace.get("line", {}).get("color")
-                assert colour == METHOD_COLOURS[trace["name"]], (fig["layout"]["title"]["text"], trace["name"])
-                checked.add((fig["layout"]["title"]["text"].split(",")[0], trace["name"]))
-    assert len(checked) >= 4, checked  # lines across k and noise, difference bars: finetune and ppr-light
+    for spec in vega_specs(at):
+        for scale in _colour_scales(spec):
+            for label, colour in zip(scale["domain"], scale["range"], strict=True):
+                if label in METHOD_COLOURS:
+                    assert colour == METHOD_COLOURS[label], (_title(spec), label)
+                    checked.add((_title(spec).split(",")[0], label))
+    charts = {title for title, _ in checked}
+    assert {"finetune", "ppr-light"} <= {label for _, label in checked}
+    assert len(charts) >= 4, checked  # across k, across noise, the difference bars and the ablations
 
 
 def test_the_backbone_selector_lists_the_sweeps_of_each_backbone(sweep_home) -> None:
