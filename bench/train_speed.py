@@ -1,4 +1,4 @@
-"""Warm-training speed and quality of a backbone (--backbone sasrec|cl4srec|gru4rec) on ml-100k, leave-one-out.
+"""Warm-training speed and quality of a backbone (--backbone sasrec|cl4srec|gru4rec|bert4rec) on ml-100k, leave-one-out.
 
 Protocol (the RecBole comparison): every user's last click is the test target, the
 second-to-last the validation target; each target is ranked against --negatives
@@ -142,7 +142,7 @@ def synth_epoch_seconds(n_users: int, spec: RunSpec, seed: int, device: torch.de
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data" / "ml-100k")
-    ap.add_argument("--backbone", default="sasrec", help="sasrec | cl4srec | gru4rec")
+    ap.add_argument("--backbone", default="sasrec", help="sasrec | cl4srec | gru4rec | bert4rec")
     ap.add_argument("--negatives", type=int, default=100)
     ap.add_argument("--epochs", type=int, default=None, help="default: WarmSpec's")
     ap.add_argument("--patience", type=int, default=None)

@@ -23,7 +23,7 @@ COMMANDS = {
     "data": ("data", "import, generate, inspect, query and split datasets"),
     "warm": (
         "train",
-        "warm-train a backbone (sasrec, cl4srec, gru4rec) on a dataset's warm users (writes a run folder)",
+        "warm-train a backbone (sasrec, cl4srec, gru4rec, bert4rec) on a dataset's warm users (writes a run folder)",
     ),
     "tune": ("train", "tune a warmed model for cold users with one method and score it (writes a run folder)"),
     "sweep": ("jobs", "run a grid of tuning cells (method x k-shot x noise x seed x ablation)"),

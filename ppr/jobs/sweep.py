@@ -157,7 +157,7 @@ def list_sweeps(store: Store, warn: Log | None = to_stderr) -> list[str]:
 
 
 def sweep_backbones(store: Store, warn: Log | None = to_stderr) -> dict[str, str]:
-    """Sweep id -> the backbone its runs warm-train (sasrec, cl4srec, gru4rec), for every readable sweep."""
+    """Sweep id -> the backbone its runs warm-train (sasrec, cl4srec, gru4rec, bert4rec), for every readable sweep."""
     return {
         sid: body.get("spec", {}).get("base", {}).get("backbone", {}).get("kind", "sasrec")
         for sid, body in _readable(store, warn).items()

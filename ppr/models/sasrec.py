@@ -31,7 +31,7 @@ from ppr.models.backbone import Dropout, SequenceBackbone, init_weights, prefix_
 from ppr.spec.run import BackboneSpec
 
 
-class _Block(nn.Module):
+class Block(nn.Module):
     """Post-LN block: x = LN(x + drop(attn(x))); x = LN(x + drop(ffn(x)))."""
 
     def __init__(self, d: int, n_heads: int, d_ff: int, dropout: float) -> None:
@@ -78,7 +78,7 @@ class SASRec(SequenceBackbone):
         self.pos_emb = nn.Embedding(cfg.max_len, cfg.d)
         self.emb_ln = nn.LayerNorm(cfg.d, eps=1e-12)
         self.emb_drop = Dropout(cfg.dropout)
-        self.blocks = nn.ModuleList(_Block(cfg.d, cfg.n_heads, cfg.d_ff, cfg.dropout) for _ in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(Block(cfg.d, cfg.n_heads, cfg.d_ff, cfg.dropout) for _ in range(cfg.n_layers))
         self.apply(init_weights)
 
     @property

@@ -57,7 +57,8 @@ PROFILE_METHODS = ("pop-profile", "melu", "gce-gnn", "finetune", "adapter", "ppr
 OWN_MODELS = ("melu", "gce-gnn")  # baselines with a network of their own, trained from scratch
 NO_WARM = (*COUNTED, *OWN_MODELS)  # start from no warm run
 NO_ZERO_SHOT = ("warm-only", "sasrec")  # read clicks only: a user without clicks gets no score (n/a, not ties)
-BACKBONES = ("sasrec", "cl4srec", "gru4rec")
+BACKBONES = ("sasrec", "cl4srec", "gru4rec", "bert4rec")
+DEEP_PREFIX_BACKBONES = ("sasrec", "cl4srec")  # a prompt per Transformer layer; gru4rec and bert4rec read one prefix
 LOSSES = ("softmax", "bpr")
 DECAYS = ("cosine", "none")
 # Per-method defaults, picked by validation joint NDCG@10 on ml-100k (seed 0, batch 32):
@@ -144,7 +145,7 @@ class BackboneSpec(Settings):
     kind: str = setting(
         "sasrec",
         "sequence model (cl4srec: SASRec warm-trained with CL4SRec's contrastive loss; gru4rec: reads the prompt "
-        "as pseudo-items)",
+        "as pseudo-items; bert4rec: bidirectional, warm-trained on the cloze task)",
         choices=BACKBONES,
         flag="backbone",
     )
@@ -265,9 +266,10 @@ class RunSpec:
     tune: TuneSpec | None = None
 
     def __post_init__(self) -> None:
-        if self.tune is not None and self.tune.deep_prefix and self.backbone.kind == "gru4rec":
+        if self.tune is not None and self.tune.deep_prefix and self.backbone.kind not in DEEP_PREFIX_BACKBONES:
             raise InputError(
-                "deep_prefix needs a Transformer backbone (sasrec, cl4srec); gru4rec has no layers to prefix."
+                f"deep_prefix needs one of {', '.join(DEEP_PREFIX_BACKBONES)}; {self.backbone.kind} reads the prompt "
+                "as one prefix of its input."
             )
 
     @property

@@ -8,8 +8,9 @@
                training's recipe on the same clicks as sasrec, the profile added through MLP_a; no warm run.
     melu       MeLU (ppr.models.melu): decision layers over the profile meta-learned over users as tasks
                (first-order MAML) on the warm users' clicks and the tuning users' first k; no warm run.
-    warm       the backbone (sasrec, cl4srec, gru4rec: ppr.models.registry) from scratch on the warm users'
-               clicks minus their two held-out ones; cl4srec adds CL4SRec's contrastive loss.
+    warm       the backbone (sasrec, cl4srec, gru4rec, bert4rec: ppr.models.registry) from scratch on the warm
+               users' clicks minus their two held-out ones; cl4srec adds CL4SRec's contrastive loss; bert4rec
+               learns BERT4Rec's cloze task instead of the next click.
     warm-only  the warmed backbone as is: no profile, no tuning (evaluation only). Zero-shot
                users have no clicks and no prompt, so every candidate ties.
     sasrec     the backbone from scratch (warm-training's recipe) on the warm users' clicks (minus their
@@ -57,6 +58,7 @@ TUNES_BACKBONE = ("sasrec", "finetune", "ppr-full")
 FROM_SCRATCH = ("sasrec", *OWN_MODELS)  # learn every warm user too, with warm-training's recipe
 ADAPTER_SHRINK = 4  # the adapter baseline's bottleneck: d / 4 wide
 CL4SREC_WEIGHT, CL4SREC_TEMPERATURE = 0.1, 1.0  # CL4SRec's lambda and tau
+CLOZE_SHARE, LAST_ONLY_SHARE = 0.2, 0.5  # BERT4Rec's mask proportion; windows masking only their last click
 
 
 def warm_model(spec: RunSpec, n_items: int) -> ColdStartRecommender:
@@ -197,6 +199,8 @@ def objective(spec: RunSpec) -> Objective:
     if spec.tune is None or spec.tune.method in FROM_SCRATCH:
         base = sampled_softmax if spec.warm.loss == "softmax" else next_item_bpr
         backbone_itself = spec.tune is None or spec.tune.method == "sasrec"  # not melu's or gce-gnn's network
+        if backbone_itself and spec.backbone.kind == "bert4rec":
+            return cloze(spec.warm.loss)
         return with_sequence_cl(base) if spec.backbone.kind == "cl4srec" and backbone_itself else base
     if not spec.tune.uses_cl:
         return next_item_bpr
@@ -232,6 +236,29 @@ def with_sequence_cl(base: Objective) -> Objective:
     return loss
 
 
+def cloze(loss: str) -> Objective:
+    """BERT4Rec's pre-training: CLOZE_SHARE of a window's clicks (at least one) replaced by the mask and each
+    predicted from both sides; as its paper adds samples that mask only the last click (the task it is used for),
+    LAST_ONLY_SHARE of the windows do that instead. Each masked click is scored against its slot's sampled
+    negatives (`loss`: softmax or bpr)."""
+
+    def cloze_loss(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+        tokens = batch.tokens
+        real = tokens != 0
+        draw = torch.rand(tokens.shape, generator=generator, device="cpu").to(tokens.device)
+        last_only = (torch.rand(len(tokens), generator=generator, device="cpu") < LAST_ONLY_SHARE).to(tokens.device)
+        masked = (draw < CLOZE_SHARE) & real & ~last_only.unsqueeze(1)
+        last = (real.sum(dim=1) - 1).clamp(min=0)
+        rows = torch.arange(len(tokens), device=tokens.device)
+        masked[rows, last] |= ~masked.any(dim=1) & real.any(dim=1)
+        pos, neg = _scores(model, batch, model.backbone.cloze_states(tokens, masked))
+        if loss == "bpr":
+            return _bpr_of(pos, neg, masked, batch.per_window)
+        return _softmax_of(pos, neg, masked, batch.per_window)
+
+    return cloze_loss
+
+
 def melu_loss(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
     """First-order MAML over users: each window's first half of clicks is the support set the decision layers
     adapt to, its second half the query set scored at the adapted layers (sampled softmax against the window's
@@ -261,11 +288,15 @@ def next_item_bpr(model: nn.Module, batch: Batch, generator: torch.Generator) ->
 
 def sampled_softmax(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
     """Cross-entropy of each target slot's positive against the window's sampled negatives."""
-    out = model.sequence_outputs(batch.inputs, batch.codes, zero_shot=True)
-    pos, neg = _scores(model, batch, out)
-    logits = torch.cat([pos.unsqueeze(-1), neg if batch.per_window else neg.unsqueeze(-1)], dim=-1).float()
+    pos, neg = _scores(model, batch, model.sequence_outputs(batch.inputs, batch.codes, zero_shot=True))
+    return _softmax_of(pos, neg, batch.target_mask, batch.per_window)
+
+
+def _softmax_of(pos: torch.Tensor, neg: torch.Tensor, slots: torch.Tensor, per_window: bool) -> torch.Tensor:
+    """Mean cross-entropy of the positive against its negatives over the `slots` (bool) that are targets."""
+    logits = torch.cat([pos.unsqueeze(-1), neg if per_window else neg.unsqueeze(-1)], dim=-1).float()
     loss = -torch.log_softmax(logits, dim=-1)[..., 0]
-    mask = batch.target_mask.to(loss.dtype)
+    mask = slots.to(loss.dtype)
     return (loss * mask).sum() / mask.sum().clamp(min=1.0)
 
 
@@ -281,9 +312,13 @@ def _scores(model: nn.Module, batch: Batch, out: torch.Tensor) -> tuple[torch.Te
 def _bpr(model: nn.Module, batch: Batch, out: torch.Tensor) -> torch.Tensor:
     """BPR of each target slot, averaged over its negatives."""
     pos, neg = _scores(model, batch, out)
-    if batch.per_window:
-        return bpr_loss(pos.unsqueeze(-1).expand_as(neg), neg, batch.target_mask.unsqueeze(-1).expand_as(neg))
-    return bpr_loss(pos, neg, batch.target_mask)
+    return _bpr_of(pos, neg, batch.target_mask, batch.per_window)
+
+
+def _bpr_of(pos: torch.Tensor, neg: torch.Tensor, slots: torch.Tensor, per_window: bool) -> torch.Tensor:
+    if per_window:
+        return bpr_loss(pos.unsqueeze(-1).expand_as(neg), neg, slots.unsqueeze(-1).expand_as(neg))
+    return bpr_loss(pos, neg, slots)
 
 
 def profile_codes(tune: TuneSpec, ds: Dataset, split: Split) -> np.ndarray:

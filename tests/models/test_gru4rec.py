@@ -49,7 +49,7 @@ def test_the_prompt_is_read_first_and_is_the_zero_shot_state() -> None:
 def test_a_deep_prefix_is_refused_with_a_reason() -> None:
     with pytest.raises(InputError, match="deep prefix"):
         _model().encode(torch.tensor([[1, 2]]), torch.randn(2, 1, 1, SPEC.d))
-    with pytest.raises(InputError, match="deep_prefix needs a Transformer"):
+    with pytest.raises(InputError, match="deep_prefix needs one of sasrec, cl4srec"):
         RunSpec("d@v1", "h", backbone=SPEC, tune=TuneSpec(deep_prefix=True))
     with pytest.raises(InputError, match="max_len"):
         _model()(torch.ones(1, 9, dtype=torch.long))

@@ -384,3 +384,22 @@ def test_melu_meta_learns_to_adapt_to_a_users_clicks(world) -> None:
     assert summary["zero"]["auc"] < 0.6 and summary["few"]["auc"] > 0.7, summary
     params = methods.parameter_report(model, ds.cardinalities)
     assert params["tuned"] == sum(p.numel() for p in model.parameters()) and params["share_of_finetune"] > 0
+
+
+def test_bert4rec_warm_trains_on_the_cloze_task(world) -> None:
+    """The warm objective of bert4rec hides clicks behind the mask vector (which only the cloze task trains); which
+    clicks it hides is drawn from the objective's generator."""
+    ds, split, _ = world
+    spec = dataclasses.replace(WARM, backbone=dataclasses.replace(WARM.backbone, kind="bert4rec"))
+    model = methods.warm_model(spec, ds.n_items)
+    t = trainer(spec, ds, split, model)
+    batch = next(iter(t.batches()))
+    loss = methods.objective(spec)(model.train(), batch, torch.Generator().manual_seed(0))
+    loss.backward()
+    assert torch.isfinite(loss) and model.backbone.mask_emb.grad.abs().sum() > 0
+    model.eval()
+    with torch.no_grad():
+        a = methods.objective(spec)(model, batch, torch.Generator().manual_seed(1))
+        b = methods.objective(spec)(model, batch, torch.Generator().manual_seed(1))
+        c = methods.objective(spec)(model, batch, torch.Generator().manual_seed(2))
+    assert a == b and a != c  # which clicks are hidden comes from the objective's generator

@@ -62,7 +62,7 @@ def test_number_inputs_take_bounds_default_and_help_from_the_declaration(at: App
 
 def test_a_choice_is_a_select_box_of_the_declared_choices(at: AppTest) -> None:
     box = at.selectbox(key="backbone")
-    assert box.options == ["sasrec", "cl4srec", "gru4rec"] and box.value == "sasrec"
+    assert box.options == ["sasrec", "cl4srec", "gru4rec", "bert4rec"] and box.value == "sasrec"
     assert box.help == declaration(field(BackboneSpec, "kind")).help
     box.select("gru4rec").run()
     assert at.session_state["returned"]["backbone"] == "gru4rec"
