@@ -32,6 +32,7 @@ COMMANDS = {
     "report": ("jobs", "comparison tables of a sweep (intervals over users, vs finetune, adjusted p)"),
     "recommend": ("recommend", "top items for a known user or a new profile (and first clicks) from a tuning run"),
     "attribution": ("attribution", "which profile attribute matters to a tuning run: leave one out, per test user"),
+    "scores": ("scores", "bring in scores another library computed on exported targets, as a method (`scores import`)"),
     "task": ("task", "other tasks: `task profile` predicts a profile attribute of cold users from their clicks"),
 }
 

@@ -11,7 +11,8 @@ One fold of a stored split, at one k-shot, becomes:
   dev and test with `neg_items`): ReChorus builds a row's history from the user's earlier rows, so with
   `--history_max min(k, max_len)` it reads the same histories.
 - `targets.tsv` (both formats): every validation and test target, zero-shot ones too, with its history
-  and its 99 fixed negatives (original ids): the candidates our metrics rank.
+  and its 99 fixed negatives (original ids): the candidates our metrics rank. Scores of them made elsewhere
+  come back as a method with `python -m ppr scores import` (ppr.runs.imported).
 Zero-shot targets (no click before them) are in targets.tsv only: sequential models of those libraries
 cannot score a user without clicks. Ids are the original ones, except ReChorus's integer ids (ids.tsv maps
 them back).
@@ -42,7 +43,7 @@ def export_split(ds: Dataset, split: Split, fmt: str, out: Path, k_shot: int | N
     out = Path(out)
     if out.exists():
         raise InputError(f"{out} exists already; export into a new folder (nothing was written).")
-    users, items = _original_ids(ds)
+    users, items = original_ids(ds)
     targets = targets_frame(split, users, items, k_shot, max_len)
     with staged_dir(out) as stage:
         targets.to_csv(stage / "targets.tsv", sep="\t", index=False)
@@ -197,7 +198,7 @@ def _rechorus_rows(offsets: np.ndarray, seq: np.ndarray, n: np.ndarray) -> pd.Da
     return pd.DataFrame({"user_id": users + 1, "item_id": seq[offsets[users] + pos], "time": offsets[users] + pos})
 
 
-def _original_ids(ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+def original_ids(ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """Original user ids by user and item ids by item (index 0: padding), refusing ids a token_seq cannot hold."""
     u, it = ds.users(), ds.items()
     users = np.empty(ds.n_users, dtype=object)

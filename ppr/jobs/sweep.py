@@ -26,6 +26,7 @@ from ppr.io import atomic_write_json
 from ppr.log import Log, to_stderr
 from ppr.runs.folder import Damaged, RunFolder, is_run_id, read_object
 from ppr.runs.status import STATES, now, process_started, read_status, same_process, write_status
+from ppr.runs.tracking import flock
 from ppr.spec.run import RunSpec
 from ppr.spec.sweep import SweepSpec
 
@@ -49,7 +50,8 @@ def queue_run(store: Store, spec: RunSpec, device: str, sweep: str | None = None
 
 
 def submit(store: Store, sweep: SweepSpec, device: str = "auto") -> dict[str, Any]:
-    """Create/refresh the sweep folder and its queued runs; returns sweep.json's content."""
+    """Create/refresh the sweep folder and its queued runs; returns sweep.json's content. Runs added to the sweep
+    from outside its grid (imported scores, `add_run`) stay listed."""
     store.open_exact(sweep.base.dataset, sweep.base.dataset_hash)
     sid = sweep.sweep_id
     order, rows, warm_ids, seed_start = [], [], [], {}
@@ -62,42 +64,67 @@ def submit(store: Store, sweep: SweepSpec, device: str = "auto") -> dict[str, An
             order.insert(seed_start[spec.tune.seed], wid)
         state = queue_run(store, spec, device, sid)
         order.append(spec.run_id)
-        t = spec.tune
-        rows.append(
-            {
-                "run_id": spec.run_id,
-                "warm_run": wid,
-                "method": t.method,
-                "label": t.label,
-                "ablation": abl,
-                "k": "all" if t.k_shot is None else str(t.k_shot),
-                "noise": t.noise,
-                "seed": t.seed,
-                "state_at_submit": state,
-            }
-        )
+        rows.append(cell_row(spec, abl, wid, state))
     folder = sweeps_dir(store) / sid
-    try:
-        old = read_object(folder / "sweep.json")
-    except (FileNotFoundError, Damaged):  # a new sweep, or a damaged file this submission replaces
-        old = {}
-    body = {
-        "id": sid,
-        "dataset": sweep.base.dataset,
-        "created": old.get("created", now()),
-        "submitted": now(),
-        "state": "queued",
-        "pid": None,
-        "device": device,
-        "spec": sweep.to_dict(),
-        "runs": order,
-        "warm_runs": warm_ids,
-        "cells": rows,
-    }
-    if old.get("state") in ("queued", "running") and _worker_alive(old):
-        body.update(state=old["state"], pid=old["pid"], pid_started=old.get("pid_started"))  # a worker has it
-    atomic_write_json(folder / "sweep.json", body)
+    with flock(folder / ".lock"):
+        try:
+            old = read_object(folder / "sweep.json")
+        except (FileNotFoundError, Damaged):  # a new sweep, or a damaged file this submission replaces
+            old = {}
+        added = [
+            c
+            for c in old.get("cells") or []
+            if isinstance(c, dict) and c.get("added") and is_run_id(c.get("run_id")) and c["run_id"] not in order
+        ]
+        body = {
+            "id": sid,
+            "dataset": sweep.base.dataset,
+            "created": old.get("created", now()),
+            "submitted": now(),
+            "state": "queued",
+            "pid": None,
+            "device": device,
+            "spec": sweep.to_dict(),
+            "runs": order + [c["run_id"] for c in added],
+            "warm_runs": warm_ids,
+            "cells": rows + added,
+        }
+        if old.get("state") in ("queued", "running") and _worker_alive(old):
+            body.update(state=old["state"], pid=old["pid"], pid_started=old.get("pid_started"))  # a worker has it
+        atomic_write_json(folder / "sweep.json", body)
     return body
+
+
+def cell_row(spec: RunSpec, ablation: str, warm_run: str | None, state: str) -> dict[str, Any]:
+    """A tuning run as sweep.json lists it among its cells."""
+    t = spec.tune
+    return {
+        "run_id": spec.run_id,
+        "warm_run": warm_run,
+        "method": t.method,
+        "label": t.label,
+        "ablation": ablation,
+        "k": "all" if t.k_shot is None else str(t.k_shot),
+        "noise": t.noise,
+        "seed": t.seed,
+        "state_at_submit": state,
+    }
+
+
+def add_run(store: Store, sid: str, run: RunFolder) -> bool:
+    """List a finished tuning run from outside the sweep's grid (imported scores) among its runs and cells, so
+    its report and the Compare page show it; False when the sweep lists it already. Submitting the sweep again
+    keeps it."""
+    read_sweep(store, sid)  # exists and reads
+    folder = sweeps_dir(store) / sid
+    with flock(folder / ".lock"):
+        body = _checked(folder / "sweep.json")
+        if run.id in body["runs"]:
+            return False
+        row = {**cell_row(run.spec(), "none", None, "done"), "added": now()}
+        body = {**body, "runs": [*body["runs"], run.id], "cells": [*body["cells"], row], "updated": now()}
+        atomic_write_json(folder / "sweep.json", body)
+    return True
 
 
 def read_sweep(store: Store, sid: str) -> dict[str, Any]:
@@ -191,8 +218,10 @@ def latest_sweeps(store: Store, n: int = 3) -> list[dict[str, Any]]:
 
 
 def update_sweep(folder: Path, **fields: Any) -> None:
-    body = read_object(folder / "sweep.json")
-    atomic_write_json(folder / "sweep.json", {**body, **fields, "updated": now()})
+    """Merge `fields` into sweep.json (under the sweep's lock: an `add_run` meanwhile is not lost)."""
+    with flock(folder / ".lock"):
+        body = read_object(folder / "sweep.json")
+        atomic_write_json(folder / "sweep.json", {**body, **fields, "updated": now()})
 
 
 def workers_dir(store: Store) -> Path:

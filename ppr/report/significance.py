@@ -56,10 +56,15 @@ def user_means(scores: pd.DataFrame, group: str, metrics: Sequence[str]) -> pd.D
 def compare(scores: pd.DataFrame, metrics: Sequence[str], baseline: str = BASELINE, seed: int = 0) -> pd.DataFrame:
     """COLUMNS per (label, group, metric) of per-target scores (columns label, method, seed, user, kind, metrics).
 
-    Methods that read clicks only (warm-only, sasrec) have no zero-shot or joint rows: n/a.
+    Methods that read clicks only (warm-only, sasrec) have no zero-shot or joint rows: n/a; so has a method that
+    scored no zero-shot target at all (scores imported from a library that cannot). A metric a method has no
+    values of (full-catalogue ranks of imported scores) has no row: n/a, not NaN.
     """
     metrics = [m for m in metrics if m in scores.columns]
     blind = set(scores.loc[scores["method"].isin(NO_ZERO_SHOT), "label"])
+    zero_scored = set(scores.loc[scores["kind"] == "zero", "label"])
+    if zero_scored:
+        blind |= set(scores["label"]) - zero_scored
     rows = []
     for g, group in enumerate(GROUPS):
         means = user_means(scores, group, metrics)
@@ -84,8 +89,11 @@ def _rows(
     rng: np.random.Generator,
     scores: pd.DataFrame,
 ) -> list[dict]:
-    """One row per metric for one method and group."""
-    lo, hi = bootstrap_interval(mine.to_numpy(np.float64), rng)
+    """One row per metric for one method and group (the metrics it has values of)."""
+    metrics = [m for m in metrics if mine[m].notna().any()]
+    if not metrics:
+        return []
+    lo, hi = bootstrap_interval(mine[metrics].to_numpy(np.float64), rng)
     out = [
         {
             "label": label,

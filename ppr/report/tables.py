@@ -38,6 +38,8 @@ GROUPS_SHOWN = ("joint", "few", "zero")
 NOTES = (
     f"{', '.join(NO_ZERO_SHOT)} read clicks only: a user without clicks gets no score from them, so their zero-shot "
     "and joint cells are n/a.",
+    "A method whose scores were imported without zero-shot ones (`python -m ppr scores import`) is n/a there and in "
+    "joint too; imported scores rank the sampled candidates only, so their full-catalogue cells are n/a.",
     f"{', '.join(COUNTED)}: popularity among the clicks a method may see (warm users' training clicks and the "
     "tuning users'); pop-profile conditions it on every profile attribute (naive Bayes).",
 )

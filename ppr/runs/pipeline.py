@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.metadata
-import platform
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -33,10 +31,11 @@ from ppr.models.popularity import SMOOTHING, CountModel
 from ppr.models.recommender import ColdStartRecommender
 from ppr.models.registry import build_backbone
 from ppr.runs.folder import Damaged, RunFolder
+from ppr.runs.imported import not_computed
 from ppr.runs.outputs import embeddings_frame
 from ppr.runs.status import append_metrics
-from ppr.runs.tracking import record_checkpoint, record_epoch, tracked
-from ppr.spec.run import COUNTED, OWN_MODELS, RunSpec
+from ppr.runs.tracking import library_versions, record_checkpoint, record_epoch, tracked
+from ppr.spec.run import COUNTED, IMPORTED, OWN_MODELS, RunSpec
 from ppr.train import methods
 from ppr.train.device import pick_device
 from ppr.train.trainer import Fit, Trainer
@@ -57,6 +56,8 @@ def compute(
             log(f"reusing complete run {run.id} ({run.path})")
             return run, True
         log(f"warning: {damage.split('; ')[0]}: computing run {run.id} again")
+    if spec.tune is not None and spec.tune.method == IMPORTED:
+        raise not_computed(run.id)
     warm = compute(store, spec.warm_run(), device, log, bar, wait)[0] if spec.needs_warm else None
     dev = pick_device(device)
     try:
@@ -83,6 +84,8 @@ def _dataset_kept(ds: Dataset) -> Iterator[None]:
 def load_model(store: Store, run: RunFolder) -> nn.Module:
     """A finished run's model on CPU, rebuilt from its spec and checkpoint."""
     spec = run.spec()
+    if spec.tune is not None and spec.tune.method == IMPORTED:
+        raise not_computed(run.id)
     ds = store.open_exact(spec.dataset, spec.dataset_hash)
     if spec.tune is not None and spec.tune.method in COUNTED:
         cards = ds.cardinalities if spec.tune.method == "pop-profile" else []
@@ -237,9 +240,3 @@ def _joint(scores: pd.DataFrame) -> dict[str, float]:
     if not len(scores):
         return {}
     return {k: v for k, v in summarize_scores(scores)["joint"].items() if k != "n"}
-
-
-@functools.cache
-def library_versions() -> dict[str, str]:
-    names = ("torch", "numpy", "pandas", "duckdb")
-    return {"python": platform.python_version(), **{n: importlib.metadata.version(n) for n in names}}

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import importlib.metadata
 import math
 import os
+import platform
 import signal
 import traceback
 from collections.abc import Iterator
@@ -155,3 +158,10 @@ def mark_failed(run_dir: Path, exc: BaseException) -> None:
 
 def mark_cancelled(run_dir: Path) -> None:
     write_status(run_dir, state="cancelled", finished=now(), pid=None, pid_started=None)
+
+
+@functools.cache
+def library_versions() -> dict[str, str]:
+    """The library versions a run's result records (read from the installed packages, torch not imported)."""
+    names = ("torch", "numpy", "pandas", "duckdb")
+    return {"python": platform.python_version(), **{n: importlib.metadata.version(n) for n in names}}

@@ -55,7 +55,11 @@ PPR_METHODS = ("ppr-light", "ppr-full")
 COUNTED = ("pop", "pop-profile")  # popularity baselines: counted from clicks, no model trained, no warm run
 PROFILE_METHODS = ("pop-profile", "melu", "gce-gnn", "finetune", "adapter", "ppr-light", "ppr-full")  # read profiles
 OWN_MODELS = ("melu", "gce-gnn")  # baselines with a network of their own, trained from scratch
-NO_WARM = (*COUNTED, *OWN_MODELS)  # start from no warm run
+# scores computed by another library (`python -m ppr scores import`): a finished run under its own name, never computed
+IMPORTED = "imported"
+NO_WARM = (*COUNTED, *OWN_MODELS, IMPORTED)  # start from no warm run
+ABLATION_TAGS = ("nocl", "nopaug", "nobaug")  # the parts of a PPR label that name a switched-off component
+_IMPORTED_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
 NO_ZERO_SHOT = ("warm-only", "sasrec")  # read clicks only: a user without clicks gets no score (n/a, not ties)
 BACKBONES = ("sasrec", "cl4srec", "gru4rec", "bert4rec")
 DEEP_PREFIX_BACKBONES = ("sasrec", "cl4srec")  # a prompt per Transformer layer; gru4rec and bert4rec read one prefix
@@ -197,7 +201,11 @@ class TuneSpec(Settings):
     """A cold-start method and its settings; None in lr/epochs/patience/batch_size = the method's default."""
 
     SECTION: ClassVar[str] = "Tuning"
-    method: str = setting("ppr-light", "cold-start method", choices=METHODS)
+    method: str = setting(
+        "ppr-light",
+        f"cold-start method ({IMPORTED}: scores brought in by `scores import`, never computed)",
+        choices=(*METHODS, IMPORTED),
+    )
     k_shot: int | None = setting(None, "clicks kept per cold user", lo=1, hi=1_000_000, none="all")
     fold: int = setting(0, "the fold of cold users tested (the other folds tune and validate)", lo=0, hi=99)
     noise: float = setting(0.0, "profile noise rate on cold users", lo=0.0, hi=1.0)
@@ -223,6 +231,31 @@ class TuneSpec(Settings):
     behavior_mask: float = setting(0.2, "click mask ratio of the behaviour view", lo=0.0, below=1.0)
     temperature: float = setting(0.2, "InfoNCE temperature", above=0.0, hi=100.0)
     cl_weight: float = setting(0.1, "weight (lambda) of the contrastive loss", lo=0.0, hi=100.0)
+    imported: str | None = setting(
+        None, "the name an imported method's scores are shown under (method imported)", none="none", cli=False
+    )
+    scores_sha256: str | None = setting(None, "sha256 of the imported scores file", none="none", cli=False)
+
+    # recorded only when set: the descriptions, and so the ids, of every computed run stay as they were
+    RECORDED_WHEN_SET: ClassVar[tuple[str, ...]] = ("imported", "scores_sha256")
+
+    def check(self) -> None:
+        if self.method != IMPORTED:
+            for name in self.RECORDED_WHEN_SET:
+                if getattr(self, name) is not None:
+                    self.fail(name, f"none: it belongs to method {IMPORTED}")
+            return
+        if self.imported is None or self.scores_sha256 is None:
+            self.fail(
+                "method",
+                f"a method that is computed ({', '.join(METHODS)}): {IMPORTED} runs hold scores made elsewhere, "
+                "brought in by `python -m ppr scores import`",
+            )
+        if not re.fullmatch(r"[0-9a-f]{64}", self.scores_sha256):
+            self.fail("scores_sha256", "64 lower-case hex digits")
+        expected = imported_name_problem(self.imported)
+        if expected:
+            self.fail("imported", expected)
 
     def resolved(self, name: str) -> Any:
         """lr, epochs, patience or batch_size as the run uses it (the method's default when unset)."""
@@ -239,14 +272,18 @@ class TuneSpec(Settings):
 
     @property
     def label(self) -> str:
-        """Method name plus the toggles that change it, e.g. 'ppr-full-nocl' (used in tables)."""
+        """Method name plus the toggles that change it, e.g. 'ppr-full-nocl' (used in tables); an imported
+        method's own name."""
+        if self.method == IMPORTED:
+            return self.imported
         if self.method not in PPR_METHODS:
             return self.method
         parts = [self.method]
+        nocl, nopaug, nobaug = ABLATION_TAGS
         if not self.cl:
-            parts.append("nocl")
+            parts.append(nocl)
         else:
-            parts += [t for t, on in (("nopaug", self.prompt_aug), ("nobaug", self.behavior_aug)) if not on]
+            parts += [t for t, on in ((nopaug, self.prompt_aug), (nobaug, self.behavior_aug)) if not on]
         if self.prompt_tokens != 1:
             parts.append(f"p{self.prompt_tokens}")
         if self.deep_prefix:
@@ -294,7 +331,11 @@ class RunSpec:
         return dataclasses.replace(self, warm=dataclasses.replace(self.warm, seed=tune.seed), tune=tune)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The description as plain data (spec.json, run ids); TuneSpec.RECORDED_WHEN_SET fields only when set."""
+        d = dataclasses.asdict(self)
+        if d["tune"] is not None:
+            d["tune"] = {k: v for k, v in d["tune"].items() if v is not None or k not in TuneSpec.RECORDED_WHEN_SET}
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunSpec:
@@ -318,6 +359,24 @@ class RunSpec:
             prefix = f"{self.dataset_name}-{t.label}-k{t.k_shot or 'all'}-r{t.noise:g}-s{t.seed}-f{t.fold}"
         clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", prefix).strip("-.") or "run"
         return f"{clean[:80]}-{digest({'semantics': SEMANTICS, 'spec': self.to_dict()})}"
+
+
+def imported_name_problem(name: str) -> str | None:
+    """What an imported method's name must be, when `name` is not that (None when it is): a label of its own,
+    which no computed run's label could be, and which tables do not read as an ablation (ABLATION_TAGS)."""
+    reserved = (*METHODS, IMPORTED, "warm")
+    if (
+        _IMPORTED_NAME.fullmatch(name)
+        and name not in reserved
+        and not any(name.startswith(f"{m}-") for m in PPR_METHODS)  # their labels go on: ppr-full-p2, ...
+        and not set(name.split("-")) & set(ABLATION_TAGS)
+    ):
+        return None
+    return (
+        "a short name of your own: 1 to 32 of a-z, 0-9, '-', '_', '.', starting with a letter or digit; not a "
+        f"built-in method's name ({', '.join(reserved)}), not beginning with {' or '.join(f'{m}-' for m in PPR_METHODS)}, "
+        f"no '-'-separated part {' or '.join(ABLATION_TAGS)}"
+    )
 
 
 def digest(obj: Any) -> str:

@@ -96,7 +96,7 @@ class SweepSpec:
         return f"{self.base.dataset_name}-{digest(self.to_dict())}"
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "base": self.base.to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SweepSpec:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from _fakeruns import scores_frame, write_run
 from _planted import TINY_FLAGS, planted_dataset
 
 from ppr.data.store import Store
 from ppr.jobs import sweep as sweeps
 from ppr.report.results import summary_rows
 from ppr.runs.folder import list_runs
+from ppr.spec.run import IMPORTED, RunSpec, TuneSpec, WarmSpec
+from ppr.spec.sweep import SweepSpec
 from ppr.train import methods
 
 TINY = [*TINY_FLAGS, "--epochs", "2"]
@@ -130,3 +134,29 @@ def test_a_run_that_raises_is_failed_with_its_traceback(home: Path, run_cli, mon
     assert f"{cell}" in out and "failed" in out
     rc, out, _ = run_cli("report", sid)
     assert rc == 0 and "1 failed" in out and "No finished tuning runs yet." in out
+
+
+def test_an_added_run_stays_listed_when_the_sweep_is_submitted_again_or_updated(home: Path) -> None:
+    """add_run lists a finished run from outside the grid (imported scores); submit and update_sweep keep it."""
+    store = Store(home)
+    ds = planted_dataset(store, n_users=300)
+    base = RunSpec(ds.ref, ds.content_hash, warm=WarmSpec(epochs=1))
+    sweep = SweepSpec.grid(base, ("pop",), (None,), (0.0,), (0,))
+    body = sweeps.submit(store, sweep)
+    imported = TuneSpec(method=IMPORTED, imported="bert4rec", scores_sha256="0" * 64)
+    run = write_run(home, base.tuned(imported), scores_frame(np.linspace(0, 1, 8), "test"))
+    assert sweeps.add_run(store, body["id"], run) and not sweeps.add_run(store, body["id"], run)
+    listed = sweeps.read_sweep(store, body["id"])
+    assert listed["runs"][-1] == run.id and listed["counts"]["done"] == 1
+    cell = listed["cells"][-1]
+    assert (cell["run_id"], cell["method"], cell["label"], cell["k"], cell["state_at_submit"]) == (
+        run.id,
+        IMPORTED,
+        "bert4rec",
+        "all",
+        "done",
+    )
+    sweeps.update_sweep(sweeps.sweeps_dir(store) / body["id"], state="done")
+    again = sweeps.submit(store, sweep)
+    assert again["runs"] == [*body["runs"], run.id] and [c["run_id"] for c in again["cells"]][-1] == run.id
+    assert [r.id for r in sweeps.sweep_runs(store, body["id"])][-1] == run.id

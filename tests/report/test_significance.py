@@ -102,6 +102,18 @@ def test_methods_that_read_clicks_only_have_no_zero_shot_or_joint_rows() -> None
     assert groups == {"few"}
 
 
+def test_a_method_without_zero_shot_or_full_catalogue_scores_has_no_such_rows_not_nan() -> None:
+    """Imported scores: zero-shot targets left out (so joint is n/a too), full-catalogue metrics absent."""
+    df = _scores(np.random.default_rng(5), {"finetune": 0.0, "bert4rec": 0.5})
+    df["full_ndcg@10"] = df["ndcg@10"].where(df["label"] == "finetune")
+    df = df[(df["label"] == "finetune") | (df["kind"] == "few")]
+    rows = compare(df, ["ndcg@10", "full_ndcg@10"])
+    mine = rows[rows["label"] == "bert4rec"]
+    assert set(zip(mine["group"], mine["metric"], strict=True)) == {("few", "ndcg@10")}
+    assert mine.iloc[0]["diff"] == pytest.approx(0.5, abs=0.15) and mine.iloc[0]["p_wilcoxon"] < 1e-6
+    assert len(rows[rows["label"] == "finetune"]) == 6 and not rows["mean"].isna().any()
+
+
 def test_the_corrected_by_user_test_keeps_false_positives_near_five_percent() -> None:
     """Two methods identical up to seed (same shift; their seeds draw independent effects), 20 cells, repeated:
     after BH across the cells, at most about 5% of cells come out significant. Pooling targets over seeds with

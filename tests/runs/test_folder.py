@@ -17,8 +17,8 @@ from _planted import planted_dataset
 from ppr.data.store import Store
 from ppr.errors import InputError
 from ppr.runs.folder import Damaged, RunFolder, complete_run, list_runs, readable, run_folder, spec_summary
-from ppr.runs.pipeline import library_versions
 from ppr.runs.status import STATES, read_status, write_status
+from ppr.runs.tracking import library_versions
 from ppr.spec import run as run_spec
 from ppr.spec.run import SEMANTICS, BackboneSpec, RunSpec, TuneSpec, WarmSpec
 

@@ -11,6 +11,7 @@ import pytest
 import ppr.spec.run
 from ppr.errors import InputError
 from ppr.spec.run import (
+    IMPORTED,
     METHOD_DEFAULTS,
     METHODS,
     SEMANTICS,
@@ -21,6 +22,7 @@ from ppr.spec.run import (
     TuneSpec,
     WarmSpec,
     digest,
+    imported_name_problem,
 )
 from ppr.spec.settings import declaration, value_types
 
@@ -120,6 +122,8 @@ def test_run_id_changes_with_every_setting() -> None:
     for node in ("split", "backbone", "warm", "tune"):
         part = getattr(base, node)
         for f in dataclasses.fields(part):
+            if f.name in TuneSpec.RECORDED_WHEN_SET:  # set together with method imported only: see below
+                continue
             other = _other_value(type(part), f.name, getattr(part, f.name))
             assert other is not None, (node, f.name)
             spec = dataclasses.replace(base, **{node: dataclasses.replace(part, **{f.name: other})})
@@ -130,7 +134,54 @@ def test_run_id_changes_with_every_setting() -> None:
         spec = dataclasses.replace(base, **{field: value})
         assert spec.run_id not in ids, field
         ids.add(spec.run_id)
-    assert changed == sum(len(dataclasses.fields(c)) for c in (SplitSpec, BackboneSpec, WarmSpec, TuneSpec))
+    assert changed == sum(len(dataclasses.fields(c)) for c in (SplitSpec, BackboneSpec, WarmSpec, TuneSpec)) - len(
+        TuneSpec.RECORDED_WHEN_SET
+    )
+
+
+def test_run_ids_of_computed_runs_are_those_of_before_imports() -> None:
+    """Fields an imported run sets are recorded only when set: every other run keeps its id (and its folder)."""
+    base = RunSpec("planted@v1", "hash0")
+    assert base.run_id == "planted-warm-54a8318eaf"
+    assert base.tuned(TuneSpec(method="finetune")).run_id == "planted-finetune-kall-r0-s0-f0-ee33565d83"
+    nocl = TuneSpec(method="ppr-full", k_shot=3, noise=0.3, seed=2, cl=False)
+    assert base.tuned(nocl).run_id == "planted-ppr-full-nocl-k3-r0.3-s2-f0-ce6aeb82f3"
+    assert not set(TuneSpec.RECORDED_WHEN_SET) & set(base.tuned(nocl).to_dict()["tune"])
+
+
+IMPORT = {"method": IMPORTED, "imported": "bert4rec", "scores_sha256": "ab" * 32}
+
+
+def test_an_imported_method_is_named_by_its_label_and_file() -> None:
+    tune = TuneSpec(**IMPORT, k_shot=5, seed=1)
+    spec = _spec(tune)
+    assert tune.label == "bert4rec" and not spec.needs_warm and not tune.reads_profile
+    assert re.fullmatch(r"planted-bert4rec-k5-r0-s1-f0-[0-9a-f]{10}", spec.run_id)
+    back = RunSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert back == spec and back.run_id == spec.run_id and back.to_dict()["tune"]["imported"] == "bert4rec"
+    ids = {spec.run_id}
+    for change in ({"imported": "bert4rec2"}, {"scores_sha256": "cd" * 32}, {"k_shot": None}):
+        ids.add(_spec(dataclasses.replace(tune, **change)).run_id)
+    assert len(ids) == 4
+
+
+@pytest.mark.parametrize(
+    ("tune", "message"),
+    [
+        ({"method": IMPORTED}, r"method='imported' is invalid: expected a method that is computed"),
+        ({**IMPORT, "scores_sha256": "xyz"}, "scores_sha256='xyz' is invalid: expected 64 lower-case hex digits"),
+        ({"method": "finetune", "imported": "x"}, "imported='x' is invalid: expected none: it belongs to method"),
+        ({**IMPORT, "imported": "finetune"}, "imported='finetune' is invalid: expected a short name of your own"),
+        ({**IMPORT, "imported": "ppr-full-p2"}, "not beginning with ppr-light- or ppr-full-"),
+        ({**IMPORT, "imported": "bert-nocl"}, "no '-'-separated part nocl"),
+        ({**IMPORT, "imported": "Bert"}, "imported='Bert' is invalid"),
+        ({**IMPORT, "imported": "b" * 33}, "is invalid: expected a short name"),
+    ],
+)
+def test_imported_settings_are_checked(tune: dict, message: str) -> None:
+    with pytest.raises(InputError, match=re.escape(message)):
+        TuneSpec(**tune)
+    assert imported_name_problem("sasrec-recbole") is None and imported_name_problem("gru4rec_v2.1") is None
 
 
 def test_run_id_includes_the_semantics_version(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -120,6 +120,14 @@ def test_sweep_id_is_stable_and_follows_the_grid() -> None:
     assert len({s.sweep_id for s in others} | {sweep.sweep_id}) == len(others) + 1
 
 
+def test_sweep_ids_are_those_of_before_imports() -> None:
+    """The tuning fields only imported runs set are not recorded in a sweep's description: the same ids as before."""
+    base = RunSpec("planted@v1", "hash0")
+    sweep = SweepSpec.grid(base, ("finetune", "ppr-light"), (1, None), (0.0,), (0, 1))
+    assert sweep.sweep_id == "planted-a41bb5218f"
+    assert "imported" not in sweep.to_dict()["base"]["tune"]
+
+
 def test_to_dict_from_dict_round_trip_through_json() -> None:
     sweep = _sweep(ablations=("none", "no-prompt-aug"))
     back = SweepSpec.from_dict(json.loads(json.dumps(sweep.to_dict())))

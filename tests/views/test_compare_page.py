@@ -8,13 +8,17 @@ import shutil
 
 import numpy as np
 from _apptest import empty_home, start, texts, vega_specs  # noqa: F401
+from _scores import finetune_cell, write_scores
 
+from ppr.data.export import original_ids, targets_frame
 from ppr.data.store import Store
-from ppr.jobs.sweep import sweep_runs
+from ppr.jobs.sweep import add_run, sweep_runs
 from ppr.report.cohorts import cohorts_of_runs
 from ppr.report.profile_task import of_runs
 from ppr.report.results import param_shares
 from ppr.report.tables import RANKINGS, sweep_table
+from ppr.runs.imported import import_scores
+from ppr.runs.pipeline import evaluated
 from ui.palette import METHOD_COLOURS
 
 PAGE = "views/compare.py"
@@ -196,3 +200,37 @@ def test_the_profile_prediction_tab_predicts_an_attribute_from_the_sweeps_runs(s
     assert {"finetune", "ppr-light", "majority", "logreg-profile"} <= set(shown.index)
     assert np.allclose(shown.loc[want.index, "accuracy"], want["accuracy"].round(4))
     assert shown.loc["ppr-light", "accuracy"] > shown.loc["majority", "accuracy"]  # the planted taste
+
+
+def test_imported_scores_show_as_a_method_with_na_where_they_have_none(sweep_home, tmp_path) -> None:
+    """A method whose scores were imported (few-shot only, no full-catalogue ranks) is drawn where it has figures,
+    in a colour of its own, and reads n/a elsewhere; no chart breaks on it."""
+    home, sid = sweep_home
+    store = Store(home)
+    like = finetune_cell(store, sid)
+    ev = evaluated(store, like)
+    tg = targets_frame(ev.split, *original_ids(ev.dataset), None, ev.spec.backbone.max_len)
+    write_scores(tmp_path / "s.csv", tg)
+    assert add_run(store, sid, import_scores(store, tmp_path / "s.csv", like, "bert4rec").run)
+    at = start(PAGE)
+    at.selectbox(key="compare_group").set_value("few").run()
+    assert not at.exception, at.exception
+    fig = _fig(at, "across k-shot")
+    line = fig["data"][fig["data"]["label"] == "bert4rec"]
+    assert list(line["setting"]) == ["all"] and np.allclose(line["mean"], [1.0])
+    scale = next(_colour_scales(fig))
+    colour = dict(zip(scale["domain"], scale["range"], strict=True))["bert4rec"]
+    assert colour and colour not in METHOD_COLOURS.values()
+    assert "bert4rec" in _names(_fig(at, "Difference to finetune"))
+    at.selectbox(key="compare_table_k").set_value("all").run()
+    paper = at.dataframe[1].value.set_index("method")
+    assert paper.loc["bert4rec", "NDCG@10"].startswith("1.0000 [1.0000, 1.0000]*")
+    at.selectbox(key="compare_group").set_value("joint").run()
+    assert not at.exception, at.exception
+    assert "bert4rec" not in _names(_fig(at, "across k-shot"))
+    assert set(at.dataframe[1].value.set_index("method").loc["bert4rec"]) == {"n/a"}
+    at.radio(key="compare_ranking").set_value("full").run()
+    assert not at.exception, at.exception
+    assert "bert4rec" not in _names(_fig(at, "across k-shot"))
+    at.selectbox(key="compare_who_by").set_value("taste").run()
+    assert not at.exception, at.exception
