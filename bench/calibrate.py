@@ -39,11 +39,11 @@ FORM_METHODS = "pop,pop-profile,finetune,ppr-light,ppr-full"
 
 
 def time_calibration(ds: Any, spec: RunSpec, device: str, per_role: int | None, repeat: int) -> dict[str, Any]:
-    """Median wall time and estimate over `repeat` calibrations of `spec`."""
+    """Median wall time and estimate over `repeat` calibrations of `spec` (of its timing key, as the form does)."""
     walls, cals = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        cals.append(estimate.calibrate(ds, spec, device, per_role))
+        cals.append(estimate.calibrate(ds, estimate.timing_key(spec), device, per_role))
         walls.append(time.perf_counter() - t0)
     _, epochs = estimate.epoch_range(spec)
     cal = cals[0]
@@ -101,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     results: dict[str, dict[str, Any]] = {}
     for name, spec in specs.items():
-        key = estimate.timing_key(spec)
-        results[name] = {mode: time_calibration(ds, key, args.device, n, args.repeat) for mode, n in modes.items()}
+        results[name] = {mode: time_calibration(ds, spec, args.device, n, args.repeat) for mode, n in modes.items()}
         for mode, r in results[name].items():
             print(_row(name, mode, r, results[name].get("full") if mode != "full" else None), flush=True)
     totals = {mode: sum(r[mode]["wall_s"] for r in results.values()) for mode in modes}

@@ -175,18 +175,16 @@ def calibrate(ds: Dataset, spec: RunSpec, device: str = "auto", per_role: int | 
     users = sample_users(split, per_role)
     part = sp.restricted(split, users)
     forked = [dev.index or 0] if dev.type == "cuda" else []
+    codes = None if spec.tune is None else ds.attribute_codes()[users]  # the sample's profiles
     with torch.random.fork_rng(devices=forked):
         if spec.tune is None:
-            model, codes = methods.warm_model(spec, ds.n_items), None
+            model = methods.warm_model(spec, ds.n_items)
         elif spec.tune.method in OWN_MODELS:
-            codes = ds.attribute_codes()[users]
             model = methods.scratch_model(spec, ds.n_items, ds.cardinalities, part)
         elif not spec.needs_warm:
-            codes = ds.attribute_codes()[users]
             model = methods.count_model(spec.tune, part, codes, ds.n_items, ds.cardinalities)
         else:
             model = methods.tuned_model(spec.tune, build_backbone(spec.backbone, ds.n_items), ds.cardinalities)
-            codes = ds.attribute_codes()[users]
         return _calibrate(ds, spec, split, part, model, codes, dev)
 
 
