@@ -1,7 +1,9 @@
 """Runs: launch a tune or a sweep on the active dataset in a background worker; watch, cancel and resume runs.
 
 Everything lives in the run folders (ppr.runs, ppr.jobs), so a refreshed tab or a CLI-started
-sweep shows the same runs; the sweep id in the URL (?sweep=ID) brings the view back.
+sweep shows the same runs; the sweep id in the URL (?sweep=ID) brings the view back. The launch
+form and the list show at once; the time estimate (a few timed training steps per run shape,
+cached) fills its place at the end of the script run, and launching never waits for it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from ppr.data.splits import fold_count
 from ppr.data.store import Dataset, Store, os_error_message
@@ -39,7 +42,7 @@ store = get_store()
 ds = active_dataset(store)
 
 
-@st.cache_data(show_spinner="Timing a few training steps of this configuration...", max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=256)
 def calibration(home: str, ref: str, content_hash: str, spec: str, device: str) -> estimate.Calibration:
     """Measured once per dataset content, timing-relevant settings (spec: its JSON) and device."""
     ds = Store(home).open(ref)
@@ -110,7 +113,8 @@ def sweep_from_form(ds: Dataset) -> tuple[SweepSpec, str]:
     return sweep, device
 
 
-def launch_form(store: Store, ds: Dataset) -> None:
+def launch_form(store: Store, ds: Dataset) -> Callable[[], None] | None:
+    """The form and its Launch button; returns what fills in the time estimate (None: nothing to estimate)."""
     st.subheader("Launch")
     st.caption(
         f"On **{ds.ref}**. One method, one k-shot, one noise rate and one seed is a single tune; "
@@ -119,37 +123,47 @@ def launch_form(store: Store, ds: Dataset) -> None:
     )
     try:
         sweep, device = sweep_from_form(ds)
-        dev = plans.device_name(device)
-        p = plans.make_plan(
-            store,
-            ds,
-            sweep,
-            dev,
-            lambda spec: calibration(str(store.home), ds.ref, ds.content_hash, plans.spec_json(spec), dev),
-        )
+        grid = plans.sweep_grid(store, sweep)
     except InputError as exc:
         st.error(str(exc))
-        return
-    st.markdown(
-        f"**{plans.plural(p.cells, 'tuning run')}** ({p.cells - p.todo_tune} already done) and "
-        f"**{plans.plural(p.warm, 'warm run')}** ({p.warm - p.todo_warm} already done): {p.time_text()}."
-    )
-    nothing_to_do = not p.todo_tune and not p.todo_warm
+        return None
+    nothing_to_do = not grid.todo
+    line, note = st.empty(), st.empty()
+    line.markdown(f"{grid.counts_text()}" + ("." if nothing_to_do else ": estimating ..."))
     if nothing_to_do:
-        st.caption("Every run of this grid is done already: its results are in the list below and on Compare.")
-    else:
-        busy = sum(r["state"] == "running" and not r["stale"] for r in control.run_rows(store, warn=None))
-        st.caption(p.caption(busy))
+        note.caption("Every run of this grid is done already: its results are in the list below and on Compare.")
     if st.button("Launch", type="primary", key="launch", disabled=nothing_to_do):
         try:
             sid, pid = control.start(store, sweep, device)
         except OSError as exc:  # a full disk, a read-only store: one paragraph, not a traceback
             st.error(os_error_message(exc, "launch the sweep"))
-            return
+            return None
         st.query_params[SWEEP_KEY] = sid
         st.session_state[_SHOW] = sid
         flash("success", f"Sweep **{sid}** submitted; worker {pid} computes it in the background.")
         st.rerun()
+    return None if nothing_to_do else lambda: show_estimate(store, ds, grid, device, line, note)
+
+
+def show_estimate(
+    store: Store, ds: Dataset, grid: plans.Grid, device: str, line: DeltaGenerator, note: DeltaGenerator
+) -> None:
+    """The grid's time estimate and what it rests on, in the placeholders the form left for them."""
+    dev = plans.device_name(device)
+    try:
+        p = plans.make_plan(
+            store,
+            ds,
+            grid,
+            dev,
+            lambda spec: calibration(str(store.home), ds.ref, ds.content_hash, plans.spec_json(spec), dev),
+        )
+    except InputError as exc:
+        line.error(str(exc))
+        return
+    line.markdown(f"{grid.counts_text()}: {p.time_text()}.")
+    busy = sum(r["state"] == "running" and not r["stale"] for r in control.run_rows(store, warn=None))
+    note.caption(p.caption(busy))
 
 
 def _act(action: Callable[[], str]) -> None:
@@ -267,10 +281,13 @@ def live_runs(store: Store) -> None:
 
 st.title("Runs")
 show_flash()
+estimate_later = None
 if ds is None:
     st.info(f"The store at `{store.home}` holds no dataset yet. Add one on the Data page, then launch runs here.")
     st.page_link("views/data.py", label="Open Data", icon=":material/database:")
 else:
-    launch_form(store, ds)
+    estimate_later = launch_form(store, ds)
 st.subheader("Runs")
 live_runs(store)
+if estimate_later is not None:  # last: the form and the list are on screen while the runs are timed
+    estimate_later()

@@ -348,10 +348,30 @@ def _simulate_cold(lengths: np.ndarray, cfg: SplitSpec, share: float) -> tuple[n
 
 def _crop(offsets: np.ndarray, items: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CSR of each user's first kept[u] clicks."""
-    new_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
-    np.cumsum(kept, out=new_offsets[1:])
-    src = np.repeat(offsets[:-1] - new_offsets[:-1], kept) + np.arange(new_offsets[-1], dtype=np.int64)
+    return _gather(offsets[:-1], kept, items)
+
+
+def _gather(starts: np.ndarray, counts: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR of items[starts[i] : starts[i] + counts[i]] for each i."""
+    new_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_offsets[1:])
+    src = np.repeat(starts - new_offsets[:-1], counts) + np.arange(new_offsets[-1], dtype=np.int64)
     return new_offsets, items[src]
+
+
+def restricted(split: Split, users: np.ndarray) -> Split:
+    """`split` over `users` alone (sorted ids; renumbered 0.. in that order): their roles, clicks and targets
+    (target ids kept, so negatives rows still match). A bounded share of a big split to measure on."""
+    users = np.asarray(users, dtype=np.int64)
+    offsets, items = _gather(split.offsets[users], np.diff(split.offsets)[users], split.items)
+    renumber = np.full(split.n_users, -1, dtype=np.int64)
+    renumber[users] = np.arange(len(users))
+    new_user = renumber[split.targets["user"].to_numpy()]
+    keep = new_user >= 0
+    targets = split.targets[keep].assign(user=new_user[keep].astype(np.int32)).reset_index(drop=True)
+    return dataclasses.replace(
+        split, roles=split.roles[users], simulated=split.simulated[users], offsets=offsets, items=items, targets=targets
+    )
 
 
 def crop_k_shot(

@@ -1,13 +1,20 @@
-"""How long a warm or tuning run will take: exact work counted, step time measured.
+"""How long a warm or tuning run will take: exact work counted, step time measured on a bounded sample.
 
 A run's cost is (training batches per epoch x seconds per batch + one validation pass
-+ the epoch checkpoint) x epochs, plus its one-off evaluations. Batches are counted from
-the very windows the run trains on (ppr.train.methods on the run's split), and seconds per
-batch are measured by building the run's model on the chosen device and timing a few real
-steps of its Trainer (real windows, fresh negatives, after one warm-up step) and one
-evaluation batch. Every method is measured on its own model, so what it trains (frozen
-backbone or not, sasrec's extra warm windows, CL's extra forward passes) is in the number,
-not in a guessed factor.
++ the epoch checkpoint) x epochs, plus its one-off evaluations.
+
+Counted on the whole split: batches per epoch (ceil(windows / batch size), the windows counted
+from every user's click count by ppr.train.methods.n_windows, none built) and the targets each
+validation and final evaluation scores.
+
+Measured on a sample: the split restricted to at most SAMPLE_USERS users of each role (warm,
+tune, val, test), drawn with a fixed seed; the run's model is built with the whole item catalogue
+on the chosen device, a few real steps of its Trainer are timed on the sample's windows (fresh
+negatives, after one warm-up step), and one evaluation batch of the sample's validation targets.
+Seconds per batch and per target do not depend on how many users there are, so the cost of the
+estimate is bounded whatever the dataset's size (the split's layout, numpy over the click counts,
+aside). Every method is measured on its own model, so what it trains (frozen backbone or not,
+sasrec's extra warm windows, CL's extra forward passes) is in the number, not in a guessed factor.
 
 Epochs are a range: early stopping can end a run after `patience` epochs without a better
 validation score, or it runs every epoch. Nothing is written to the store: a split that is
@@ -41,6 +48,8 @@ from ppr.train.trainer import Trainer
 
 MIN_STEPS, MAX_STEPS, MIN_TIMED_S = 3, 12, 0.25  # timed steps: at least 3, more while under 0.25 s
 EVAL_ROWS = 512  # targets in the timed evaluation batch (cost per target is flat at this size)
+SAMPLE_USERS = 2000  # users per role the steps and the evaluation are timed on
+SAMPLE_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class Calibration:
     val_s: float  # one validation pass
     final_s: float  # evaluation after training (test/val, or warm_val/warm_test)
     checkpoint_s: float  # serialising the epoch checkpoint
+    sampled_users: int = 0  # users whose windows and targets were timed (at most SAMPLE_USERS per role)
 
     @property
     def epoch_s(self) -> float:
@@ -157,41 +167,61 @@ def estimate_run(cal: Calibration, spec: RunSpec, past: dict[tuple[str, int], Pa
     return RunEstimate(cal, low, high, before.mean_epochs if before else None)
 
 
-def calibrate(ds: Dataset, spec: RunSpec, device: str = "auto") -> Calibration:
-    """Measure the run `spec` (warm-training when spec.tune is None) on `device`."""
+def calibrate(ds: Dataset, spec: RunSpec, device: str = "auto", per_role: int | None = SAMPLE_USERS) -> Calibration:
+    """Measure the run `spec` (warm-training when spec.tune is None) on `device`: timed on at most `per_role`
+    users of each role (None: every user), counted on the whole split."""
     dev = pick_device(device)
     split = sp.planned_split(ds, spec.split, 0 if spec.tune is None else spec.tune.fold)
+    users = sample_users(split, per_role)
+    part = sp.restricted(split, users)
     forked = [dev.index or 0] if dev.type == "cuda" else []
+    codes = None if spec.tune is None else ds.attribute_codes()[users]  # the sample's profiles
     with torch.random.fork_rng(devices=forked):
         if spec.tune is None:
-            model, codes = methods.warm_model(spec, ds.n_items), None
+            model = methods.warm_model(spec, ds.n_items)
         elif spec.tune.method in OWN_MODELS:
-            model, codes = methods.scratch_model(spec, ds.n_items, ds.cardinalities, split), ds.attribute_codes()
+            model = methods.scratch_model(spec, ds.n_items, ds.cardinalities, part)
         elif not spec.needs_warm:
-            codes = ds.attribute_codes()
-            model = methods.count_model(spec.tune, split, codes, ds.n_items, ds.cardinalities)
+            model = methods.count_model(spec.tune, part, codes, ds.n_items, ds.cardinalities)
         else:
             model = methods.tuned_model(spec.tune, build_backbone(spec.backbone, ds.n_items), ds.cardinalities)
-            codes = ds.attribute_codes()
-        return _calibrate(ds, spec, split, model, codes, dev)
+        return _calibrate(ds, spec, split, part, model, codes, dev)
+
+
+def sample_users(split: sp.Split, per_role: int | None, seed: int = SAMPLE_SEED) -> np.ndarray:
+    """Sorted ids of at most `per_role` users of each role (warm, tune, val, test), drawn with a fixed seed;
+    every user of a smaller role (None: every user with a role)."""
+    rng = np.random.default_rng(seed)
+    picked = []
+    for role in (sp.ROLE_WARM, sp.ROLE_TUNE, sp.ROLE_VAL, sp.ROLE_TEST):
+        ids = split.users_in(role)
+        picked.append(ids if per_role is None or len(ids) <= per_role else rng.choice(ids, per_role, replace=False))
+    return np.sort(np.concatenate(picked))
 
 
 def _calibrate(
-    ds: Dataset, spec: RunSpec, split: sp.Split, model: torch.nn.Module, codes: np.ndarray | None, dev: torch.device
+    ds: Dataset,
+    spec: RunSpec,
+    split: sp.Split,
+    part: sp.Split,
+    model: torch.nn.Module,
+    codes: np.ndarray | None,
+    dev: torch.device,
 ) -> Calibration:
+    """Counts from the whole `split`, seconds from `part` (its sample; `codes` are the sample's)."""
     what = "warm" if spec.tune is None else spec.tune.label
     val_group, final_groups = ("warm_val", ["warm_val", "warm_test"]) if spec.tune is None else ("val", ["test", "val"])
-    rate = _eval_rate(model.to(dev), split, val_group, spec, codes, dev)
+    rate = _eval_rate(model.to(dev), part, val_group, spec, codes, dev)
     n_val, n_final = _n_targets(split, [val_group]), _n_targets(split, final_groups)
     schedule = methods.schedule(spec)
     if not methods.trains(spec):
-        return Calibration(what, str(dev), 0, schedule.batch_size, 0, 0.0, 0, 0, 0.0, rate * n_final, 0.0)
+        return Calibration(what, str(dev), 0, schedule.batch_size, 0, 0.0, 0, 0, 0.0, rate * n_final, 0.0, part.n_users)
     rng, generator = methods.random_streams(spec)
     trainer = Trainer(
         model,
         methods.objective(spec),
-        methods.windows(spec, split),
-        methods.sampler(spec, split, ds.n_items),
+        methods.windows(spec, part),
+        methods.sampler(spec, part, ds.n_items),
         schedule,
         dict,
         rng,
@@ -201,7 +231,7 @@ def _calibrate(
     )
     model.train()
     step_s, timed = _time_steps(trainer)
-    n_windows = len(trainer.windows)
+    n_windows = methods.n_windows(spec, split)
     return Calibration(
         what,
         str(dev),
@@ -214,6 +244,7 @@ def _calibrate(
         rate * n_val,
         rate * n_final,
         _checkpoint_seconds(trainer),
+        part.n_users,
     )
 
 

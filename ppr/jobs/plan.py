@@ -1,7 +1,8 @@
 """A sweep's plan before launch: its cells and warm runs, which are done already, and the time the rest take.
 
-The Runs form shows it; the estimate of each remaining run comes from ppr.jobs.estimate with a
-calibration per timing-relevant setting (`calibrate` is passed in, so the app can cache it).
+The Runs form shows it in two steps: the grid (sweep_grid: run folders looked up, nothing measured) at
+once, then its estimate (make_plan), each remaining run's from ppr.jobs.estimate with a calibration per
+timing-relevant setting (`calibrate` is passed in, so the app can cache it).
 """
 
 from __future__ import annotations
@@ -22,11 +23,29 @@ Calibrate = Callable[[RunSpec], estimate.Calibration]
 
 
 @dataclass(frozen=True)
-class Plan:
+class Grid:
+    """A sweep's runs: how many cells and warm runs, and the ones still to compute (warm runs first)."""
+
     cells: int
     warm: int
-    todo_tune: int
+    todo: list[RunSpec]
     todo_warm: int
+
+    @property
+    def todo_tune(self) -> int:
+        return len(self.todo) - self.todo_warm
+
+    def counts_text(self) -> str:
+        """The runs in one phrase (markdown)."""
+        return (
+            f"**{plural(self.cells, 'tuning run')}** ({self.cells - self.todo_tune} already done) and "
+            f"**{plural(self.warm, 'warm run')}** ({self.warm - self.todo_warm} already done)"
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    grid: Grid
     runs: list[estimate.RunEstimate]
     device: str
     past: dict[tuple[str, int], estimate.PastRuns]
@@ -72,7 +91,8 @@ class Plan:
         """What the estimate is based on, past runs as a cross-check, and how the worker spends the time."""
         text = (
             f"Time measured on {self.device}: a few real training steps and an evaluation batch of each run's "
-            f"model, times the exact number of batches. {self.basis()}. "
+            f"model on at most {estimate.SAMPLE_USERS:,} users of each role, times the exact number of batches "
+            f"and targets. {self.basis()}. "
         )
         if any(r.past_epochs is not None for r in self.runs):
             text += "'About' assumes runs stop where this dataset's past runs with the same epochs setting stopped. "
@@ -87,8 +107,8 @@ class Plan:
         return text + "."
 
 
-def make_plan(store: Store, ds: Dataset, sweep: SweepSpec, device: str, calibrate: Calibrate) -> Plan:
-    """Cells, warm runs, how many are already done, and the measured time range for the rest."""
+def sweep_grid(store: Store, sweep: SweepSpec) -> Grid:
+    """Cells, warm runs, and the ones not done yet (warm runs first): cheap, nothing is measured."""
     cells = sweep.cells()
     warm_ids: set[str] = set()
     todo: list[RunSpec] = []
@@ -102,9 +122,14 @@ def make_plan(store: Store, ds: Dataset, sweep: SweepSpec, device: str, calibrat
                 todo_warm += 1
         if not _done(store, spec):
             todo.append(spec)
+    return Grid(len(cells), len(warm_ids), todo, todo_warm)
+
+
+def make_plan(store: Store, ds: Dataset, grid: Grid, device: str, calibrate: Calibrate) -> Plan:
+    """The measured time range of the grid's remaining runs, with this dataset's past runs."""
     past = estimate.past_runs(store, ds)
-    runs = [estimate.estimate_run(calibrate(estimate.timing_key(s)), s, past) for s in todo]
-    return Plan(len(cells), len(warm_ids), len(todo) - todo_warm, todo_warm, runs, device, past)
+    runs = [estimate.estimate_run(calibrate(estimate.timing_key(s)), s, past) for s in grid.todo]
+    return Plan(grid, runs, device, past)
 
 
 def _done(store: Store, spec: RunSpec) -> bool:

@@ -66,9 +66,7 @@ def build_windows(
     starts = offsets[users].astype(np.int64)
     n = (offsets[users + 1] - starts) if lengths is None else np.asarray(lengths, dtype=np.int64)
     n = np.minimum(n, offsets[users + 1] - starts)
-    k = np.where(n >= 2, (n - 2) // max_len + 1, 0)
-    if zero_shot:
-        k = np.where(n >= 1, np.maximum(k, 1), 0)
+    k = window_counts(n, max_len, zero_shot)
     w_user = np.repeat(np.arange(len(users)), k)
     j = np.arange(len(w_user)) - np.repeat(np.cumsum(k) - k, k)  # 0 = the latest window
     last = n[w_user] - 1 - j * max_len  # last target position in the window
@@ -79,6 +77,14 @@ def build_windows(
     flat = starts[w_user][:, None] + np.minimum(idx, (hi - 1)[:, None])
     tokens = np.where(valid, items[flat], 0).astype(np.int64)
     return Windows(tokens, users[w_user], lo == 0, zero_shot)
+
+
+def window_counts(n: np.ndarray, max_len: int, zero_shot: bool = False) -> np.ndarray:
+    """Windows per user that build_windows makes from n[i] clicks, without making them (cheap exact counts):
+    one per max_len targets (clicks 2..n), and in zero-shot mode at least one for a user with a click."""
+    n = np.asarray(n, dtype=np.int64)
+    k = np.where(n >= 2, (n - 2) // max_len + 1, 0)
+    return np.where(n >= 1, np.maximum(k, 1), 0) if zero_shot else k
 
 
 def history_matrix(

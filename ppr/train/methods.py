@@ -50,7 +50,7 @@ from ppr.models.recommender import ColdStartRecommender
 from ppr.models.registry import build_backbone
 from ppr.spec.run import COUNTED, OWN_MODELS, PPR_METHODS, RunSpec, TuneSpec
 from ppr.train.augment import augment_sequences, mask_clicks
-from ppr.train.batching import Batch, NegativeSampler, Windows, build_windows
+from ppr.train.batching import Batch, NegativeSampler, Windows, build_windows, window_counts
 from ppr.train.losses import bpr_loss, info_nce, nt_xent
 from ppr.train.trainer import Objective, Schedule
 
@@ -137,30 +137,45 @@ def count_model(
     return profile_popularity(clicks, codes[owner[visible]], n_items, cardinalities, smoothing)
 
 
-def windows(spec: RunSpec, split: Split) -> Windows:
-    """The training windows of the run: warm users for warm-training, tuning users' first k clicks for tuning.
-
-    sasrec adds the warm users' clicks minus their two held-out targets; their windows never
-    train a zero-shot slot.
-    """
+def training_clicks(spec: RunSpec, split: Split) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """Which clicks make the run's training windows: (users, how many of their first clicks, whether the windows
+    train the zero-shot slot) per part. Warm users minus their two held-out clicks for warm-training, tuning
+    users' first k for tuning; sasrec and the baselines with a network of their own add the warm users' clicks
+    minus their held-out two first, which never train a zero-shot slot."""
     lengths = np.diff(split.offsets)
     warm = np.flatnonzero(split.roles == ROLE_WARM)
-    max_len = spec.backbone.max_len
+    warm_part = (warm, np.maximum(lengths[warm] - 2, 0), False)
     if spec.tune is None:
-        return build_windows(split.offsets, split.items, warm, max_len, lengths[warm] - 2)
+        return [warm_part]
     k = spec.tune.k_shot
     tune = np.flatnonzero(split.roles == ROLE_TUNE)
     n = lengths[tune] if k is None else np.minimum(lengths[tune], k)
-    zero_shot = spec.tune.method not in ("sasrec", "warm-only")
-    win = build_windows(split.offsets, split.items, tune, max_len, n, zero_shot=zero_shot)
-    if spec.tune.method not in FROM_SCRATCH:
-        return win
-    w = build_windows(split.offsets, split.items, warm, max_len, np.maximum(lengths[warm] - 2, 0))
+    tune_part = (tune, n, spec.tune.method not in ("sasrec", "warm-only"))
+    return [warm_part, tune_part] if spec.tune.method in FROM_SCRATCH else [tune_part]
+
+
+def windows(spec: RunSpec, split: Split) -> Windows:
+    """The training windows of the run (training_clicks' parts, in order)."""
+    parts = [
+        build_windows(split.offsets, split.items, users, spec.backbone.max_len, n, zero_shot=zero_shot)
+        for users, n, zero_shot in training_clicks(spec, split)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    *rest, last = parts
     return Windows(
-        np.concatenate([w.tokens, win.tokens]),
-        np.concatenate([w.users, win.users]),
-        np.concatenate([np.zeros(len(w), bool), win.starts_at_zero]),
-        zero_shot,
+        np.concatenate([w.tokens for w in parts]),
+        np.concatenate([w.users for w in parts]),
+        np.concatenate([*(np.zeros(len(w), bool) for w in rest), last.starts_at_zero]),
+        last.zero_shot,
+    )
+
+
+def n_windows(spec: RunSpec, split: Split) -> int:
+    """len(windows(spec, split)), counted from the click counts alone (no window is built)."""
+    return sum(
+        int(window_counts(n, spec.backbone.max_len, zero_shot).sum())
+        for _, n, zero_shot in training_clicks(spec, split)
     )
 
 

@@ -24,6 +24,7 @@ from ppr.data.splits import (
     load_split,
     make_split,
     noisy_codes,
+    restricted,
 )
 from ppr.errors import InputError
 
@@ -213,6 +214,18 @@ def test_role_shares(home: Path) -> None:
     assert (counts["test"], counts["val"], counts["tune"]) == (400, 200, 1400)
     counts = make_split(ds, SplitSpec(seed=3, simulate_cold=0, test_frac=0.3, val_frac=0.05)).counts()["users"]
     assert (counts["test"], counts["val"], counts["tune"]) == (600, 100, 1300)
+
+
+def test_a_split_restricted_to_some_users_keeps_their_roles_clicks_and_targets(mixed) -> None:
+    split = make_split(mixed, SplitSpec())
+    users = np.sort(np.random.default_rng(0).choice(split.n_users, 150, replace=False))
+    part = restricted(split, users)
+    assert part.n_users == 150 and np.array_equal(part.roles, split.roles[users])
+    assert all(np.array_equal(part.seq(i), split.seq(u)) for i, u in enumerate(users))
+    kept = split.targets[split.targets["user"].isin(users)].reset_index(drop=True)
+    assert np.array_equal(users[part.targets["user"]], kept["user"])  # renumbered in the order of `users`
+    assert part.targets.drop(columns="user").equals(kept.drop(columns="user"))  # target ids (negatives' rows) kept
+    assert np.array_equal(part.items[part.offsets[part.targets["user"]] + part.targets["pos"]], part.targets["item"])
 
 
 def test_crop_k_shot() -> None:

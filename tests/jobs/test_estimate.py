@@ -1,5 +1,6 @@
 """Run-time estimates: batch counts equal to what the real training loop iterates, per-method calibration,
-epoch arithmetic, past runs, and no side effects (no files, torch's random state kept)."""
+timing on a bounded user sample while counting on the whole split, epoch arithmetic, past runs, and no side
+effects (no files, torch's random state kept)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import pytest
 import torch
 from _planted import planted_dataset
 
-from ppr.data.splits import make_split, planned_split
+from ppr.data.splits import ROLE_TEST, ROLE_TUNE, ROLE_VAL, ROLE_WARM, make_split, planned_split
 from ppr.data.store import Dataset, Store
 from ppr.jobs import estimate
 from ppr.runs.folder import RunFolder
 from ppr.runs.pipeline import compute
 from ppr.spec.run import BackboneSpec, RunSpec, SplitSpec, TuneSpec, WarmSpec
+from ppr.train import methods
 from ppr.train.trainer import Trainer
 
 BACKBONE = BackboneSpec(max_len=10, d=16, n_layers=1, d_ff=32)
@@ -117,6 +119,47 @@ def test_each_method_is_measured_on_its_own_model(planted) -> None:
     only = cals["warm-only"]
     assert only.batches == 0 and only.steps_timed == 0 and only.final_s > 0  # evaluation only
     assert only.seconds(50) == only.final_s
+
+
+def test_the_sample_is_bounded_per_role_seeded_and_sorted(planted) -> None:
+    _, ds, base = planted
+    split = planned_split(ds, base.split)
+    picked = estimate.sample_users(split, 25)
+    assert np.array_equal(picked, estimate.sample_users(split, 25)) and np.all(np.diff(picked) > 0)
+    for role in (ROLE_WARM, ROLE_TUNE, ROLE_VAL, ROLE_TEST):
+        assert (split.roles[picked] == role).sum() == min(25, (split.roles == role).sum())
+    every = estimate.sample_users(split, None)
+    assert np.array_equal(every, np.flatnonzero(split.roles >= ROLE_WARM))
+    assert np.array_equal(estimate.sample_users(split, 10_000), every)
+
+
+@pytest.mark.parametrize(
+    ("tune", "max_len"),
+    [(None, 10), (None, 3), (TuneSpec(method="ppr-full", k_shot=2), 10), (TuneSpec(method="sasrec", k_shot=3), 4)],
+)
+def test_a_sampled_calibration_times_sampled_users_and_counts_the_whole_split(
+    planted, monkeypatch: pytest.MonkeyPatch, tune: TuneSpec | None, max_len: int
+) -> None:
+    _, ds, base = planted
+    spec = dataclasses.replace(base, backbone=dataclasses.replace(BACKBONE, max_len=max_len))
+    spec = spec if tune is None else spec.tuned(tune)
+    seen: list[int] = []  # users of the split the training windows, negatives and timed histories come from
+    for name in ("windows", "sampler"):
+        real = getattr(methods, name)
+        monkeypatch.setattr(
+            methods, name, lambda s, split, *a, real=real: seen.append(split.n_users) or real(s, split, *a)
+        )
+    histories = estimate.history_matrix
+    monkeypatch.setattr(estimate, "history_matrix", lambda off, *a: seen.append(len(off) - 1) or histories(off, *a))
+    cal = estimate.calibrate(ds, spec, "cpu", per_role=20)
+    split = planned_split(ds, spec.split)
+    per_role = [min(20, int((split.roles == r).sum())) for r in (ROLE_WARM, ROLE_TUNE, ROLE_VAL, ROLE_TEST)]
+    assert cal.sampled_users == sum(per_role) < split.n_users and set(seen) == {cal.sampled_users} and len(seen) == 3
+    monkeypatch.undo()
+    windows = len(methods.windows(spec, split))  # the whole split's
+    assert cal.windows == windows and cal.batches == -(-windows // methods.schedule(spec).batch_size)
+    group = "warm_val" if tune is None else "val"
+    assert cal.val_targets == int((split.targets["group"] == group).sum())
 
 
 def _calibration(batches: int = 10) -> estimate.Calibration:

@@ -11,7 +11,7 @@ from _planted import planted_dataset
 
 from ppr.data.store import Dataset, Store
 from ppr.jobs import estimate
-from ppr.jobs.plan import device_name, duration, make_plan, plural, spec_json
+from ppr.jobs.plan import device_name, duration, make_plan, plural, spec_json, sweep_grid
 from ppr.runs.folder import RunFolder
 from ppr.spec.run import RunSpec, TuneSpec, WarmSpec
 from ppr.spec.sweep import SweepSpec
@@ -51,9 +51,14 @@ def _finish(store: Store, spec: RunSpec, epochs_run: int, seconds: float) -> Non
 def test_a_plan_of_an_empty_store_counts_every_run(planted) -> None:
     store, ds, sweep = planted
     calibrate = FakeCalibrate()
-    plan = make_plan(store, ds, sweep, "cpu", calibrate)
+    plan = make_plan(store, ds, sweep_grid(store, sweep), "cpu", calibrate)
     # per seed: finetune at 2 k-shots, ppr-light at 2 k-shots x 2 ablations
-    assert (plan.cells, plan.warm, plan.todo_warm, plan.todo_tune) == (12, 2, 2, 12) and plan.device == "cpu"
+    assert (plan.grid.cells, plan.grid.warm, plan.grid.todo_warm, plan.grid.todo_tune) == (
+        12,
+        2,
+        2,
+        12,
+    ) and plan.device == "cpu"
     assert [r.calibration.what for r in plan.runs[:2]] == ["warm", "warm"]  # warm runs come first
     assert {r.calibration.what for r in plan.runs[2:]} == {"finetune", "ppr-light", "ppr-light-nocl"}
     assert len(calibrate.seen) == len(plan.runs) == 14
@@ -83,8 +88,10 @@ def test_done_runs_are_left_out_and_past_runs_set_the_typical_time(planted) -> N
     _finish(store, seed0[0], 2, 4.0)  # finetune, k 2
     _finish(store, seed0[1], 2, 8.0)  # finetune, all
     calibrate = FakeCalibrate()
-    plan = make_plan(store, ds, sweep, "cpu", calibrate)
-    assert (plan.cells, plan.warm, plan.todo_warm, plan.todo_tune) == (12, 2, 1, 10) and len(plan.runs) == 11
+    plan = make_plan(store, ds, sweep_grid(store, sweep), "cpu", calibrate)
+    assert (plan.grid.cells, plan.grid.warm, plan.grid.todo_warm, plan.grid.todo_tune) == (12, 2, 1, 10) and len(
+        plan.runs
+    ) == 11
     assert [s.tune is None for s in calibrate.seen] == [True] + [False] * 10  # seed 1's warm run, then cells
     assert set(plan.past) == {("warm", 6), ("finetune", 4)}
     assert plan.past[("finetune", 4)] == estimate.PastRuns(2, 2.0, 6.0)
@@ -102,8 +109,8 @@ def test_done_runs_are_left_out_and_past_runs_set_the_typical_time(planted) -> N
     for spec in cells:
         _finish(store, spec.warm_run(), 6, 30.0)
         _finish(store, spec, 4, 10.0)
-    plan = make_plan(store, ds, sweep, "cpu", FakeCalibrate())
-    assert (plan.todo_warm, plan.todo_tune, plan.runs) == (0, 0, [])
+    plan = make_plan(store, ds, sweep_grid(store, sweep), "cpu", FakeCalibrate())
+    assert (plan.grid.todo_warm, plan.grid.todo_tune, plan.runs) == (0, 0, [])
     assert plan.time_text() == "nothing left to compute" and plan.low_s == plan.high_s == 0
 
 
@@ -111,7 +118,7 @@ def test_time_text_without_early_stopping_and_the_helpers(planted) -> None:
     store, ds, sweep = planted
     fixed = dataclasses.replace(sweep, base=dataclasses.replace(sweep.base, warm=WarmSpec(epochs=3, patience=3)))
     fixed = dataclasses.replace(fixed, base=fixed.base.tuned(TuneSpec(epochs=2, patience=2)), seeds=(0,))
-    plan = make_plan(store, ds, fixed, "cpu", FakeCalibrate())
+    plan = make_plan(store, ds, sweep_grid(store, fixed), "cpu", FakeCalibrate())
     assert plan.low_s == plan.high_s == pytest.approx(30 + 3 * 20 + 3 * 6)
     assert plan.time_text() == "about **108 s**"
     assert [duration(s) for s in (59, 600, 9000)] == ["59 s", "10 min", "2.5 h"]

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from ppr.train.batching import NegativeSampler, build_windows, history_matrix, iterate_batches
+from ppr.train.batching import NegativeSampler, build_windows, history_matrix, iterate_batches, window_counts
 
 
 def _csr(lengths):
@@ -42,6 +42,21 @@ def test_latest_window_has_full_context_and_lengths_crop():
     assert w.tokens[0].tolist() == [8, 9, 10, 11, 12]
     w = build_windows(offsets, items, np.array([0]), max_len=4, lengths=np.array([10]))
     assert w.tokens.max() == 10 and len(w) == 3
+
+
+def test_window_counts_are_the_windows_build_windows_makes():
+    rng = np.random.default_rng(0)
+    lengths = np.concatenate([[0, 1, 2, 3], rng.integers(0, 40, size=200)])
+    offsets, items = _csr(lengths)
+    users = np.arange(len(lengths))
+    crop = rng.integers(0, 45, size=len(lengths))  # some above the user's length: build_windows clips them
+    for max_len in (1, 2, 3, 7, 50):
+        for zero_shot in (False, True):
+            for n in (None, crop):
+                w = build_windows(offsets, items, users, max_len, n, zero_shot)
+                clicks = lengths if n is None else np.minimum(n, lengths)
+                counts = window_counts(clicks, max_len, zero_shot)
+                assert np.array_equal(np.bincount(w.users, minlength=len(users)), counts), (max_len, zero_shot)
 
 
 def test_history_matrix_right_padded():

@@ -189,6 +189,23 @@ def test_sasrec_adds_the_warm_windows_minus_two_held_out_clicks() -> None:
     assert set(warm.tokens[warm.tokens > 0].tolist()) == set(range(1, 11))  # warm-training holds out two too
 
 
+@pytest.mark.parametrize("max_len", [1, 3, 10])
+def test_counted_windows_are_the_windows_the_run_trains_on(max_len: int) -> None:
+    rng = np.random.default_rng(max_len)
+    lengths = rng.integers(0, 30, size=300)
+    roles = rng.choice(np.array([-1, ROLE_WARM, ROLE_TUNE, 2, 3], np.int8), size=300)
+    lengths[roles == ROLE_WARM] += 10  # warm users have at least the cold threshold
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    split = SimpleNamespace(offsets=offsets, items=np.arange(1, offsets[-1] + 1, dtype=np.int32), roles=roles)
+    backbone = BackboneSpec(max_len=max_len, d=8)
+    tunes = [TuneSpec(method=m, k_shot=k) for m in ("finetune", "ppr-full", "sasrec", "melu") for k in (None, 1, 2, 5)]
+    for spec in [
+        RunSpec("toy@v1", "test", backbone=backbone),
+        *(RunSpec("toy@v1", "test", backbone=backbone, tune=t) for t in tunes),
+    ]:
+        assert methods.n_windows(spec, split) == len(methods.windows(spec, split)) > 0, spec.tune
+
+
 def test_negatives_avoid_only_the_clicks_the_run_may_see() -> None:
     split = _toy_split()
     rng = np.random.default_rng(0)

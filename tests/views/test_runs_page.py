@@ -1,5 +1,5 @@
-"""Runs page in AppTest: empty store, the launch form's grid size, time estimate and submit call (the sweep it
-builds is the CLI's for the same settings), the live list of runs (run folders written here through
+"""Runs page in AppTest: empty store, the launch form's grid size, time estimate (drawn after the form and the
+list) and submit call (the sweep it builds is the CLI's for the same settings), the live list of runs (run folders written here through
 ppr.runs), loss curve, failed-run traceback, cancel, and choices kept across a visit to another page."""
 
 import os
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from _apptest import app_home, empty_home, sample_template, start, texts, vega_panels, vega_specs  # noqa: F401
+from _apptest import APP, TIMEOUT, app_home, empty_home, sample_template, start, texts, vega_panels, vega_specs  # noqa: F401
+from streamlit.testing.v1 import AppTest
 
 from ppr.cli import build_parser
 from ppr.cli.jobs import sweep_spec
@@ -139,6 +140,42 @@ def test_launch_form_counts_the_grid_and_submits_it(app_home, submitted, fake_ti
 
     again = start(RUNS, sweep=sid)  # a refreshed tab finds the sweep through the URL
     assert again.selectbox(key="_runs_show").value == sid
+
+
+class StillTiming(Exception):
+    """Stands for a calibration still running: the page as it is drawn up to that moment."""
+
+
+def test_the_form_and_the_list_show_before_the_estimate_and_launching_does_not_wait(app_home, submitted, monkeypatch):
+    st.cache_data.clear()
+    calls = []
+
+    def timing(ds, spec: RunSpec, device: str) -> estimate.Calibration:
+        calls.append(spec)
+        raise StillTiming
+
+    monkeypatch.setattr(estimate, "calibrate", timing)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(RUNS).run()
+    assert calls and at.exception  # stopped in the first calibration ...
+    assert "**25 tuning runs** (0 already done) and **1 warm run** (0 already done): estimating ..." in texts(
+        at.markdown
+    )
+    assert not at.button(key="launch").disabled and "No runs yet" in texts(at.info)  # ... after the form and list
+    calls.clear()
+    at.button(key="launch").click().run()
+    assert len(submitted) == 1 and calls  # submitted before the (re)run reached the estimate again
+    assert f"Sweep **{submitted[0][0].sweep_id}** submitted" in texts(at.success)
+
+    monkeypatch.setattr(estimate, "calibrate", _fake_calibrate)  # the timing done: the estimate fills its place
+    at.run()
+    assert not at.exception, at.exception
+    markdown = texts(at.markdown)
+    assert "**25 tuning runs** (0 already done) and **1 warm run** (0 already done): up to **" in markdown
+    assert "estimating" not in markdown and "Time measured on cpu" in texts(at.caption)
+    assert at.button(key="launch")
+    st.cache_data.clear()
 
 
 def test_the_form_builds_the_sweep_the_cli_builds_from_the_same_settings(app_home, submitted, fake_timing):
