@@ -35,10 +35,6 @@ NO_CHROMIUM = (
     "does this when needed), then run again."
 )
 RENDERED = "[data-testid='stApp'][data-test-script-state='notRunning']"
-CHARTS_DRAWN = """() => {
-  const charts = [...document.querySelectorAll("[data-testid='stPlotlyChart']")];
-  return charts.length > 0 && charts.every(c => c.querySelector('.main-svg'));
-}"""
 VEGA_DRAWN = """() => {
   const charts = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")];
   return charts.length > 0 && charts.every(c => c.querySelector('canvas, svg'));

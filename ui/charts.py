@@ -277,3 +277,51 @@ def difference_bars(
     panels = layers.properties(width=max(240, 80 * df["setting"].nunique()), height=BARS_H)
     facets = panels.facet(column=alt.Column(f"{facet}:N", title=None)).properties(title=title)
     return facets.resolve_scale(xOffset="independent")
+
+
+SCATTER_W, SCATTER_H = 820, 520
+PICK = "pick"  # the scatter's point selection: the clicked user
+_STAR = "M0,-1L0.24,-0.31L0.95,-0.31L0.38,0.12L0.59,0.81L0,0.38L-0.59,0.81L-0.38,0.12L-0.95,-0.31L-0.24,-0.31Z"
+MARK_SHAPES = {"selected": "circle", "what-if": _STAR}
+
+
+def vector_scatter(
+    table: pd.DataFrame,
+    xy: Any,
+    roles: list[str],
+    colour: str,
+    hover: list[str],
+    title: str,
+    axis: str,
+    marks: pd.DataFrame | None = None,
+) -> alt.LayerChart:
+    """The users of `roles` at their 2-D coordinates `xy` (rows of `table`), coloured by `colour`, and black
+    `marks` (columns x, y, name, kind: 'selected' or 'what-if') on top.
+
+    Altair, not Plotly: it draws 20k points as fast (bench/app_speed.py) and exports like every other chart. A
+    click selects the nearest user (selection PICK, field 'user'), so a click never misses.
+    """
+    plot = table.assign(x=xy[:, 0], y=xy[:, 1])
+    plot = plot[plot["role"].isin(roles)][["x", "y", *dict.fromkeys([*hover, colour])]]
+    numeric = colour == "n_clicks"
+    if not numeric:
+        plot[colour] = plot[colour].astype(str)
+    pick = alt.selection_point(name=PICK, fields=["user"], on="click", nearest=True, empty=False)
+    x = alt.X("x:Q", title=f"{axis} 1", scale=alt.Scale(zero=False))
+    y = alt.Y("y:Q", title=f"{axis} 2", scale=alt.Scale(zero=False))
+    points = (
+        alt.Chart(plot)
+        .mark_circle(size=28, opacity=0.8)
+        .encode(x=x, y=y, color=alt.Color(f"{colour}:{'Q' if numeric else 'N'}", title=colour), tooltip=hover)
+        .add_params(pick)
+    )
+    layers = [points]
+    if marks is not None and len(marks):
+        kinds = list(dict.fromkeys(marks["kind"]))
+        shape = alt.Shape("kind:N", scale=alt.Scale(domain=kinds, range=[MARK_SHAPES[k] for k in kinds]), title=None)
+        layers.append(
+            alt.Chart(marks)
+            .mark_point(size=320, color="black", strokeWidth=2, filled=False)
+            .encode(x=x, y=y, shape=shape, tooltip=["name:N"])
+        )
+    return alt.layer(*layers).properties(title=title, width=SCATTER_W, height=SCATTER_H)

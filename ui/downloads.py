@@ -7,24 +7,31 @@ import pandas as pd
 import streamlit as st
 
 
+def spec(chart: alt.TopLevelMixin) -> str:
+    """The chart's Vega-Lite JSON with its data inline, however many rows (Altair refuses over 5,000 by default;
+    the scatter of users has tens of thousands)."""
+    with alt.data_transformers.disable_max_rows():
+        return chart.to_json()
+
+
 def png(chart: alt.TopLevelMixin) -> bytes:
     """The chart as a PNG at twice its pixel size, drawn by vl-convert (no browser, no network)."""
     import vl_convert as vlc  # on click only: its engine takes a second to start
 
-    return vlc.vegalite_to_png(chart.to_json(), scale=2)
+    return vlc.vegalite_to_png(spec(chart), scale=2)
 
 
 def svg(chart: alt.TopLevelMixin) -> str:
     import vl_convert as vlc
 
-    return vlc.vegalite_to_svg(chart.to_json())
+    return vlc.vegalite_to_svg(spec(chart))
 
 
 def html(chart: alt.TopLevelMixin) -> str:
     """The chart as one interactive HTML page with Vega inside (~1 MB): it opens without a network."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_html(chart.to_json(), bundle=True)
+    return vlc.vegalite_to_html(spec(chart), bundle=True)
 
 
 def chart_downloads(chart: alt.TopLevelMixin, name: str, key: str) -> None:

@@ -34,9 +34,8 @@ from ppr.runs.folder import RunFolder, spec_summary
 from ppr.runs.pipeline import evaluated
 from ppr.spec.run import PROFILE_METHODS
 from ui import cached
-from ui.charts import attribution_bars
+from ui.charts import PICK, attribution_bars, vector_scatter
 from ui.downloads import chart_downloads
-from ui.plots import mark, vector_scatter
 from ui.state import get_store, kept
 
 NO_RUN = (
@@ -77,8 +76,8 @@ def attribution_of(run_path: str, mtime: float) -> pd.DataFrame:
 
 
 def pick_from_plot() -> None:
-    """Clicking a point selects its user (the scatter's customdata starts with the user id)."""
-    user = picked_user(st.session_state.get("prompts_scatter"))
+    """Clicking the scatter selects the nearest user."""
+    user = picked_user(st.session_state.get("prompts_scatter"), PICK)
     if user is not None:
         st.session_state["prompts_user"] = user
 
@@ -117,12 +116,16 @@ coords = cached_only(vectors, "umap", cache) if use_umap else cached_projection(
 hover = ["user", "role", "n_clicks", *attrs]
 
 
+def _title(axis: str) -> str:
+    return f"{VECTOR_KINDS[kind]} ({axis}), coloured by {colour}"
+
+
 chart = st.empty()
 if coords is None:
     with chart.container():
         st.caption("PCA shown while UMAP computes (seconds, once per run and settings; the page updates by itself).")
         pca = cached_projection(vectors, "pca", cache)
-        st.plotly_chart(vector_scatter(table, pca, roles, colour, hover, VECTOR_KINDS[kind], "PCA"))
+        st.altair_chart(vector_scatter(table, pca, roles, colour, hover, _title("PCA"), "PCA"))
 
 st.subheader("One user")
 users = table["user"].tolist()
@@ -203,18 +206,20 @@ if ds is not None and attrs and spec_summary(run.info())["method"] in PROFILE_ME
 if coords is None:
     with st.spinner("Projecting with UMAP ..."):
         coords = cached_projection(vectors, "umap", cache)
-fig = vector_scatter(table, coords, roles, colour, hover, VECTOR_KINDS[kind], method.upper())
-mark(fig, coords[np.flatnonzero(table["user"].to_numpy() == user)[0]], f"user {user} (selected)", "circle-open")
+marks = [(coords[np.flatnonzero(table["user"].to_numpy() == user)[0]], f"user {user} (selected)", "selected")]
 note = ""
 if new_vector is not None:
-    mark(fig, place(new_vector, vectors, coords, method), "what-if profile", "star")
+    marks.append((place(new_vector, vectors, coords, method), "what-if profile", "what-if"))
     note = (
         "★ what-if profile: its exact PCA position (same axes)."
         if method == "pca"
         else "★ what-if profile: the mean UMAP position of its 10 nearest users in the vector space "
         "(an approximation: UMAP gives no exact position for a new point)."
     )
+marked = pd.DataFrame([{"x": float(xy[0]), "y": float(xy[1]), "name": name, "kind": what} for xy, name, what in marks])
+fig = vector_scatter(table, coords, roles, colour, hover, _title(method.upper()), method.upper(), marked)
 with chart.container():
-    st.plotly_chart(fig, key="prompts_scatter", on_select=pick_from_plot, selection_mode="points")
+    st.altair_chart(fig, key="prompts_scatter", on_select=pick_from_plot, selection_mode=PICK)
     if note:
         st.caption(note)
+    chart_downloads(fig, f"{rid}-{kind}-{method}", "dl_scatter")

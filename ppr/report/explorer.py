@@ -148,15 +148,12 @@ def whatif(
     }
 
 
-def picked_user(event: Any) -> int | None:
-    """The user of the first clicked point of a scatter whose customdata starts with the user id (None: no user point)."""
-    selection = (event or {}).get("selection") or {}
-    for point in selection.get("points") or []:
-        data = point.get("customdata")
-        if isinstance(data, list | tuple):
-            data = data[0] if data else None
-        if data is not None:
-            return int(data)
+def picked_user(event: Any, selection: str) -> int | None:
+    """The user a chart event's point selection `selection` holds (its points carry the field 'user'); None when
+    nothing is picked."""
+    for point in ((event or {}).get("selection") or {}).get(selection) or []:
+        if isinstance(point, dict) and point.get("user") is not None:
+            return int(point["user"])
     return None
 
 

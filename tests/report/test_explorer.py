@@ -92,15 +92,12 @@ def test_missing_hint_names_the_sweep_for_the_cell(tmp_path: Path) -> None:
     assert "python -m ppr sweep planted@v1 --methods finetune,ppr-full --k-shots all --noise 0.3 --seeds 1" in hint
 
 
-def test_picked_user_reads_the_first_user_point() -> None:
-    event = {"selection": {"points": [{"x": 1.0, "y": 2.0, "customdata": [42, "test", 3]}], "point_indices": [0]}}
-    assert picked_user(event) == 42
-    star = {"x": 0.5, "y": 0.5}  # the what-if or selected-user marker: no customdata
-    assert picked_user({"selection": {"points": [star, {"customdata": [7]}]}}) == 7
-    assert picked_user({"selection": {"points": [{"customdata": 9}]}}) == 9
-    assert picked_user({"selection": {"points": [star]}}) is None
-    assert picked_user({"selection": {"points": []}}) is None
-    assert picked_user(None) is None
+def test_picked_user_reads_the_named_point_selection() -> None:
+    assert picked_user({"selection": {"pick": [{"user": 42}]}}, "pick") == 42
+    assert picked_user({"selection": {"pick": [{"x": 1.0}, {"user": "7"}]}}, "pick") == 7
+    assert picked_user({"selection": {"other": [{"user": 42}]}}, "pick") is None  # another chart's selection
+    assert picked_user({"selection": {"pick": []}}, "pick") is None
+    assert picked_user(None, "pick") is None
 
 
 def embeddings(users: list[int], codes: list[tuple[int, int]], n_clicks: list[int], top: list) -> pd.DataFrame:

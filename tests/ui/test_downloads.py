@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -33,3 +34,10 @@ def test_the_html_download_opens_offline_with_the_data_inside(chart) -> None:
     assert "<script src=" not in page  # nothing is fetched from a CDN: Vega is inlined
     assert "vegaEmbed" in page and len(page) > 300_000
     assert "0.6437" in page and "ppr-full" in page
+
+
+def test_a_chart_of_more_rows_than_altair_allows_by_default_still_downloads() -> None:
+    rng = np.random.default_rng(0)
+    many = pd.DataFrame(rng.normal(size=(6_000, 2)), columns=["x", "y"])  # Altair refuses over 5,000 by default
+    chart = alt.Chart(many).mark_circle().encode(x="x:Q", y="y:Q")
+    assert png(chart)[:8] == b"\x89PNG\r\n\x1a\n"

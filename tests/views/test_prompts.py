@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-from _apptest import empty_home, plotly_figures, start, texts  # noqa: F401
+from _apptest import empty_home, start, texts, vega_specs  # noqa: F401
 
 from ppr.data.store import Store
 from ppr.report import projection
@@ -15,6 +15,7 @@ from ppr.report.explorer import explorable_runs, picked_user, sibling_runs, vect
 from ppr.runs.folder import RunFolder, spec_summary
 from ppr.runs.pipeline import load_model
 from ppr.train.batching import history_matrix
+from ui.charts import PICK
 
 PAGE = "views/prompts.py"
 CELL = ("k_shot", "noise", "seed")
@@ -57,20 +58,27 @@ def test_siblings_pair_finetune_and_ppr_light_of_the_same_cell(sweep_home) -> No
     assert tune_of(sibling_runs(nocl, runs)["finetune"])["k_shot"] == tune_of(nocl)["k_shot"]
 
 
+def scatters(at) -> list[dict]:
+    """The scatter of users on the page (Altair), its datasets under spec["datasets"]."""
+    return [v for v in vega_specs(at) if "coloured by" in title(v)]
+
+
+def title(spec: dict) -> str:
+    t = spec.get("title", "")
+    return t["text"] if isinstance(t, dict) else str(t)
+
+
 def user_points(fig: dict) -> pd.DataFrame:
-    """The scatter's user points (traces with customdata = user first), one row per user."""
-    rows = [
-        (int(c[0]), float(x), float(y))
-        for t in fig["data"]
-        if "customdata" in t
-        for c, x, y in zip(t["customdata"], t["x"], t["y"], strict=True)
-    ]
-    return pd.DataFrame(rows, columns=["user", "x", "y"]).set_index("user")
+    """The scatter's user points, one row per user: x, y and the columns drawn or shown on hover."""
+    [points] = [d for d in fig["datasets"].values() if "user" in d.columns]
+    return points.astype({"user": int}).set_index("user")
 
 
 def trace(fig: dict, name: str) -> np.ndarray | None:
-    found = [t for t in fig["data"] if t.get("name", "").startswith(name)]
-    return np.array([found[0]["x"][0], found[0]["y"][0]]) if found else None
+    """The (x, y) of the black mark whose name starts with `name` (the selected user, the what-if profile)."""
+    marks = [d for d in fig["datasets"].values() if "kind" in d.columns]
+    found = [r for d in marks for _, r in d.iterrows() if str(r["name"]).startswith(name)]
+    return np.array([found[0]["x"], found[0]["y"]], dtype=float) if found else None
 
 
 def top10_tables(at, n: int) -> list[pd.DataFrame]:
@@ -93,11 +101,12 @@ def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
     taste = next(a for a in ds.attributes if a["name"] == "taste")
     at.selectbox(key="prompts_colour").set_value("taste").run()
     assert not at.exception, at.exception
-    [fig] = plotly_figures(at)
-    assert "prompt vectors (PCA)" in fig["layout"]["title"]["text"]
-    points = user_points(fig)
+    [fig] = scatters(at)
+    assert "prompt vectors (PCA)" in title(fig)
+    points = user_points(fig)[["x", "y"]]
     assert sorted(points.index) == sorted(emb["user"])
-    assert {t["name"] for t in fig["data"] if "customdata" in t} <= set(taste["values"])  # decoded values, not codes
+    assert set(user_points(fig)["taste"]) <= set(map(str, taste["values"]))  # decoded values, not codes
+    assert {b.key for b in at.get("download_button")} >= {f"dl_scatter_{x}" for x in ("png", "svg", "html")}
 
     # side by side: this run and its fine-tuning sibling, hits = held-out clicks; PPR full is missing
     user = int(at.selectbox(key="prompts_user").value)
@@ -114,23 +123,20 @@ def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
     assert "**finetune**:" in labels and "**ppr-light** (this run):" in labels
     assert "Not in the store for this cell: ppr-full" in texts(at.caption)
 
-    # a clicked point selects its user (the callback sets the selectbox's state; AppTest cannot click plotly)
+    # a clicked point selects its user (the callback sets the selectbox's state; AppTest cannot click a chart)
     other = int(emb.loc[(emb["role"] == "test") & (emb["user"] != user), "user"].iloc[0])
-    point = next(
-        {"customdata": list(c)} for t in fig["data"] if "customdata" in t for c in t["customdata"] if int(c[0]) == other
-    )
-    assert picked_user({"selection": {"points": [point]}}) == other
+    assert picked_user({"selection": {PICK: [{"user": other}]}}, PICK) == other
     at.session_state["prompts_user"] = other
     at.run()
     assert not at.exception, at.exception
     assert int(at.selectbox(key="prompts_user").value) == other
     assert list(top10_tables(at, 2)[1]["item"]) == [int(i) for i in emb.set_index("user").loc[other, "top20"][:10]]
-    assert np.allclose(trace(plotly_figures(at)[0], f"user {other} (selected)"), points.loc[other])
+    assert np.allclose(trace(scatters(at)[0], f"user {other} (selected)"), points.loc[other])
 
     # what-if: unchanged profile = the stored top-10 and no marker; an edited one gets a star at its exact PCA position
     row = emb.set_index("user").loc[other]
     assert list(at.dataframe[-1].value["item"]) == [int(i) for i in row["top20"][:10]]
-    assert trace(plotly_figures(at)[0], "what-if") is None
+    assert trace(scatters(at)[0], "what-if") is None
     new_taste = (int(row["taste"]) + 1) % len(taste["values"])
     at.selectbox(key=f"prompts_whatif_{ppr_run}_{other}_taste").set_value(new_taste).run()
     assert not at.exception, at.exception
@@ -146,7 +152,7 @@ def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
     plotted = points.loc[emb["user"]].to_numpy()
     signs = np.sign(((centered @ axes.T) * plotted).sum(axis=0))  # orient the independent axes like the plot's
     assert np.allclose(centered @ axes.T * signs, plotted, atol=1e-3)
-    star = trace(plotly_figures(at)[0], "what-if")
+    star = trace(scatters(at)[0], "what-if")
     assert np.allclose(star, signs * ((new - x.mean(axis=0)) @ axes.T), atol=1e-3)
     at.selectbox(key="prompts_kind").set_value("user_vector").run()  # the star follows the vector kind
     assert not at.exception, at.exception
@@ -158,8 +164,8 @@ def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
     xu = vector_matrix(emb, "user_vector").astype(np.float64)
     cu = xu - xu.mean(axis=0)
     axes_u = np.linalg.svd(cu, full_matrices=False)[2][:2]
-    fig_u = plotly_figures(at)[0]
-    signs_u = np.sign(((cu @ axes_u.T) * user_points(fig_u).loc[emb["user"]].to_numpy()).sum(axis=0))
+    fig_u = scatters(at)[0]
+    signs_u = np.sign(((cu @ axes_u.T) * user_points(fig_u).loc[emb["user"], ["x", "y"]].to_numpy()).sum(axis=0))
     assert np.allclose(trace(fig_u, "what-if"), signs_u * ((new_u - xu.mean(axis=0)) @ axes_u.T), atol=1e-3)
     at.selectbox(key="prompts_kind").set_value("prompt").run()
 
@@ -167,10 +173,10 @@ def test_page_side_by_side_selection_whatif_and_umap(sweep_home) -> None:
     assert not list((home / "runs" / ppr_run / "projections").glob("umap-*.npy"))
     at.toggle(key="prompts_umap").set_value(True).run()
     assert not at.exception, at.exception
-    [fig] = plotly_figures(at)
-    assert "(UMAP)" in fig["layout"]["title"]["text"]
+    [fig] = scatters(at)
+    assert "(UMAP)" in title(fig)
     assert list((home / "runs" / ppr_run / "projections").glob("umap-*.npy"))
-    umap = user_points(fig).loc[emb["user"]].to_numpy()
+    umap = user_points(fig).loc[emb["user"], ["x", "y"]].to_numpy()
     near = np.argsort(((x - new) ** 2).sum(axis=1), kind="stable")[:10]
     assert np.allclose(trace(fig, "what-if"), umap[near].mean(axis=0), atol=1e-4)
     assert "10 nearest users" in texts(at.caption)
@@ -192,8 +198,8 @@ def test_pca_stands_in_while_umap_computes(sweep_home, monkeypatch) -> None:
     at.toggle(key="prompts_umap").set_value(True).run()
     assert "UMAP is still computing" in str(at.exception)
     assert "PCA shown while UMAP computes" in texts(at.caption)
-    [fig] = plotly_figures(at)
-    assert "(PCA)" in fig["layout"]["title"]["text"]
+    [fig] = scatters(at)
+    assert "(PCA)" in title(fig)
 
 
 def test_choices_survive_a_visit_to_another_page(sweep_home) -> None:
@@ -216,24 +222,26 @@ def test_choices_survive_a_visit_to_another_page(sweep_home) -> None:
         at.selectbox(key="prompts_kind").value == "user_vector" and at.selectbox(key="prompts_colour").value == "taste"
     )
     assert at.multiselect(key="prompts_roles").value == ["test"]
-    assert "final user vectors (PCA), coloured by taste" in plotly_figures(at)[0]["layout"]["title"]["text"]
+    assert "final user vectors (PCA), coloured by taste" in title(scatters(at)[0])
+
+
+def attribution_charts(at) -> list[dict]:
+    return [v for v in vega_specs(at) if "Which attribute matters" in title(v)]
 
 
 def test_attribution_on_request_ranks_attributes_and_shows_the_user(sweep_home) -> None:
-    from _apptest import vega_specs
-
     from ppr.report.attribution import per_user, summary
     from ppr.runs.pipeline import evaluated
 
     home, _ = sweep_home
     at = start(PAGE)
-    assert not vega_specs(at)  # nothing computed until asked
+    assert not attribution_charts(at)  # nothing computed until asked
     at.toggle(key="prompts_attribution").set_value(True).run()
     assert not at.exception, at.exception
     rid = at.selectbox(key="prompts_run").value
     store = Store(home)
     want = summary(per_user(evaluated(store, RunFolder(store.runs_dir / rid))))
-    [spec] = vega_specs(at)
+    [spec] = attribution_charts(at)
     drawn = next(iter(spec["datasets"].values()))
     assert list(drawn["attribute"]) == list(want["attribute"])
     assert np.allclose(drawn["rank_change"], want["rank_change"])
