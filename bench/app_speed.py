@@ -86,7 +86,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("Data", "/data", ready("Data", vega=3)),  # activity, split roles, attributes (Altair)
     ("Runs", "/runs?sweep={sweep}", ready("Runs", vega=1, tables=2)),  # run list, final metrics; loss curve (Altair)
     ("Compare", "/compare", ready("Compare", tables=1)),  # the claims table (the first tab)
-    ("Prompt explorer", "/prompts", ready("Prompt explorer", charts=1, tables=3)),  # scatter, one user's tables
+    ("Prompt explorer", "/prompts", ready("Prompt explorer", tables=3, vega=1)),  # scatter (Altair), one user's tables
     ("Try a user", "/try_user", ready("Try a user", tables=3)),  # top-10 of finetune, ppr-light, ppr-full
 ]
 # For scale: Streamlit + Chromium alone, the same plus one tiny chart of each library (the library's own load), and
