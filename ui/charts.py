@@ -298,7 +298,7 @@ def vector_scatter(
     """The users of `roles` at their 2-D coordinates `xy` (rows of `table`), coloured by `colour`, and black
     `marks` (columns x, y, name, kind: 'selected' or 'what-if') on top.
 
-    Altair, not Plotly: it draws 20k points as fast (bench/app_speed.py) and exports like every other chart. A
+    Altair, not Plotly: it draws 20k points as fast (bench/app_speed.py's scatter floors) and exports like every other chart. A
     click selects the nearest user (selection PICK, field 'user'), so a click never misses.
     """
     plot = table.assign(x=xy[:, 0], y=xy[:, 1])
