@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from _browser import NO_CHROMIUM, chromium, chromium_path, running_app
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ppr.io import atomic_write_json
 
@@ -244,28 +245,33 @@ def bench_pages(
                 loads = [_new_tab(context, app.url + path, pred) for _ in range(1 + warm_loads)]
                 context.close()
             results[name] = {"path": path, "cold": loads[0], "new_tab": _summary(loads[1:])}
-            print(f"  {name:<38} cold {loads[0]:6.2f} s", flush=True)
+            print(f"  {name:<38} cold {_seconds(loads[0])}", flush=True)
         with running_app(home, log) as app:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             for name, clicks in _in_app(context, app.url + pages[0][1], pages, warm_loads).items():
                 results[name]["in_app"] = _summary(clicks)
             context.close()
     for name, _, _ in pages:
-        app, tab = results[name]["in_app"]["median_s"], results[name]["new_tab"]["median_s"]
+        r = results[name]
+        app, tab = r["in_app"]["median_s"], r["new_tab"]["median_s"]
         met = None if app is None or tab is None else app < TARGETS["page_warm_s"] and tab < TARGETS["page_new_tab_s"]
-        results[name]["target_met"] = met
+        r["target_met"] = False if r["in_app"]["timeouts"] or r["new_tab"]["timeouts"] else met
     _print_table(results, [*(n for n, _, _ in BASELINES if baselines), *(n for n, _, _ in pages)])
     return results, setup
 
 
-def _new_tab(context, url: str, pred: str) -> float:
-    """Seconds from opening `url` in a new tab to `pred` holding."""
+def _new_tab(context, url: str, pred: str) -> float | None:
+    """Seconds from opening `url` in a new tab to `pred` holding; None past TIMEOUT_MS."""
     page = context.new_page()
     t0 = time.perf_counter()
-    page.goto(url, timeout=TIMEOUT_MS)
-    page.wait_for_function(pred, timeout=TIMEOUT_MS)
-    seconds = time.perf_counter() - t0
-    page.close()
+    try:
+        page.goto(url, timeout=TIMEOUT_MS)
+        page.wait_for_function(pred, timeout=TIMEOUT_MS)
+    except PlaywrightTimeout:
+        return None
+    finally:
+        seconds = time.perf_counter() - t0
+        page.close()
     return round(seconds, 2)
 
 
@@ -286,22 +292,35 @@ def _in_app(
             link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=name, exact=True)
             t0 = time.perf_counter()
             link.click()
-            page.wait_for_function(pred, timeout=TIMEOUT_MS)
+            try:
+                page.wait_for_function(pred, timeout=TIMEOUT_MS)
+                seconds: float | None = round(time.perf_counter() - t0, 2)
+            except PlaywrightTimeout:  # recorded as None; the next click moves on
+                seconds = None
             if r:
-                clicks[name].append(round(time.perf_counter() - t0, 2))
+                clicks[name].append(seconds)
     page.close()
     return clicks
 
 
-def _summary(times: list[float]) -> dict[str, Any]:
+def _summary(times: list[float | None]) -> dict[str, Any]:
+    """Median and max of the loads that finished; a load past TIMEOUT_MS counts as None and fails the target."""
+    done = [t for t in times if t is not None]
     return {
         "loads_s": times,
-        "median_s": round(statistics.median(times), 2) if times else None,
-        "max_s": round(max(times), 2) if times else None,
+        "timeouts": len(times) - len(done),
+        "median_s": round(statistics.median(done), 2) if done and len(done) == len(times) else None,
+        "max_s": round(max(done), 2) if done else None,
     }
 
 
+def _seconds(t: float | None) -> str:
+    return f"{t:6.2f} s" if t is not None else f"over {TIMEOUT_MS // 1000} s"
+
+
 def _cell(summary: dict[str, Any]) -> str:
+    if summary.get("timeouts"):
+        return f"{summary['timeouts']} over {TIMEOUT_MS // 1000} s"
     return f"{summary['median_s']:5.2f} / {summary['max_s']:5.2f}" if summary.get("median_s") is not None else "-"
 
 
@@ -313,7 +332,9 @@ def _print_table(results: dict[str, Any], names: list[str]) -> None:
     for name in names:
         r = results[name]
         met = {True: "met", False: "NOT met"}.get(r.get("target_met"), "-")
-        print(f"{name:<38} {r['cold']:7.2f}   {_cell(r['new_tab']):>17}   {_cell(r.get('in_app', {})):>16}   {met}")
+        print(
+            f"{name:<38} {_seconds(r['cold']):>9}   {_cell(r['new_tab']):>17}   {_cell(r.get('in_app', {})):>16}   {met}"
+        )
 
 
 def _print_side_by_side(small: dict[str, Any], big: dict[str, Any]) -> None:
@@ -359,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             with tempfile.TemporaryDirectory(prefix="ppr-app-speed-") as tmp:
                 report["pages"], report["pages_setup"] = bench_pages(a.warm_loads, Path(tmp))
+            atomic_write_json(a.out, report)  # kept if the --big part fails
             if a.big:
                 print("\nThe same pages with a 10M-interaction dataset active:", flush=True)
                 with tempfile.TemporaryDirectory(prefix="ppr-app-speed-big-") as tmp:

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from ppr.errors import InputError
-from ppr.jobs.sweep import read_sweep, sweep_backbones, sweep_runs, sweeps_dir
+from ppr.jobs.sweep import read_sweep, sweep_backbones, sweep_runs, sweep_stamp
 from ppr.report.claims import claims
 from ppr.report.cohorts import HISTORY, MIN_USERS, cohorts_of_runs
 from ppr.report.profile_task import of_runs
@@ -52,7 +52,7 @@ store = get_store()
 st.title("Compare")
 
 
-@st.cache_data(show_spinner="Reading the sweep's runs and bootstrapping intervals ...", max_entries=8, ttl=30)
+@st.cache_data(show_spinner="Reading the sweep's runs and bootstrapping intervals ...", max_entries=8, ttl=600)
 def load(home: str, sid: str, stamp: float):
     skipped: list[str] = []
     runs = readable(sweep_runs(store, sid), skipped.append)
@@ -70,7 +70,7 @@ def _cell(run) -> tuple[str, float]:
     return ("all" if t.k_shot is None else str(t.k_shot), t.noise)
 
 
-@st.cache_data(show_spinner="Breaking the results down by cohort ...", max_entries=16, ttl=30)
+@st.cache_data(show_spinner="Breaking the results down by cohort ...", max_entries=16, ttl=600)
 def cohorts(home: str, sid: str, stamp: float, by: str, baseline: str):
     runs = readable(sweep_runs(store, sid), lambda line: None)  # damaged runs are named above already
     return cohorts_of_runs(store, runs, by, RANKINGS["both"], baseline, warn=None)
@@ -99,7 +99,7 @@ kind = top[0].selectbox(
 )
 sids = [s for s, k in backbones.items() if k == kind]
 sid = top[1].selectbox("Sweep", sids[::-1], key=kept("compare_sweep"))
-stamp = (sweeps_dir(store) / sid / "sweep.json").stat().st_mtime
+stamp = sweep_stamp(store, sid)
 sweep, table, shares, skipped = load(str(store.home), sid, stamp)
 for line in skipped:
     st.warning(line)

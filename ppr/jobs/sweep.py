@@ -178,6 +178,13 @@ def sweep_runs(store: Store, sid: str) -> list[RunFolder]:
     return [RunFolder(store.runs_dir / c["run_id"]) for c in read_sweep(store, sid)["cells"]]
 
 
+def sweep_stamp(store: Store, sid: str) -> float:
+    """The latest change to the sweep's file or to a result of its runs (a run finishing, an import joining):
+    what a cached reading of the sweep's results is keyed by."""
+    paths = [sweeps_dir(store) / sid / "sweep.json", *(r.path / "metrics.json" for r in sweep_runs(store, sid))]
+    return max(p.stat().st_mtime for p in paths if p.exists())
+
+
 def list_sweeps(store: Store, warn: Log | None = to_stderr) -> list[str]:
     """Ids of the sweeps whose sweep.json reads; a damaged one is left out with a one-line warning."""
     return list(_readable(store, warn))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +161,13 @@ def test_an_added_run_stays_listed_when_the_sweep_is_submitted_again_or_updated(
     again = sweeps.submit(store, sweep)
     assert again["runs"] == [*body["runs"], run.id] and [c["run_id"] for c in again["cells"]][-1] == run.id
     assert [r.id for r in sweeps.sweep_runs(store, body["id"])][-1] == run.id
+
+
+def test_the_stamp_moves_when_a_run_of_the_sweep_finishes(sweep_home) -> None:
+    """Compare's cached reading is keyed by it: a cell finishing must show without the sweep file changing."""
+    home, sid = sweep_home
+    store = Store(home)
+    before = sweeps.sweep_stamp(store, sid)
+    metrics = sweeps.sweep_runs(store, sid)[0].path / "metrics.json"
+    os.utime(metrics, (before + 5, before + 5))
+    assert sweeps.sweep_stamp(store, sid) == before + 5
