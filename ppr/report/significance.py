@@ -27,6 +27,7 @@ FULL_METRICS = ("full_hit@10", "full_hit@20", "full_ndcg@10", "full_ndcg@20", "f
 GROUPS = ("few", "zero", "joint")
 BASELINE = "finetune"
 BOOTSTRAP = 2000
+CHUNK = 50  # resamples drawn and counted at once
 ALPHA = 0.05
 COLUMNS = [
     "label",
@@ -131,11 +132,13 @@ def bootstrap_interval(x: np.ndarray, rng: np.random.Generator, level: float = 0
     n = len(x)
     if n == 0:
         return np.full(x.shape[1], np.nan), np.full(x.shape[1], np.nan)
-    idx = rng.integers(0, n, size=(BOOTSTRAP, n))
-    counts = np.bincount((idx + (np.arange(BOOTSTRAP) * n)[:, None]).ravel(), minlength=BOOTSTRAP * n)
-    # float32 product: counts are exact integers, and its rounding (~1e-6 of a mean) is far below the resampling
-    # spread; float64 made each interval over 35k users cost 5 s instead of 1 s
-    means = (counts.reshape(BOOTSTRAP, n).astype(np.float32) @ x.astype(np.float32)).astype(np.float64) / n
+    x32, means = x.astype(np.float32), np.empty((BOOTSTRAP, x.shape[1]))
+    for start in range(0, BOOTSTRAP, CHUNK):  # a chunk's counts stay in cache: 4x faster than all at once at 35k users
+        size = min(CHUNK, BOOTSTRAP - start)
+        idx = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
+        counts = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n)
+        # float32: counts are exact integers; the rounding (~1e-6 of a mean) is far below the resampling spread
+        means[start : start + size] = counts.astype(np.float32) @ x32 / n
     tail = (1 - level) / 2
     return np.quantile(means, tail, axis=0), np.quantile(means, 1 - tail, axis=0)
 
