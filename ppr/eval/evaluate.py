@@ -42,7 +42,7 @@ def evaluate(
     users = tg["user"].to_numpy(np.int64)
     hist_len = max_len if k_shot is None else min(max_len, int(k_shot))
     seqs = history_matrix(split.offsets, split.items, users, tg["pos"].to_numpy(np.int64), hist_len)
-    cand = np.concatenate([tg["item"].to_numpy(np.int64)[:, None], split.negatives[tg["target_id"].to_numpy()]], 1)
+    cand = candidates(split, tg)
     device = torch.device(device)
     scores = candidate_scores(model, seqs, None if codes is None else codes[users], cand, device)
     if not np.isfinite(scores).all():
@@ -50,14 +50,7 @@ def evaluate(
             f"The model scores {int((~np.isfinite(scores)).sum())} candidates of the {group} targets as "
             "NaN or infinite: it diverged, so it gives no result. Lower the learning rate."
         )
-    df = pd.DataFrame(
-        {
-            "target_id": tg["target_id"].to_numpy(np.int64),
-            "user": users.astype(np.int32),
-            "group": np.asarray(tg["group"], dtype=object),
-            "kind": np.asarray(tg["kind"], dtype=object),
-        }
-    )
+    df = target_frame(tg)
     per = rank_metrics(scores[:, 0], scores[:, 1:])
     if full:
         positives = cand[:, 0]
@@ -67,6 +60,23 @@ def evaluate(
     for k, v in per.items():
         df[k] = v
     return df
+
+
+def candidates(split: Split, tg: pd.DataFrame) -> np.ndarray:
+    """(T, 1 + C) item ids: each target's positive, then its fixed sampled negatives (rows of split.targets)."""
+    return np.concatenate([tg["item"].to_numpy(np.int64)[:, None], split.negatives[tg["target_id"].to_numpy()]], 1)
+
+
+def target_frame(tg: pd.DataFrame) -> pd.DataFrame:
+    """The key columns of a per-target scores frame (target_id, user, group, kind) for rows of split.targets."""
+    return pd.DataFrame(
+        {
+            "target_id": tg["target_id"].to_numpy(np.int64),
+            "user": tg["user"].to_numpy(np.int32),
+            "group": np.asarray(tg["group"], dtype=object),
+            "kind": np.asarray(tg["kind"], dtype=object),
+        }
+    )
 
 
 def metric_column(name: str) -> bool:

@@ -31,7 +31,7 @@ from ppr.data.export import original_ids
 from ppr.data.splits import Split, make_split
 from ppr.data.store import Store
 from ppr.errors import InputError
-from ppr.eval.evaluate import metric_column, summarize_scores
+from ppr.eval.evaluate import candidates, metric_column, summarize_scores, target_frame
 from ppr.eval.metrics import rank_metrics
 from ppr.io import sha256_file
 from ppr.runs.folder import Damaged, RunFolder
@@ -166,7 +166,7 @@ def scored_targets(
             f"{where}, {_row(i)}: user {rows['user'].iat[i]!r} is not the user of target {tid[i]} "
             f"(expected {target_users[i]!r})."
         )
-    cand = np.concatenate([tg["item"].to_numpy(np.int64)[:, None], split.negatives[tg["target_id"].to_numpy()]], 1)
+    cand = candidates(split, tg)
     col = _candidate_columns(rows["candidate"], idx, cand, items)
     if (col < 0).any():
         i = int(np.argmax(col < 0))
@@ -185,15 +185,7 @@ def scored_targets(
     matrix = np.full(cand.shape, np.nan)
     matrix.flat[cell] = score
     covered = _check_coverage(np.bincount(idx, minlength=len(tg)), tg, cand.shape[1], users, where)
-    scored = tg[covered]
-    out = pd.DataFrame(
-        {
-            "target_id": scored["target_id"].to_numpy(np.int64),
-            "user": scored["user"].to_numpy(np.int32),
-            "group": np.asarray(scored["group"], dtype=object),
-            "kind": np.asarray(scored["kind"], dtype=object),
-        }
-    )
+    out = target_frame(tg[covered])
     for k, v in rank_metrics(matrix[covered, 0], matrix[covered, 1:]).items():
         out[k] = v
     counts: dict[str, dict[str, dict[str, int]]] = {g: {} for g in GROUPS}

@@ -286,14 +286,11 @@ def melu_loss(model: nn.Module, batch: Batch, generator: torch.Generator) -> tor
     u = model.user_vector(support, batch.codes)
     emb = model.item_emb
     positive = torch.einsum("bd,bmd->bm", u, emb(clicks))
-    negative = torch.einsum("bd,bkd->bk", u, emb(batch.negatives)) if batch.per_window else None
-    if negative is None:  # one negative per slot
-        logits = torch.stack([positive, (u.unsqueeze(1) * emb(batch.negatives)).sum(-1)], dim=-1)
-    else:
-        logits = torch.cat([positive.unsqueeze(-1), negative.unsqueeze(1).expand(-1, clicks.shape[1], -1)], dim=-1)
-    loss = -torch.log_softmax(logits.float(), dim=-1)[..., 0]
-    mask = query.to(loss.dtype)
-    return (loss * mask).sum() / mask.sum().clamp(min=1.0)
+    if batch.per_window:  # the window's K negatives, shared by its slots
+        negative = torch.einsum("bd,bkd->bk", u, emb(batch.negatives)).unsqueeze(1).expand(-1, clicks.shape[1], -1)
+    else:  # one negative per slot
+        negative = (u.unsqueeze(1) * emb(batch.negatives)).sum(-1)
+    return _softmax_of(positive, negative, query, batch.per_window)
 
 
 def next_item_bpr(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
