@@ -115,7 +115,7 @@ def add_run(store: Store, sid: str, run: RunFolder) -> bool:
     """List a finished tuning run from outside the sweep's grid (imported scores) among its runs and cells, so
     its report and the Compare page show it; False when the sweep lists it already. Submitting the sweep again
     keeps it."""
-    read_sweep(store, sid)  # exists and reads
+    _sweep_file(store, sid)  # exists and reads: a clear error before taking the lock
     folder = sweeps_dir(store) / sid
     with flock(folder / ".lock"):
         body = _checked(folder / "sweep.json")
@@ -130,10 +130,7 @@ def add_run(store: Store, sid: str, run: RunFolder) -> bool:
 def read_sweep(store: Store, sid: str) -> dict[str, Any]:
     """sweep.json with the live state: stale when its worker is gone, counts of its runs' states, progress,
     and `stranded`: how many of its queued runs no live worker will take (`next` says what starts one)."""
-    path = sweeps_dir(store) / validate_name(sid) / "sweep.json"
-    if not path.is_file():
-        raise InputError(f"Sweep {sid!r} not found (expected {path}); `python -m ppr runs list` shows sweeps.")
-    body = _checked(path)
+    body = _sweep_file(store, sid)
     if body["state"] in ("queued", "running") and body.get("pid") and not _worker_alive(body):
         body.update(state="failed", stale=True)
     states = {r: read_status(store.runs_dir / r)["state"] for r in body["runs"]}
@@ -143,6 +140,14 @@ def read_sweep(store: Store, sid: str) -> dict[str, Any]:
     body["stranded"] = len(queued - covered_runs(store)) if queued else 0
     body["next"] = resume_command(store, sid) if body["stranded"] or body.get("stale") else None
     return body
+
+
+def _sweep_file(store: Store, sid: str) -> dict[str, Any]:
+    """sweep.json as stored (checked), without the live state read_sweep adds from every run's status."""
+    path = sweeps_dir(store) / validate_name(sid) / "sweep.json"
+    if not path.is_file():
+        raise InputError(f"Sweep {sid!r} not found (expected {path}); `python -m ppr runs list` shows sweeps.")
+    return _checked(path)
 
 
 def _checked(path: Path) -> dict[str, Any]:
@@ -175,7 +180,7 @@ def resume_command(store: Store, ident: str) -> str:
 
 def sweep_runs(store: Store, sid: str) -> list[RunFolder]:
     """The sweep's tuning runs (its cells), in order."""
-    return [RunFolder(store.runs_dir / c["run_id"]) for c in read_sweep(store, sid)["cells"]]
+    return [RunFolder(store.runs_dir / c["run_id"]) for c in _sweep_file(store, sid)["cells"]]
 
 
 def sweep_stamp(store: Store, sid: str) -> float:

@@ -13,12 +13,8 @@ import pandas as pd
 
 from ppr.log import Log, to_stderr
 from ppr.runs.folder import RunFolder, readable, spec_summary
+from ppr.spec.run import ABLATION_TAGS
 
-ABLATION_TAGS = {
-    "nocl": "without CL",
-    "nopaug": "without prompt augmentation",
-    "nobaug": "without behaviour augmentation",
-}
 SETTING_COLUMNS = ["run_id", "method", "label", "ablation", "k", "noise", "seed"]
 
 
