@@ -43,8 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--k-shots", default="1,3,5,all")
     p.add_argument("--noise", default="0,0.3,0.6")
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--warm-epochs", type=int, default=200)
-    p.add_argument("--warm-patience", type=int, default=20)
+    p.add_argument("--warm-epochs", type=int, default=None, help="default: warm-training's own (WarmSpec)")
+    p.add_argument("--warm-patience", type=int, default=None)
     p.add_argument("--tune-epochs", type=int, default=None, help="cap per cell (default: each method's)")
     p.add_argument("--tune-patience", type=int, default=None)
     p.add_argument("--estimate", action="store_true", help="one warm run + one cell per method, then extrapolate")
@@ -65,6 +65,12 @@ def ml100k(store: Store, folder: Path) -> Dataset:
     return import_dataset(store, "ml-100k", folder / "ml-100k.inter", folder / "ml-100k.user", folder / "ml-100k.item")
 
 
+def _warm(a: argparse.Namespace) -> WarmSpec:
+    """The default recipe unless a flag changes it: the grid is timed with default training settings."""
+    given = {"epochs": a.warm_epochs, "patience": a.warm_patience}
+    return WarmSpec(**{k: v for k, v in given.items() if v is not None})
+
+
 def _seconds(store: Store, rid: str) -> float:
     st = read_status(store.runs_dir / rid)
     if not st.get("started") or not st.get("finished"):
@@ -78,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ds = ml100k(store, Path(a.ml100k))
     methods = parse_list(TuneSpec, "method", a.methods)
     tune = TuneSpec(method=methods[0], epochs=a.tune_epochs, patience=a.tune_patience)
-    base = RunSpec(ds.ref, ds.content_hash, warm=WarmSpec(epochs=a.warm_epochs, patience=a.warm_patience), tune=tune)
+    base = RunSpec(ds.ref, ds.content_hash, warm=_warm(a), tune=tune)
     spec = SweepSpec(
         base,
         methods,
