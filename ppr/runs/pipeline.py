@@ -60,19 +60,24 @@ def compute(
         raise not_computed(run.id)
     warm = compute(store, spec.warm_run(), device, log, bar, wait)[0] if spec.needs_warm else None
     dev = pick_device(device)
-    try:
-        run.info()
-    except (FileNotFoundError, Damaged):  # none yet, or damaged: this process knows the description
-        run.write_spec(spec)
+    describe(run, spec)
     with tracked(run, str(dev), wait) as fresh:
         if fresh:
-            with _dataset_kept(ds):
+            with dataset_kept(ds):
                 _compute(ds, spec, run, warm, dev, log, bar)
     return run, not fresh
 
 
+def describe(run: RunFolder, spec: RunSpec) -> None:
+    """Write the run's description unless it has one (none yet, or damaged: this process knows it)."""
+    try:
+        run.info()
+    except (FileNotFoundError, Damaged):
+        run.write_spec(spec)
+
+
 @contextlib.contextmanager
-def _dataset_kept(ds: Dataset) -> Iterator[None]:
+def dataset_kept(ds: Dataset) -> Iterator[None]:
     """A file of the dataset gone mid-run (`data rm` meanwhile) is the store's InputError saying so, not a traceback."""
     try:
         yield
@@ -128,16 +133,58 @@ def evaluated(store: Store, run: RunFolder) -> Evaluated:
 def _compute(
     ds: Dataset, spec: RunSpec, run: RunFolder, warm: RunFolder | None, dev: torch.device, log: Log, bar: bool
 ) -> None:
+    job = prepare(ds, spec, run, warm, dev, log)
+    finish(job, _train(spec, run, job.model, job.split, job.codes, ds.n_items, dev, job.validate, bar))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A run ready to train: its split fold, profile codes, model and scorer (evaluate bound to them)."""
+
+    dataset: Dataset
+    spec: RunSpec
+    run: RunFolder
+    warm: RunFolder | None
+    split: Split
+    codes: np.ndarray | None
+    model: nn.Module
+    score: Callable[..., pd.DataFrame]
+    device: torch.device
+
+    def validate(self) -> dict[str, float]:
+        """What training watches: joint metrics of the validation group."""
+        return _joint(self.score(VALIDATION[self.spec.kind]))
+
+
+def prepare(
+    ds: Dataset, spec: RunSpec, run: RunFolder, warm: RunFolder | None, dev: torch.device, log: Log
+) -> Prepared:
+    """The run's split fold, codes and untrained model (a tuning run's built on its warm run)."""
     split = make_split(ds, spec.split, log=log, fold=0 if spec.tune is None else spec.tune.fold)
     codes = None if spec.tune is None else methods.profile_codes(spec.tune, ds, split)
     model, what = _model(ds, spec, split, codes, warm)
     log(f"{what} of {ds.ref} ({dev}) -> {run.path}")
     k = None if spec.tune is None else spec.tune.k_shot
     score = functools.partial(evaluate, model, split, codes=codes, max_len=spec.backbone.max_len, k_shot=k, device=dev)
-    fit = _train(spec, run, model, split, codes, ds.n_items, dev, lambda: _joint(score(VALIDATION[spec.kind])), bar)
+    return Prepared(ds, spec, run, warm, split, codes, model, score, dev)
+
+
+def finish(job: Prepared, fit: Fit, group: int = 1) -> None:
+    """Score the trained model on the final groups and write the run's result files (group: how many runs
+    trained together with it, ppr.runs.group; its train seconds are the group's)."""
+    ds, spec, run, model, split, codes, dev = (
+        job.dataset,
+        job.spec,
+        job.run,
+        job.model,
+        job.split,
+        job.codes,
+        job.device,
+    )
+    k = None if spec.tune is None else spec.tune.k_shot
     model.to(dev)
     t0 = time.perf_counter()
-    scores = pd.concat([score(group, full=True) for group in EVALUATED[spec.kind]], ignore_index=True)
+    scores = pd.concat([job.score(group, full=True) for group in EVALUATED[spec.kind]], ignore_index=True)
     run.save_model(model.backbone.state_dict() if spec.tune is None else model.state_dict())
     run.write_scores(scores)
     if isinstance(model, ColdStartRecommender) and spec.tune is not None and model.profile is not None:
@@ -147,7 +194,7 @@ def _compute(
             "run_id": run.id,
             "kind": spec.kind,
             "label": "warm" if spec.tune is None else spec.tune.label,
-            "warm_run": None if warm is None else warm.id,
+            "warm_run": None if job.warm is None else job.warm.id,
             "fold": split.fold,
             "folds": split.folds,
             "summary": {g: summarize_scores(part) for g, part in scores.groupby("group", sort=False)},
@@ -155,7 +202,7 @@ def _compute(
             "best_epoch": fit.best_epoch,
             "epochs_run": fit.epochs_run,
             "seconds": {"train": fit.seconds, "eval": time.perf_counter() - t0},
-            "environment": {"device": str(dev), "versions": library_versions()},
+            "environment": {"device": str(dev), "versions": library_versions(), "group": group},
         }
     )
 
@@ -208,7 +255,7 @@ def _train(
     if not methods.trains(spec):
         return Fit(0, 0)
     schedule = methods.schedule(spec)
-    rng, generator = methods.random_streams(spec)
+    rng, seed = methods.random_streams(spec)
     trainer = Trainer(
         model,
         methods.objective(spec),
@@ -217,7 +264,7 @@ def _train(
         schedule,
         validate,
         rng,
-        generator,
+        seed,
         dev,
         codes,
     )

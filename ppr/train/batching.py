@@ -47,6 +47,7 @@ class Batch:
     users: torch.Tensor  # (B,) long
     codes: torch.Tensor | None  # (B, A) profile codes of the users, None for a model without a profile
     per_window: bool = False  # negatives are (B, K): K items each window's user never clicked, for all its slots
+    rows: torch.Tensor | None = None  # (B,) bool, which rows are windows (a cell's batch padded in a group); None: all
 
     @property
     def inputs(self) -> torch.Tensor:

@@ -5,7 +5,7 @@ parameters train (those with requires_grad); the windows, negatives and profile 
 come in as data. The loop validates before the first epoch and after each one, keeps the
 best state by the monitored validation metric, stops after `patience` epochs without a
 better one, and restores the best state at the end. An epoch checkpoint (weights,
-optimizer, best state, history and every random state the run draws from) is handed to
+optimizer, best state, history, the step count that keys the draws and the batch order's random state) is handed to
 `on_checkpoint` after each epoch; passing it back as `resume` continues exactly where the
 run stopped, so a resumed run ends as the uninterrupted one would.
 """
@@ -24,10 +24,11 @@ import torch
 from torch import nn
 
 from ppr.errors import InputError
+from ppr.models.noise import Draws, step_key, use_draws
 from ppr.train.batching import Batch, NegativeSampler, Windows, iterate_batches
 from ppr.train.device import autocast
 
-Objective = Callable[[nn.Module, Batch, torch.Generator], torch.Tensor]
+Objective = Callable[[nn.Module, Batch, Draws], torch.Tensor]
 Validate = Callable[[], dict[str, float]]
 MONITOR = "ndcg@10"  # validation metric that picks the best epoch (higher is better)
 
@@ -74,9 +75,9 @@ class Fit:
 class Trainer:
     """Trains the parameters of `model` that require grad on `windows` with `objective`.
 
-    rng draws the window order and negatives; generator is handed to the objective (its
-    random views); torch's global RNG and module-held numpy generators (dropout) drive the
-    rest. validate() scores the validation users and returns summary metrics.
+    rng draws the window order and negatives; step i's draws (dropout, the objective's random views:
+    ppr.models.noise) are keyed by (seed, i). validate() scores the validation users and returns summary
+    metrics.
     """
 
     model: nn.Module
@@ -86,12 +87,13 @@ class Trainer:
     schedule: Schedule
     validate: Validate
     rng: np.random.Generator
-    generator: torch.Generator
+    seed: int
     device: torch.device
     codes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self._epoch_no = 1
+        self.steps = 0
         self.model.to(self.device)
         params = [p for p in self.model.parameters() if p.requires_grad]
         # fused Adam: one kernel per tensor; about 5x faster steps on CPU with a large item table
@@ -117,18 +119,20 @@ class Trainer:
 
     def step(self, batch: Batch) -> float:
         """One optimiser step; returns the batch loss. A non-finite loss stops training (Diverged)."""
-        with autocast(self.device):
-            loss = self.objective(self.model, batch, self.generator)
+        use_draws(self.model, draws := Draws(step_key(self.seed, self.steps)))
+        try:
+            with autocast(self.device):
+                loss = self.objective(self.model, batch, draws)
+        finally:
+            use_draws(self.model, None)
         value = float(loss.detach())
         if not math.isfinite(value):
-            raise Diverged(
-                f"Training diverged: a batch loss is {value} (in epoch {self._epoch_no}); the run stops "
-                "and gives no result. Lower the learning rate, or check the data."
-            )
+            raise diverged(value, self._epoch_no)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
+        self.steps += 1
         return value
 
     def train_epoch(self, windows: Windows | None = None) -> float:
@@ -156,7 +160,7 @@ class Trainer:
             row = {"epoch": 0, "loss": float("nan"), **self._validated()}
             state = {
                 "epoch": 0,
-                "best": _score(row),
+                "best": monitored(row),
                 "best_epoch": 0,
                 "stopped": False,
                 "best_state": copy.deepcopy(self.model.state_dict()),
@@ -178,12 +182,12 @@ class Trainer:
         loss = self.train_epoch()
         t1 = time.perf_counter()
         val = self._validated()
-        row = {"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - t0, "train_seconds": t1 - t0, **val}
+        row = epoch_row(epoch, loss, t0, t1 - t0, val)
         state = {**state, "epoch": epoch, "history": [*state["history"], row]}
         if on_epoch:
             on_epoch(row)
-        if _score(row) > state["best"]:
-            state.update(best=_score(row), best_epoch=epoch, best_state=copy.deepcopy(self.model.state_dict()))
+        if monitored(row) > state["best"]:
+            state.update(best=monitored(row), best_epoch=epoch, best_state=copy.deepcopy(self.model.state_dict()))
         state["stopped"] = epoch - state["best_epoch"] >= self.schedule.patience
         return state
 
@@ -196,16 +200,14 @@ class Trainer:
             self.model.train(was_training)
 
     def _checkpoint(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Everything `resume` needs: loop state, weights, optimizer and every random state."""
+        """Everything `resume` needs: loop state, weights, optimizer, the batch order's random state, the step count."""
         return {
             **state,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "rng": self.rng.bit_generator.state,
-            "generator": self.generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "module_rngs": [g.bit_generator.state for g in _module_rngs(self.model)],
+            "steps": self.steps,
         }
 
     def _restore(self, ckpt: dict[str, Any]) -> dict[str, Any]:
@@ -213,10 +215,7 @@ class Trainer:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.scheduler.load_state_dict(ckpt["scheduler"])
         self.rng.bit_generator.state = ckpt["rng"]
-        self.generator.set_state(ckpt["generator"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        for gen, s in zip(_module_rngs(self.model), ckpt["module_rngs"], strict=True):
-            gen.bit_generator.state = s
+        self.steps = int(ckpt["steps"])
         return {
             "epoch": int(ckpt["epoch"]),
             "best": float(ckpt["best"]),
@@ -227,12 +226,19 @@ class Trainer:
         }
 
 
-def _score(row: dict[str, float]) -> float:
+def monitored(row: dict[str, float]) -> float:
     """The monitored validation metric; without validation targets, the negated training loss."""
     value = row.get(f"val_{MONITOR}", -row["loss"])
     return value if value == value else float("-inf")  # NaN (epoch 0 has no loss) never wins
 
 
-def _module_rngs(model: nn.Module) -> list[np.random.Generator]:
-    """numpy Generators held by modules (SASRec's CPU dropout), in module order."""
-    return [m.rng for m in model.modules() if isinstance(getattr(m, "rng", None), np.random.Generator)]
+def epoch_row(epoch: int, loss: float, t0: float, train_seconds: float, val: dict[str, float]) -> dict[str, float]:
+    """An epoch's history row: mean loss, seconds since `t0` (training + validation), training seconds, metrics."""
+    return {"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - t0, "train_seconds": train_seconds, **val}
+
+
+def diverged(value: float, epoch: int) -> Diverged:
+    return Diverged(
+        f"Training diverged: a batch loss is {value} (in epoch {epoch}); the run stops and gives no result. "
+        "Lower the learning rate, or check the data."
+    )

@@ -57,8 +57,9 @@ def _walk_trainer(schedule: Schedule, validate=None, dropout: float = 0.0, seed:
 
     windows = build_windows(offsets, items, np.arange(N_USERS), MAX_LEN, n - 2)  # the last two clicks held out
     sampler = NegativeSampler(offsets, items, N_ITEMS)
-    rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
-    t = Trainer(model, methods.next_item_bpr, windows, sampler, schedule, validate, rng, gen, CPU)
+    t = Trainer(
+        model, methods.next_item_bpr, windows, sampler, schedule, validate, np.random.default_rng(seed), seed, CPU
+    )
     return t, model, (offsets, items, negs)
 
 
@@ -121,7 +122,7 @@ def test_zero_epochs_trains_and_validates_nothing() -> None:
 def test_train_epoch_and_step_train_only_what_requires_grad() -> None:
     t, model, _ = _walk_trainer(Schedule(1e-2, 1, 1, 64), dropout=0.2)
     model.backbone.item_emb.weight.requires_grad_(False)
-    t = Trainer(model, t.objective, t.windows, t.sampler, t.schedule, t.validate, t.rng, t.generator, CPU)
+    t = Trainer(model, t.objective, t.windows, t.sampler, t.schedule, t.validate, t.rng, t.seed, CPU)
     frozen = model.backbone.item_emb.weight.clone()
     pos = model.backbone.pos_emb.weight.clone()
     batch = next(iter(t.batches()))
