@@ -15,13 +15,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import signal
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
 from ppr.data.store import Store
 from ppr.errors import InputError
+from ppr.jobs.sweep import package_root
 from ppr.jobs.worker import Executor, main_log, take
 from ppr.log import Log
 from ppr.runs.folder import RunFolder
@@ -62,8 +65,26 @@ def ray_executor(address: str | None = None, max_workers: int | None = None, log
 
 
 def _connect(ray: ModuleType, address: str | None, max_workers: int | None, log: Log) -> None:
+    with _in_package_root():
+        _init(ray, address, max_workers, log)
+
+
+@contextlib.contextmanager
+def _in_package_root() -> Iterator[None]:
+    """Ray puts the driver's working directory first on its workers' import path: during the init that is the folder
+    holding this ppr package, so the tasks run this process's code, not a checkout under the shell's directory."""
+    here = os.getcwd()
+    os.chdir(package_root())
+    try:
+        yield
+    finally:
+        os.chdir(here)
+
+
+def _init(ray: ModuleType, address: str | None, max_workers: int | None, log: Log) -> None:
     if not address:
-        ray.init(num_cpus=max_workers or os.cpu_count(), include_dashboard=False)
+        # 'local': a new instance even when the machine runs a cluster or $RAY_ADDRESS names one
+        ray.init(address="local", num_cpus=max_workers or os.cpu_count(), include_dashboard=False)
         return
     log(f"connecting to the Ray cluster at {address}")
     try:
@@ -79,8 +100,21 @@ def _run(ray: ModuleType, store: Store, run_ids: list[str], log: Log, started: C
     """Dispatch one task per run (a cell after its warm run's task) and gather each run's final state in order.
 
     Ctrl-C or SIGTERM here, or a run cancelled in its task (`runs cancel RUN`), cancels every outstanding task,
-    then raises Cancelled, as it would stop the local worker."""
+    then raises Cancelled, as either stops the local worker."""
     started()
+    with _signals_noted() as stop:
+        refs = _dispatch(ray, store, run_ids)
+        try:
+            states = _gather(ray, store, refs, stop, log)
+        except BaseException:
+            _cancel(ray, list(refs.values()), log)
+            raise
+    return [states[rid] for rid in run_ids]
+
+
+def _dispatch(ray: ModuleType, store: Store, run_ids: list[str]) -> dict[str, Any]:
+    """Run id -> its task's reference: one GPU each where the cluster has GPUs (unless the run asks for the CPU),
+    else one CPU; a cell's task takes its warm run's result as an argument, so it starts once that one has ended."""
     gpu = ray.cluster_resources().get("GPU", 0) > 0
     task = ray.remote(max_retries=0)(_task)
     refs: dict[str, Any] = {}
@@ -88,15 +122,24 @@ def _run(ray: ModuleType, store: Store, run_ids: list[str], log: Log, started: C
         device = raw_status(store.runs_dir / rid).get("device") or "auto"
         options = task.options(num_gpus=int(gpu and device != "cpu"), name=f"ppr {rid}")
         refs[rid] = options.remote(str(store.home), rid, refs.get(_warm_of(store, rid)))
+    return refs
+
+
+@contextlib.contextmanager
+def _signals_noted() -> Iterator[threading.Event]:
+    """SIGTERM and SIGINT (Ctrl-C) set the event instead of raising: raised inside a Ray call, Cancelled would come
+    out as a SystemError. Off the main thread nothing is installed."""
+    stop = threading.Event()
     try:
-        states = _gather(ray, store, refs, log)
-    except KeyboardInterrupt:
-        _cancel(ray, list(refs.values()), log)
-        raise Cancelled() from None
-    except BaseException:
-        _cancel(ray, list(refs.values()), log)
-        raise
-    return [states[rid] for rid in run_ids]
+        old = {s: signal.signal(s, lambda signum, frame: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    except ValueError:  # not the main thread
+        yield stop
+        return
+    try:
+        yield stop
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def _task(home: str, run_id: str, after: object = None) -> tuple[str, bool]:
@@ -125,11 +168,13 @@ def _warm_of(store: Store, rid: str) -> str | None:
     return spec.warm_run().run_id if spec.needs_warm else None
 
 
-def _gather(ray: ModuleType, store: Store, refs: dict[str, Any], log: Log) -> dict[str, str]:
-    """Run id -> final state, as the tasks end. The wait returns every second, so SIGTERM is handled meanwhile."""
+def _gather(ray: ModuleType, store: Store, refs: dict[str, Any], stop: threading.Event, log: Log) -> dict[str, str]:
+    """Run id -> final state, as the tasks end; Cancelled once `stop` is set (looked at every second)."""
     rid_of = {ref: rid for rid, ref in refs.items()}
     states: dict[str, str] = {}
     while rid_of:
+        if stop.is_set():
+            raise Cancelled()
         ready, _ = ray.wait(list(rid_of), num_returns=1, timeout=1.0)
         for ref in ready:
             rid = rid_of.pop(ref)
