@@ -4,16 +4,18 @@ Started detached (`python -m ppr worker --sweep ID`, its own session, so `runs c
 signal its whole process group), or in the foreground by `sweep` without --background. At
 most `max_workers` workers compute at a time on one machine (a lock per slot under
 <home>/workers; the rest wait in line). Each run is computed by ppr.runs.pipeline under its
-own lock, so two sweeps sharing a warm run never write one folder at once.
+own lock, so two sweeps sharing a warm run never write one folder at once. The runs may be computed
+elsewhere instead (an Executor: ppr.jobs.ray_executor's Ray tasks); the worker then only keeps the sweep's state.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,34 +69,54 @@ def execute(store: Store, run_id: str, log: Log) -> str:
     return "done"
 
 
-def work(
-    store: Store, run_ids: list[str], log: Log, sweep_dir: Path | None = None, max_workers: int | None = None
-) -> str:
-    """Compute the queued runs among `run_ids` in order in this process; returns the overall state
-    (done/failed/cancelled).
+# runs computed by something else than this process (ppr.jobs.ray_executor): (store, run ids, log, started) ->
+# the final state of each run, in order; `started` is called once computing begins; Cancelled propagates
+Executor = Callable[[Store, list[str], Log, Callable[[], None]], list[str]]
 
-    A run is taken when its turn comes and it is queued (or running in another process, which this one
-    then waits for); done, failed and cancelled runs are left as they are (`control.requeue` queues
-    them again). The worker is registered (ppr.jobs.sweep.register_worker) while it lives.
+
+def take(store: Store, run_id: str, log: Log) -> str:
+    """A run's turn: computed if queued (or running in another process, which this one then waits for); done,
+    failed and cancelled runs are left as they are (`control.requeue` queues them again). Returns its state."""
+    state = read_status(store.runs_dir / run_id)["state"]
+    return execute(store, run_id, log) if state in ("queued", "running") else state
+
+
+def in_order(
+    store: Store, run_ids: list[str], log: Log, started: Callable[[], None], max_workers: int | None
+) -> list[str]:
+    """The local executor: the runs one after another in this process, once a worker slot is free."""
+    with worker_slot(store.home, max_workers, log):
+        started()
+        return [take(store, rid, log) for rid in run_ids]
+
+
+def work(
+    store: Store,
+    run_ids: list[str],
+    log: Log,
+    sweep_dir: Path | None = None,
+    max_workers: int | None = None,
+    executor: Executor | None = None,
+) -> str:
+    """Compute the queued runs among `run_ids` (`take`); returns the overall state (done/failed/cancelled).
+
+    In this process in order (`in_order`) unless an `executor` computes them elsewhere; either way this process
+    keeps the sweep's state and is registered (ppr.jobs.sweep.register_worker) as the worker while it lives,
+    and SIGTERM cancels: the runs still queued become cancelled.
     """
     me = os.getpid()
+    compute = executor or functools.partial(in_order, max_workers=max_workers)
 
     def mark(**fields: Any) -> None:
         if sweep_dir is not None:
             update_sweep(sweep_dir, **fields)
-
-    def turn(rid: str) -> str:
-        state = read_status(store.runs_dir / rid)["state"]
-        return execute(store, rid, log) if state in ("queued", "running") else state
 
     register_worker(store, me, run_ids, None if sweep_dir is None else sweep_dir.name)
     try:
         with sigterm_cancels():
             try:
                 mark(state="queued", pid=me, pid_started=process_started(me))
-                with worker_slot(store.home, max_workers, log):
-                    mark(state="running", started=now())
-                    states = [turn(rid) for rid in run_ids]
+                states = compute(store, run_ids, log, lambda: mark(state="running", started=now()))
                 final = "failed" if "failed" in states else "done"
             except Cancelled:
                 for rid in run_ids:
