@@ -8,6 +8,12 @@ better one, and restores the best state at the end. An epoch checkpoint (weights
 optimizer, best state, history and every random state the run draws from) is handed to
 `on_checkpoint` after each epoch; passing it back as `resume` continues exactly where the
 run stopped, so a resumed run ends as the uninterrupted one would.
+
+The same loop trains data-parallel (`world`, ppr.train.distributed): each process steps on its part of
+every global batch, DistributedDataParallel averages the gradients, and rank 0 alone validates, keeps the
+best state and hands out checkpoints; its decision to stop reaches every process, so all stop together.
+Each process draws its own dropout, views and negatives from one seed per epoch taken from the shared
+stream and its rank, so a resume with as many processes draws them again.
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ import torch
 from torch import nn
 
 from ppr.errors import InputError
-from ppr.train.batching import Batch, NegativeSampler, Windows, iterate_batches
+from ppr.train.batching import Batch, NegativeSampler, Windows, iterate_batches, step_bounds
 from ppr.train.device import autocast
+from ppr.train.distributed import ALONE, World
 
 Objective = Callable[[nn.Module, Batch, torch.Generator], torch.Tensor]
 Validate = Callable[[], dict[str, float]]
@@ -76,7 +83,7 @@ class Trainer:
 
     rng draws the window order and negatives; generator is handed to the objective (its
     random views); torch's global RNG and module-held numpy generators (dropout) drive the
-    rest. validate() scores the validation users and returns summary metrics.
+    rest. validate() scores the validation users and returns summary metrics (rank 0 only, under DDP).
     """
 
     model: nn.Module
@@ -89,16 +96,19 @@ class Trainer:
     generator: torch.Generator
     device: torch.device
     codes: np.ndarray | None = None
+    world: World = ALONE
 
     def __post_init__(self) -> None:
         self._epoch_no = 1
         self.model.to(self.device)
+        self._check_shares()
+        self._loss = self.world.wrap(_Loss(self.model))  # DDP: gradients averaged in backward
         params = [p for p in self.model.parameters() if p.requires_grad]
         # fused Adam: one kernel per tensor; about 5x faster steps on CPU with a large item table
         self.optimizer = torch.optim.Adam(
             params, lr=self.schedule.lr, weight_decay=self.schedule.weight_decay, fused=True
         )
-        per_epoch = -(-len(self.windows) // self.schedule.batch_size)
+        per_epoch = len(step_bounds(len(self.windows), self.schedule.batch_size, self.world.size)) - 1
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: self.schedule.factor(step, per_epoch)
         )
@@ -113,13 +123,15 @@ class Trainer:
             self.device,
             self.codes,
             self.schedule.negatives,
+            self.world.rank,
+            self.world.size,
         )
 
     def step(self, batch: Batch) -> float:
         """One optimiser step; returns the batch loss. A non-finite loss stops training (Diverged)."""
         with autocast(self.device):
-            loss = self.objective(self.model, batch, self.generator)
-        value = float(loss.detach())
+            loss = self._loss(self.objective, batch, self.generator)
+        value = self.world.mean(loss.detach())  # every process sees a divergence at once
         if not math.isfinite(value):
             raise Diverged(
                 f"Training diverged: a batch loss is {value} (in epoch {self._epoch_no}); the run stops "
@@ -134,6 +146,8 @@ class Trainer:
     def train_epoch(self, windows: Windows | None = None) -> float:
         """Mean loss per window over one epoch."""
         self.model.train()
+        if self.world.size > 1:
+            self._own_streams()
         total, count = 0.0, 0
         for batch in self.batches(windows):
             total += self.step(batch) * len(batch.users)
@@ -184,16 +198,40 @@ class Trainer:
             on_epoch(row)
         if _score(row) > state["best"]:
             state.update(best=_score(row), best_epoch=epoch, best_state=copy.deepcopy(self.model.state_dict()))
-        state["stopped"] = epoch - state["best_epoch"] >= self.schedule.patience
+        state["stopped"] = self.world.from_main(epoch - state["best_epoch"] >= self.schedule.patience)
         return state
 
     def _validated(self) -> dict[str, float]:
+        if not self.world.is_main:
+            return {}
         was_training = self.model.training
         self.model.eval()
         try:
             return {f"val_{k}": float(v) for k, v in self.validate().items()}
         finally:
             self.model.train(was_training)
+
+    def _check_shares(self) -> None:
+        """Under DDP, every process needs a window of every global batch."""
+        n, size, batch = len(self.windows), self.world.size, self.schedule.batch_size
+        if size > 1 and min(n, batch) < size:
+            what = f"{n} training windows" if n < size else f"a batch of {batch} windows"
+            raise InputError(
+                f"{what} cannot be shared by {size} training processes (each needs a window of every batch); "
+                f"use fewer processes (at most {min(n, batch)}) or a larger --batch-size."
+            )
+
+    def _own_streams(self) -> None:
+        """This process's dropout masks and random views for the epoch: seeded from the shared stream and the
+        rank, so the processes differ from each other and a resume with as many processes draws them again."""
+        gens = _module_rngs(self.model)
+        seeds = np.random.default_rng([int(self.rng.integers(2**63)), self.world.rank]).integers(
+            2**63, size=2 + len(gens)
+        )
+        torch.manual_seed(int(seeds[0]))
+        self.generator.manual_seed(int(seeds[1]))
+        for gen, seed in zip(gens, seeds[2:], strict=True):
+            gen.bit_generator.state = np.random.default_rng(int(seed)).bit_generator.state
 
     def _checkpoint(self, state: dict[str, Any]) -> dict[str, Any]:
         """Everything `resume` needs: loop state, weights, optimizer and every random state."""
@@ -225,6 +263,18 @@ class Trainer:
             "best_state": ckpt["best_state"],
             "history": list(ckpt["history"]),
         }
+
+
+class _Loss(nn.Module):
+    """An objective of the model as a module's forward: what DistributedDataParallel wraps (it averages the
+    gradients in backward only of what went through its forward)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, objective: Objective, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+        return objective(self.model, batch, generator)
 
 
 def _score(row: dict[str, float]) -> float:
