@@ -39,9 +39,11 @@ def _signed(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def step_key(seed: int, step: int) -> torch.Tensor:
-    """The key of training step `step` (0-based) of a run seeded `seed`: an int64 scalar tensor."""
-    return mix(torch.tensor(_signed(int(seed) * 0x100000001B3 + int(step) * -_GOLDEN), dtype=torch.long))
+def step_key(seed: int, step: int, stream: int = 0) -> torch.Tensor:
+    """The key of training step `step` (0-based) of a run seeded `seed`: an int64 scalar tensor. stream: a
+    process's own draws under data parallelism (its rank)."""
+    key = mix(torch.tensor(_signed(int(seed) * 0x100000001B3 + int(step) * -_GOLDEN), dtype=torch.long))
+    return mix(key + _signed(int(stream) * _GOLDEN)) if stream else key
 
 
 class Draws:

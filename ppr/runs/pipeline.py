@@ -5,6 +5,9 @@ the background worker, the benches): a tuning run first computes (or reuses) its
 complete run is reused, never trained again; an interrupted one continues from its epoch
 checkpoint. What a method builds, trains and optimises is ppr.train.methods'; the loop is
 ppr.train.trainer's; scoring is ppr.eval's.
+
+A warm run may be trained by several processes at once (torchrun, DDP: `compute_shared`): rank 0 computes
+it as `compute` does and alone writes its folder; the others join its training when rank 0 says it trains.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from ppr.runs.tracking import library_versions, record_checkpoint, record_epoch,
 from ppr.spec.run import COUNTED, IMPORTED, OWN_MODELS, RunSpec
 from ppr.train import methods
 from ppr.train.device import pick_device
+from ppr.train.distributed import ALONE, World
 from ppr.train.trainer import Fit, Trainer
 
 VALIDATION = {"warm": "warm_val", "tune": "val"}
@@ -45,9 +49,16 @@ EVALUATED = {"warm": ("warm_val", "warm_test"), "tune": ("test", "val")}
 
 
 def compute(
-    store: Store, spec: RunSpec, device: str = "auto", log: Log = to_stderr, bar: bool = True, wait: bool = False
+    store: Store,
+    spec: RunSpec,
+    device: str = "auto",
+    log: Log = to_stderr,
+    bar: bool = True,
+    wait: bool = False,
+    world: World = ALONE,
 ) -> tuple[RunFolder, bool]:
-    """The complete run of `spec`: (its folder, reused). wait: queue behind another process computing it."""
+    """The complete run of `spec`: (its folder, reused). wait: queue behind another process computing it.
+    world: the processes training it (rank 0 computes here; compute_shared)."""
     ds = store.open_exact(spec.dataset, spec.dataset_hash)
     run = RunFolder(store.runs_dir / spec.run_id)
     if run.is_complete:
@@ -59,12 +70,12 @@ def compute(
     if spec.tune is not None and spec.tune.method == IMPORTED:
         raise not_computed(run.id)
     warm = compute(store, spec.warm_run(), device, log, bar, wait)[0] if spec.needs_warm else None
-    dev = pick_device(device)
+    dev = world.place(pick_device(device))
     describe(run, spec)
     with tracked(run, str(dev), wait) as fresh:
         if fresh:
             with dataset_kept(ds):
-                _compute(ds, spec, run, warm, dev, log, bar)
+                _compute(ds, spec, run, warm, dev, log, bar, world)
     return run, not fresh
 
 
@@ -74,6 +85,31 @@ def describe(run: RunFolder, spec: RunSpec) -> None:
         run.info()
     except (FileNotFoundError, Damaged):
         run.write_spec(spec)
+
+
+def compute_shared(
+    store: Store, spec: RunSpec, device: str, world: World, bar: bool = True
+) -> tuple[RunFolder, bool] | None:
+    """A warm run trained data-parallel by the processes of `world`: rank 0 computes it as `compute` does and
+    returns (its folder, reused); every other process trains its part of each batch when rank 0 trains, and returns None.
+    Should rank 0 fail, its exit ends the others (torchrun stops every process when one fails)."""
+    if spec.tune is not None:
+        raise InputError(
+            f"Data-parallel training (torchrun, --ddp) computes warm runs only, not a {spec.tune.method} run; "
+            "start `python -m ppr tune` as one process."
+        )
+    if world.is_main:
+        run, reused = compute(store, spec, device, bar=bar, world=world)
+        if reused:  # trained by no one here: the others may go
+            world.from_main(False)
+        return run, reused
+    if world.from_main(False):  # rank 0 trains (it says so in _train)
+        ds = store.open_exact(spec.dataset, spec.dataset_hash)
+        split = make_split(ds, spec.split)  # rank 0 has stored it
+        model, dev = methods.warm_model(spec, ds.n_items), world.place(pick_device(device))
+        trainer = _trainer(spec, model, split, None, ds.n_items, dev, dict, world)  # validation (dict: {}) is rank 0's
+        trainer.fit(RunFolder(store.runs_dir / spec.run_id).load_state())  # resumes where rank 0 does
+    return None
 
 
 @contextlib.contextmanager
@@ -131,10 +167,18 @@ def evaluated(store: Store, run: RunFolder) -> Evaluated:
 
 
 def _compute(
-    ds: Dataset, spec: RunSpec, run: RunFolder, warm: RunFolder | None, dev: torch.device, log: Log, bar: bool
+    ds: Dataset,
+    spec: RunSpec,
+    run: RunFolder,
+    warm: RunFolder | None,
+    dev: torch.device,
+    log: Log,
+    bar: bool,
+    world: World,
 ) -> None:
-    job = prepare(ds, spec, run, warm, dev, log)
-    finish(job, _train(spec, run, job.model, job.split, job.codes, ds.n_items, dev, job.validate, bar))
+    job = prepare(ds, spec, run, warm, dev, log, world)
+    fit = _train(spec, run, job.model, job.split, job.codes, ds.n_items, dev, job.validate, bar, world)
+    finish(job, fit, processes=world.size)
 
 
 @dataclass(frozen=True)
@@ -157,21 +201,29 @@ class Prepared:
 
 
 def prepare(
-    ds: Dataset, spec: RunSpec, run: RunFolder, warm: RunFolder | None, dev: torch.device, log: Log
+    ds: Dataset,
+    spec: RunSpec,
+    run: RunFolder,
+    warm: RunFolder | None,
+    dev: torch.device,
+    log: Log,
+    world: World = ALONE,
 ) -> Prepared:
     """The run's split fold, codes and untrained model (a tuning run's built on its warm run)."""
     split = make_split(ds, spec.split, log=log, fold=0 if spec.tune is None else spec.tune.fold)
     codes = None if spec.tune is None else methods.profile_codes(spec.tune, ds, split)
     model, what = _model(ds, spec, split, codes, warm)
-    log(f"{what} of {ds.ref} ({dev}) -> {run.path}")
+    on = f"{dev}" if world.size == 1 else f"{world.size} processes, {dev.type}"
+    log(f"{what} of {ds.ref} ({on}) -> {run.path}")
     k = None if spec.tune is None else spec.tune.k_shot
     score = functools.partial(evaluate, model, split, codes=codes, max_len=spec.backbone.max_len, k_shot=k, device=dev)
     return Prepared(ds, spec, run, warm, split, codes, model, score, dev)
 
 
-def finish(job: Prepared, fit: Fit, group: int = 1) -> None:
+def finish(job: Prepared, fit: Fit, group: int = 1, processes: int = 1) -> None:
     """Score the trained model on the final groups and write the run's result files (group: how many runs
-    trained together with it, ppr.runs.group; its train seconds are the group's)."""
+    trained together with it, ppr.runs.group, whose train seconds it records; processes: how many trained it
+    data-parallel)."""
     ds, spec, run, model, split, codes, dev = (
         job.dataset,
         job.spec,
@@ -202,7 +254,12 @@ def finish(job: Prepared, fit: Fit, group: int = 1) -> None:
             "best_epoch": fit.best_epoch,
             "epochs_run": fit.epochs_run,
             "seconds": {"train": fit.seconds, "eval": time.perf_counter() - t0},
-            "environment": {"device": str(dev), "versions": library_versions(), "group": group},
+            "environment": {
+                "device": str(dev),
+                "processes": processes,
+                "group": group,
+                "versions": library_versions(),
+            },
         }
     )
 
@@ -251,23 +308,13 @@ def _train(
     dev: torch.device,
     validate: Callable[[], dict[str, float]],
     bar: bool,
+    world: World,
 ) -> Fit:
     if not methods.trains(spec):
         return Fit(0, 0)
+    world.from_main(True)  # the other processes (compute_shared) train with this one
     schedule = methods.schedule(spec)
-    rng, seed = methods.random_streams(spec)
-    trainer = Trainer(
-        model,
-        methods.objective(spec),
-        methods.windows(spec, split),
-        methods.sampler(spec, split, n_items),
-        schedule,
-        validate,
-        rng,
-        seed,
-        dev,
-        codes,
-    )
+    trainer = _trainer(spec, model, split, codes, n_items, dev, validate, world)
     resume = run.load_state()
     if resume is not None:
         append_metrics(run.path, {"event": "resumed", "epoch": int(resume["epoch"])})
@@ -280,6 +327,33 @@ def _train(
             record_epoch(run, row, schedule.epochs)
 
         return trainer.fit(resume, on_epoch, lambda state: record_checkpoint(run, state))
+
+
+def _trainer(
+    spec: RunSpec,
+    model: nn.Module,
+    split: Split,
+    codes: np.ndarray | None,
+    n_items: int,
+    dev: torch.device,
+    validate: Callable[[], dict[str, float]],
+    world: World,
+) -> Trainer:
+    """The run's trainer: its objective, windows, negatives, schedule and random streams."""
+    rng, seed = methods.random_streams(spec)
+    return Trainer(
+        model,
+        methods.objective(spec),
+        methods.windows(spec, split),
+        methods.sampler(spec, split, n_items),
+        methods.schedule(spec),
+        validate,
+        rng,
+        seed,
+        dev,
+        codes,
+        world,
+    )
 
 
 def _joint(scores: pd.DataFrame) -> dict[str, float]:

@@ -32,7 +32,17 @@ from ppr.models.noise import Draws, step_key, use_draws
 from ppr.models.profile import AttributeEmbedding
 from ppr.train.batching import Batch, NegativeSampler, Windows, iterate_batches
 from ppr.train.device import autocast
-from ppr.train.trainer import Diverged, Fit, Objective, Schedule, Validate, diverged, epoch_row, monitored
+from ppr.train.trainer import (
+    Diverged,
+    Fit,
+    Objective,
+    ObjectiveModule,
+    Schedule,
+    Validate,
+    diverged,
+    epoch_row,
+    monitored,
+)
 
 BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults, which Trainer uses
 
@@ -249,19 +259,8 @@ class GroupTrainer:
 
 def _call(model: nn.Module, tensors: dict[str, torch.Tensor], objective: Objective, batch: Batch, draws: Draws) -> Any:
     """objective(model, batch, draws) with `tensors` standing in for the model's parameters and buffers."""
-    return functional_call(_Objective(model, objective), {f"model.{n}": t for n, t in tensors.items()}, (batch, draws))
-
-
-class _Objective(nn.Module):
-    """The objective as a module's forward, so functional_call can swap the model's tensors for a cell's."""
-
-    def __init__(self, model: nn.Module, objective: Objective) -> None:
-        super().__init__()
-        self.model = model
-        self.objective = objective
-
-    def forward(self, batch: Batch, draws: Draws) -> torch.Tensor:
-        return self.objective(self.model, batch, draws)
+    wrapped = ObjectiveModule(model)
+    return functional_call(wrapped, {f"model.{n}": t for n, t in tensors.items()}, (objective, batch, draws))
 
 
 def _fixed_tensors(cells: list[Cell], trained: set[str]) -> tuple[dict[str, torch.Tensor], dict[str, int | None]]:

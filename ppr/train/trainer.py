@@ -8,6 +8,12 @@ better one, and restores the best state at the end. An epoch checkpoint (weights
 optimizer, best state, history, the step count that keys the draws and the batch order's random state) is handed to
 `on_checkpoint` after each epoch; passing it back as `resume` continues exactly where the
 run stopped, so a resumed run ends as the uninterrupted one would.
+
+The same loop trains data-parallel (`world`, ppr.train.distributed): each process steps on its part of
+every global batch, DistributedDataParallel averages the gradients, and rank 0 alone validates, keeps the
+best state and hands out checkpoints; its decision to stop reaches every process, so all stop together.
+Each process draws its own negatives from the shared stream and its rank, and its dropout and views keyed by
+its rank (ppr.models.noise), so a resume with as many processes draws them again.
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ from torch import nn
 
 from ppr.errors import InputError
 from ppr.models.noise import Draws, step_key, use_draws
-from ppr.train.batching import Batch, NegativeSampler, Windows, iterate_batches
+from ppr.train.batching import Batch, NegativeSampler, Windows, iterate_batches, step_bounds
 from ppr.train.device import autocast
+from ppr.train.distributed import ALONE, World
 
 Objective = Callable[[nn.Module, Batch, Draws], torch.Tensor]
 Validate = Callable[[], dict[str, float]]
@@ -76,8 +83,8 @@ class Trainer:
     """Trains the parameters of `model` that require grad on `windows` with `objective`.
 
     rng draws the window order and negatives; step i's draws (dropout, the objective's random views:
-    ppr.models.noise) are keyed by (seed, i). validate() scores the validation users and returns summary
-    metrics.
+    ppr.models.noise) are keyed by (seed, i, rank). validate() scores the validation users and returns summary
+    metrics (rank 0 only, under DDP).
     """
 
     model: nn.Module
@@ -90,17 +97,20 @@ class Trainer:
     seed: int
     device: torch.device
     codes: np.ndarray | None = None
+    world: World = ALONE
 
     def __post_init__(self) -> None:
         self._epoch_no = 1
         self.steps = 0
         self.model.to(self.device)
+        self._check_shares()
+        self._loss = self.world.wrap(ObjectiveModule(self.model))  # DDP: gradients averaged in backward
         params = [p for p in self.model.parameters() if p.requires_grad]
         # fused Adam: one kernel per tensor; about 5x faster steps on CPU with a large item table
         self.optimizer = torch.optim.Adam(
             params, lr=self.schedule.lr, weight_decay=self.schedule.weight_decay, fused=True
         )
-        per_epoch = -(-len(self.windows) // self.schedule.batch_size)
+        per_epoch = len(step_bounds(len(self.windows), self.schedule.batch_size, self.world.size)) - 1
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: self.schedule.factor(step, per_epoch)
         )
@@ -115,17 +125,19 @@ class Trainer:
             self.device,
             self.codes,
             self.schedule.negatives,
+            self.world.rank,
+            self.world.size,
         )
 
     def step(self, batch: Batch) -> float:
         """One optimiser step; returns the batch loss. A non-finite loss stops training (Diverged)."""
-        use_draws(self.model, draws := Draws(step_key(self.seed, self.steps)))
+        use_draws(self.model, draws := Draws(step_key(self.seed, self.steps, self.world.rank)))
         try:
             with autocast(self.device):
-                loss = self.objective(self.model, batch, draws)
+                loss = self._loss(self.objective, batch, draws)
         finally:
             use_draws(self.model, None)
-        value = float(loss.detach())
+        value = self.world.mean(loss.detach())  # every process sees a divergence at once
         if not math.isfinite(value):
             raise diverged(value, self._epoch_no)
         self.optimizer.zero_grad(set_to_none=True)
@@ -188,16 +200,28 @@ class Trainer:
             on_epoch(row)
         if monitored(row) > state["best"]:
             state.update(best=monitored(row), best_epoch=epoch, best_state=copy.deepcopy(self.model.state_dict()))
-        state["stopped"] = epoch - state["best_epoch"] >= self.schedule.patience
+        state["stopped"] = self.world.from_main(epoch - state["best_epoch"] >= self.schedule.patience)
         return state
 
     def _validated(self) -> dict[str, float]:
+        if not self.world.is_main:
+            return {}
         was_training = self.model.training
         self.model.eval()
         try:
             return {f"val_{k}": float(v) for k, v in self.validate().items()}
         finally:
             self.model.train(was_training)
+
+    def _check_shares(self) -> None:
+        """Under DDP, every process needs a window of every global batch."""
+        n, size, batch = len(self.windows), self.world.size, self.schedule.batch_size
+        if size > 1 and min(n, batch) < size:
+            what = f"{n} training windows" if n < size else f"a batch of {batch} windows"
+            raise InputError(
+                f"{what} cannot be shared by {size} training processes (each needs a window of every batch); "
+                f"use fewer processes (at most {min(n, batch)}) or a larger --batch-size."
+            )
 
     def _checkpoint(self, state: dict[str, Any]) -> dict[str, Any]:
         """Everything `resume` needs: loop state, weights, optimizer, the batch order's random state, the step count."""
@@ -224,6 +248,19 @@ class Trainer:
             "best_state": ckpt["best_state"],
             "history": list(ckpt["history"]),
         }
+
+
+class ObjectiveModule(nn.Module):
+    """objective(model, batch, draws) as a module's forward: what DistributedDataParallel wraps (it averages the
+    gradients in backward only of what went through its forward) and what functional_call swaps a cell's tensors
+    into (ppr.train.grouped)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, objective: Objective, batch: Batch, draws: Draws) -> torch.Tensor:
+        return objective(self.model, batch, draws)
 
 
 def monitored(row: dict[str, float]) -> float:
