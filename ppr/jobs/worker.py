@@ -22,10 +22,11 @@ from typing import Any
 from ppr.data.store import Store
 from ppr.jobs.sweep import register_worker, unregister_worker, update_sweep
 from ppr.log import Log
-from ppr.runs import pipeline
+from ppr.runs import group, pipeline
 from ppr.runs.folder import RunFolder
 from ppr.runs.status import now, process_started, raw_status, read_status
 from ppr.runs.tracking import Cancelled, flock, mark_cancelled, mark_failed, sigterm_cancels
+from ppr.spec.run import RunSpec
 
 
 @contextlib.contextmanager
@@ -84,10 +85,49 @@ def take(store: Store, run_id: str, log: Log) -> str:
 def in_order(
     store: Store, run_ids: list[str], log: Log, started: Callable[[], None], max_workers: int | None
 ) -> list[str]:
-    """The local executor: the runs one after another in this process, once a worker slot is free."""
+    """The local executor: the runs in order in this process, once a worker slot is free; queued tuning runs
+    that can train together (ppr.runs.group) do, at the place of the first of them."""
     with worker_slot(store.home, max_workers, log):
         started()
-        return [take(store, rid, log) for rid in run_ids]
+        states: dict[str, str] = {}
+        for ids in _turns(store, run_ids):
+            ends = execute_group(store, ids, log) if len(ids) > 1 else [take(store, ids[0], log)]
+            states |= dict(zip(ids, ends, strict=True))
+        return [states[rid] for rid in run_ids]
+
+
+def _turns(store: Store, run_ids: list[str]) -> list[list[str]]:
+    """run_ids in order, the queued runs that may train together gathered at the first one's place."""
+    queued = [r for r in run_ids if read_status(store.runs_dir / r)["state"] == "queued"]
+    specs = {r: RunFolder(store.runs_dir / r).spec() for r in queued}
+    together = {g[0].run_id: [s.run_id for s in g] for g in group.groups(specs.values(), _n_items(store, specs))}
+    member = {rid for ids in together.values() for rid in ids}
+    return [together.get(r, [r]) for r in run_ids if r in together or r not in member]
+
+
+def _n_items(store: Store, specs: dict[str, RunSpec]) -> dict[str, int]:
+    """Catalogue size per dataset version of the specs (what a cell's stacked item table costs)."""
+    refs = {(s.dataset, s.dataset_hash) for s in specs.values()}
+    return {ref: store.open_exact(*ref).n_items for ref in refs}
+
+
+def execute_group(store: Store, run_ids: list[str], log: Log) -> list[str]:
+    """Compute queued runs of one group together (ppr.runs.group); their final states. A failure of the group
+    fails each run it left unfinished; a run left out (computed elsewhere meanwhile) takes its turn alone."""
+    first = store.runs_dir / run_ids[0]
+    try:
+        device = raw_status(first).get("device") or "auto"
+        group.compute_group(store, [RunFolder(store.runs_dir / r).spec() for r in run_ids], device, log)
+    except Cancelled:
+        log(f"cancelled the group of {len(run_ids)} runs from {run_ids[0]}")
+        raise
+    except Exception as exc:
+        for rid in run_ids:
+            st = raw_status(store.runs_dir / rid)
+            if st.get("state") == "queued" or (st.get("state") == "running" and st.get("pid") == os.getpid()):
+                mark_failed(store.runs_dir / rid, exc)
+        log(f"failed the group of {len(run_ids)} runs from {run_ids[0]}: {type(exc).__name__}: {exc}")
+    return [take(store, rid, log) for rid in run_ids]
 
 
 def work(

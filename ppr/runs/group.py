@@ -27,6 +27,8 @@ from ppr.train.grouped import Cell, GroupTrainer
 
 GROUPED_METHODS = ("finetune", "adapter", "ppr-light", "ppr-full")  # tuned from a warm backbone
 GROUPED_BACKBONES = ("sasrec", "cl4srec")  # SASRec's layers, which vmap over cells
+# a group's stacked trained parameters (x4 with gradients and Adam's moments: about 1.6 GB of float32 at most)
+MAX_GROUP_FLOATS = 100_000_000
 
 
 def groupable(spec: RunSpec) -> bool:
@@ -44,12 +46,28 @@ def group_key(spec: RunSpec) -> RunSpec:
     return dataclasses.replace(spec, warm=dataclasses.replace(spec.warm, seed=0), tune=tune)
 
 
-def groups(specs: Iterable[RunSpec]) -> list[list[RunSpec]]:
-    """The specs that can train together, in order of first appearance; every other spec alone."""
+def groups(specs: Iterable[RunSpec], n_items: dict[tuple[str, str], int] | None = None) -> list[list[RunSpec]]:
+    """The specs that can train together, in order of first appearance, every other spec alone; a group is cut
+    so that its stacked parameters stay under MAX_GROUP_FLOATS (n_items: catalogue size per (dataset, hash);
+    unknown: no cut)."""
     out: dict[object, list[RunSpec]] = {}
     for spec in specs:
         out.setdefault(group_key(spec) if groupable(spec) else spec.run_id, []).append(spec)
-    return list(out.values())
+    cut = []
+    for specs_ in out.values():
+        items = (n_items or {}).get((specs_[0].dataset, specs_[0].dataset_hash), 0)
+        size = max(1, MAX_GROUP_FLOATS // max(1, _trained_floats(specs_[0], items)))
+        cut += [specs_[i : i + size] for i in range(0, len(specs_), size)]
+    return cut
+
+
+def _trained_floats(spec: RunSpec, n_items: int) -> int:
+    """About how many numbers a cell trains (its item table dominates when it tunes the backbone)."""
+    b = spec.backbone
+    blocks = b.n_layers * (4 * b.d * b.d + 2 * b.d * b.d_ff)
+    return (
+        (n_items + 1) * b.d + blocks if spec.tune is not None and spec.tune.method in methods.TUNES_BACKBONE else blocks
+    )
 
 
 def compute_group(store: Store, specs: list[RunSpec], device: str = "auto", log: Log = to_stderr) -> None:
