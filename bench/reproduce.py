@@ -45,6 +45,7 @@ from ppr.report.profile_task import cells as profile_cells
 from ppr.report.results import param_shares
 from ppr.report.tables import GROUP_LABELS, METRIC_LABELS, NOTES, cell_text, markdown, paper_table, sweep_table
 from ppr.runs.folder import RunFolder
+from ppr.runs.group import compute_group, groups
 from ppr.runs.pipeline import compute
 from ppr.spec.run import RunSpec, SplitSpec, TuneSpec, WarmSpec
 
@@ -171,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.perf_counter()
     studies: dict[tuple[str, str], list[RunFolder]] = {}
     warm_rows: list[dict[str, Any]] = []
+    planned: list[tuple[str, str, RunSpec]] = []  # (dataset, study, run) in table order
     for name in a.dataset_list:
         ds = get_dataset(store, name, a)
         for seed in a.seed_list:
@@ -185,16 +187,17 @@ def main(argv: list[str] | None = None) -> int:
                     warm_rows.append(warm_row(name, seed, kind, run, reused, time.perf_counter() - t0))
                 kept = [(m, extra) for m, extra in methods if m not in a.skipped]
                 for (method, extra), fold in itertools.product(kept, range(folds)):
-                    spec = base.tuned(tune_spec(a, method, extra, k, r, seed, fold))
-                    t0 = time.perf_counter()
-                    run, reused = compute(store, spec, a.device, lambda _m: None, bar=False)
-                    studies.setdefault((name, study), []).append(run)
-                    s = run.result()["summary"]["test"]
-                    log(
-                        f"[{name} s{seed} {study} k={k or 'all'} r={r:g} fold {fold}] {spec.tune.label:<14} zero AUC "
-                        f"{s['zero']['auc']:.4f} NDCG@10 joint {s['joint']['ndcg@10']:.4f} "
-                        f"({'reused' if reused else f'{time.perf_counter() - t0:.0f}s'})"
-                    )
+                    planned.append((name, study, base.tuned(tune_spec(a, method, extra, k, r, seed, fold))))
+    compute_all(store, [spec for _, _, spec in planned], a.device)
+    for name, study, spec in planned:
+        run = RunFolder(store.runs_dir / spec.run_id)
+        studies.setdefault((name, study), []).append(run)
+        s = run.result()["summary"]["test"]
+        t = spec.tune
+        log(
+            f"[{name} s{t.seed} {study} k={t.k_shot or 'all'} r={t.noise:g} fold {t.fold}] {t.label:<14} zero AUC "
+            f"{s['zero']['auc']:.4f} NDCG@10 joint {s['joint']['ndcg@10']:.4f}"
+        )
     profiles = profile_tables(store, a, studies) if "profile" in a.table_list else {}
     report = build_report(a, studies, warm_rows, profiles, time.perf_counter() - t_all)
     out = Path(a.out)
@@ -206,6 +209,21 @@ def main(argv: list[str] | None = None) -> int:
     print(report["markdown"])
     log(f"wrote {out / 'reproduce.md'} and {out / 'reproduce.json'}")
     return 0
+
+
+def compute_all(store: Store, specs: list[RunSpec], device: str) -> None:
+    """Every run of `specs` (a run listed twice is computed once): those that may train together as groups
+    (ppr.runs.group), the others one by one; complete runs are reused."""
+    unique = list({s.run_id: s for s in specs}.values())
+    n_items = {(s.dataset, s.dataset_hash): store.open_exact(s.dataset, s.dataset_hash).n_items for s in unique}
+    for members in groups(unique, n_items):
+        t0 = time.perf_counter()
+        if len(members) > 1:
+            compute_group(store, members, device, log)
+        else:
+            compute(store, members[0], device, lambda _m: None, bar=False)
+        label = members[0].tune.label
+        log(f"{label}: {len(members)} run(s) computed or reused in {time.perf_counter() - t0:.0f}s")
 
 
 def profile_tables(store: Store, a: argparse.Namespace, studies: dict) -> dict[tuple[str, str], pd.DataFrame]:

@@ -76,7 +76,6 @@ class _State:
     loss_sum: float = 0.0
     count: int = 0
     t0: float = 0.0
-    seconds: float = 0.0
 
 
 @dataclass
