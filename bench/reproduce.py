@@ -96,7 +96,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ml100k", default=str(REPO / ".." / "shared" / "data" / "ml-100k"), help="RecBole ml-100k folder")
     p.add_argument("--synth-users", type=int, default=None, help="default 20000 (--quick: 2000)")
     p.add_argument("--synth-items", type=int, default=None, help="default 5000 (--quick: 1000)")
-    p.add_argument("--warm-epochs", type=int, default=None, help="default 200 (--quick: 20)")
+    p.add_argument("--warm-epochs", type=int, default=None, help="default warm-training's own, 40 (--quick: 20)")
     p.add_argument("--tune-epochs", type=int, default=None, help="default per method (--quick: 10)")
     p.add_argument("--sasrec-epochs", type=int, default=None, help="cap on the sasrec baseline's epochs (default 200)")
     p.add_argument("--folds", type=int, default=None, help="folds of cold users (default: the split's auto rule)")
@@ -116,7 +116,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--tables takes main (always) and any of {', '.join(TABLES[1:])}, or 'all'; got {a.tables!r}")
     a.synth_users = a.synth_users or (2000 if q else 20000)
     a.synth_items = a.synth_items or (1000 if q else 5000)
-    a.warm_epochs = a.warm_epochs or (20 if q else 200)
+    a.warm_epochs = a.warm_epochs or (20 if q else WarmSpec().epochs)
     a.tune_epochs = a.tune_epochs or (10 if q else None)
     a.k_shots = [1, None] if q else K_SHOTS
     a.noises = [0.0, 0.5] if q else NOISES
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in a.dataset_list:
         ds = get_dataset(store, name, a)
         for seed in a.seed_list:
-            warm = WarmSpec(seed=seed, epochs=a.warm_epochs, patience=5 if a.quick else 20)
+            warm = WarmSpec(seed=seed, epochs=a.warm_epochs, patience=5 if a.quick else WarmSpec().patience)
             sasrec = RunSpec(ds.ref, ds.content_hash, SplitSpec(seed=seed, folds=a.folds), warm=warm)
             folds = fold_count(ds, sasrec.split)
             for study, k, r, methods, kind in cells(a, seed):
