@@ -98,7 +98,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--synth-items", type=int, default=None, help="default 5000 (--quick: 1000)")
     p.add_argument("--warm-epochs", type=int, default=None, help="default warm-training's own, 40 (--quick: 20)")
     p.add_argument("--tune-epochs", type=int, default=None, help="default per method (--quick: 10)")
-    p.add_argument("--sasrec-epochs", type=int, default=None, help="cap on the sasrec baseline's epochs (default 200)")
+    p.add_argument("--sasrec-epochs", type=int, default=None, help="cap on the sasrec baseline's epochs (default: the method's, 40)")
     p.add_argument("--folds", type=int, default=None, help="folds of cold users (default: the split's auto rule)")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default=str(REPO / "bench" / "out"), help="folder for reproduce.md / .json")
@@ -272,7 +272,7 @@ def build_report(
         f"Datasets {', '.join(a.dataset_list)}; seeds {a.seed_list} (seed s also picks split seed s and warm-model "
         f"seed s); sweeps over seeds {[] if a.no_sweeps else a.sweep_seed_list}; "
         f"{'QUICK mode (short training) ' if a.quick else ''}warm epochs <= {a.warm_epochs}, tuning epochs <= "
-        f"{a.tune_epochs or 'method default'}, sasrec epochs <= {a.sasrec_epochs or 200}"
+        f"{a.tune_epochs or 'method default'}, sasrec epochs <= {a.sasrec_epochs or 'method default'}"
         + (f"; synthetic: {a.synth_users} users, {a.synth_items} items" if "synth" in a.dataset_list else "")
         + ". Every cold user is tested once over the folds; a user counts once (their targets' mean, averaged over "
         "seeds). Cells: mean [95% bootstrap interval over users]; * = Benjamini-Hochberg adjusted p < 0.05 "
