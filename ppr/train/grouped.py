@@ -98,9 +98,15 @@ class GroupTrainer:
         for cell in self.cells[1:]:
             if [n for n, p in cell.model.named_parameters() if p.requires_grad] != names:
                 raise ValueError("The cells of a group must train the same parameters (one method, one model shape).")
-        self.trained = {n: torch.stack([c.model.get_parameter(n).detach() for c in self.cells]) for n in names}
+        # every cell's trained parameters in one (cells, numbers) buffer: Adam is a few ops on it, and each
+        # parameter is a (cells, *shape) view of it
+        self.flat = torch.cat(
+            [torch.stack([c.model.get_parameter(n).detach().reshape(-1) for c in self.cells]) for n in names], 1
+        )
+        self.shapes = {n: self.template.get_parameter(n).shape for n in names}
+        self.trained = _views(self.flat, self.shapes)
+        self.moments = (torch.zeros_like(self.flat), torch.zeros_like(self.flat))
         self.fixed, self.fixed_dims = _fixed_tensors(self.cells, set(names))
-        self.moments = {n: (torch.zeros_like(p), torch.zeros_like(p)) for n, p in self.trained.items()}
         self.loss = vmap(grad_and_value(self._cell_loss), in_dims=(0, self.fixed_dims, 0, 0), randomness="error")
 
     def fit(self) -> list[Fit | Exception]:
@@ -156,9 +162,10 @@ class GroupTrainer:
 
     def _step(self, idx: list[int], batches: list[Batch]) -> None:
         """One optimiser step of the cells `idx`, each on its batch."""
+        every = len(idx) == len(self.cells)
         rows = torch.tensor(idx, device=self.device)
-        trained = {n: p.index_select(0, rows) for n, p in self.trained.items()}
-        fixed = {n: (t.index_select(0, rows) if d == 0 else t) for n, (t, d) in self._fixed_items()}
+        trained = self.trained if every else _views(self.flat.index_select(0, rows), self.shapes)
+        fixed = {n: (t.index_select(0, rows) if d == 0 and not every else t) for n, (t, d) in self._fixed_items()}
         keys = torch.stack([step_key(self.cells[i].seed, self._states[i].steps) for i in idx]).to(self.device)
         self.template.train()
         with autocast(self.device):
@@ -173,14 +180,14 @@ class GroupTrainer:
             s.loss_sum += value * len(batch.users)
             s.count += len(batch.users)
             ok.append(j)
-        self._adam([idx[j] for j in ok], {n: g[ok] for n, g in grads.items()})
+        flat = torch.cat([grads[n].reshape(len(idx), -1) for n in self.shapes], 1)
+        self._adam([idx[j] for j in ok], flat if len(ok) == len(idx) else flat[ok])
 
-    def _adam(self, idx: list[int], grads: dict[str, torch.Tensor]) -> None:
-        """torch.optim.Adam's update (L2 weight decay, bias correction) on the cells `idx`, each at its own step
-        and learning rate."""
+    def _adam(self, idx: list[int], grad: torch.Tensor) -> None:
+        """torch.optim.Adam's update (L2 weight decay, bias correction) of the cells `idx` (rows of the flat
+        gradient `grad`), each at its own step and learning rate."""
         if not idx:
             return
-        rows = torch.tensor(idx, device=self.device)
         b1, b2 = BETAS
         steps = []
         for i in idx:
@@ -190,21 +197,21 @@ class GroupTrainer:
             s.steps += 1
         lr = torch.tensor([a for a, _ in steps], dtype=torch.float64)
         t = torch.tensor([b for _, b in steps], dtype=torch.float64)
-        size = (lr / (1 - b1**t)).float().to(self.device)
-        root = (1 - b2**t).sqrt().float().to(self.device)
-        for n, g in grads.items():
-            p, (m, v) = self.trained[n], self.moments[n]
-            shape = (-1,) + (1,) * (p.dim() - 1)
-            g = g.to(p.dtype)
-            if self.schedule.weight_decay:
-                g = g + self.schedule.weight_decay * p.index_select(0, rows)
-            m_i = m.index_select(0, rows).lerp_(g, 1 - b1)
-            v_i = v.index_select(0, rows).mul_(b2).addcmul_(g, g, value=1 - b2)
-            denom = v_i.sqrt() / root.view(shape) + EPS
-            p_i = p.index_select(0, rows) - size.view(shape) * m_i / denom
-            m.index_copy_(0, rows, m_i)
-            v.index_copy_(0, rows, v_i)
-            p.index_copy_(0, rows, p_i)
+        size = (lr / (1 - b1**t)).float().to(self.device).unsqueeze(1)
+        root = (1 - b2**t).sqrt().float().to(self.device).unsqueeze(1)
+        every = len(idx) == len(self.cells)
+        rows = torch.tensor(idx, device=self.device)
+        p = self.flat if every else self.flat.index_select(0, rows)
+        m, v = self.moments if every else (x.index_select(0, rows) for x in self.moments)
+        g = grad.to(p.dtype)
+        if self.schedule.weight_decay:
+            g = g + self.schedule.weight_decay * p
+        m.lerp_(g, 1 - b1)
+        v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        p.sub_(size * m / (v.sqrt() / root + EPS))
+        if not every:
+            for full, part in zip((self.flat, *self.moments), (p, m, v), strict=True):
+                full.index_copy_(0, rows, part)
 
     def _end_epoch(self, i: int) -> None:
         s = self._states[i]
@@ -260,6 +267,16 @@ def _call(model: nn.Module, tensors: dict[str, torch.Tensor], objective: Objecti
     """objective(model, batch, draws) with `tensors` standing in for the model's parameters and buffers."""
     wrapped = ObjectiveModule(model)
     return functional_call(wrapped, {f"model.{n}": t for n, t in tensors.items()}, (objective, batch, draws))
+
+
+def _views(flat: torch.Tensor, shapes: dict[str, torch.Size]) -> dict[str, torch.Tensor]:
+    """Each parameter as a (cells, *shape) view of the (cells, numbers) buffer, in order."""
+    out, at = {}, 0
+    for name, shape in shapes.items():
+        n = shape.numel()
+        out[name] = flat[:, at : at + n].view(len(flat), *shape)
+        at += n
+    return out
 
 
 def _fixed_tensors(cells: list[Cell], trained: set[str]) -> tuple[dict[str, torch.Tensor], dict[str, int | None]]:
