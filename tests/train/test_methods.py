@@ -155,7 +155,8 @@ def _toy_split() -> SimpleNamespace:
     lengths = np.array([12, 5, 3])
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     items = np.arange(1, lengths.sum() + 1, dtype=np.int32)
-    return SimpleNamespace(offsets=offsets, items=items, roles=np.array([ROLE_WARM, ROLE_TUNE, 3], np.int8))
+    roles = np.array([ROLE_WARM, ROLE_TUNE, 3], np.int8)
+    return SimpleNamespace(offsets=offsets, items=items, roles=roles, pool=None, source=None)
 
 
 def _toy_spec(tune: TuneSpec | None) -> RunSpec:
