@@ -119,7 +119,7 @@ class World:
 
 
 # two domains: a personal taste that matters beside the profile's, and clicks led by taste more than by the last click
-DOMAIN_STORY = Story(noise_scale=2.0, p_stay=0.3, p_succ=0.1)
+DOMAIN_STORY = Story(noise_scale=3.0, p_stay=0.3, p_succ=0.1)
 DOMAIN_NAMES = ("source", "target")
 
 

@@ -104,3 +104,12 @@ def test_batches_cover_every_window_once_with_the_users_codes() -> None:
     )
     other = list(iterate_batches(w, 2, np.random.default_rng(2), sampler, codes=codes))
     assert any(not torch.equal(a.users, c.users) for a, c in zip(batches, other, strict=True))
+
+
+def test_a_pool_keeps_negatives_in_one_domain() -> None:
+    offsets, items = np.array([0, 3, 5]), np.array([1, 2, 3, 7, 8])
+    pool = np.array([2, 3, 4, 5, 6])
+    neg = NegativeSampler(offsets, items, 10, pool=pool).sample(
+        np.array([0] * 40 + [1] * 40), 5, np.random.default_rng(0)
+    )
+    assert np.isin(neg, pool).all() and not np.isin(neg[:40], [2, 3]).any() and set(np.unique(neg)) == {2, 3, 4, 5, 6}
