@@ -40,7 +40,7 @@ READS = {
 }
 NOTES = (
     "Test users clicked in the source domain and are cold in the target domain; every candidate is a target item "
-    "(99 sampled negatives, and the whole target catalogue for the full-catalogue figures).",
+    "(the split's sampled negatives, and the whole target catalogue for the full-catalogue figures).",
     "The warm run read the source domain only, so the target items are new to it; every tuned method trains on the "
     "target clicks of the warm users and the tuning users' first k.",
     "source vector: the warm backbone's state after the user's source-domain clicks (frozen); sasrec-target cannot "
