@@ -14,9 +14,13 @@ main table's runs.
     python bench/reproduce.py                        # everything (slow on CPU: see --quick)
     python bench/reproduce.py --quick                # 1 seed, short training, small synthetic set
     python bench/reproduce.py --datasets ml-100k --seeds 0,1 --no-sweeps
-    python bench/reproduce.py --tables all           # + Table VI (cl4srec backbone) and VIII (profile prediction)
+    python bench/reproduce.py --tables all           # + Table VI (cl4srec backbone), VII (cross-domain) and VIII
+                                                     # (profile prediction)
 
-Table VII (cross-domain) is not implemented yet.
+Table VII (cross-domain) runs on two-domain versions of the datasets: ml-100k's items cut by genre
+(--xd-target, default Drama, is the target domain: one catalogue cut in two, a demo rather than two
+services) and the synthetic data generated with two domains (`data synth --domains 2`, a planted taste
+that transfers).
 
 Writes bench/out/reproduce.md (tables laid out like the paper's) and reproduce.json.
 """
@@ -64,7 +68,8 @@ MAIN = [
 ]
 SWEEP = [*BASELINES, ("finetune", {}), ("ppr-light", {}), ("ppr-full", {}), ("ppr-full", {"cl": False})]
 BACKBONE_STUDY = [*BASELINES, ("finetune", {}), ("ppr-light", {}), ("ppr-full", {})]  # Table VI, on cl4srec
-TABLES = ("main", "k_shot", "noise", "backbone", "profile")
+CROSS_DOMAIN = [*BASELINES, ("sasrec", {}), ("minet", {}), ("finetune", {}), ("ppr-full", {})]  # Table VII
+TABLES = ("main", "k_shot", "noise", "backbone", "profile", "crossdomain")
 K_SHOTS: list[int | None] = [1, 3, 5, 7, None]
 NOISES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]
 
@@ -89,8 +94,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="main,k_shot,noise",
         help="comma list of " + ", ".join(TABLES) + " or 'all': main = Tables I and III, k_shot and noise = the "
         "sparsity and noise studies, backbone = Table VI (PPR vs fine-tuning on cl4srec), profile = Table VIII "
-        "(profile prediction from the main table's runs)",
+        "(profile prediction from the main table's runs), crossdomain = Table VII (users cold in a target domain)",
     )
+    p.add_argument("--xd-target", default="Drama", help="ml-100k genres that form Table VII's target domain")
     p.add_argument("--sweep-seeds", default=None, help="seeds that also run the sweeps (default: all --seeds)")
     p.add_argument("--home", default=str(REPO / "cache" / "bench-reproduce"), help="store + runs folder")
     p.add_argument("--ml100k", default=str(REPO / ".." / "shared" / "data" / "ml-100k"), help="RecBole ml-100k folder")
@@ -98,7 +104,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--synth-items", type=int, default=None, help="default 5000 (--quick: 1000)")
     p.add_argument("--warm-epochs", type=int, default=None, help="default warm-training's own, 40 (--quick: 20)")
     p.add_argument("--tune-epochs", type=int, default=None, help="default per method (--quick: 10)")
-    p.add_argument("--sasrec-epochs", type=int, default=None, help="cap on the sasrec baseline's epochs (default: the method's, 40)")
+    p.add_argument(
+        "--sasrec-epochs",
+        type=int,
+        default=None,
+        help="cap on the sasrec baseline's epochs (default: the method's, 40)",
+    )
     p.add_argument("--folds", type=int, default=None, help="folds of cold users (default: the split's auto rule)")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default=str(REPO / "bench" / "out"), help="folder for reproduce.md / .json")
@@ -142,6 +153,42 @@ def get_dataset(store: Store, name: str, a: argparse.Namespace) -> Dataset:
 
         return synth_dataset(store, store_name, a.synth_users, a.synth_items, mean_len=20, seed=0, log=log)
     raise InputError(f"Unknown dataset {name!r}: expected ml-100k or synth.")
+
+
+def crossdomain_dataset(store: Store, name: str, a: argparse.Namespace) -> Dataset:
+    """The two-domain version of a dataset for Table VII: ml-100k cut by genre (--xd-target is the target domain),
+    or the synthetic data generated with two domains."""
+    if name == "synth":
+        store_name = f"synth-xd-{a.synth_users}-{a.synth_items}"
+        if not store.versions(store_name):
+            from ppr.data.synth import synth_dataset
+
+            synth_dataset(store, store_name, a.synth_users, a.synth_items, mean_len=20, seed=0, log=log, domains=2)
+        return store.open(store_name)
+    store_name = f"{name}-xd-{a.xd_target.replace(',', '+').replace(' ', '')}"
+    if not store.versions(store_name):
+        from ppr.data.domains import declare_domains
+
+        declare_domains(store, get_dataset(store, name, a).ref, "category", a.xd_target.split(","), into=store_name)
+    return store.open(store_name)
+
+
+def crossdomain_runs(store: Store, a: argparse.Namespace, name: str, seed: int) -> list[RunFolder]:
+    """Every Table VII method on every fold of the two-domain dataset's cross-domain split (target domain 'target')."""
+    ds = crossdomain_dataset(store, name, a)
+    warm = WarmSpec(seed=seed, epochs=a.warm_epochs, patience=5 if a.quick else 20)
+    base = RunSpec(ds.ref, ds.content_hash, SplitSpec(seed=seed, folds=a.folds, target_domain="target"), warm=warm)
+    runs = []
+    for (method, extra), fold in itertools.product(
+        [c for c in CROSS_DOMAIN if c[0] not in a.skipped], range(fold_count(ds, base.split))
+    ):
+        run, reused = compute(
+            store, base.tuned(tune_spec(a, method, extra, None, 0.0, seed, fold)), a.device, log, bar=False
+        )
+        s = run.result()["summary"]["test"]
+        log(f"[{name} s{seed} crossdomain fold {fold}] {method:<10} few NDCG@10 {s['few']['ndcg@10']:.4f}")
+        runs.append(run)
+    return runs
 
 
 def cells(a: argparse.Namespace, seed: int) -> list[tuple[str, int | None, float, list, str]]:
@@ -188,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                 kept = [(m, extra) for m, extra in methods if m not in a.skipped]
                 for (method, extra), fold in itertools.product(kept, range(folds)):
                     planned.append((name, study, base.tuned(tune_spec(a, method, extra, k, r, seed, fold))))
+            if "crossdomain" in a.table_list:
+                studies.setdefault((name, "crossdomain"), []).extend(crossdomain_runs(store, a, name, seed))
     compute_all(store, [spec for _, _, spec in planned], a.device)
     for name, study, spec in planned:
         run = RunFolder(store.runs_dir / spec.run_id)
@@ -199,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{s['zero']['auc']:.4f} NDCG@10 joint {s['joint']['ndcg@10']:.4f}"
         )
     profiles = profile_tables(store, a, studies) if "profile" in a.table_list else {}
-    report = build_report(a, studies, warm_rows, profiles, time.perf_counter() - t_all)
+    report = build_report(a, studies, warm_rows, profiles, time.perf_counter() - t_all, store)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "reproduce.md").write_text(report["markdown"])
@@ -264,7 +313,7 @@ FULL = ("full_hit@10", "full_ndcg@10", "full_hit@20", "full_ndcg@20", "full_mrr"
 
 
 def build_report(
-    a: argparse.Namespace, studies: dict, warm_rows: list, profiles: dict, seconds: float
+    a: argparse.Namespace, studies: dict, warm_rows: list, profiles: dict, seconds: float, store: Store
 ) -> dict[str, Any]:
     md = [
         "# PPR reproduction",
@@ -292,6 +341,9 @@ def build_report(
     for (name, study), runs in studies.items():
         table = sweep_table(runs)
         out[f"{name}/{study}"] = table.to_dict("records")
+        if study == "crossdomain":
+            md += crossdomain_lines(store, name, table, runs)
+            continue
         if study in ("main", "backbone"):
             if study == "backbone":
                 md += ["", f"## {name}: PPR vs fine-tuning on the cl4srec backbone (Table VI)"]
@@ -319,6 +371,21 @@ def build_report(
     md += ["", *[f"- {n}" for n in NOTES]]
     out["markdown"] = "\n".join(md) + "\n"
     return out
+
+
+def crossdomain_lines(store: Store, name: str, table: pd.DataFrame, runs: list[RunFolder]) -> list[str]:
+    """Table VII of one dataset: per target group, each method on the target domain's cold users (sampled and
+    whole-catalogue ranking), what it reads, and the note on domains cut from one catalogue."""
+    from ppr.report.crossdomain import NOTES as XD_NOTES
+    from ppr.report.crossdomain import derived_note, table_vii
+
+    lines = []
+    for group, title in GROUP_LABELS.items():
+        for ranking in ("sampled", "full"):
+            lines += ["", f"## {name}: cross-domain, {title} test targets, {ranking} ranking (Table VII)", ""]
+            lines.append(markdown(table_vii(table, group, ranking)))
+    notes = [*XD_NOTES, derived_note(store, runs[0].spec().dataset) or ""]
+    return [*lines, "", *[f"- {n}" for n in notes if n]]
 
 
 def sweep_lines(table: pd.DataFrame, axis: str) -> list[str]:

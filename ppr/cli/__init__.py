@@ -33,7 +33,11 @@ COMMANDS = {
     "recommend": ("recommend", "top items for a known user or a new profile (and first clicks) from a tuning run"),
     "attribution": ("attribution", "which profile attribute matters to a tuning run: leave one out, per test user"),
     "scores": ("scores", "bring in scores another library computed on exported targets, as a method (`scores import`)"),
-    "task": ("task", "other tasks: `task profile` predicts a profile attribute of cold users from their clicks"),
+    "task": (
+        "task",
+        "other tasks: `task profile` predicts a profile attribute of cold users from their clicks; `task "
+        "crossdomain` recommends to users cold in one item domain from their clicks in another",
+    ),
 }
 
 

@@ -28,6 +28,14 @@ def register(data_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mean-len", type=float, default=20.0, help="mean clicks per user (default 20)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
+        "--domains",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="2: items in a 'source' and a 'target' domain with a user taste that carries over, for cross-domain "
+        "runs (--target-domain target); default 1",
+    )
+    p.add_argument(
         "--if-exists",
         choices=("new", "refuse"),
         default="new",
@@ -65,6 +73,7 @@ def run(args: argparse.Namespace, store: Store) -> int:
         args.if_exists,
         progress=progress,
         log=lambda msg: print(msg, file=sys.stderr),
+        domains=args.domains,
     )
     counts = ds.manifest["counts"]
     if args.json:

@@ -25,7 +25,7 @@ from ppr.data.store import Store
 from ppr.errors import InputError
 from ppr.jobs import control
 from ppr.jobs import sweep as sweeps
-from ppr.report import tables
+from ppr.report import crossdomain, tables
 from ppr.runs.folder import readable, run_folder
 from ppr.runs.status import read_metrics, read_status, unreadable_metric_lines
 from ppr.spec.run import METHODS, TuneSpec
@@ -324,8 +324,13 @@ def run_report(args: argparse.Namespace, store: Store) -> int:
         table = of_runs(store, cell, args.profile)
         sys.stdout.write(render(table, args.format, f"{title}; predicting {args.profile!r} (k=all, noise 0)"))
         return 0
-    table = tables.sweep_table(runs, tables.RANKINGS[args.ranking])
     summary = {k: sweep[k] for k in ("id", "dataset", "state", "counts", "progress")}
+    if crossdomain.target_domain(runs) is not None:  # the sweep tests users cold in a target domain: Table VII
+        table, domain = crossdomain.crossdomain_table(runs, args.ranking)
+        notes = [n for n in (crossdomain.derived_note(store, sweep["dataset"]),) if n]
+        sys.stdout.write(crossdomain.render(table, args.format, title, domain, notes, summary))
+        return 0
+    table = tables.sweep_table(runs, tables.RANKINGS[args.ranking])
     sys.stdout.write(tables.render(table, args.format, title, summary, args.ranking))
     return 0
 

@@ -50,6 +50,7 @@ from ppr.data.store import Dataset, Store, os_error_message, owner_tag, sweep_te
 from ppr.errors import InputError
 from ppr.io import sha256_file
 from ppr.log import Log, to_stderr
+from ppr.spec.run import DOMAIN_NAME_RULE, domain_name_ok
 
 DUCKDB_MEMORY_LIMIT = "3GB"
 DUCKDB_THREADS = 2
@@ -110,6 +111,7 @@ TIME_COLUMNS = (
 )
 TITLE_COLUMNS = ("title", "name", "movie_title", "item_name", "product_name", "movie_name", "track_name", "book_title")
 CATEGORY_COLUMNS = ("category", "categories", "genre", "genres", "class", "tags", "category_name")
+DOMAIN_COLUMNS = ("domain", "item_domain")  # an item's domain, for cross-domain runs (ppr.data.domains)
 
 _NUMERIC_TYPES = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL.*)$")
 _TIME_TYPES = re.compile(r"^(TIMESTAMP.*|DATE)$")
@@ -540,18 +542,21 @@ def _load_users(
 def _load_items(
     con: duckdb.DuckDBPyConnection, src: Source | None, item_col: str | None, log: Log, read: _Reader
 ) -> tuple[pa.Table, dict[str, bool]]:
-    """items.parquet as an Arrow table (one row per item 1..I) and the has_title/has_category flags."""
+    """items.parquet as an Arrow table (one row per item 1..I) and the has_title/has_category flags (and has_domain
+    when the file names each item's domain: a `domain` column, kept for cross-domain runs)."""
     ids = con.execute('SELECT CAST(key AS VARCHAR) AS key, "item" FROM imap ORDER BY "item"').df()
     title = pd.Series([None] * len(ids), dtype="object")
     category = pd.Series([None] * len(ids), dtype="object")
     flags = {"has_title": False, "has_category": False}
+    domain = None
     if src is not None:
         view, types = read.open(con, src)
         id_col = pick_column(types, item_col if item_col in types else None, ITEM_COLUMNS, src, "--item-col")
         id_col = _require(id_col, src, "item", "--item-col", types)
         title_col = pick_column({c: t for c, t in types.items() if c != id_col}, None, TITLE_COLUMNS, src, "")
         cat_col = pick_column({c: t for c, t in types.items() if c != id_col}, None, CATEGORY_COLUMNS, src, "")
-        extra = [c for c in (title_col, cat_col) if c]
+        domain_col = pick_column({c: t for c, t in types.items() if c != id_col}, None, DOMAIN_COLUMNS, src, "")
+        extra = [c for c in (title_col, cat_col, domain_col) if c]
         df = _read_small(con, src, view, _id_expr(id_col, types[id_col]), extra, read)
         rows, unmatched, dups = _match(df, ids, src, id_col, "item")
         if unmatched:
@@ -561,15 +566,34 @@ def _load_items(
             if col:
                 target.iloc[pos] = rows[col].astype("string").astype("object").where(rows[col].notna(), None).to_numpy()
                 flags[flag] = True
-    table = pa.table(
-        {
-            "item": pa.array(ids["item"].to_numpy(dtype=np.int32)),
-            "item_id": pa.array(ids["key"].astype(str).tolist(), pa.string()),
-            "title": pa.array(title.tolist(), pa.string()),
-            "category": pa.array(category.tolist(), pa.string()),
-        }
-    )
-    return table, flags
+        if domain_col:
+            domain = _domains(rows, domain_col, src, len(ids), pos)
+    columns = {
+        "item": pa.array(ids["item"].to_numpy(dtype=np.int32)),
+        "item_id": pa.array(ids["key"].astype(str).tolist(), pa.string()),
+        "title": pa.array(title.tolist(), pa.string()),
+        "category": pa.array(category.tolist(), pa.string()),
+    }
+    if domain is not None:
+        columns["domain"] = pa.array(domain.tolist(), pa.string())
+        flags["has_domain"] = True
+    return pa.table(columns), flags
+
+
+def _domains(rows: pd.DataFrame, col: str, src: Source, n_items: int, pos: np.ndarray) -> pd.Series:
+    """Each item's domain name from `col` (None where the file gives none); InputError naming the first row whose
+    value cannot name a domain."""
+    values = rows[col].astype("string")
+    bad = values.notna() & ~values.fillna("").map(domain_name_ok).astype(bool)
+    if bad.any():
+        first = rows.index[np.argmax(bad.to_numpy())]
+        raise InputError(
+            f"The {src.role} file {src.path} has an item domain {values[first]!r} in column {col!r} (item "
+            f"{rows.loc[first, 'key']!r}); expected {DOMAIN_NAME_RULE}."
+        )
+    out = pd.Series([None] * n_items, dtype="object")
+    out.iloc[pos] = values.astype("object").where(values.notna(), None).to_numpy()
+    return out
 
 
 def _copy_interactions(con: duckdb.DuckDBPyConnection, path: Path) -> None:

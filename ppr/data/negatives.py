@@ -44,13 +44,18 @@ def sample_negatives(
     n: int,
     seed: int,
     describe_user: Callable[[int], str] | None = None,
+    pool: np.ndarray | None = None,
 ) -> np.ndarray:
     """(len(row_users), n) int32: per row, n distinct items its user never clicked.
 
     `offsets`/`items` must be the FULL (uncropped) click history, so a simulated cold
     user never gets an item as a negative that they clicked after the crop.
+    pool: (n_items + 1,) bool, the items negatives are drawn from (a cross-domain target's: its domain's); None = all.
     Raises InputError when a user has clicked so much that fewer than n items remain.
     """
+    if pool is not None:
+        offsets, items, n_items, ids = _pooled(offsets, items, pool)
+        return ids[sample_negatives(offsets, items, n_items, row_users, n, seed, describe_user)]
     row_users = np.asarray(row_users, dtype=np.int64)
     out = np.zeros((len(row_users), n), dtype=np.int32)
     if len(row_users) == 0:
@@ -81,11 +86,27 @@ def check_negatives(
     users: np.ndarray,
     n: int,
     describe_user: Callable[[int], str] | None = None,
+    pool: np.ndarray | None = None,
 ) -> None:
-    """InputError unless every one of `users` left at least n items unclicked (what sample_negatives needs)."""
+    """InputError unless every one of `users` left at least n items unclicked (of `pool`; what sample_negatives
+    needs)."""
+    if pool is not None:
+        offsets, items, n_items, _ = _pooled(offsets, items, pool)
     keys = clicked_keys(offsets, items, n_items)
     n_clicked = np.bincount(keys // (n_items + 1), minlength=len(offsets) - 1)
     _check_pool(np.unique(np.asarray(users, dtype=np.int64)), n_clicked, n_items, n, describe_user)
+
+
+def _pooled(offsets: np.ndarray, items: np.ndarray, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """The clicks on `pool`'s items renumbered 1..P: (offsets, items, P, id of each new number (0: padding))."""
+    ids = np.flatnonzero(pool).astype(np.int32)
+    number = np.zeros(len(pool), dtype=np.int32)
+    number[ids] = np.arange(1, len(ids) + 1, dtype=np.int32)
+    keep = pool[items]
+    owner = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))[keep]
+    new = np.zeros(len(offsets), dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=len(offsets) - 1), out=new[1:])
+    return new, number[items[keep]], len(ids), np.concatenate([[0], ids]).astype(np.int32)
 
 
 def _check_pool(

@@ -19,6 +19,15 @@ and renamed into place (readers never see half a split)::
     targets.parquet   target_id, user, group (warm_val, warm_test, cold), kind, pos, item
     negatives.npy     int32 (n_targets, n_negatives)
 
+Cross-domain (SplitSpec.target_domain = D, items with domains: ppr.data.domains): the roles, folds, crop and
+targets above are those of the target domain, over the users who clicked in both D and the other (source) items;
+every click and candidate of a target is an item of D. The source domain's clicks of every user are kept
+beside them, with a leave-two-out of users with at least three (groups source_val, source_test, candidates from
+the source items): `source_view` is the split warm-training reads. Three more files hold them:
+
+    pool.npy          bool (I+1): the target domain's items
+    source_offsets.npy, source_items.npy   CSR of every user's source-domain clicks
+
 Arrays are plain .npy read with allow_pickle=False: no pickle anywhere.
 """
 
@@ -34,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ppr.data.domains import check_shared, shared_users, split_by_domain, target_pool
 from ppr.data.negatives import check_negatives, sample_negatives
 from ppr.data.store import Dataset
 from ppr.errors import InputError
@@ -44,11 +54,14 @@ from ppr.spec.run import SplitSpec
 ROLE_NONE, ROLE_WARM, ROLE_TUNE, ROLE_VAL, ROLE_TEST = -1, 0, 1, 2, 3
 ROLE_NAMES = {ROLE_NONE: "none", ROLE_WARM: "warm", ROLE_TUNE: "tune", ROLE_VAL: "val", ROLE_TEST: "test"}
 GROUPS = ("warm_val", "warm_test", "val", "test")
+SOURCE_GROUPS = ("source_val", "source_test")  # cross-domain: the source domain's leave-two-out (warm-training's)
+SOURCE_WARM = 3  # source clicks a user needs to warm-train in a cross-domain split (two are held out)
 KINDS = ("zero", "few")
 AUTO_COLD_SHARE = 0.05  # below this share of naturally cold users, auto mode simulates
 AUTO_SIMULATE = 0.2  # ... this share of warm users as cold
 AUTO_FOLDS, AUTO_FOLDS_BELOW = 5, 2000  # auto folds: 5 when fewer cold users than this (every one tested), else 1
 _FORMAT_VERSION = 2
+_DOMAIN_ARRAYS = ("pool", "source_offsets", "source_items")  # stored by a cross-domain split only
 _BASE_NONE, _BASE_WARM, _BASE_COLD = -1, 0, 1
 
 
@@ -68,6 +81,10 @@ class Split:
     info: dict[str, Any] = field(default_factory=dict)  # split.json
     fold: int = 0
     folds: int = 1
+    pool: np.ndarray | None = (
+        None  # bool (I+1): the items that may be candidates (cross-domain: the target's); None: all
+    )
+    source: tuple[np.ndarray, np.ndarray] | None = None  # cross-domain: (offsets, items) of every user's source clicks
 
     @property
     def n_users(self) -> int:
@@ -97,7 +114,8 @@ def make_split(ds: Dataset, cfg: SplitSpec = SplitSpec(), log: Log | None = None
         return _load_matching(ds, cfg, fold)
     log(f"reading sequences of {ds.ref}")
     offsets, items = ds.sequences()
-    arrays = _compute(offsets, items, ds.n_items, cfg, log, _user_describer(ds))  # outside the lock: no wait
+    pool = domain_pool(ds, cfg, offsets, items)
+    arrays = _compute(offsets, items, ds.n_items, cfg, log, _user_describer(ds), pool)  # outside the lock: no wait
     with ds.locked(log=log):  # import, split and rm of one name take turns
         ds.check_present()  # removed meanwhile: say so, re-create nothing under it
         if not (final / "split.json").is_file():  # an identical split may have won meanwhile
@@ -114,11 +132,47 @@ def planned_split(ds: Dataset, cfg: SplitSpec, fold: int = 0) -> Split:
     if (splits_dir(ds) / cfg.split_id / "split.json").is_file():
         return load_split(ds, cfg.split_id, fold)
     offsets, items = ds.sequences()
-    lay = layout(offsets, items, cfg)
-    check_negatives(offsets, items, ds.n_items, lay["targets"]["user"].to_numpy(), cfg.n_negatives)
+    pool = domain_pool(ds, cfg, offsets, items)
+    lay = layout(offsets, items, cfg, pool)
+    for users, where in _negative_rows(lay["targets"], pool):
+        check_negatives(offsets, items, ds.n_items, users, cfg.n_negatives, pool=where)
     negatives = np.zeros((len(lay["targets"]), 0), np.int32)
     info = {"folds": lay["folds"], "simulate_cold_resolved": lay["share"]}
     return _fold_view(cfg, splits_dir(ds) / cfg.split_id, lay, negatives, info, fold)
+
+
+def domain_pool(ds: Dataset, cfg: SplitSpec, offsets: np.ndarray, items: np.ndarray) -> np.ndarray | None:
+    """The target domain's items of a cross-domain split (checked to leave enough users who clicked in both
+    domains); None for a split of one domain."""
+    if cfg.target_domain is None:
+        return None
+    pool = target_pool(ds, cfg.target_domain)
+    check_shared(ds, pool, cfg.target_domain, shared_users(offsets, items, pool))
+    return pool
+
+
+def source_view(split: Split) -> Split:
+    """What warm-training reads of a cross-domain split: every user's source-domain clicks, users with at least
+    SOURCE_WARM of them warm, their last two held out (as groups warm_val and warm_test), candidates among the
+    source items. A split of one domain is its own view."""
+    if split.source is None:
+        return split
+    offsets, items = split.source
+    roles = np.where(np.diff(offsets) >= SOURCE_WARM, ROLE_WARM, ROLE_NONE).astype(np.int8)
+    tg = split.targets[split.targets["group"].isin(SOURCE_GROUPS)].copy()
+    tg["group"] = tg["group"].map(dict(zip(SOURCE_GROUPS, ("warm_val", "warm_test"), strict=True)))
+    pool = ~split.pool
+    pool[0] = False
+    return dataclasses.replace(
+        split,
+        roles=roles,
+        simulated=np.zeros(len(roles), dtype=bool),
+        offsets=offsets,
+        items=items,
+        targets=tg.reset_index(drop=True),
+        pool=pool,
+        source=None,
+    )
 
 
 def _load_matching(ds: Dataset, cfg: SplitSpec, fold: int) -> Split:
@@ -180,8 +234,11 @@ def _read_split(ds: Dataset, folder: Path, fold: int) -> Split:
         "n_val": int(info["n_val"]),
         "folds": int(info["folds"]),
     }
+    cfg = SplitSpec(**info["config"])
+    if cfg.target_domain is not None:
+        lay |= {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in _DOMAIN_ARRAYS}
     negatives = np.load(folder / "negatives.npy", allow_pickle=False)
-    return _fold_view(SplitSpec(**info["config"]), folder, lay, negatives, info, fold)
+    return _fold_view(cfg, folder, lay, negatives, info, fold)
 
 
 def _fold_view(
@@ -213,6 +270,8 @@ def _fold_view(
         info,
         fold,
         folds,
+        lay.get("pool"),
+        None if "source_offsets" not in lay else (lay["source_offsets"], lay["source_items"]),
     )
 
 
@@ -237,22 +296,72 @@ def _compute(
     cfg: SplitSpec,
     log: Log,
     describe_user: Callable[[int], str],
+    pool: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    lay = layout(offsets, items, cfg)
+    lay = layout(offsets, items, cfg, pool)
     base, simulated, targets = lay["base"], lay["simulated"], lay["targets"]
+    domain = "" if pool is None else f" of the target domain {cfg.target_domain!r}"
     log(
-        f"{int((base == _BASE_WARM).sum())} warm users, {int((base == _BASE_COLD).sum())} cold users "
+        f"{int((base == _BASE_WARM).sum())} warm users, {int((base == _BASE_COLD).sum())} cold users{domain} "
         f"({int(simulated.sum())} simulated) in {lay['folds']} fold(s); sampling {cfg.n_negatives} negatives for "
         f"{len(targets)} targets"
     )
-    negatives = sample_negatives(
-        offsets, items, n_items, targets["user"].to_numpy(), cfg.n_negatives, _seed(cfg, 3), describe_user
-    )
+    negatives = np.zeros((len(targets), cfg.n_negatives), dtype=np.int32)
+    for purpose, (rows, where) in zip((3, 5), _negative_rows(targets, pool), strict=False):
+        negatives[rows.index.to_numpy()] = sample_negatives(
+            offsets, items, n_items, rows.to_numpy(), cfg.n_negatives, _seed(cfg, purpose), describe_user, where
+        )
     return {**lay, "negatives": negatives}
 
 
-def layout(offsets: np.ndarray, items: np.ndarray, cfg: SplitSpec) -> dict[str, Any]:
-    """Users' base roles and folds, cropped sequences and targets of a split, without negatives (cheap)."""
+def _negative_rows(targets: pd.DataFrame, pool: np.ndarray | None) -> list[tuple[pd.Series, np.ndarray | None]]:
+    """(the users of a share of the target rows, the items their negatives come from): every row from every item,
+    or, cross-domain, the target domain's rows from its items and the source rows from the other items."""
+    if pool is None:
+        return [(targets["user"], None)]
+    source = targets["group"].isin(SOURCE_GROUPS).to_numpy()
+    others = ~pool
+    others[0] = False
+    return [(targets["user"][~source], pool), (targets["user"][source], others)]
+
+
+def layout(offsets: np.ndarray, items: np.ndarray, cfg: SplitSpec, pool: np.ndarray | None = None) -> dict[str, Any]:
+    """Users' base roles and folds, cropped sequences and targets of a split, without negatives (cheap).
+
+    pool (cross-domain): the target domain's items; the layout is that of the target domain's clicks of the users
+    who clicked in both domains, with every user's source clicks and the source leave-two-out targets beside it.
+    """
+    if pool is None:
+        return _layout(offsets, items, cfg)
+    target, (s_off, s_items) = split_by_domain(offsets, items, pool)
+    both = (np.diff(target[0]) > 0) & (np.diff(s_off) > 0)
+    lay = _layout(*_crop(*target, np.where(both, np.diff(target[0]), 0)), cfg)
+    first = len(lay["targets"])
+    targets = pd.concat([lay["targets"], _source_targets(s_off, s_items, first)], ignore_index=True)
+    return lay | {"targets": targets, "pool": pool, "source_offsets": s_off, "source_items": s_items}
+
+
+def _source_targets(offsets: np.ndarray, items: np.ndarray, first_id: int) -> pd.DataFrame:
+    """Leave-two-out of the users with at least SOURCE_WARM source clicks: second-to-last source_val, last
+    source_test; target ids from `first_id`."""
+    users = np.flatnonzero(np.diff(offsets) >= SOURCE_WARM)
+    ends = offsets[users + 1]
+    user = np.concatenate([users, users]).astype(np.int32)
+    at = np.concatenate([ends - 2, ends - 1])
+    group = np.repeat(np.asarray(SOURCE_GROUPS), len(users))
+    return pd.DataFrame(
+        {
+            "target_id": first_id + np.arange(len(user), dtype=np.int64),
+            "user": user,
+            "group": group,
+            "kind": "few",
+            "pos": (at - offsets[user]).astype(np.int32),
+            "item": items[at].astype(np.int32),
+        }
+    )
+
+
+def _layout(offsets: np.ndarray, items: np.ndarray, cfg: SplitSpec) -> dict[str, Any]:
     lengths = np.diff(offsets)
     share = _resolve_simulate(lengths, cfg)
     kept, simulated = _simulate_cold(lengths, cfg, share)
@@ -290,6 +399,9 @@ def fold_count(ds: Dataset, cfg: SplitSpec) -> int:
         return int(read_json(info)["folds"])
     if cfg.folds is not None:
         return cfg.folds
+    if cfg.target_domain is not None:
+        offsets, items = ds.sequences()
+        return int(layout(offsets, items, cfg, domain_pool(ds, cfg, offsets, items))["folds"])
     lengths = np.diff(ds.sequences()[0])
     _, simulated = _simulate_cold(lengths, cfg, _resolve_simulate(lengths, cfg))
     cold = (lengths > 0) & ~((lengths >= cfg.cold_threshold) & ~simulated)
@@ -369,8 +481,19 @@ def restricted(split: Split, users: np.ndarray) -> Split:
     new_user = renumber[split.targets["user"].to_numpy()]
     keep = new_user >= 0
     targets = split.targets[keep].assign(user=new_user[keep].astype(np.int32)).reset_index(drop=True)
+    source = (
+        None
+        if split.source is None
+        else _gather(split.source[0][users], np.diff(split.source[0])[users], split.source[1])
+    )
     return dataclasses.replace(
-        split, roles=split.roles[users], simulated=split.simulated[users], offsets=offsets, items=items, targets=targets
+        split,
+        roles=split.roles[users],
+        simulated=split.simulated[users],
+        offsets=offsets,
+        items=items,
+        targets=targets,
+        source=source,
     )
 
 
@@ -496,6 +619,8 @@ def _write(stage: Path, ds: Dataset, cfg: SplitSpec, a: dict[str, Any]) -> None:
     np.save(stage / "offsets.npy", a["offsets"])
     np.save(stage / "items.npy", a["items"].astype(np.int32))
     np.save(stage / "negatives.npy", a["negatives"])
+    for name in _DOMAIN_ARRAYS if cfg.target_domain is not None else ():
+        np.save(stage / f"{name}.npy", a[name])
     a["targets"].to_parquet(stage / "targets.parquet", index=False)
     atomic_write_json(
         stage / "split.json",
@@ -505,7 +630,7 @@ def _write(stage: Path, ds: Dataset, cfg: SplitSpec, a: dict[str, Any]) -> None:
             "dataset": ds.ref,
             "dataset_content_hash": ds.content_hash,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "config": dataclasses.asdict(cfg),
+            "config": cfg.to_dict(),
             "simulate_cold_resolved": a["share"],
             "folds": a["folds"],
             "n_val": a["n_val"],
@@ -519,7 +644,9 @@ def _counts(roles: np.ndarray, simulated: np.ndarray, targets: pd.DataFrame) -> 
     users = {ROLE_NAMES[r]: int((roles == r).sum()) for r in (ROLE_WARM, ROLE_TUNE, ROLE_VAL, ROLE_TEST)}
     users["none"] = int((roles == ROLE_NONE).sum())
     by = targets.groupby(["group", "kind"], observed=True).size()
-    per_group = {f"{g}/{k}": int(by.get((g, k), 0)) for g in GROUPS for k in KINDS if (g, k) in by.index}
+    per_group = {
+        f"{g}/{k}": int(by.get((g, k), 0)) for g in (*GROUPS, *SOURCE_GROUPS) for k in KINDS if (g, k) in by.index
+    }
     return {
         "users": users,
         "cold_natural": int((cold & ~simulated).sum()),

@@ -5,7 +5,7 @@ Layout under the home folder (``--home``, ``$PPR_HOME`` or ``./cache``)::
     datasets/<name>/v<N>/manifest.json
     datasets/<name>/v<N>/interactions.parquet   user:int32 item:int32 ts:int64, sorted by user, ts, file order
     datasets/<name>/v<N>/users.parquet          user:int32 user_id:str <attr>:int16 (code 0 = "missing")
-    datasets/<name>/v<N>/items.parquet          item:int32 item_id:str title:str? category:str?
+    datasets/<name>/v<N>/items.parquet          item:int32 item_id:str title:str? category:str? domain:str?
     datasets/<name>/v<N>/splits/<split_id>/     derived cold-start splits (see splits.py)
 
 Users are 0..U-1, items 1..I (0 is the padding id). A version is written to a

@@ -21,7 +21,12 @@ structure is planted and documented. The generative story (parameters in `Story`
    (p_succ) or is a fresh draw from the taste (the rest). The item within the
    cluster is drawn by Zipf popularity. A user never clicks the same
    item twice (later repeats are dropped; a few extra clicks are drawn to make up).
-4. Time. Each user starts at a random second in 2020-2021; gaps are exponential,
+4. Domains (`domains=2`, for cross-domain recommendation). Clusters alternate between a "source" and a
+   "target" domain, and each target cluster has a source twin (clusters 2j and 2j+1). A user's personal taste
+   (the noise term above, not given by the profile, and larger here: DOMAIN_STORY) is the same for a cluster and
+   its twin, so what a user clicks in the source domain tells which target clusters they like beyond their
+   profile: a signal that transfers. The item table gets a `domain` column.
+5. Time. Each user starts at a random second in 2020-2021; gaps are exponential,
    mostly short (within a session, mean 5 min) and sometimes long (new session,
    mean 2 days); gaps are floored to whole seconds, so a few ties occur.
 
@@ -109,13 +114,20 @@ class World:
     marginals: tuple[np.ndarray, ...]  # per attribute value probabilities
     affinity: tuple[np.ndarray, ...]  # per attribute (cardinality, C) logits
     successor: np.ndarray  # (C,) successor cluster
+    twin: np.ndarray  # (C,) the cluster whose personal taste a cluster shares (itself with one domain)
+    domain: np.ndarray | None = None  # (C,) 0 = source, 1 = target; None: one domain
+
+
+# two domains: a personal taste that matters beside the profile's, and clicks led by taste more than by the last click
+DOMAIN_STORY = Story(noise_scale=3.0, p_stay=0.3, p_succ=0.1)
+DOMAIN_NAMES = ("source", "target")
 
 
 def n_clusters_for(n_items: int, story: Story) -> int:
     return int(np.clip(n_items // story.items_per_cluster, 1, story.max_clusters))
 
 
-def make_world(n_items: int, seed: int, story: Story) -> World:
+def make_world(n_items: int, seed: int, story: Story, domains: int = 1) -> World:
     rng = np.random.default_rng([seed, 0])
     n_c = n_clusters_for(n_items, story)
     perm = rng.permutation(n_items) + 1
@@ -136,6 +148,10 @@ def make_world(n_items: int, seed: int, story: Story) -> World:
     cycle = rng.permutation(n_c)
     successor = np.empty(n_c, dtype=np.int64)
     successor[cycle] = np.roll(cycle, -1)
+    twin, domain = np.arange(n_c), None
+    if domains == 2:  # clusters 2j (source) and 2j+1 (target) share the personal taste; no random draw
+        domain = np.arange(n_c) % 2
+        twin[domain == 1] -= 1
     return World(
         n_c,
         item_cluster,
@@ -146,6 +162,8 @@ def make_world(n_items: int, seed: int, story: Story) -> World:
         marginals,
         affinity,
         successor,
+        twin,
+        domain,
     )
 
 
@@ -198,7 +216,7 @@ def _draw_block(
 
 def _taste_cdf(codes: np.ndarray, noise: np.ndarray, world: World) -> np.ndarray:
     """Flattened per-user CDFs over clusters, row r shifted by +r (for one searchsorted)."""
-    logits = world.base + noise
+    logits = world.base + noise[:, world.twin]
     for j, aff in enumerate(world.affinity):
         known = codes[:, j] >= 0
         logits[known] += aff[codes[known, j]]
@@ -295,16 +313,19 @@ def _user_table(first_id: int, codes: np.ndarray, story: Story) -> pa.Table:
 def _item_table(world: World) -> pa.Table:
     ids = np.arange(1, len(world.item_cluster))
     cl = world.item_cluster[1:]
-    return pa.table(
-        {
-            "item_id": pa.array(ids, pa.int64()),
-            "title": pa.array([f"Item {i} (cluster {c})" for i, c in zip(ids, cl, strict=True)]),
-            "category": pa.array([f"cluster {c}" for c in cl]),
-        }
-    )
+    columns = {
+        "item_id": pa.array(ids, pa.int64()),
+        "title": pa.array([f"Item {i} (cluster {c})" for i, c in zip(ids, cl, strict=True)]),
+        "category": pa.array([f"cluster {c}" for c in cl]),
+    }
+    if world.domain is not None:
+        columns["domain"] = pa.array(np.asarray(DOMAIN_NAMES)[world.domain[cl]].tolist(), pa.string())
+    return pa.table(columns)
 
 
-def _check_args(n_users: int, n_items: int, mean_len: float, seed: int, fmt: str, chunk_users: int) -> None:
+def _check_args(
+    n_users: int, n_items: int, mean_len: float, seed: int, fmt: str, chunk_users: int, domains: int = 1
+) -> None:
     for label, v, top in (
         ("n_users", n_users, MAX_USERS),
         ("n_items", n_items, MAX_ITEMS),
@@ -323,6 +344,13 @@ def _check_args(n_users: int, n_items: int, mean_len: float, seed: int, fmt: str
         )
     if fmt not in ("parquet", "csv"):
         raise InputError(f"Synthetic data: format must be 'parquet' or 'csv', got {fmt!r}.")
+    if domains not in (1, 2):
+        raise InputError(f"Synthetic data: domains must be 1 or 2, got {domains!r}.")
+    if domains == 2 and n_items < 2 * DOMAIN_STORY.items_per_cluster:
+        raise InputError(
+            f"Synthetic data: two domains need at least {2 * DOMAIN_STORY.items_per_cluster} items (a cluster of "
+            f"{DOMAIN_STORY.items_per_cluster} in each), got {n_items}."
+        )
 
 
 def generate(
@@ -335,18 +363,20 @@ def generate(
     chunk_users: int = 20_000,
     progress: Callable[[int, int], None] | None = None,
     story: Story | None = None,
+    domains: int = 1,
 ) -> dict[str, Path]:
     """Write interactions / users / items files (user_id, item_id, timestamp; see module doc).
 
     Same arguments -> byte-identical files; `chunk_users` (lowered for long sequences so a
     chunk holds ~CHUNK_CLICKS clicks at most) bounds memory and never changes the data. progress(users_done, n_users) is called after each chunk.
+    domains=2 deals the item clusters into a source and a target domain with a taste that transfers (step 4).
     """
-    _check_args(n_users, n_items, mean_len, seed, fmt, chunk_users)
-    story = story or Story()
+    _check_args(n_users, n_items, mean_len, seed, fmt, chunk_users, domains)
+    story = story or (DOMAIN_STORY if domains == 2 else Story())
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {role: out_dir / f"{role}.{fmt}" for role in ("interactions", "users", "items")}
-    world = make_world(n_items, seed, story)
+    world = make_world(n_items, seed, story, domains)
     inter_schema = pa.schema([("user_id", pa.int64()), ("item_id", pa.int64()), ("timestamp", pa.int64())])
     user_schema = _user_table(1, np.zeros((0, len(story.attributes)), dtype=np.int64), story).schema
     inter_sink = _TableSink(paths["interactions"], inter_schema, fmt)
@@ -394,23 +424,25 @@ def synth_dataset(
     if_exists: str = "new",
     progress: Callable[[int, int], None] | None = None,
     log: Log | None = None,
+    domains: int = 1,
 ) -> Any:
     """Generate a synthetic dataset and import it into `store` as `name` -> Dataset.
 
     Goes through the ordinary importer, so synthetic data gets exactly the checks,
-    id remapping and manifest that a user's own file would get.
+    id remapping and manifest that a user's own file would get (domains=2: the items file's
+    `domain` column too).
     """
     from ppr.data.importers import import_dataset
 
     store.check_writable(name, if_exists)  # refuse before spending time generating
-    _check_args(n_users, n_items, mean_len, seed, "parquet", 20_000)
+    _check_args(n_users, n_items, mean_len, seed, "parquet", 20_000, domains)
     try:
         store.home.mkdir(parents=True, exist_ok=True)
         scratch = tempfile.TemporaryDirectory(dir=store.home, prefix=SYNTH_PREFIX + owner_tag())
     except OSError as exc:
         raise InputError(os_error_message(exc, f"create a scratch folder under {store.home}")) from None
     with scratch as tmp:
-        paths = generate(Path(tmp), n_users, n_items, mean_len, seed, "parquet", progress=progress)
+        paths = generate(Path(tmp), n_users, n_items, mean_len, seed, "parquet", progress=progress, domains=domains)
         kwargs = {"log": log} if log else {}
         return import_dataset(
             store,

@@ -36,7 +36,8 @@ def evaluate(
     codes: (n_users, A) profile codes as the model should see them (noisy if the run adds
     profile noise), or None for a model without a profile.
     Returns target_id, user, group, kind, rank, auc, hit@N, ndcg@N, mrr; full=True adds the same
-    ranked against the whole catalogue minus the visible history (full_rank, full_hit@k, ...).
+    ranked against the whole catalogue minus the visible history (full_rank, full_hit@k, ...); the catalogue of a
+    cross-domain split is its domain's items (split.pool).
     """
     tg = split.targets[split.targets["group"] == group]
     users = tg["user"].to_numpy(np.int64)
@@ -55,7 +56,9 @@ def evaluate(
     if full:
         positives = cand[:, 0]
         per |= ranked(
-            full_ranks(model, seqs, None if codes is None else codes[users], positives, device), FULL_KS, "full_"
+            full_ranks(model, seqs, None if codes is None else codes[users], positives, device, split.pool),
+            FULL_KS,
+            "full_",
         )
     for k, v in per.items():
         df[k] = v

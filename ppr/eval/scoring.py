@@ -41,10 +41,11 @@ def top_k(
     k: int,
     device: torch.device,
     seen: np.ndarray | None = None,
+    pool: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(N, k) item ids ranked by score over the whole catalogue, never an item of the row's history (or of the
-    row of `seen`, when a user's history is longer than what the model reads) nor padding; -1 where the
-    catalogue runs out."""
+    """(N, k) item ids ranked by score over the whole catalogue (or the items of `pool`, a bool mask over item ids:
+    a cross-domain run's target domain), never an item of the row's history (or of the row of `seen`, when a
+    user's history is longer than what the model reads) nor padding; -1 where the catalogue runs out."""
     n_items = model.n_items
     out = np.zeros((len(seqs), min(k, n_items)), np.int64)
     for sl, u in _user_vectors(model, seqs, codes, device):
@@ -53,6 +54,8 @@ def top_k(
             if rows is not None:
                 scores.scatter_(1, torch.as_tensor(rows[sl], dtype=torch.long, device=device), float("-inf"))
         scores[:, 0] = float("-inf")
+        if pool is not None:
+            scores[:, ~torch.as_tensor(pool, device=device)] = float("-inf")
         best = scores.topk(out.shape[1], dim=1)
         out[sl] = best.indices.masked_fill(best.values == float("-inf"), -1).cpu().numpy()
     return out
@@ -60,11 +63,18 @@ def top_k(
 
 @torch.no_grad()
 def full_ranks(
-    model: nn.Module, seqs: np.ndarray, codes: np.ndarray | None, positives: np.ndarray, device: torch.device
+    model: nn.Module,
+    seqs: np.ndarray,
+    codes: np.ndarray | None,
+    positives: np.ndarray,
+    device: torch.device,
+    pool: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(N,) 0-based rank of each row's positive among the whole catalogue, the row's history left out (the
-    positive itself stays in); ties and NaN count against the positive, as in ranking metrics."""
+    """(N,) 0-based rank of each row's positive among the whole catalogue (or the items of `pool`, a bool mask over
+    item ids), the row's history left out (the positive itself stays in); ties and NaN count against the positive,
+    as in ranking metrics."""
     table = model.item_table().float()
+    outside = None if pool is None else ~torch.as_tensor(pool, device=device)
     out = np.zeros(len(seqs), np.int64)
     for sl, u in _user_vectors(model, seqs, codes, device, rows=max(1, FULL_BUDGET // table.shape[0])):
         scores = torch.nan_to_num(u @ table.T, nan=float("-inf"))
@@ -72,6 +82,8 @@ def full_ranks(
         target = scores.gather(1, pos[:, None])
         seen = torch.zeros_like(scores, dtype=torch.bool).scatter_(1, torch.as_tensor(seqs[sl], device=device), True)
         seen[:, 0] = True  # padding is no item
+        if outside is not None:
+            seen |= outside
         seen.scatter_(1, pos[:, None], False)
         out[sl] = ((scores >= target) & ~seen).sum(1).cpu().numpy() - 1  # the positive ties with itself
     return out

@@ -8,6 +8,10 @@ to the profile vector alone.
 `sequence_state` is f_seq alone (what PPR's contrastive loss compares, docs/method.md);
 `sequence_outputs(..., zero_shot=True)` also returns the zero-shot slot so a trainer can learn
 the first click from the prompt alone in the same forward pass.
+
+Cross-domain (a `source` encoder, ppr.models.source): the codes' last column points at the user's
+source-domain vector. PPR's prompt generator reads it beside the profile; without a prompt
+(fine-tuning) its MLP is added to the user vector like MLP_a(profile).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from torch import nn
 from ppr.models.backbone import SequenceBackbone
 from ppr.models.profile import ProfileEncoder
 from ppr.models.prompt import PromptGenerator
+from ppr.models.source import SourceEncoder
 from ppr.spec.run import BackboneSpec
 
 
@@ -27,11 +32,13 @@ class ColdStartRecommender(nn.Module):
         backbone: SequenceBackbone,
         prompt: PromptGenerator | None = None,
         profile: ProfileEncoder | None = None,
+        source: SourceEncoder | None = None,
     ) -> None:
         super().__init__()
         self.backbone = backbone
         self.prompt = prompt
         self.profile = profile
+        self.source = source
 
     @property
     def n_items(self) -> int:
@@ -85,10 +92,11 @@ class ColdStartRecommender(nn.Module):
         return out + self.profile_term(codes, out[:, 0]).unsqueeze(1) if with_profile else out
 
     def profile_term(self, codes: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
-        """(B, d) MLP_a(profile), zeros without a profile encoder (dtype of `like`)."""
-        if self.profile is None:
-            return torch.zeros_like(like)
-        return self.profile(codes).to(like.dtype)
+        """(B, d) MLP_a(profile), zeros without a profile encoder (dtype of `like`); without a prompt, plus the
+        source-domain vector's MLP."""
+        profile, source = self._side(codes)
+        term = torch.zeros_like(like) if self.profile is None else self.profile(profile).to(like.dtype)
+        return term + source.to(like.dtype) if source is not None and self.prompt is None else term
 
     def score(self, u: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
         """(B, d) x (B, C) candidate ids -> (B, C) dot products with item embeddings."""
@@ -98,13 +106,15 @@ class ColdStartRecommender(nn.Module):
         """(B, A) codes -> (B, flat) prompt tokens (every token and layer concatenated); None without a prompt."""
         if self.prompt is None:
             return None
-        p = self.prompt(codes).float()
+        profile, source = self._side(codes)
+        p = self.prompt(profile, extra=source).float()
         p = p if p.dim() == 3 else p.permute(1, 0, 2, 3)  # deep prefix: (layers, B, P, d) -> (B, layers, P, d)
         return p.reshape(len(codes), -1)
 
     def set_trainable(self, backbone: bool, prompt: bool = True, profile: bool = True) -> None:
         """Freeze/unfreeze parts: PPR light = (False, True, True); fine-tuning/full = all True."""
-        for part, flag in ((self.backbone, backbone), (self.prompt, prompt), (self.profile, profile)):
+        parts = ((self.backbone, backbone), (self.prompt, prompt), (self.profile, profile), (self.source, profile))
+        for part, flag in parts:
             if part is not None:
                 for p in part.parameters():
                     p.requires_grad_(flag)
@@ -113,11 +123,22 @@ class ColdStartRecommender(nn.Module):
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
     def parameter_counts(self) -> dict[str, int]:
-        """Parameters per part (Table I reports tuned counts as a share of fine-tuning's)."""
+        """Parameters per part (Table I reports tuned counts as a share of fine-tuning's); source only when read."""
+        parts = {"backbone": self.backbone, "prompt": self.prompt, "profile": self.profile}
+        if self.source is not None:
+            parts["source"] = self.source
         return {
-            name: sum(p.numel() for p in part.parameters()) if part is not None else 0
-            for name, part in (("backbone", self.backbone), ("prompt", self.prompt), ("profile", self.profile))
+            name: sum(p.numel() for p in part.parameters()) if part is not None else 0 for name, part in parts.items()
         }
 
     def _prefix(self, codes: torch.Tensor | None, mask_ratio: float) -> torch.Tensor | None:
-        return None if self.prompt is None else self.prompt(codes, mask_ratio)
+        if self.prompt is None:
+            return None
+        profile, source = self._side(codes)
+        return self.prompt(profile, mask_ratio, extra=source)
+
+    def _side(self, codes: torch.Tensor | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(profile codes, source-domain input or None): a source encoder reads the codes' last column."""
+        if self.source is None or codes is None:
+            return codes, None
+        return codes[:, :-1], self.source(codes[:, -1])

@@ -43,7 +43,7 @@ def embeddings_frame(
     user_codes = codes[users]
     is_test = split.roles[users] == ROLE_TEST
     top = np.full((len(users), min(TOP_N, model.backbone.n_items)), -1, np.int64)
-    top[is_test] = top_k(model, seqs[is_test], user_codes[is_test], TOP_N, device)
+    top[is_test] = top_k(model, seqs[is_test], user_codes[is_test], TOP_N, device, pool=split.pool)
     prompts = model.flat_prompt(torch.as_tensor(user_codes, dtype=torch.long, device=device))
     df = pd.DataFrame(
         {

@@ -29,6 +29,7 @@ from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, make_split
 from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
 from ppr.eval.evaluate import evaluate, summarize_scores
+from ppr.eval.scoring import user_vectors
 from ppr.log import Log, to_stderr
 from ppr.models.popularity import SMOOTHING, CountModel
 from ppr.models.recommender import ColdStartRecommender
@@ -139,7 +140,7 @@ def load_model(store: Store, run: RunFolder) -> nn.Module:
     if spec.tune is None:
         backbone.load_state_dict(run.load_model())
         return ColdStartRecommender(backbone).eval()
-    model = methods.tuned_model(spec.tune, backbone, ds.cardinalities)
+    model = methods.tuned_model(spec.tune, backbone, ds.cardinalities, methods.empty_side(spec, ds.n_users))
     model.load_state_dict(run.load_model())
     return model.eval()
 
@@ -163,7 +164,7 @@ def evaluated(store: Store, run: RunFolder) -> Evaluated:
         raise InputError(f"Run {run.id} is a warm run; this needs a tuning run (`python -m ppr runs list`).")
     ds = store.open_exact(spec.dataset, spec.dataset_hash)
     split = make_split(ds, spec.split, fold=spec.tune.fold)  # stored with the run: loaded, not computed
-    return Evaluated(load_model(store, run), split, methods.profile_codes(spec.tune, ds, split), spec, ds)
+    return Evaluated(load_model(store, run), split, methods.model_codes(spec, ds, split), spec, ds)
 
 
 def _compute(
@@ -210,9 +211,11 @@ def prepare(
     world: World = ALONE,
 ) -> Prepared:
     """The run's split fold, codes and untrained model (a tuning run's built on its warm run)."""
-    split = make_split(ds, spec.split, log=log, fold=0 if spec.tune is None else spec.tune.fold)
-    codes = None if spec.tune is None else methods.profile_codes(spec.tune, ds, split)
-    model, what = _model(ds, spec, split, codes, warm)
+    split = methods.run_split(
+        spec, make_split(ds, spec.split, log=log, fold=0 if spec.tune is None else spec.tune.fold)
+    )
+    codes = None if spec.tune is None else methods.model_codes(spec, ds, split)
+    model, what = _model(ds, spec, split, codes, warm, dev)
     on = f"{dev}" if world.size == 1 else f"{world.size} processes, {dev.type}"
     log(f"{what} of {ds.ref} ({on}) -> {run.path}")
     k = None if spec.tune is None else spec.tune.k_shot
@@ -265,12 +268,13 @@ def finish(job: Prepared, fit: Fit, group: int = 1, processes: int = 1) -> None:
 
 
 def _model(
-    ds: Dataset, spec: RunSpec, split: Split, codes: np.ndarray | None, warm: RunFolder | None
+    ds: Dataset, spec: RunSpec, split: Split, codes: np.ndarray | None, warm: RunFolder | None, dev: torch.device
 ) -> tuple[nn.Module, str]:
     """The run's model before training, and what the run does with it (for the log)."""
     if spec.tune is None:
         n = int((split.roles == ROLE_WARM).sum())
-        return methods.warm_model(spec, ds.n_items), f"warm-training {spec.backbone.kind} on {n} warm users"
+        where = f" on the source domain (items outside {spec.split.target_domain!r})" if spec.cross_domain else ""
+        return methods.warm_model(spec, ds.n_items), f"warm-training {spec.backbone.kind}{where} on {n} warm users"
     cold = f"{int((split.roles == ROLE_TUNE).sum())} tuning users, fold {split.fold + 1} of {split.folds}"
     if spec.tune.method in OWN_MODELS:
         model = methods.scratch_model(spec, ds.n_items, ds.cardinalities, split)
@@ -279,7 +283,22 @@ def _model(
         return _counted(ds, spec, split, codes), f"counting {spec.tune.label} on warm users and {cold}"
     backbone = build_backbone(spec.backbone, ds.n_items)
     backbone.load_state_dict(warm.load_model())
-    return methods.tuned_model(spec.tune, backbone, ds.cardinalities), f"tuning {spec.tune.label} on {cold}"
+    model = methods.tuned_model(spec.tune, backbone, ds.cardinalities, _source_side(spec, split, backbone, dev))
+    if spec.cross_domain:
+        cold += f" of the target domain {spec.split.target_domain!r} (and its warm users)"
+    return model, f"tuning {spec.tune.label} on {cold}"
+
+
+def _source_side(spec: RunSpec, split: Split, warmed: nn.Module, dev: torch.device) -> np.ndarray | None:
+    """What a cross-domain model reads of each user's source domain (methods.tuned_model's side): minet their last
+    source clicks, finetune and ppr-full the warmed backbone's user vector after them (scored as every user vector
+    is: ppr.eval.scoring), row 0 for none."""
+    if not spec.reads_source:
+        return None
+    histories = methods.source_histories(spec, split)
+    if spec.tune.method == "minet":
+        return histories
+    return user_vectors(ColdStartRecommender(warmed).to(dev), histories, None, dev)
 
 
 def _counted(ds: Dataset, spec: RunSpec, split: Split, codes: np.ndarray) -> CountModel:

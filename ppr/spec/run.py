@@ -54,6 +54,7 @@ METHODS = (
     "adapter",
     "ppr-light",
     "ppr-full",
+    "minet",
 )
 PPR_METHODS = ("ppr-light", "ppr-full")
 COUNTED = ("pop", "pop-profile")  # popularity baselines: counted from clicks, no model trained, no warm run
@@ -65,6 +66,12 @@ NO_WARM = (*COUNTED, *OWN_MODELS, IMPORTED)  # start from no warm run
 ABLATION_TAGS = ("nocl", "nopaug", "nobaug")  # the parts of a PPR label that name a switched-off component
 _IMPORTED_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
 NO_ZERO_SHOT = ("warm-only", "sasrec")  # read clicks only: a user without clicks gets no score (n/a, not ties)
+# Cross-domain runs (SplitSpec.target_domain set): the warm run reads the other domains' clicks only, so the target
+# domain's items are new to it. Methods that freeze the item embeddings (or train nothing) cannot learn them.
+FROZEN_ITEMS = ("warm-only", "adapter", "ppr-light")
+CROSS_DOMAIN_ONLY = ("minet",)  # reads the source domain's clicks: needs a target domain
+SOURCE_READERS = ("finetune", "ppr-full", "minet")  # read a user's source-domain clicks in a cross-domain run
+_DOMAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
 BACKBONES = ("sasrec", "cl4srec", "gru4rec", "bert4rec")
 DEEP_PREFIX_BACKBONES = ("sasrec", "cl4srec")  # a prompt per Transformer layer; gru4rec and bert4rec read one prefix
 LOSSES = ("softmax", "bpr")
@@ -82,19 +89,29 @@ METHOD_DEFAULTS = {
         "adapter": 3e-3,
         "ppr-light": 3e-3,
         "ppr-full": 1e-4,
+        "minet": 1e-3,
     },
     "epochs": {"sasrec": 40, "melu": 40, "gce-gnn": 40},
     "patience": {"sasrec": 10, "melu": 10, "gce-gnn": 10},
     "batch_size": {"sasrec": 256, "melu": 64, "gce-gnn": 128},
 }
 TUNE_FALLBACK = {"lr": 0.0, "epochs": 50, "patience": 5, "batch_size": 32}
+# Cross-domain runs learn the target domain's items from scratch (warm-training's loss and schedule, many warm users'
+# clicks): fine-tuning and PPR(full) at their usual rates barely move those new embeddings. Picked by validation joint
+# NDCG@10 on synthetic two-domain data, 20 epochs (finetune 3e-4 -> 0.25, 1e-3 -> 0.38; ppr-full 1e-4 -> 0.22, 1e-3 -> 0.41).
+CROSS_DOMAIN_DEFAULTS = {"lr": {"finetune": 1e-3, "ppr-full": 1e-3}}
 MAX_SEED = 2**32 - 1
 
 
 def _per_method(name: str) -> str:
     values = METHOD_DEFAULTS[name]
     rest = ", ".join(f"{m} {v:g}" for m, v in values.items())
-    return f"default per method: {rest}" + ("" if name == "lr" else f", otherwise {TUNE_FALLBACK[name]:g}")
+    cross = ", ".join(f"{m} {v:g}" for m, v in CROSS_DOMAIN_DEFAULTS.get(name, {}).items())
+    return (
+        f"default per method: {rest}"
+        + ("" if name == "lr" else f", otherwise {TUNE_FALLBACK[name]:g}")
+        + (f"; in a cross-domain run {cross}" if cross else "")
+    )
 
 
 @dataclass(frozen=True)
@@ -127,8 +144,19 @@ class SplitSpec(Settings):
     )
     val_frac: float = setting(0.1, "share of cold users held out of tuning for early stopping", lo=0.0, below=1.0)
     n_negatives: int = setting(99, "sampled negatives per target", lo=1, hi=100_000, flag="negatives")
+    target_domain: str | None = setting(
+        None,
+        "cross-domain: the item domain whose cold users are tested (warm-training reads the other domains' clicks; "
+        "'none': one domain, every item)",
+        none="none",
+    )
+
+    # recorded only when set: the descriptions, and so the ids, of every one-domain run and split stay as they were
+    RECORDED_WHEN_SET: ClassVar[tuple[str, ...]] = ("target_domain",)
 
     def check(self) -> None:
+        if self.target_domain is not None and not domain_name_ok(self.target_domain):
+            self.fail("target_domain", DOMAIN_NAME_RULE)
         if self.test_frac + self.val_frac >= 1:
             self.fail("test_frac", f"test_frac + val_frac below 1 (now {self.test_frac + self.val_frac:g})")
         if self.folds is not None and self.folds > 1 and 1 / self.folds + self.val_frac >= 1:
@@ -139,10 +167,15 @@ class SplitSpec(Settings):
         """Readable and deterministic: same settings, same folder."""
         sim = "auto" if self.simulate_cold is None else f"{self.simulate_cold:g}"
         folds = "auto" if self.folds is None else self.folds
+        domain = "" if self.target_domain is None else f"-d{self.target_domain}"
         return (
             f"s{self.seed}-t{self.cold_threshold}-c{sim}-f{folds}-test{self.test_frac:g}"
-            f"-val{self.val_frac:g}-neg{self.n_negatives}"
+            f"-val{self.val_frac:g}-neg{self.n_negatives}{domain}"
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as plain data (split.json, run ids); RECORDED_WHEN_SET fields only when set."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None or k not in self.RECORDED_WHEN_SET}
 
 
 @dataclass(frozen=True)
@@ -312,6 +345,37 @@ class RunSpec:
                 f"deep_prefix needs one of {', '.join(DEEP_PREFIX_BACKBONES)}; {self.backbone.kind} reads the prompt "
                 "as one prefix of its input."
             )
+        method = None if self.tune is None else self.tune.method
+        if self.split.target_domain is None and method in CROSS_DOMAIN_ONLY:
+            raise InputError(
+                f"{method} is a cross-domain baseline: it needs a target domain (--target-domain D on a dataset whose "
+                "items have domains: `python -m ppr data domains` or `data synth --domains 2`)."
+            )
+        if self.split.target_domain is not None and method in FROZEN_ITEMS:
+            raise InputError(
+                f"{method} keeps the warmed item embeddings frozen, but in a cross-domain run the target domain's "
+                f"items are new to the warm model (it read the other domains only); use one of "
+                f"{', '.join(m for m in METHODS if m not in FROZEN_ITEMS)}."
+            )
+
+    @property
+    def cross_domain(self) -> bool:
+        return self.split.target_domain is not None
+
+    def resolved(self, name: str) -> Any:
+        """The tuning setting `name` as the run uses it: TuneSpec.resolved, with a cross-domain run's own defaults."""
+        if (
+            self.cross_domain
+            and getattr(self.tune, name) is None
+            and self.tune.method in CROSS_DOMAIN_DEFAULTS.get(name, {})
+        ):
+            return CROSS_DOMAIN_DEFAULTS[name][self.tune.method]
+        return self.tune.resolved(name)
+
+    @property
+    def reads_source(self) -> bool:
+        """A cross-domain tuning run whose model reads each user's source-domain clicks."""
+        return self.cross_domain and self.tune is not None and self.tune.method in SOURCE_READERS
 
     @property
     def kind(self) -> str:
@@ -337,6 +401,7 @@ class RunSpec:
     def to_dict(self) -> dict[str, Any]:
         """The description as plain data (spec.json, run ids); TuneSpec.RECORDED_WHEN_SET fields only when set."""
         d = dataclasses.asdict(self)
+        d["split"] = self.split.to_dict()
         if d["tune"] is not None:
             d["tune"] = {k: v for k, v in d["tune"].items() if v is not None or k not in TuneSpec.RECORDED_WHEN_SET}
         return d
@@ -381,6 +446,14 @@ def imported_name_problem(name: str) -> str | None:
         f"built-in method's name ({', '.join(reserved)}), not beginning with {' or '.join(f'{m}-' for m in PPR_METHODS)}, "
         f"no '-'-separated part {' or '.join(ABLATION_TAGS)}"
     )
+
+
+DOMAIN_NAME_RULE = "1 to 64 of letters, digits, '_', '.', '+', '-', starting with a letter or digit"
+
+
+def domain_name_ok(name: str) -> bool:
+    """Whether `name` may name an item domain (it becomes part of a split's folder name)."""
+    return isinstance(name, str) and bool(_DOMAIN_NAME.fullmatch(name))
 
 
 def digest(obj: Any) -> str:

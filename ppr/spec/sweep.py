@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ppr.errors import InputError
-from ppr.spec.run import PPR_METHODS, RunSpec, TuneSpec, digest
+from ppr.spec.run import FROZEN_ITEMS, PPR_METHODS, RunSpec, TuneSpec, digest
 
 # Ablations switch parts of PPR off; they apply to the PPR methods only.
 ABLATIONS = {
@@ -81,8 +81,11 @@ class SweepSpec:
     ) -> SweepSpec:
         """The sweep over `base`'s data, split, backbone and warm settings whose cells share `tune`'s other settings
         (its method, k-shot, noise and seed are each cell's own)."""
+        tune = tune or TuneSpec()
+        if base.cross_domain and tune.method in FROZEN_ITEMS and methods:  # no cell's method: keep the template valid
+            tune = dataclasses.replace(tune, method=methods[0])
         return cls(
-            base.tuned(tune or TuneSpec()),
+            base.tuned(tune),
             tuple(methods),
             tuple(k_shots),
             tuple(noises),

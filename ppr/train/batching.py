@@ -22,6 +22,9 @@ Data-parallel training (ppr.train.distributed): every process draws the same shu
 run's seed, cuts it into the same global batches of batch_size windows and takes its own contiguous part
 of each (`epoch_batches`), so the processes take equal numbers of steps and together train every window
 once an epoch.
+
+A cross-domain run draws negatives from one domain's items only (`pool`), so the other domain's
+embeddings are never trained as negatives.
 """
 
 from __future__ import annotations
@@ -107,24 +110,33 @@ def history_matrix(
 
 
 class NegativeSampler:
-    """Uniform items in 1..n_items, rejecting items the user clicked (sorted-key lookup)."""
+    """Uniform items in 1..n_items (or among the ids of `pool`), rejecting items the user clicked (sorted-key
+    lookup)."""
 
-    def __init__(self, offsets: np.ndarray, items: np.ndarray, n_items: int, max_tries: int = 20) -> None:
+    def __init__(
+        self, offsets: np.ndarray, items: np.ndarray, n_items: int, max_tries: int = 20, pool: np.ndarray | None = None
+    ) -> None:
         self.n_items = n_items
         self.max_tries = max_tries
+        self.pool = None if pool is None else np.asarray(pool, dtype=np.int64)  # sorted item ids
         owner = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
         self.keys = np.unique(owner * (n_items + 1) + items[: len(owner)].astype(np.int64))
 
     def sample(self, users: np.ndarray, width: int, rng: np.random.Generator) -> np.ndarray:
         users = np.asarray(users, dtype=np.int64)[:, None]
-        neg = rng.integers(1, self.n_items + 1, size=(len(users), width))
+        neg = self._draw(rng, (len(users), width))
         bad = self._clicked(users, neg)
         for _ in range(self.max_tries):
             if not bad.any():
                 break
-            neg[bad] = rng.integers(1, self.n_items + 1, size=int(bad.sum()))
+            neg[bad] = self._draw(rng, int(bad.sum()))
             bad = self._clicked(users, neg) & bad
         return neg
+
+    def _draw(self, rng: np.random.Generator, size: int | tuple[int, int]) -> np.ndarray:
+        if self.pool is None:
+            return rng.integers(1, self.n_items + 1, size=size)
+        return self.pool[rng.integers(0, len(self.pool), size=size)]
 
     def _clicked(self, users: np.ndarray, neg: np.ndarray) -> np.ndarray:
         if not len(self.keys):

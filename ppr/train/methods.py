@@ -21,6 +21,15 @@
                identity) after each Transformer block (after the GRU stack) + MLP_a tuned, the rest frozen.
     ppr-light  prompt generator + MLP_a tuned; the backbone (item embeddings too) frozen.
     ppr-full   prompt generator, MLP_a and every warmed parameter tuned.
+    minet      MiNet (ppr.models.minet), cross-domain only: interests from the source and target domains mixed by
+               attention, item embeddings from the warm run, everything tuned.
+
+Cross-domain runs (the split's target_domain set): the warm run reads the source domain only, so the target
+domain's items are new to it. Every tuned method trains on the warm users' target clicks (minus their held-out
+two) and the tuning users' first k, negatives drawn from the target domain's items; finetune and ppr-full read
+each user's source-domain vector (the frozen warm backbone's state after their source clicks; ppr.models.source):
+finetune adds its MLP to the user vector, ppr-full's prompt generator reads it beside the profile. sasrec is then
+the backbone trained from scratch on the target domain alone.
 
 Every method optimises BPR with one sampled unclicked negative at each click of a training
 window; the tuned methods with a profile also learn each tuning user's first click from the
@@ -36,22 +45,25 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, crop_k_shot, noisy_codes
+from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, crop_k_shot, noisy_codes, source_view
 from ppr.data.store import Dataset
 from ppr.models.backbone import SequenceBackbone
 from ppr.models.gcegnn import GCEGNN, transition_graph
 from ppr.models.melu import MeLU
+from ppr.models.minet import MiNet
 from ppr.models.noise import Draws
 from ppr.models.popularity import CountModel, popularity, profile_popularity
 from ppr.models.profile import ProfileEncoder
 from ppr.models.prompt import PromptGenerator
 from ppr.models.recommender import ColdStartRecommender
 from ppr.models.registry import build_backbone
+from ppr.models.source import SourceEncoder, source_rows
 from ppr.spec.run import COUNTED, OWN_MODELS, PPR_METHODS, RunSpec, TuneSpec
 from ppr.train.augment import augment_sequences, mask_clicks
-from ppr.train.batching import Batch, NegativeSampler, Windows, build_windows, window_counts
+from ppr.train.batching import Batch, NegativeSampler, Windows, build_windows, history_matrix, window_counts
 from ppr.train.losses import bpr_loss, info_nce, nt_xent
 from ppr.train.trainer import Objective, Schedule
 
@@ -68,24 +80,34 @@ def warm_model(spec: RunSpec, n_items: int) -> ColdStartRecommender:
     return ColdStartRecommender(build_backbone(spec.backbone, n_items))
 
 
-def tuned_model(tune: TuneSpec, warmed: SequenceBackbone, cardinalities: list[int]) -> ColdStartRecommender:
+def tuned_model(
+    tune: TuneSpec, warmed: SequenceBackbone, cardinalities: list[int], side: np.ndarray | None = None
+) -> ColdStartRecommender | MiNet:
     """The method's model: a copy of the warmed backbone (fresh for sasrec) + its prompt/profile parts.
 
     Everything random in it (new parts' weights, the backbone's dropout streams) is drawn from the
-    tuning seed, so a run computes the same whatever the process did before.
+    tuning seed, so a run computes the same whatever the process did before. side (cross-domain runs, row u + 1
+    for user u, row 0 for none): each user's source-domain vector (finetune, ppr-full) or last source clicks
+    (minet); see source_histories.
     """
     torch.manual_seed(tune.seed)
+    if tune.method == "minet":
+        model = MiNet(warmed.cfg, warmed.n_items, side)
+        model.item_emb.load_state_dict(warmed.item_emb.state_dict())
+        return model
     backbone = build_backbone(warmed.cfg, warmed.n_items)  # its dropout streams drawn from the tuning seed
     if tune.method == "sasrec":
         return ColdStartRecommender(backbone)
     backbone.load_state_dict(warmed.state_dict())
     d, layers = warmed.cfg.d, warmed.cfg.n_layers
     profile = ProfileEncoder(cardinalities, d) if tune.method != "warm-only" else None
+    source = None if side is None else SourceEncoder(side, d)
     prompt = None
     if tune.method in PPR_METHODS:
-        prompt = PromptGenerator(cardinalities, d, tune.prompt_tokens, tune.deep_prefix, layers)
+        extra = 0 if source is None else d
+        prompt = PromptGenerator(cardinalities, d, tune.prompt_tokens, tune.deep_prefix, layers, extra_dim=extra)
     adapters = backbone.add_adapters(max(1, d // ADAPTER_SHRINK)) if tune.method == "adapter" else None
-    model = ColdStartRecommender(backbone, prompt, profile)
+    model = ColdStartRecommender(backbone, prompt, profile, source)
     model.set_trainable(backbone=tune.method in TUNES_BACKBONE)
     if adapters is not None:
         adapters.requires_grad_(True)
@@ -142,7 +164,8 @@ def training_clicks(spec: RunSpec, split: Split) -> list[tuple[np.ndarray, np.nd
     """Which clicks make the run's training windows: (users, how many of their first clicks, whether the windows
     train the zero-shot slot) per part. Warm users minus their two held-out clicks for warm-training, tuning
     users' first k for tuning; sasrec and the baselines with a network of their own add the warm users' clicks
-    minus their held-out two first, which never train a zero-shot slot."""
+    minus their held-out two first, which never train a zero-shot slot. Cross-domain, every tuned method adds the
+    warm users' target clicks (the warm model never saw the target domain); theirs train the zero-shot slot too."""
     lengths = np.diff(split.offsets)
     warm = np.flatnonzero(split.roles == ROLE_WARM)
     warm_part = (warm, np.maximum(lengths[warm] - 2, 0), False)
@@ -151,8 +174,11 @@ def training_clicks(spec: RunSpec, split: Split) -> list[tuple[np.ndarray, np.nd
     k = spec.tune.k_shot
     tune = np.flatnonzero(split.roles == ROLE_TUNE)
     n = lengths[tune] if k is None else np.minimum(lengths[tune], k)
-    tune_part = (tune, n, spec.tune.method not in ("sasrec", "warm-only"))
-    return [warm_part, tune_part] if spec.tune.method in FROM_SCRATCH else [tune_part]
+    zero_shot = spec.tune.method not in ("sasrec", "warm-only")
+    tune_part = (tune, n, zero_shot)
+    if spec.tune.method in FROM_SCRATCH:
+        return [warm_part, tune_part]
+    return [(warm, warm_part[1], zero_shot), tune_part] if spec.cross_domain else [tune_part]
 
 
 def windows(spec: RunSpec, split: Split) -> Windows:
@@ -163,12 +189,11 @@ def windows(spec: RunSpec, split: Split) -> Windows:
     ]
     if len(parts) == 1:
         return parts[0]
-    *rest, last = parts
     return Windows(
         np.concatenate([w.tokens for w in parts]),
         np.concatenate([w.users for w in parts]),
-        np.concatenate([*(np.zeros(len(w), bool) for w in rest), last.starts_at_zero]),
-        last.zero_shot,
+        np.concatenate([w.starts_at_zero & w.zero_shot for w in parts]),
+        any(w.zero_shot for w in parts),
     )
 
 
@@ -181,23 +206,26 @@ def n_windows(spec: RunSpec, split: Split) -> int:
 
 
 def sampler(spec: RunSpec, split: Split, n_items: int) -> NegativeSampler:
-    """Negatives avoid the clicks the run may see: with k-shot, only the first k of a cold user."""
+    """Negatives avoid the clicks the run may see: with k-shot, only the first k of a cold user; a cross-domain
+    split draws them from its domain's items (split.pool)."""
+    pool = None if split.pool is None else np.flatnonzero(split.pool)
     if spec.tune is None:
-        return NegativeSampler(split.offsets, split.items, n_items)
+        return NegativeSampler(split.offsets, split.items, n_items, pool=pool)
     seen = crop_k_shot(split.offsets, split.items, split.roles >= ROLE_TUNE, spec.tune.k_shot)
-    return NegativeSampler(*seen, n_items)
+    return NegativeSampler(*seen, n_items, pool=pool)
 
 
 def schedule(spec: RunSpec) -> Schedule:
     """Warm-training's recipe (warm-up, decay, negatives per position) for the warm run and for sasrec, which
-    trains a backbone from scratch; the tuning methods train at a constant rate with one negative."""
+    trains a backbone from scratch, and for every method of a cross-domain run, which learns the target domain's
+    new items; the tuning methods otherwise train at a constant rate with one negative."""
     w = spec.warm
     recipe = {"warmup": w.warmup, "decay": w.decay, "negatives": w.negatives}
     if spec.tune is None:
         return Schedule(w.lr, w.epochs, w.patience, w.batch_size, w.weight_decay, **recipe)
     t = spec.tune
-    settings = (t.resolved("lr"), t.resolved("epochs"), t.resolved("patience"), t.resolved("batch_size"))
-    return Schedule(*settings, **recipe) if t.method in FROM_SCRATCH else Schedule(*settings)
+    settings = tuple(spec.resolved(name) for name in ("lr", "epochs", "patience", "batch_size"))
+    return Schedule(*settings, **recipe) if t.method in FROM_SCRATCH or spec.cross_domain else Schedule(*settings)
 
 
 def random_streams(spec: RunSpec) -> tuple[np.random.Generator, int]:
@@ -208,19 +236,22 @@ def random_streams(spec: RunSpec) -> tuple[np.random.Generator, int]:
 
 
 def objective(spec: RunSpec) -> Objective:
-    """Warm-training's loss for the warm run and sasrec; BPR on every target slot for tuning; PPR adds its
-    contrastive loss."""
+    """Warm-training's loss for the warm run and sasrec; BPR on every target slot for tuning (warm-training's loss
+    in a cross-domain run, as its schedule); PPR adds its contrastive loss."""
     if spec.tune is not None and spec.tune.method == "melu":
         return melu_loss
+    softmax = spec.warm.loss == "softmax"
     if spec.tune is None or spec.tune.method in FROM_SCRATCH:
-        base = sampled_softmax if spec.warm.loss == "softmax" else next_item_bpr
+        base = sampled_softmax if softmax else next_item_bpr
         backbone_itself = spec.tune is None or spec.tune.method == "sasrec"  # not melu's or gce-gnn's network
         if backbone_itself and spec.backbone.kind == "bert4rec":
             return cloze(spec.warm.loss)
         return with_sequence_cl(base) if spec.backbone.kind == "cl4srec" and backbone_itself else base
+    softmax &= spec.cross_domain
     if not spec.tune.uses_cl:
-        return next_item_bpr
+        return sampled_softmax if softmax else next_item_bpr
     tune = spec.tune
+    next_item = _softmax if softmax else _bpr
 
     def bpr_and_cl(model: nn.Module, batch: Batch, draws: Draws) -> torch.Tensor:
         """BPR on the user vectors; InfoNCE from the sequence state f_seq (no MLP_a term) to each view's.
@@ -240,7 +271,7 @@ def objective(spec: RunSpec) -> Objective:
             masked = mask_clicks(read, tune.behavior_mask, draws)
             views.append(model.sequence_state(masked, batch.codes, lengths=n.clamp(min=0)))
         cl = sum(info_nce(z, v, tune.temperature, batch.rows) for v in views)
-        return _bpr(model, batch, out) + tune.cl_weight * cl
+        return next_item(model, batch, out) + tune.cl_weight * cl
 
     return bpr_and_cl
 
@@ -306,7 +337,11 @@ def next_item_bpr(model: nn.Module, batch: Batch, draws: Draws) -> torch.Tensor:
 
 def sampled_softmax(model: nn.Module, batch: Batch, draws: Draws) -> torch.Tensor:
     """Cross-entropy of each target slot's positive against the window's sampled negatives."""
-    pos, neg = _scores(model, batch, model.sequence_outputs(batch.inputs, batch.codes, zero_shot=True))
+    return _softmax(model, batch, model.sequence_outputs(batch.inputs, batch.codes, zero_shot=True))
+
+
+def _softmax(model: nn.Module, batch: Batch, out: torch.Tensor) -> torch.Tensor:
+    pos, neg = _scores(model, batch, out)
     return _softmax_of(pos, neg, batch.target_mask, batch.per_window)
 
 
@@ -320,7 +355,11 @@ def _softmax_of(pos: torch.Tensor, neg: torch.Tensor, slots: torch.Tensor, per_w
 
 def _scores(model: nn.Module, batch: Batch, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, m+1) positive and (B, m+1) or, with per-window negatives, (B, m+1, K) negative scores of each slot."""
-    emb = model.backbone.item_emb
+    table = model.item_table()
+
+    def emb(ids: torch.Tensor) -> torch.Tensor:
+        return F.embedding(ids, table, padding_idx=0)  # as the item embedding's own forward
+
     pos = (out * emb(batch.tokens)).sum(-1)
     if batch.per_window:
         return pos, torch.einsum("bmd,bkd->bmk", out, emb(batch.negatives))
@@ -339,6 +378,43 @@ def _bpr_of(pos: torch.Tensor, neg: torch.Tensor, slots: torch.Tensor, per_windo
     return bpr_loss(pos, neg, slots)
 
 
+def model_codes(spec: RunSpec, ds: Dataset, split: Split) -> np.ndarray:
+    """The codes a tuning run's model is given: profile_codes, plus, for a model that reads the source domain
+    (RunSpec.reads_source), a last column pointing each user at their source row (ppr.models.source)."""
+    codes = profile_codes(spec.tune, ds, split)
+    if not spec.reads_source:
+        return codes
+    rows = source_rows(split.n_users, np.diff(split.source[0]) > 0)
+    return np.concatenate([codes, rows[:, None]], axis=1)
+
+
+def source_histories(spec: RunSpec, split: Split) -> np.ndarray:
+    """(n_users + 1, max_len) every user's last max_len source-domain clicks, right-padded (row u + 1: user u;
+    row 0: none): what minet reads, and what the warm backbone turns into the source vectors of finetune and
+    ppr-full."""
+    offsets, items = split.source
+    lengths = np.diff(offsets)
+    padded = np.append(items, 0)  # a user without source clicks after the last click's owner reads padding
+    rows = history_matrix(offsets, padded, np.arange(len(lengths)), lengths, spec.backbone.max_len)
+    return np.concatenate([np.zeros((1, rows.shape[1]), rows.dtype), rows])
+
+
+def empty_side(spec: RunSpec, n_users: int) -> np.ndarray | None:
+    """A side input of the right shape for loading a finished run's model (its checkpoint fills it in); None for a
+    model that reads no source domain."""
+    if not spec.reads_source:
+        return None
+    if spec.tune.method == "minet":
+        return np.zeros((n_users + 1, spec.backbone.max_len), np.int64)
+    return np.zeros((n_users + 1, spec.backbone.d), np.float32)
+
+
+def run_split(spec: RunSpec, split: Split) -> Split:
+    """The split a run trains and is scored on: the source domain's view of a cross-domain split for its warm run
+    (ppr.data.splits.source_view), the split itself otherwise."""
+    return source_view(split) if spec.tune is None else split
+
+
 def profile_codes(tune: TuneSpec, ds: Dataset, split: Split) -> np.ndarray:
     """Profile codes as the method sees them: noise on cold users, seeded by the tuning seed."""
     codes = ds.attribute_codes()
@@ -350,7 +426,7 @@ def profile_codes(tune: TuneSpec, ds: Dataset, split: Split) -> np.ndarray:
 def parameter_report(model: nn.Module, cardinalities: list[int]) -> dict[str, Any]:
     """Trained parameters and their share of fine-tuning's (backbone + MLP_a), paper Table I (counted
     baselines train none)."""
-    if not isinstance(model, (MeLU, ColdStartRecommender)):
+    if not isinstance(model, (MeLU, MiNet, ColdStartRecommender)):
         return {
             "tuned": 0,
             "counted": int(model.item_table().numel()),

@@ -363,3 +363,82 @@ def test_ml100k_defaults_test_every_cold_user(home: Path) -> None:
         for s in (load_split(ds, first.id, f) for f in range(first.folds))
     )
     assert first.folds == 5 and zero == int((first.roles > ROLE_WARM).sum()) >= 180
+
+
+# ---- cross-domain splits (SplitSpec.target_domain)
+
+
+def test_a_cross_domain_split_tests_users_cold_in_the_target_domain(home: Path) -> None:
+    from _domains import planted_domains
+
+    from ppr.data.domains import split_by_domain
+
+    ds = planted_domains(home)
+    cfg = SplitSpec(target_domain="target", folds=1, n_negatives=20)  # the target domain has 50 items
+    split = make_split(ds, cfg)
+    assert (
+        split.id == f"{SplitSpec(folds=1, n_negatives=20).split_id}-dtarget"
+        and split.info["config"]["target_domain"] == "target"
+    )
+    offsets, items = ds.sequences()
+    (t_off, t_items), (s_off, s_items) = split_by_domain(offsets, items, split.pool)
+    both = (np.diff(t_off) > 0) & (np.diff(s_off) > 0)
+    assert (split.roles[~both] == ROLE_NONE).all() and (split.roles[both] != ROLE_NONE).all()
+    assert split.pool[split.items].all() and not split.pool[split.source[1]].any()  # clicks parted by domain
+    assert np.array_equal(split.source[0], s_off) and np.array_equal(split.source[1], s_items)
+    lengths = np.diff(t_off)
+    assert (split.roles[both & (lengths >= 10)] == ROLE_WARM).all()  # warm = warm in the target domain
+    groups = split.targets.groupby("group")
+    target = split.targets[split.targets["group"].isin(["test", "val", "warm_val", "warm_test"])]
+    negatives = split.negatives[target["target_id"].to_numpy()]
+    assert split.pool[target["item"]].all() and split.pool[negatives].all()
+    source = split.targets[split.targets["group"].isin(["source_val", "source_test"])]
+    assert not split.pool[source["item"]].any() and not split.pool[split.negatives[source["target_id"]]].any()
+    assert set(groups.groups) == {"warm_val", "warm_test", "val", "test", "source_val", "source_test"}
+    for row, user in zip(split.negatives[split.targets["target_id"]], split.targets["user"], strict=True):
+        assert not set(row) & set(items[offsets[user] : offsets[user + 1]])  # never clicked, in any domain
+
+
+def test_the_source_view_is_what_warm_training_reads(home: Path) -> None:
+    from _domains import planted_domains
+
+    from ppr.data.splits import SOURCE_WARM, source_view
+
+    split = make_split(planted_domains(home), SplitSpec(target_domain="target", folds=1, n_negatives=20))
+    view = source_view(split)
+    lengths = np.diff(split.source[0])
+    assert np.array_equal(view.roles == ROLE_WARM, lengths >= SOURCE_WARM) and set(np.unique(view.roles)) <= {-1, 0}
+    assert (
+        view.offsets is split.source[0] and view.source is None and view.pool[1:].tolist() == (~split.pool[1:]).tolist()
+    )
+    assert not view.pool[0] and set(view.targets["group"]) == {"warm_val", "warm_test"}
+    test = view.targets[view.targets["group"] == "warm_test"]
+    assert (test["pos"].to_numpy() == lengths[test["user"]] - 1).all()
+    assert (view.items[view.offsets[test["user"]] + test["pos"]] == test["item"]).all()
+    one = make_split(planted_domains(home / "b"), SplitSpec(n_negatives=20))
+    assert source_view(one) is one
+
+
+def test_a_cross_domain_split_is_stored_planned_and_counted_alike(home: Path) -> None:
+    from _domains import planted_domains
+
+    from ppr.data.splits import fold_count, planned_split
+
+    ds = planted_domains(home)
+    cfg = SplitSpec(target_domain="target", n_negatives=20)
+    planned = planned_split(ds, cfg, fold=2)
+    split = make_split(ds, cfg, fold=2)
+    again = load_split(ds, cfg.split_id, fold=2)
+    assert fold_count(ds, cfg) == split.folds == planned.folds == 5
+    for other in (planned, again):
+        assert np.array_equal(other.roles, split.roles) and np.array_equal(other.pool, split.pool)
+        assert all(np.array_equal(a, b) for a, b in zip(other.source, split.source, strict=True))
+        assert other.targets[["user", "group", "pos", "item"]].equals(split.targets[["user", "group", "pos", "item"]])
+    assert np.array_equal(again.negatives, split.negatives)
+    assert split.counts()["targets"]["source_test/few"] == int((np.diff(split.source[0]) >= 3).sum())
+
+
+def test_a_target_domain_the_dataset_lacks_is_an_input_error(home: Path, mixed) -> None:
+    with pytest.raises(InputError, match="declares no item domains"):
+        make_split(mixed, SplitSpec(target_domain="target"))
+    assert list_splits(mixed) == []

@@ -106,3 +106,21 @@ def test_top_k_marks_the_slots_a_long_history_leaves_empty(model) -> None:
         n_left = N_ITEMS - len(set(seq.tolist()) - {0})
         assert sorted(row[:n_left].tolist()) == sorted(set(range(1, N_ITEMS + 1)) - set(seq.tolist()))
         assert np.all(row[n_left:] == -1)  # no item left: never a clicked item or padding
+
+
+def test_a_pool_limits_the_catalogue_of_top_k_and_full_ranks(model) -> None:
+    from ppr.eval.scoring import full_ranks
+
+    pool = np.zeros(N_ITEMS + 1, dtype=bool)
+    pool[20:] = True  # a cross-domain run's target domain
+    top = top_k(model, SEQS, CODES, 30, CPU, pool=pool)
+    assert ((top >= 20) | (top == -1)).all() and (top[:, :15] >= 20).all()
+    assert (top[3, -6:] == -1).all()  # 21 pool items, 2 of them in row 3's history: 19 left
+    u = _direct_user_vectors(model).detach()
+    positives = np.array([20, 25, 30, 35, 40])
+    ranks = full_ranks(model, SEQS, CODES, positives, CPU, pool=pool)
+    scores = (u @ model.backbone.item_emb.weight.T).detach().numpy()
+    for row, pos in enumerate(positives):
+        others = [i for i in range(20, N_ITEMS + 1) if i != pos and i not in SEQS[row]]
+        assert ranks[row] == (scores[row, others] >= scores[row, pos]).sum()
+    assert (full_ranks(model, SEQS, CODES, positives, CPU) >= ranks).all()

@@ -231,3 +231,52 @@ def test_the_new_baselines_run_end_to_end_and_reload_as_they_scored(tmp_path: Pa
     again = evaluate(load_model(store, run), split, "test", methods.profile_codes(spec.tune, ds, split), 10)
     assert len(test) and (again["rank"].to_numpy() == test["rank"].to_numpy()).all()
     assert run.result()["params"]["share_of_finetune"] > 0
+
+
+# ---- cross-domain runs
+
+
+@pytest.fixture(scope="module")
+def cross_domain(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, RunSpec]:
+    """The planted dataset with group g1 as the target domain, and a cross-domain run description on it."""
+    from _domains import planted_domains
+
+    home = tmp_path_factory.mktemp("cross-domain")
+    ds = planted_domains(home, n_users=300)
+    split = run_spec.SplitSpec(target_domain="target", folds=1, n_negatives=20)
+    return Store(home), RunSpec(ds.ref, ds.content_hash, split, BACKBONE, WARM)
+
+
+def test_the_warm_run_of_a_cross_domain_run_never_trains_a_target_item(cross_domain) -> None:
+    store, base = cross_domain
+    run, _ = compute(store, base, "cpu", _quiet, bar=False)
+    ds = store.open(base.dataset)
+    split = make_split(ds, base.split)
+    scores = run.scores()
+    assert set(scores["group"]) == {"warm_val", "warm_test"}
+    items = split.targets.set_index("target_id").loc[scores["target_id"], "item"].to_numpy()
+    assert not split.pool[items].any()  # its targets are source clicks
+    trained = load_model(store, run).backbone.item_emb.weight.detach()
+    fresh = methods.warm_model(base, ds.n_items).backbone.item_emb.weight.detach()
+    assert torch.equal(trained[split.pool], fresh[split.pool])  # target items: new embeddings
+    assert not torch.equal(trained[~split.pool], fresh[~split.pool])
+
+
+@pytest.mark.parametrize("method", ["ppr-full", "finetune", "minet", "sasrec"])
+def test_cross_domain_methods_score_target_items_and_reload_as_they_scored(cross_domain, method: str) -> None:
+    store, base = cross_domain
+    spec = base.tuned(TuneSpec(method=method, epochs=2, patience=100, batch_size=16))
+    run, _ = compute(store, spec, "cpu", _quiet, bar=False)
+    ds = store.open(spec.dataset)
+    split = make_split(ds, spec.split)
+    stored = run.scores()
+    assert set(stored["group"]) == {"test", "val"}
+    test = stored[stored["group"] == "test"].reset_index(drop=True)
+    model = load_model(store, run)
+    again = evaluate(model, split, "test", methods.model_codes(spec, ds, split), 10, full=True)
+    assert len(test) and (again["rank"].to_numpy() == test["rank"].to_numpy()).all()
+    assert (again["full_rank"].to_numpy() == test["full_rank"].to_numpy()).all()
+    assert (test["full_rank"] < split.pool.sum()).all()  # ranked among the target domain's 50 items
+    if method in ("ppr-full", "finetune"):
+        assert (model.source.vectors[0] == 0).all() and model.source.vectors.abs().sum() > 0
+        assert len(run.embeddings()) and run.result()["params"]["source"] > 0

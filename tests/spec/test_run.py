@@ -260,3 +260,41 @@ def test_digest_is_canonical() -> None:
     assert digest({"a": 1, "b": [1, 2]}) == digest({"b": [1, 2], "a": 1})
     assert digest({"a": 1}) != digest({"a": 2})
     assert re.fullmatch(r"[0-9a-f]{10}", digest(None))
+
+
+# ---- cross-domain runs
+
+
+def test_a_target_domain_is_recorded_only_when_set() -> None:
+    base = RunSpec("planted@v1", "hash0")
+    assert "target_domain" not in base.to_dict()["split"] and "target_domain" not in SplitSpec().to_dict()
+    cross = dataclasses.replace(base, split=SplitSpec(target_domain="target"))
+    assert cross.to_dict()["split"]["target_domain"] == "target" and RunSpec.from_dict(cross.to_dict()) == cross
+    assert cross.run_id != base.run_id and cross.split.split_id == f"{SplitSpec().split_id}-dtarget"
+    assert cross.cross_domain and not base.cross_domain
+    with pytest.raises(InputError, match=r"target_domain='two words' is invalid: expected 1 to 64 of letters"):
+        SplitSpec(target_domain="two words")
+
+
+def test_minet_needs_a_target_domain_and_frozen_item_methods_refuse_one() -> None:
+    base = RunSpec("planted@v1", "hash0")
+    with pytest.raises(InputError, match="minet is a cross-domain baseline: it needs a target domain"):
+        base.tuned(TuneSpec(method="minet"))
+    cross = dataclasses.replace(base, split=SplitSpec(target_domain="target"))
+    for method in ("warm-only", "adapter", "ppr-light"):
+        with pytest.raises(InputError, match=f"{method} keeps the warmed item embeddings frozen"):
+            cross.tuned(TuneSpec(method=method))
+    for method in ("pop", "sasrec", "finetune", "ppr-full", "minet"):
+        spec = cross.tuned(TuneSpec(method=method))
+        assert spec.reads_source == (method in ("finetune", "ppr-full", "minet"))
+    assert not base.tuned(TuneSpec(method="finetune")).reads_source
+
+
+def test_cross_domain_runs_have_learning_rates_of_their_own_unless_set() -> None:
+    cross = RunSpec("planted@v1", "hash0", SplitSpec(target_domain="target"))
+    assert cross.tuned(TuneSpec(method="ppr-full")).resolved("lr") == 1e-3
+    assert cross.tuned(TuneSpec(method="finetune")).resolved("lr") == 1e-3
+    assert cross.tuned(TuneSpec(method="ppr-full", lr=5e-4)).resolved("lr") == 5e-4
+    assert cross.tuned(TuneSpec(method="sasrec")).resolved("lr") == 3e-3
+    assert cross.tuned(TuneSpec(method="ppr-full")).resolved("epochs") == 50
+    assert RunSpec("planted@v1", "hash0").tuned(TuneSpec(method="ppr-full")).resolved("lr") == 1e-4

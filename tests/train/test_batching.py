@@ -148,3 +148,12 @@ def test_each_process_draws_its_own_negatives_and_keeps_the_shared_stream_in_ste
     assert sorted(torch.cat(users).tolist()) == sorted(w.users.tolist())
     negatives = [torch.cat([b.negatives.flatten() for b in share]) for share in shares]
     assert not torch.equal(negatives[0][:20], negatives[1][:20])
+
+
+def test_a_pool_keeps_negatives_in_one_domain() -> None:
+    offsets, items = np.array([0, 3, 5]), np.array([1, 2, 3, 7, 8])
+    pool = np.array([2, 3, 4, 5, 6])
+    neg = NegativeSampler(offsets, items, 10, pool=pool).sample(
+        np.array([0] * 40 + [1] * 40), 5, np.random.default_rng(0)
+    )
+    assert np.isin(neg, pool).all() and not np.isin(neg[:40], [2, 3]).any() and set(np.unique(neg)) == {2, 3, 4, 5, 6}

@@ -158,7 +158,8 @@ def _toy_split() -> SimpleNamespace:
     lengths = np.array([12, 5, 3])
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     items = np.arange(1, lengths.sum() + 1, dtype=np.int32)
-    return SimpleNamespace(offsets=offsets, items=items, roles=np.array([ROLE_WARM, ROLE_TUNE, 3], np.int8))
+    roles = np.array([ROLE_WARM, ROLE_TUNE, 3], np.int8)
+    return SimpleNamespace(offsets=offsets, items=items, roles=roles, pool=None, source=None)
 
 
 def _toy_spec(tune: TuneSpec | None) -> RunSpec:
@@ -423,3 +424,38 @@ def test_bert4rec_warm_trains_on_the_cloze_task(world) -> None:
         b = methods.objective(spec)(model, batch, Draws.seeded(1))
         c = methods.objective(spec)(model, batch, Draws.seeded(2))
     assert a == b and a != c  # which clicks are hidden comes from the step's draws
+
+
+# ---- cross-domain runs
+
+
+def _cross_spec(tune: TuneSpec | None) -> RunSpec:
+    return RunSpec("toy@v1", "test", SplitSpec(target_domain="target"), BackboneSpec(max_len=4, d=8), tune=tune)
+
+
+def test_cross_domain_tuning_learns_from_the_warm_users_target_clicks_too() -> None:
+    split = _toy_split()
+    for method in ("finetune", "ppr-full", "minet"):
+        win = methods.windows(_cross_spec(TuneSpec(method=method, k_shot=3)), split)
+        warm = win.tokens[win.users == 0]
+        assert set(warm[warm > 0].tolist()) == set(range(1, 11)) and win.zero_shot  # minus the held-out two
+        assert win.starts_at_zero[win.users == 0].sum() == 1 and win.starts_at_zero[win.users == 1].all()
+        assert set(win.users.tolist()) == {0, 1}
+    sasrec = methods.windows(_cross_spec(TuneSpec(method="sasrec")), split)
+    assert np.array_equal(sasrec.tokens, methods.windows(_toy_spec(TuneSpec(method="sasrec")), split).tokens)
+    assert not sasrec.zero_shot
+    assert methods.windows(_toy_spec(TuneSpec(method="finetune")), split).users.tolist() == [1]  # one domain: as before
+
+
+def test_cross_domain_runs_train_with_warm_trainings_recipe_and_negatives_of_their_domain() -> None:
+    tune = TuneSpec(method="ppr-full")
+    cross, plain = methods.schedule(_cross_spec(tune)), methods.schedule(_toy_spec(tune))
+    assert (cross.lr, cross.negatives, cross.decay, cross.warmup) == (1e-3, 256, "cosine", 1.0)
+    assert (plain.lr, plain.negatives, plain.decay) == (1e-4, 1, "none")
+    assert methods.objective(_cross_spec(TuneSpec(method="finetune"))) is methods.sampled_softmax
+    assert methods.objective(_toy_spec(TuneSpec(method="finetune"))) is methods.next_item_bpr
+    split = _toy_split()
+    split.pool = np.zeros(21, dtype=bool)
+    split.pool[15:] = True
+    neg = methods.sampler(_cross_spec(tune), split, 20).sample(np.array([1] * 30), 8, np.random.default_rng(0))
+    assert (neg >= 15).all() and not np.isin(neg, [15, 16, 17]).any()  # the pool minus user 1's own clicks
