@@ -27,7 +27,7 @@ def group_of(item_id: str) -> int:
 def tuned_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """(home, method -> run id) for ppr-light and pop-profile on the planted dataset."""
     home = tmp_path_factory.mktemp("tuned-home")
-    planted_dataset(Store(home), n_users=600)
+    planted_dataset(Store(home), n_users=1200)
     runs = {}
     for method in ("ppr-light", "pop-profile"):
         out = io.StringIO()

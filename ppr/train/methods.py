@@ -256,20 +256,21 @@ def objective(spec: RunSpec) -> Objective:
     def bpr_and_cl(model: nn.Module, batch: Batch, draws: Draws) -> torch.Tensor:
         """BPR on the user vectors; InfoNCE from the sequence state f_seq (no MLP_a term) to each view's.
 
-        The views read every click of a window but its last (a target only, which the longest rows of a batch
-        cannot show as an input), so a row's views do not depend on the batch's other rows or its padding.
+        The views read a window's clicks up to max_len (a full window's last click is only ever a target), so a
+        row's views do not depend on the batch's other rows or its padding.
         """
-        n = (batch.tokens != 0).sum(dim=1) - 1
-        read = batch.inputs.masked_fill(torch.arange(batch.inputs.shape[1], device=n.device) >= n.unsqueeze(1), 0)
-        states = model.sequence_outputs(read, batch.codes, zero_shot=True, with_profile=False)
-        out = states + model.profile_term(batch.codes, states[:, 0]).unsqueeze(1)
-        z = states[torch.arange(len(n), device=n.device), n.clamp(min=0)]  # f_seq after the clicks read
+        read = batch.tokens[:, : min(batch.tokens.shape[1], model.cfg.max_len)]
+        n = (read != 0).sum(dim=1)
+        states = model.sequence_outputs(read, batch.codes, zero_shot=True, with_profile=False)  # (B, width + 1, d)
+        out = states[:, : batch.tokens.shape[1]]  # out[:, t] has read tokens[:, :t]: what predicts tokens[:, t]
+        out = out + model.profile_term(batch.codes, states[:, 0]).unsqueeze(1)
+        z = states[torch.arange(len(n), device=n.device), n]  # f_seq after the clicks read
         views = []
         if tune.prompt_aug:
             views.append(model.sequence_state(read, batch.codes, prompt_mask=tune.prompt_mask))
         if tune.behavior_aug:
             masked = mask_clicks(read, tune.behavior_mask, draws)
-            views.append(model.sequence_state(masked, batch.codes, lengths=n.clamp(min=0)))
+            views.append(model.sequence_state(masked, batch.codes, lengths=n))
         cl = sum(info_nce(z, v, tune.temperature, batch.rows) for v in views)
         return next_item(model, batch, out) + tune.cl_weight * cl
 

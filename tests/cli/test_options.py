@@ -27,6 +27,7 @@ SPLIT_FLAGS = [
     "--test-frac",
     "--val-frac",
     "--negatives",
+    "--target-domain",
 ]
 BACKBONE_FLAGS = ["--backbone", "--max-len", "--d", "--layers", "--heads", "--d-ff", "--dropout"]
 WARM_FLAGS = ["epochs", "patience", "batch-size", "lr", "weight-decay", "loss", "train-negatives", "warmup", "decay"]

@@ -29,7 +29,8 @@ def test_the_planted_attribute_comes_first(tuned_home, method: str) -> None:
     taste, noise = table.iloc[0], table.iloc[1]
     assert taste["rank_low"] > 0  # leaving the taste out drops the real next clicks, beyond doubt
     assert noise["rank_low"] < taste["rank_low"] and noise["rank_change"] < taste["rank_change"] / 5
-    assert taste["top10_overlap"] < noise["top10_overlap"]  # and changes more of what the user sees
+    # and never changes less of what the user sees (users with clicks: the sequence holds most of the top 10)
+    assert taste["top10_overlap"] <= noise["top10_overlap"]
     n_test = len(np.unique(ev.split.targets.loc[ev.split.targets["group"] == "test", "user"]))
     assert taste["n_users"] == n_test and taste["share_missing"] == 0.0
     mine = rows[rows["attribute"] == "taste"]
