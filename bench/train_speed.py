@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO))
 from ppr.data.splits import ROLE_WARM, Split
 from ppr.eval.evaluate import evaluate, summarize_scores
 from ppr.io import atomic_write_json
+from ppr.runs.pipeline import build_trainer
 from ppr.spec.run import BackboneSpec, RunSpec, WarmSpec
 from ppr.train import methods
 from ppr.train.device import pick_device, set_cpu_threads
@@ -100,19 +101,7 @@ def leave_one_out(offsets: np.ndarray, items: np.ndarray, n_items: int, k: int, 
 def trainer_for(spec: RunSpec, split: Split, n_items: int, validate: Callable, device: torch.device) -> Trainer:
     """The library's warm-training Trainer for `spec` on `split` (what `python -m ppr warm` builds)."""
     model = methods.warm_model(spec, n_items)
-    rng, seed = methods.random_streams(spec)
-    return Trainer(
-        model,
-        methods.objective(spec),
-        methods.windows(spec, split),
-        methods.sampler(spec, split, n_items),
-        methods.schedule(spec),
-        validate,
-        rng,
-        seed,
-        device,
-        None,
-    )
+    return build_trainer(spec, model, split, None, n_items, device, validate)
 
 
 def synth_epoch_seconds(n_users: int, spec: RunSpec, seed: int, device: torch.device) -> tuple[float, int, float]:

@@ -12,8 +12,8 @@ from ppr.data.splits import Split
 from ppr.data.store import Dataset
 from ppr.eval.evaluate import evaluate, summarize_scores
 from ppr.models.recommender import ColdStartRecommender
+from ppr.runs.pipeline import build_trainer
 from ppr.spec.run import RunSpec
-from ppr.train import methods
 from ppr.train.trainer import Trainer
 
 CPU = torch.device("cpu")
@@ -34,19 +34,7 @@ def validation(spec: RunSpec, model: ColdStartRecommender, split: Split, codes: 
 def trainer(
     spec: RunSpec, ds: Dataset, split: Split, model: ColdStartRecommender, codes: np.ndarray | None = None
 ) -> Trainer:
-    rng, seed = methods.random_streams(spec)
-    return Trainer(
-        model,
-        methods.objective(spec),
-        methods.windows(spec, split),
-        methods.sampler(spec, split, ds.n_items),
-        methods.schedule(spec),
-        validation(spec, model, split, codes),
-        rng,
-        seed,
-        CPU,
-        codes,
-    )
+    return build_trainer(spec, model, split, codes, ds.n_items, CPU, validation(spec, model, split, codes))
 
 
 def roundtrip(state: dict[str, Any]) -> dict[str, Any]:

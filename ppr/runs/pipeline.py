@@ -108,7 +108,9 @@ def compute_shared(
         ds = store.open_exact(spec.dataset, spec.dataset_hash)
         split = make_split(ds, spec.split)  # rank 0 has stored it
         model, dev = methods.warm_model(spec, ds.n_items), world.place(pick_device(device))
-        trainer = _trainer(spec, model, split, None, ds.n_items, dev, dict, world)  # validation (dict: {}) is rank 0's
+        trainer = build_trainer(
+            spec, model, split, None, ds.n_items, dev, dict, world
+        )  # validation (dict: {}) is rank 0's
         trainer.fit(RunFolder(store.runs_dir / spec.run_id).load_state())  # resumes where rank 0 does
     return None
 
@@ -333,7 +335,7 @@ def _train(
         return Fit(0, 0)
     world.from_main(True)  # the other processes (compute_shared) train with this one
     schedule = methods.schedule(spec)
-    trainer = _trainer(spec, model, split, codes, n_items, dev, validate, world)
+    trainer = build_trainer(spec, model, split, codes, n_items, dev, validate, world)
     resume = run.load_state()
     if resume is not None:
         append_metrics(run.path, {"event": "resumed", "epoch": int(resume["epoch"])})
@@ -348,7 +350,7 @@ def _train(
         return trainer.fit(resume, on_epoch, lambda state: record_checkpoint(run, state))
 
 
-def _trainer(
+def build_trainer(
     spec: RunSpec,
     model: nn.Module,
     split: Split,
@@ -356,7 +358,7 @@ def _trainer(
     n_items: int,
     dev: torch.device,
     validate: Callable[[], dict[str, float]],
-    world: World,
+    world: World = ALONE,
 ) -> Trainer:
     """The run's trainer: its objective, windows, negatives, schedule and random streams."""
     rng, seed = methods.random_streams(spec)
