@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ppr.data.importers import import_dataset
+from ppr.data.importers import first_of_repeats, import_dataset
 from ppr.data.store import Store
 from ppr.errors import InputError
 
@@ -212,6 +212,30 @@ def test_duplicates_dropped_and_counted(store: Store, tmp_path: Path) -> None:
     assert len(ds.interactions()) == 4
     assert seqs(ds)["1"] == ["5", "6", "5"]
     assert any("2 duplicate" in n for n in notes)
+
+
+def test_repeats_and_ties_of_a_shuffled_file_keep_the_first_row_in_file_order(store: Store, tmp_path: Path) -> None:
+    """Many ties and repeats in no order: stored as (user, time, file order) with the first of each repeat."""
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(
+        {"user": rng.integers(0, 40, 6000), "item": rng.integers(1, 30, 6000), "ts": rng.integers(0, 60, 6000)}
+    )
+    df.to_csv(tmp_path / "r.csv", index=False)
+    ds = import_dataset(store, "r", tmp_path / "r.csv", log=quiet)
+    want = df.reset_index().drop_duplicates(["user", "item", "ts"]).sort_values(["user", "ts", "index"])
+    got = ds.interactions()
+    uid = ds.users().set_index("user")["user_id"].astype(int)
+    iid = ds.items().set_index("item")["item_id"].astype(int)
+    assert uid[got["user"]].tolist() == want["user"].tolist() and got["ts"].tolist() == want["ts"].tolist()
+    assert iid[got["item"]].tolist() == want["item"].tolist()
+    assert ds.manifest["counts"]["duplicates_dropped"] == len(df) - len(want) > 0
+
+
+def test_first_of_repeats_compares_only_rows_of_one_user_and_time() -> None:
+    user, ts = np.array([0, 0, 0, 0, 1, 1]), np.array([5, 5, 5, 6, 5, 5])
+    assert first_of_repeats(user, np.array([3, 4, 3, 3, 3, 4]), ts).tolist() == [1, 1, 0, 1, 1, 1]
+    assert first_of_repeats(user, np.array([3, 4, 5, 3, 3, 4]), ts) is None  # ties, no repeat
+    assert first_of_repeats(user[:1], np.array([3]), ts[:1]) is None
 
 
 def test_ties_keep_file_order_not_item_order(store: Store, tmp_path: Path) -> None:
