@@ -51,7 +51,7 @@ from ppr.models.recommender import ColdStartRecommender
 from ppr.models.registry import build_backbone
 from ppr.spec.run import COUNTED, OWN_MODELS, PPR_METHODS, RunSpec, TuneSpec
 from ppr.train.augment import augment_sequences, mask_clicks
-from ppr.train.batching import Batch, NegativeSampler, Windows, build_windows, window_counts
+from ppr.train.batching import Batch, NegativeSampler, Windows, build_windows, concat_windows, window_counts
 from ppr.train.losses import bpr_loss, info_nce, nt_xent
 from ppr.train.trainer import Objective, Schedule
 
@@ -161,15 +161,7 @@ def windows(spec: RunSpec, split: Split) -> Windows:
         build_windows(split.offsets, split.items, users, spec.backbone.max_len, n, zero_shot=zero_shot)
         for users, n, zero_shot in training_clicks(spec, split)
     ]
-    if len(parts) == 1:
-        return parts[0]
-    *rest, last = parts
-    return Windows(
-        np.concatenate([w.tokens for w in parts]),
-        np.concatenate([w.users for w in parts]),
-        np.concatenate([*(np.zeros(len(w), bool) for w in rest), last.starts_at_zero]),
-        last.zero_shot,
-    )
+    return parts[0] if len(parts) == 1 else concat_windows(parts)
 
 
 def n_windows(spec: RunSpec, split: Split) -> int:
