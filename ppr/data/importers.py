@@ -1,9 +1,11 @@
 """Import interaction logs (plus optional user profiles and item metadata) as a dataset version.
 
-The heavy part (10M+ interactions) stays inside DuckDB: parse, validate, drop
-duplicates, remap ids and sort, then COPY straight to Parquet. Only the small
-tables (users, items, vocabularies) pass through pandas. Everything is read and
-checked before the store is touched, so bad input leaves the store as it was.
+The heavy part (10M+ interactions) stays inside DuckDB: parse, validate, remap ids
+and sort, then COPY straight to Parquet. Duplicates are found on the sorted rows
+(numpy, one pass: a duplicate sits in a run of equal user and time), never by
+grouping every event. Only the small tables (users, items, vocabularies) pass
+through pandas. Everything is read and checked before the store is touched, so bad
+input leaves the store as it was.
 
 Nothing is lost without a word: every text file is first scanned by `scan_file`
 (line and size limits, its record count); rows DuckDB cannot parse are counted, and
@@ -23,7 +25,7 @@ import contextlib
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +118,7 @@ _TIME_TYPES = re.compile(r"^(TIMESTAMP.*|DATE)$")
 # A column whose median magnitude reaches these is in ns / us / ms (1e11 s is the year 5138); see the module doc.
 _UNIT_SCALES = ((1e17, 1e9, "ns"), (1e14, 1e6, "us"), (1e11, 1e3, "ms"))
 MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799  # 0001-01-01T00:00:00 .. 9999-12-31T23:59:59 UTC
+_BATCH_ROWS = 1 << 20  # sorted events read at a time when looking for repeats
 _SPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"  # what trimming an id removes
 
 
@@ -369,11 +372,12 @@ def _sort_events(con: duckdb.DuckDBPyConnection, src: Source, keys: tuple[str, s
         'JOIN umap m ON r.uk = m.key JOIN imap i ON r.ik = i.key ORDER BY m."user", r.ts, r.rn',
     )
     con.execute("DROP TABLE raw")
-    cols = con.execute('SELECT "user", "item", ts FROM ev').fetchnumpy()  # insertion order: rowid = position
-    keep = first_of_repeats(cols["user"], cols["item"], cols["ts"])
-    del cols
-    if keep is None:
+    # insertion order: the n-th row read is row n; read in batches, so memory stays one batch whatever the size
+    repeats = repeat_rows(con.sql('SELECT "user", "item", ts FROM ev').to_arrow_reader(_BATCH_ROWS))
+    if not len(repeats):
         return 0
+    keep = np.ones(con.execute("SELECT count(*) FROM ev").fetchall()[0][0], dtype=bool)
+    keep[repeats] = False
     con.register("firsts", pa.table({"keep": keep}))
     try:  # a new table, not a DELETE: its row groups come out full, as they would without repeats
         con.execute('CREATE TEMP TABLE kept AS SELECT "user", "item", ts FROM ev POSITIONAL JOIN firsts WHERE keep')
@@ -381,7 +385,26 @@ def _sort_events(con: duckdb.DuckDBPyConnection, src: Source, keys: tuple[str, s
         con.unregister("firsts")
     con.execute("DROP TABLE ev")
     con.execute("ALTER TABLE kept RENAME TO ev")
-    return int(len(keep) - keep.sum())
+    return len(repeats)
+
+
+def repeat_rows(batches: Iterable[pa.RecordBatch]) -> np.ndarray:
+    """Positions of the repeats among events (user, item, ts) sorted by user, time and file order: every row of
+    a (user, item, ts) after its first. Read a batch at a time; a run of equal (user, ts) that reaches the end
+    of a batch is held back until the next one shows where it ends."""
+    found, done = [], 0
+    held = {"user": np.zeros(0, np.int32), "item": np.zeros(0, np.int32), "ts": np.zeros(0, np.int64)}
+    for batch in [*batches, None]:
+        cols = held if batch is None else {c: np.concatenate([v, batch.column(c).to_numpy()]) for c, v in held.items()}
+        user, ts = cols["user"], cols["ts"]
+        starts = np.flatnonzero((user[1:] != user[:-1]) | (ts[1:] != ts[:-1])) + 1  # rows that begin a run
+        cut = len(user) if batch is None else int(starts[-1]) if len(starts) else 0
+        keep = first_of_repeats(user[:cut], cols["item"][:cut], ts[:cut])
+        if keep is not None:
+            found.append(done + np.flatnonzero(~keep))
+        done += cut
+        held = {c: v[cut:] for c, v in cols.items()}
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
 def first_of_repeats(user: np.ndarray, item: np.ndarray, ts: np.ndarray) -> np.ndarray | None:

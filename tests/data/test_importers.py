@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from ppr.data.importers import first_of_repeats, import_dataset
+from ppr.data.importers import first_of_repeats, import_dataset, repeat_rows
 from ppr.data.store import Store
 from ppr.errors import InputError
 
@@ -236,6 +237,18 @@ def test_first_of_repeats_compares_only_rows_of_one_user_and_time() -> None:
     assert first_of_repeats(user, np.array([3, 4, 3, 3, 3, 4]), ts).tolist() == [1, 1, 0, 1, 1, 1]
     assert first_of_repeats(user, np.array([3, 4, 5, 3, 3, 4]), ts) is None  # ties, no repeat
     assert first_of_repeats(user[:1], np.array([3]), ts[:1]) is None
+
+
+def test_repeat_rows_read_in_batches_find_what_one_pass_finds() -> None:
+    """Runs of equal (user, time) cut by batch ends are held back, so batch size never changes the answer."""
+    rng = np.random.default_rng(8)
+    ev = pd.DataFrame({"user": rng.integers(0, 6, 400), "item": rng.integers(1, 5, 400), "ts": rng.integers(0, 9, 400)})
+    ev = ev.sort_values(["user", "ts"], kind="stable").astype({"user": np.int32, "item": np.int32, "ts": np.int64})
+    keep = first_of_repeats(*(ev[c].to_numpy() for c in ("user", "item", "ts")))
+    table = pa.Table.from_pandas(ev, preserve_index=False)
+    for size in (1, 3, 7, 64, 400):
+        assert repeat_rows(table.to_batches(max_chunksize=size)).tolist() == np.flatnonzero(~keep).tolist(), size
+    assert repeat_rows([]).tolist() == []
 
 
 def test_ties_keep_file_order_not_item_order(store: Store, tmp_path: Path) -> None:
