@@ -1,9 +1,11 @@
 """Import interaction logs (plus optional user profiles and item metadata) as a dataset version.
 
-The heavy part (10M+ interactions) stays inside DuckDB: parse, validate, drop
-duplicates, remap ids and sort, then COPY straight to Parquet. Only the small
-tables (users, items, vocabularies) pass through pandas. Everything is read and
-checked before the store is touched, so bad input leaves the store as it was.
+The heavy part (10M+ interactions) stays inside DuckDB: parse, validate, remap ids
+and sort, then COPY straight to Parquet. Duplicates are found on the sorted rows
+(numpy, one pass: a duplicate sits in a run of equal user and time), never by
+grouping every event. Only the small tables (users, items, vocabularies) pass
+through pandas. Everything is read and checked before the store is touched, so bad
+input leaves the store as it was.
 
 Nothing is lost without a word: every text file is first scanned by `scan_file`
 (line and size limits, its record count); rows DuckDB cannot parse are counted, and
@@ -23,7 +25,7 @@ import contextlib
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +120,7 @@ _TIME_TYPES = re.compile(r"^(TIMESTAMP.*|DATE)$")
 # A column whose median magnitude reaches these is in ns / us / ms (1e11 s is the year 5138); see the module doc.
 _UNIT_SCALES = ((1e17, 1e9, "ns"), (1e14, 1e6, "us"), (1e11, 1e3, "ms"))
 MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799  # 0001-01-01T00:00:00 .. 9999-12-31T23:59:59 UTC
+_BATCH_ROWS = 1 << 20  # sorted events read at a time when looking for repeats
 _SPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"  # what trimming an id removes
 
 
@@ -307,7 +310,8 @@ def _load_interactions(
     log: Log,
     read: _Reader,
 ) -> tuple[dict[str, str | None], dict[str, int], str]:
-    """Build temp tables umap, imap (id -> index) and ev (deduplicated events); returns (columns, counts, time unit)."""
+    """Build temp tables umap, imap (id -> index) and ev (deduplicated events, sorted); returns (columns, counts,
+    time unit)."""
     view, types = read.open(con, src)
     ucol = _require(pick_column(types, user_col, USER_COLUMNS, src, "--user-col"), src, "user", "--user-col", types)
     icol = _require(pick_column(types, item_col, ITEM_COLUMNS, src, "--item-col"), src, "item", "--item-col", types)
@@ -345,15 +349,7 @@ def _load_interactions(
             f'CAST(row_number() OVER (ORDER BY k) - {1 - first} AS INTEGER) AS "{alias}" '
             f"FROM (SELECT DISTINCT {key} AS k FROM raw)"
         )
-    _run(
-        con,
-        src,
-        'CREATE TEMP TABLE ev AS SELECT "user", "item", ts, min(rn) AS rn FROM '
-        f"(SELECT rowid AS rn, {keys[0]} AS uk, {keys[1]} AS ik, {ts_sql} AS ts FROM raw) r "
-        'JOIN umap m ON r.uk = m.key JOIN imap i ON r.ik = i.key GROUP BY "user", "item", ts',
-    )
-    con.execute("DROP TABLE raw")
-    n_events = con.execute("SELECT count(*) FROM ev").fetchone()[0]
+    n_events = n_rows - _sort_events(con, src, keys, ts_sql)
     if n_rows > n_events:
         log(f"note: dropped {n_rows - n_events} duplicate (user, item, time) rows of {n_rows} in {src.path}.")
     n_users = con.execute("SELECT count(*) FROM umap").fetchone()[0]
@@ -361,6 +357,77 @@ def _load_interactions(
     columns = {"user": ucol, "item": icol, "time": tcol}
     counts = {"users": n_users, "items": n_items, "interactions": n_events, "duplicates_dropped": n_rows - n_events}
     return columns, counts, time_unit
+
+
+def _sort_events(con: duckdb.DuckDBPyConnection, src: Source, keys: tuple[str, str], ts_sql: str) -> int:
+    """Build temp table ev: the interactions as (user, item, ts) in the order they are stored (user, time, file
+    order), each repeat of a (user, item, time) after its first left out; returns how many repeats went.
+
+    DuckDB remaps the ids and sorts; a repeat shares its user and time with its first, so it sits in a run of
+    equal (user, ts) of the sorted rows, where `first_of_repeats` finds it in one pass. No hash table over every
+    event: grouping 100M rows costs more than sorting them."""
+    _run(
+        con,
+        src,
+        'CREATE TEMP TABLE ev AS SELECT m."user", i."item", r.ts FROM '
+        f"(SELECT rowid AS rn, {keys[0]} AS uk, {keys[1]} AS ik, {ts_sql} AS ts FROM raw) r "
+        'JOIN umap m ON r.uk = m.key JOIN imap i ON r.ik = i.key ORDER BY m."user", r.ts, r.rn',
+    )
+    con.execute("DROP TABLE raw")
+    # insertion order: the n-th row read is row n; read in batches, so memory stays one batch whatever the size
+    repeats = repeat_rows(con.sql('SELECT "user", "item", ts FROM ev').to_arrow_reader(_BATCH_ROWS))
+    if not len(repeats):
+        return 0
+    keep = np.ones(con.execute("SELECT count(*) FROM ev").fetchall()[0][0], dtype=bool)
+    keep[repeats] = False
+    con.register("firsts", pa.table({"keep": keep}))
+    try:  # a new table, not a DELETE: its row groups come out full, as they would without repeats
+        con.execute('CREATE TEMP TABLE kept AS SELECT "user", "item", ts FROM ev POSITIONAL JOIN firsts WHERE keep')
+    finally:
+        con.unregister("firsts")
+    con.execute("DROP TABLE ev")
+    con.execute("ALTER TABLE kept RENAME TO ev")
+    return len(repeats)
+
+
+def repeat_rows(batches: Iterable[pa.RecordBatch]) -> np.ndarray:
+    """Positions of the repeats among events (user, item, ts) sorted by user, time and file order: every row of
+    a (user, item, ts) after its first. Read a batch at a time; a run of equal (user, ts) that reaches the end
+    of a batch is held back until the next one shows where it ends."""
+    found, done = [], 0
+    held = {"user": np.zeros(0, np.int32), "item": np.zeros(0, np.int32), "ts": np.zeros(0, np.int64)}
+    for batch in [*batches, None]:
+        cols = held if batch is None else {c: np.concatenate([v, batch.column(c).to_numpy()]) for c, v in held.items()}
+        user, ts = cols["user"], cols["ts"]
+        starts = np.flatnonzero((user[1:] != user[:-1]) | (ts[1:] != ts[:-1])) + 1  # rows that begin a run
+        cut = len(user) if batch is None else int(starts[-1]) if len(starts) else 0
+        keep = first_of_repeats(user[:cut], cols["item"][:cut], ts[:cut])
+        if keep is not None:
+            found.append(done + np.flatnonzero(~keep))
+        done += cut
+        held = {c: v[cut:] for c, v in cols.items()}
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+
+def first_of_repeats(user: np.ndarray, item: np.ndarray, ts: np.ndarray) -> np.ndarray | None:
+    """Which rows to keep of events sorted by (user, ts, file order): the first of every (user, item, ts),
+    None when there is no repeat. Only rows in runs of equal (user, ts) are compared, so the cost is a pass
+    over the rows plus a sort of the tied ones."""
+    tied = (user[1:] == user[:-1]) & (ts[1:] == ts[:-1])  # row i+1 has row i's user and time
+    if not tied.any():
+        return None
+    after = np.concatenate(([False], tied))  # tied to the row before
+    rows = np.flatnonzero(after | np.concatenate((tied, [False])))
+    run = np.cumsum(~after[rows])  # one id per run of equal (user, ts)
+    order = np.lexsort((item[rows], run))  # stable: file order within each (run, item)
+    run, items = run[order], item[rows][order]
+    again = np.zeros(len(rows), dtype=bool)
+    again[1:] = (run[1:] == run[:-1]) & (items[1:] == items[:-1])
+    if not again.any():
+        return None
+    keep = np.ones(len(user), dtype=bool)
+    keep[rows[order[again]]] = False
+    return keep
 
 
 def _id_keys(con: duckdb.DuckDBPyConnection, src: Source, ucol: str, icol: str) -> tuple[str, str]:
@@ -373,7 +440,8 @@ def _id_keys(con: duckdb.DuckDBPyConnection, src: Source, ucol: str, icol: str) 
     types = _types(con, "raw")
     checks = []
     for col in ("uid", "iid"):
-        checks.append(f"min(rowid) FILTER (WHERE {col} IS NULL OR CAST({col} AS VARCHAR) = '')")
+        empty = f" OR {col} = ''" if types[col] == "VARCHAR" else ""  # a number is never blank: no cast
+        checks.append(f"min(rowid) FILTER (WHERE {col} IS NULL{empty})")
         exact = f"coalesce(CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR) = {col}, false)"
         checks.append(f"coalesce(bool_and({exact}), false)" if types[col] == "VARCHAR" else "false")
     bad_user, int_user, bad_item, int_item = _run(con, src, f"SELECT {', '.join(checks)} FROM raw").fetchone()
@@ -408,11 +476,12 @@ def _time_sql(con: duckdb.DuckDBPyConnection, src: Source, tcol: str, log: Log) 
             "float unix times, or ISO date-time strings such as 2024-01-31T12:00:00."
         )
     is_num = f"coalesce(isfinite({num}), false)" if num else "false"
-    first_null, n_other, median = _run(
+    first_null, n_other, low, high = _run(
         con,
         src,
         f"SELECT min(rowid) FILTER (WHERE t_raw IS NULL), count(*) FILTER (WHERE NOT {is_num}), "
-        f"quantile_disc(abs({num or 'NULL'}), 0.5) FILTER (WHERE {is_num}) FROM raw",
+        f"min(abs({num or 'NULL'})) FILTER (WHERE {is_num}), max(abs({num or 'NULL'})) FILTER (WHERE {is_num}) "
+        "FROM raw",
     ).fetchone()
     bad = first_null
     if bad is None and n_other:
@@ -426,7 +495,11 @@ def _time_sql(con: duckdb.DuckDBPyConnection, src: Source, tcol: str, log: Log) 
             "Expected unix seconds or milliseconds (integer or float) or an "
             "ISO date-time such as 2024-01-31T12:00:00 (name another column with --time-col)."
         )
-    scale, unit = 1.0, "s" if median is not None else "iso"
+    numeric = low is not None
+    # Every value below the smallest limit is seconds whatever the median: the exact median (a sort of every
+    # time) is only worked out where it decides the unit, or for a message.
+    median = _median(con, src, num, is_num) if numeric and high >= _UNIT_SCALES[-1][0] else None
+    scale, unit = 1.0, "s" if numeric else "iso"
     for limit, factor, name in _UNIT_SCALES:
         if median is not None and median >= limit:
             scale, unit = factor, name
@@ -442,13 +515,19 @@ def _time_sql(con: duckdb.DuckDBPyConnection, src: Source, tcol: str, log: Log) 
     row = _run(con, src, f"SELECT min(rowid) FILTER (WHERE {outside}) FROM raw").fetchone()[0]
     if row is not None:
         value = con.execute("SELECT CAST(t_raw AS VARCHAR) FROM raw WHERE rowid = ?", [row]).fetchone()[0]
-        how = f"as unix {unit} (the unit the column's median {median:.6g} implies)" if median is not None else ""
+        median = _median(con, src, num, is_num) if numeric and median is None else median
+        how = f"as unix {unit} (the unit the column's median {median:.6g} implies)" if numeric else ""
         raise InputError(
             f"The {src.role} file {src.path} has an implausible timestamp in column {tcol!r} at "
             f"{src.where(row + 1)}: {value!r} read {how or 'as a date-time'} lies outside the years 1 to 9999. "
             "Fix that row, or name another column with --time-col."
         )
     return f"CAST(floor({seconds}) AS BIGINT)", unit
+
+
+def _median(con: duckdb.DuckDBPyConnection, src: Source, num: str | None, is_num: str) -> float:
+    """The median absolute value of the numeric times in table raw, which picks their unit."""
+    return _run(con, src, f"SELECT quantile_disc(abs({num}), 0.5) FILTER (WHERE {is_num}) FROM raw").fetchone()[0]
 
 
 def _a(word: str) -> str:
@@ -482,7 +561,7 @@ def _read_small(
 
 def _match(df: pd.DataFrame, ids: pd.DataFrame, src: Source, id_col: str, what: str) -> tuple[pd.DataFrame, int, int]:
     """Keep the first row of every id that occurs in the interactions; returns (rows, unmatched, duplicates)."""
-    known = df["key"].notna() & df["key"].isin(ids["key"])
+    known = pd.Index(ids["key"]).get_indexer(df["key"]) >= 0  # ids' keys are distinct; a missing id matches none
     if not known.any():
         sample_file = ", ".join(repr(v) for v in df["key"].dropna().head(3))
         sample_inter = ", ".join(repr(v) for v in ids["key"].head(3))
@@ -597,11 +676,11 @@ def _domains(rows: pd.DataFrame, col: str, src: Source, n_items: int, pos: np.nd
 
 
 def _copy_interactions(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Sorted (user, ts, file order) interactions straight from DuckDB to Parquet."""
+    """The interactions straight from DuckDB to Parquet, in table ev's order (user, ts, file order)."""
     target = "'" + str(path).replace("'", "''") + "'"
     try:
         con.execute(
-            f'COPY (SELECT "user", "item", ts FROM ev ORDER BY "user", ts, rn) TO {target} '
+            f'COPY (SELECT "user", "item", ts FROM ev) TO {target} '
             "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
         )
     except duckdb.Error as exc:

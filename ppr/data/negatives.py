@@ -26,14 +26,13 @@ _MIN_ACCEPT = 0.25  # rows whose user left fewer than this share of items unclic
 def clicked_keys(offsets: np.ndarray, items: np.ndarray, n_items: int) -> np.ndarray:
     """Sorted, distinct ``user * (n_items + 1) + item`` keys of every click (int64)."""
     n_users = len(offsets) - 1
-    owner = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(offsets))
-    keys = owner * (n_items + 1) + items
-    del owner
+    keys = np.repeat(np.arange(n_users, dtype=np.int64) * (n_items + 1), np.diff(offsets))
+    keys += items  # in place: one array of the clicks' size (8 bytes a click), sorted in place too
     keys.sort()
     keep = np.empty(len(keys), dtype=bool)
     keep[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=keep[1:])
-    return keys[keep]
+    return keys if keep.all() else keys[keep]
 
 
 def sample_negatives(
@@ -170,10 +169,8 @@ def _draw_bulk(
     ranked, column = np.divmod(packed, width)
     del packed
     probe = users[:, None] * (n_items + 1) + ranked
-    at = np.searchsorted(keys, probe)
-    np.minimum(at, len(keys) - 1, out=at)
-    bad = keys[at] == probe  # clicked by the user
-    del probe, at
+    bad = _clicked(_keys_of(keys, users, n_items), probe)
+    del probe
     bad[:, 1:] |= ranked[:, 1:] == ranked[:, :-1]  # later copies of an item (column order kept)
     valid = np.empty_like(bad)
     np.put_along_axis(valid, column, ~bad, axis=1)
@@ -181,6 +178,22 @@ def _draw_bulk(
     ok = seen[:, -1] >= n
     take = valid[ok] & (seen[ok] <= n)
     return ok, cand[ok][take].reshape(-1, n).astype(np.int32)
+
+
+def _keys_of(keys: np.ndarray, users: np.ndarray, n_items: int) -> np.ndarray:
+    """The part of `keys` between the lowest and the highest of `users` (a view): the rows of a chunk hold
+    neighbouring users, so their probes search a short, cache-friendly stretch instead of every click."""
+    lo, hi = np.searchsorted(keys, [users.min() * (n_items + 1), (users.max() + 1) * (n_items + 1)])
+    return keys[lo:hi]
+
+
+def _clicked(keys: np.ndarray, probe: np.ndarray) -> np.ndarray:
+    """Whether each probe key is one of the sorted `keys`."""
+    if not len(keys):
+        return np.zeros(probe.shape, dtype=bool)
+    at = np.searchsorted(keys, probe)
+    np.minimum(at, len(keys) - 1, out=at)
+    return keys[at] == probe
 
 
 def _draw_exact(rng: np.random.Generator, users: np.ndarray, keys: np.ndarray, n_items: int, n: int) -> np.ndarray:

@@ -459,7 +459,9 @@ def _simulate_cold(lengths: np.ndarray, cfg: SplitSpec, share: float) -> tuple[n
 
 
 def _crop(offsets: np.ndarray, items: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CSR of each user's first kept[u] clicks."""
+    """CSR of each user's first kept[u] clicks (the arrays themselves when every click is kept)."""
+    if np.array_equal(kept, np.diff(offsets)):
+        return offsets, items
     return _gather(offsets[:-1], kept, items)
 
 

@@ -271,8 +271,7 @@ def _time_steps(trainer: Trainer) -> tuple[float, int]:
 
 
 def _subset(windows: Windows, rng: np.random.Generator, n: int) -> Windows:
-    sel = rng.choice(len(windows), size=min(n, len(windows)), replace=False)
-    return Windows(windows.tokens[sel], windows.users[sel], windows.starts_at_zero[sel], windows.zero_shot)
+    return windows.subset(rng.choice(len(windows), size=min(n, len(windows)), replace=False))
 
 
 def _n_targets(split: sp.Split, groups: list[str]) -> int:

@@ -11,6 +11,10 @@ and output j scores target t_{j+1}. In zero-shot mode (models with a prompt) the
 window that starts at the user's first click also trains t_0 from the prompt alone
 (`target_mask[:, 0]`), and one-click users get a window too.
 
+A window is kept as a slice of the CSR's clicks (`Windows`: start, length, user), and a batch's tokens are
+gathered from the CSR when it is drawn: warm-training streams a 100M-click dataset in memory of the order of the
+CSR plus one batch, where a (windows x max_len+1) token matrix would be several times the CSR.
+
 Which users and clicks make the windows is the method's choice (ppr.train.methods): warm users
 minus their two held-out clicks for warm-training, the tuning users' first k clicks for tuning.
 
@@ -29,22 +33,57 @@ embeddings are never trained as negatives.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from ppr.data.negatives import clicked_keys
+
 
 @dataclass(frozen=True)
 class Windows:
-    tokens: np.ndarray  # (W, max_len + 1) int64, right-padded with 0
+    """Training windows as slices of the CSR's clicks: window w reads items[start[w] : start[w] + length[w]].
+
+    Only these descriptors are kept (a few numbers per window); the tokens of a batch are gathered when it is
+    drawn (`take`), so the memory beyond the CSR is O(windows + batch), never (windows x max_len + 1).
+    """
+
+    items: np.ndarray  # the CSR's clicks, shared (not copied)
+    start: np.ndarray  # (W,) int64: where the window's first token is in items
+    length: np.ndarray  # (W,) int64: its tokens, 1..max_len+1
     users: np.ndarray  # (W,) int64
     starts_at_zero: np.ndarray  # (W,) bool: window begins at the user's first click
     zero_shot: bool
+    max_len: int
 
     def __len__(self) -> int:
         return len(self.users)
+
+    def take(self, sel: np.ndarray, width: int | None = None) -> np.ndarray:
+        """(len(sel), width) int64 tokens of windows `sel`, right-padded with 0 (width: max_len + 1)."""
+        width = self.max_len + 1 if width is None else width
+        start, length = self.start[sel], self.length[sel]
+        col = np.arange(width)
+        flat = start[:, None] + np.minimum(col[None, :], length[:, None] - 1)
+        return np.where(col[None, :] < length[:, None], self.items[flat], 0).astype(np.int64)
+
+    @property
+    def tokens(self) -> np.ndarray:
+        """(W, max_len + 1) tokens of every window at once: for inspecting small sets (training uses `take`)."""
+        return self.take(np.arange(len(self)))
+
+    def subset(self, sel: np.ndarray) -> Windows:
+        """Windows `sel` (indices or a mask), in that order."""
+        return dataclasses.replace(
+            self,
+            start=self.start[sel],
+            length=self.length[sel],
+            users=self.users[sel],
+            starts_at_zero=self.starts_at_zero[sel],
+        )
 
 
 @dataclass(frozen=True)
@@ -79,13 +118,25 @@ def build_windows(
     w_user = np.repeat(np.arange(len(users)), k)
     j = np.arange(len(w_user)) - np.repeat(np.cumsum(k) - k, k)  # 0 = the latest window
     last = n[w_user] - 1 - j * max_len  # last target position in the window
-    first = np.maximum(1, last - max_len + 1)
-    lo, hi = first - 1, last + 1  # token slice [lo, hi)
-    idx = lo[:, None] + np.arange(max_len + 1)[None, :]
-    valid = idx < hi[:, None]
-    flat = starts[w_user][:, None] + np.minimum(idx, (hi - 1)[:, None])
-    tokens = np.where(valid, items[flat], 0).astype(np.int64)
-    return Windows(tokens, users[w_user], lo == 0, zero_shot)
+    lo = np.maximum(1, last - max_len + 1) - 1  # token slice [lo, last + 1)
+    return Windows(items, starts[w_user] + lo, last + 1 - lo, users[w_user], lo == 0, zero_shot, max_len)
+
+
+def concat_windows(parts: list[Windows]) -> Windows:
+    """The windows of `parts` (over one CSR) in order; a window trains the zero-shot slot only where its own part
+    does (cross-domain, the warm users' target clicks train it beside the tuning users')."""
+    *rest, last = parts
+    if any(p.items is not last.items or p.max_len != last.max_len for p in rest):
+        raise ValueError("windows of different click arrays or max_len cannot be trained together")
+    return Windows(
+        last.items,
+        np.concatenate([p.start for p in parts]),
+        np.concatenate([p.length for p in parts]),
+        np.concatenate([p.users for p in parts]),
+        np.concatenate([p.starts_at_zero & p.zero_shot for p in parts]),
+        any(p.zero_shot for p in parts),
+        last.max_len,
+    )
 
 
 def window_counts(n: np.ndarray, max_len: int, zero_shot: bool = False) -> np.ndarray:
@@ -119,8 +170,7 @@ class NegativeSampler:
         self.n_items = n_items
         self.max_tries = max_tries
         self.pool = None if pool is None else np.asarray(pool, dtype=np.int64)  # sorted item ids
-        owner = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
-        self.keys = np.unique(owner * (n_items + 1) + items[: len(owner)].astype(np.int64))
+        self.keys = clicked_keys(offsets, items[: offsets[-1]], n_items)
 
     def sample(self, users: np.ndarray, width: int, rng: np.random.Generator) -> np.ndarray:
         users = np.asarray(users, dtype=np.int64)[:, None]
@@ -187,9 +237,8 @@ def iterate_batches(
     if world > 1:
         rng = np.random.default_rng([int(rng.integers(2**63)), rank])
     for sel in parts:
-        tok = windows.tokens[sel]
-        m = max(int((tok != 0).sum(axis=1).max()), 2)
-        tok = tok[:, :m]
+        m = max(int(windows.length[sel].max()), 2)  # clicks are never 0: a window's length is its non-zero tokens
+        tok = windows.take(sel, m)
         mask = tok != 0
         mask[:, 0] = windows.starts_at_zero[sel] if windows.zero_shot else False
         neg = sampler.sample(windows.users[sel], m if negatives == 1 else negatives, rng)

@@ -63,7 +63,15 @@ from ppr.models.registry import build_backbone
 from ppr.models.source import SourceEncoder, source_rows
 from ppr.spec.run import COUNTED, OWN_MODELS, PPR_METHODS, RunSpec, TuneSpec
 from ppr.train.augment import augment_sequences, mask_clicks
-from ppr.train.batching import Batch, NegativeSampler, Windows, build_windows, history_matrix, window_counts
+from ppr.train.batching import (
+    Batch,
+    NegativeSampler,
+    Windows,
+    build_windows,
+    concat_windows,
+    history_matrix,
+    window_counts,
+)
 from ppr.train.losses import bpr_loss, info_nce, nt_xent
 from ppr.train.trainer import Objective, Schedule
 
@@ -187,14 +195,7 @@ def windows(spec: RunSpec, split: Split) -> Windows:
         build_windows(split.offsets, split.items, users, spec.backbone.max_len, n, zero_shot=zero_shot)
         for users, n, zero_shot in training_clicks(spec, split)
     ]
-    if len(parts) == 1:
-        return parts[0]
-    return Windows(
-        np.concatenate([w.tokens for w in parts]),
-        np.concatenate([w.users for w in parts]),
-        np.concatenate([w.starts_at_zero & w.zero_shot for w in parts]),
-        any(w.zero_shot for w in parts),
-    )
+    return parts[0] if len(parts) == 1 else concat_windows(parts)
 
 
 def n_windows(spec: RunSpec, split: Split) -> int:

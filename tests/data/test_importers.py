@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from ppr.data.importers import import_dataset
+from ppr.data.importers import first_of_repeats, import_dataset, repeat_rows
 from ppr.data.store import Store
 from ppr.errors import InputError
 
@@ -212,6 +213,42 @@ def test_duplicates_dropped_and_counted(store: Store, tmp_path: Path) -> None:
     assert len(ds.interactions()) == 4
     assert seqs(ds)["1"] == ["5", "6", "5"]
     assert any("2 duplicate" in n for n in notes)
+
+
+def test_repeats_and_ties_of_a_shuffled_file_keep_the_first_row_in_file_order(store: Store, tmp_path: Path) -> None:
+    """Many ties and repeats in no order: stored as (user, time, file order) with the first of each repeat."""
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(
+        {"user": rng.integers(0, 40, 6000), "item": rng.integers(1, 30, 6000), "ts": rng.integers(0, 60, 6000)}
+    )
+    df.to_csv(tmp_path / "r.csv", index=False)
+    ds = import_dataset(store, "r", tmp_path / "r.csv", log=quiet)
+    want = df.reset_index().drop_duplicates(["user", "item", "ts"]).sort_values(["user", "ts", "index"])
+    got = ds.interactions()
+    uid = ds.users().set_index("user")["user_id"].astype(int)
+    iid = ds.items().set_index("item")["item_id"].astype(int)
+    assert uid[got["user"]].tolist() == want["user"].tolist() and got["ts"].tolist() == want["ts"].tolist()
+    assert iid[got["item"]].tolist() == want["item"].tolist()
+    assert ds.manifest["counts"]["duplicates_dropped"] == len(df) - len(want) > 0
+
+
+def test_first_of_repeats_compares_only_rows_of_one_user_and_time() -> None:
+    user, ts = np.array([0, 0, 0, 0, 1, 1]), np.array([5, 5, 5, 6, 5, 5])
+    assert first_of_repeats(user, np.array([3, 4, 3, 3, 3, 4]), ts).tolist() == [1, 1, 0, 1, 1, 1]
+    assert first_of_repeats(user, np.array([3, 4, 5, 3, 3, 4]), ts) is None  # ties, no repeat
+    assert first_of_repeats(user[:1], np.array([3]), ts[:1]) is None
+
+
+def test_repeat_rows_read_in_batches_find_what_one_pass_finds() -> None:
+    """Runs of equal (user, time) cut by batch ends are held back, so batch size never changes the answer."""
+    rng = np.random.default_rng(8)
+    ev = pd.DataFrame({"user": rng.integers(0, 6, 400), "item": rng.integers(1, 5, 400), "ts": rng.integers(0, 9, 400)})
+    ev = ev.sort_values(["user", "ts"], kind="stable").astype({"user": np.int32, "item": np.int32, "ts": np.int64})
+    keep = first_of_repeats(*(ev[c].to_numpy() for c in ("user", "item", "ts")))
+    table = pa.Table.from_pandas(ev, preserve_index=False)
+    for size in (1, 3, 7, 64, 400):
+        assert repeat_rows(table.to_batches(max_chunksize=size)).tolist() == np.flatnonzero(~keep).tolist(), size
+    assert repeat_rows([]).tolist() == []
 
 
 def test_ties_keep_file_order_not_item_order(store: Store, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ import torch
 from ppr.train.batching import (
     NegativeSampler,
     build_windows,
+    concat_windows,
     epoch_batches,
     history_matrix,
     iterate_batches,
@@ -157,3 +158,57 @@ def test_a_pool_keeps_negatives_in_one_domain() -> None:
         np.array([0] * 40 + [1] * 40), 5, np.random.default_rng(0)
     )
     assert np.isin(neg, pool).all() and not np.isin(neg[:40], [2, 3]).any() and set(np.unique(neg)) == {2, 3, 4, 5, 6}
+
+
+def _materialised(offsets, items, users, max_len, lengths, zero_shot):
+    """The windows' (W, max_len+1) tokens built user by user, latest window first: the reference."""
+    rows, owners, at_zero = [], [], []
+    for u, n in zip(users, lengths, strict=True):
+        seq = items[offsets[u] : offsets[u + 1]][:n]
+        last = len(seq) - 1
+        while last >= 1 or (zero_shot and len(seq) == 1 and last == 0):  # one click: the zero-shot window
+            lo = max(1, last - max_len + 1) - 1
+            rows.append(np.pad(seq[lo : last + 1], (0, max_len + 1 - (last + 1 - lo))))
+            owners.append(u)
+            at_zero.append(lo == 0)
+            last -= max_len
+    return np.array(rows, dtype=np.int64).reshape(-1, max_len + 1), np.array(owners), np.array(at_zero, bool)
+
+
+@pytest.mark.parametrize("zero_shot", [False, True])
+@pytest.mark.parametrize("negatives", [1, 8])
+def test_streamed_batches_equal_the_batches_of_materialised_windows(zero_shot, negatives) -> None:
+    """Tokens gathered per batch from the CSR are the rows of the whole window matrix, drawn in the same order
+    with the same negatives."""
+    rng = np.random.default_rng(4)
+    lengths = rng.integers(0, 30, size=60)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    items = rng.integers(1, 90, size=offsets[-1]).astype(np.int32)
+    users = rng.permutation(60)[:45]
+    crop = rng.integers(0, 35, size=len(users))
+    w = build_windows(offsets, items, users, 6, crop, zero_shot)
+    tokens, owners, at_zero = _materialised(offsets, items, users, 6, np.minimum(crop, lengths[users]), zero_shot)
+    assert len(w) == len(tokens) and np.array_equal(w.tokens, tokens) and np.array_equal(w.users, owners)
+    assert np.array_equal(w.starts_at_zero, at_zero)
+    sampler = NegativeSampler(offsets, items, n_items=100)
+    got = list(iterate_batches(w, 16, np.random.default_rng(9), sampler, negatives=negatives))
+    ref = np.random.default_rng(9)
+    for sel, b in zip(epoch_batches(ref.permutation(len(tokens)), 16), got, strict=True):
+        m = max(int((tokens[sel] != 0).sum(axis=1).max()), 2)
+        assert np.array_equal(b.tokens.numpy(), tokens[sel][:, :m])
+        assert np.array_equal(b.target_mask[:, 0].numpy(), at_zero[sel] & zero_shot)
+        assert np.array_equal(b.negatives.numpy(), sampler.sample(owners[sel], m if negatives == 1 else negatives, ref))
+
+
+def test_windows_keep_descriptors_not_tokens_and_concatenate_over_one_csr() -> None:
+    offsets, items = _csr([12, 3, 9])
+    warm = build_windows(offsets, items, np.array([0, 2]), max_len=4)
+    tune = build_windows(offsets, items, np.array([1]), max_len=4, zero_shot=True)
+    assert warm.items is items and warm.length.max() <= 5  # slices of the CSR, nothing copied
+    both = concat_windows([warm, tune])
+    assert np.array_equal(both.tokens, np.concatenate([warm.tokens, tune.tokens])) and both.zero_shot
+    assert both.starts_at_zero.tolist() == [False] * len(warm) + [True]  # only the last part trains slot 0
+    assert np.array_equal(both.subset(np.array([3, 0])).tokens, both.tokens[[3, 0]])
+    assert both.take(np.array([len(both) - 1]), 2).tolist() == [[13, 14]]
+    with pytest.raises(ValueError, match="different click arrays"):
+        concat_windows([warm, build_windows(offsets, items.copy(), np.array([1]), max_len=4)])
