@@ -1,8 +1,9 @@
 """The CUDA path, checked: warm-train and tune ml-100k briefly on the CPU and on the GPU, compare the metrics,
 print the throughput of both side by side.
 
-On CUDA the library trains under bf16 autocast (scores are taken in float32) and dropout draws from
-torch's CUDA generator, so CPU and GPU runs are not bit-identical: they must agree within --tolerance
+On CUDA the library trains under bf16 autocast (scores are taken in float32); its random draws (dropout, the
+views' masks) are the same hashes on both devices, but bf16 rounding makes CPU and GPU runs differ: they must
+agree within --tolerance
 (absolute, on warm_test and joint test NDCG@10 and AUC). Both runs use the library's one pipeline
 (`ppr.runs.pipeline.compute`) on the same dataset version, split and settings. Meant to finish in under
 3 minutes on a CUDA machine; without CUDA it says so and exits with code 3.

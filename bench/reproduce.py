@@ -49,6 +49,7 @@ from ppr.report.profile_task import cells as profile_cells
 from ppr.report.results import param_shares
 from ppr.report.tables import GROUP_LABELS, METRIC_LABELS, NOTES, cell_text, markdown, paper_table, sweep_table
 from ppr.runs.folder import RunFolder
+from ppr.runs.group import compute_group, groups
 from ppr.runs.pipeline import compute
 from ppr.spec.run import RunSpec, SplitSpec, TuneSpec, WarmSpec
 
@@ -101,9 +102,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ml100k", default=str(REPO / ".." / "shared" / "data" / "ml-100k"), help="RecBole ml-100k folder")
     p.add_argument("--synth-users", type=int, default=None, help="default 20000 (--quick: 2000)")
     p.add_argument("--synth-items", type=int, default=None, help="default 5000 (--quick: 1000)")
-    p.add_argument("--warm-epochs", type=int, default=None, help="default 200 (--quick: 20)")
+    p.add_argument("--warm-epochs", type=int, default=None, help="default warm-training's own, 40 (--quick: 20)")
     p.add_argument("--tune-epochs", type=int, default=None, help="default per method (--quick: 10)")
-    p.add_argument("--sasrec-epochs", type=int, default=None, help="cap on the sasrec baseline's epochs (default 200)")
+    p.add_argument(
+        "--sasrec-epochs",
+        type=int,
+        default=None,
+        help="cap on the sasrec baseline's epochs (default: the method's, 40)",
+    )
     p.add_argument("--folds", type=int, default=None, help="folds of cold users (default: the split's auto rule)")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default=str(REPO / "bench" / "out"), help="folder for reproduce.md / .json")
@@ -121,7 +127,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--tables takes main (always) and any of {', '.join(TABLES[1:])}, or 'all'; got {a.tables!r}")
     a.synth_users = a.synth_users or (2000 if q else 20000)
     a.synth_items = a.synth_items or (1000 if q else 5000)
-    a.warm_epochs = a.warm_epochs or (20 if q else 200)
+    a.warm_epochs = a.warm_epochs or (20 if q else WarmSpec().epochs)
     a.tune_epochs = a.tune_epochs or (10 if q else None)
     a.k_shots = [1, None] if q else K_SHOTS
     a.noises = [0.0, 0.5] if q else NOISES
@@ -213,10 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     t_all = time.perf_counter()
     studies: dict[tuple[str, str], list[RunFolder]] = {}
     warm_rows: list[dict[str, Any]] = []
+    planned: list[tuple[str, str, RunSpec]] = []  # (dataset, study, run) in table order
     for name in a.dataset_list:
         ds = get_dataset(store, name, a)
         for seed in a.seed_list:
-            warm = WarmSpec(seed=seed, epochs=a.warm_epochs, patience=5 if a.quick else 20)
+            warm = WarmSpec(seed=seed, epochs=a.warm_epochs, patience=5 if a.quick else WarmSpec().patience)
             sasrec = RunSpec(ds.ref, ds.content_hash, SplitSpec(seed=seed, folds=a.folds), warm=warm)
             folds = fold_count(ds, sasrec.split)
             for study, k, r, methods, kind in cells(a, seed):
@@ -227,18 +234,19 @@ def main(argv: list[str] | None = None) -> int:
                     warm_rows.append(warm_row(name, seed, kind, run, reused, time.perf_counter() - t0))
                 kept = [(m, extra) for m, extra in methods if m not in a.skipped]
                 for (method, extra), fold in itertools.product(kept, range(folds)):
-                    spec = base.tuned(tune_spec(a, method, extra, k, r, seed, fold))
-                    t0 = time.perf_counter()
-                    run, reused = compute(store, spec, a.device, lambda _m: None, bar=False)
-                    studies.setdefault((name, study), []).append(run)
-                    s = run.result()["summary"]["test"]
-                    log(
-                        f"[{name} s{seed} {study} k={k or 'all'} r={r:g} fold {fold}] {spec.tune.label:<14} zero AUC "
-                        f"{s['zero']['auc']:.4f} NDCG@10 joint {s['joint']['ndcg@10']:.4f} "
-                        f"({'reused' if reused else f'{time.perf_counter() - t0:.0f}s'})"
-                    )
+                    planned.append((name, study, base.tuned(tune_spec(a, method, extra, k, r, seed, fold))))
             if "crossdomain" in a.table_list:
                 studies.setdefault((name, "crossdomain"), []).extend(crossdomain_runs(store, a, name, seed))
+    compute_all(store, [spec for _, _, spec in planned], a.device)
+    for name, study, spec in planned:
+        run = RunFolder(store.runs_dir / spec.run_id)
+        studies.setdefault((name, study), []).append(run)
+        s = run.result()["summary"]["test"]
+        t = spec.tune
+        log(
+            f"[{name} s{t.seed} {study} k={t.k_shot or 'all'} r={t.noise:g} fold {t.fold}] {t.label:<14} zero AUC "
+            f"{s['zero']['auc']:.4f} NDCG@10 joint {s['joint']['ndcg@10']:.4f}"
+        )
     profiles = profile_tables(store, a, studies) if "profile" in a.table_list else {}
     report = build_report(a, studies, warm_rows, profiles, time.perf_counter() - t_all, store)
     out = Path(a.out)
@@ -250,6 +258,21 @@ def main(argv: list[str] | None = None) -> int:
     print(report["markdown"])
     log(f"wrote {out / 'reproduce.md'} and {out / 'reproduce.json'}")
     return 0
+
+
+def compute_all(store: Store, specs: list[RunSpec], device: str) -> None:
+    """Every run of `specs` (a run listed twice is computed once): those that may train together as groups
+    (ppr.runs.group), the others one by one; complete runs are reused."""
+    unique = list({s.run_id: s for s in specs}.values())
+    n_items = {(s.dataset, s.dataset_hash): store.open_exact(s.dataset, s.dataset_hash).n_items for s in unique}
+    for members in groups(unique, n_items):
+        t0 = time.perf_counter()
+        if len(members) > 1:
+            compute_group(store, members, device, log)
+        else:
+            compute(store, members[0], device, lambda _m: None, bar=False)
+        label = members[0].tune.label
+        log(f"{label}: {len(members)} run(s) computed or reused in {time.perf_counter() - t0:.0f}s")
 
 
 def profile_tables(store: Store, a: argparse.Namespace, studies: dict) -> dict[tuple[str, str], pd.DataFrame]:
@@ -298,7 +321,7 @@ def build_report(
         f"Datasets {', '.join(a.dataset_list)}; seeds {a.seed_list} (seed s also picks split seed s and warm-model "
         f"seed s); sweeps over seeds {[] if a.no_sweeps else a.sweep_seed_list}; "
         f"{'QUICK mode (short training) ' if a.quick else ''}warm epochs <= {a.warm_epochs}, tuning epochs <= "
-        f"{a.tune_epochs or 'method default'}, sasrec epochs <= {a.sasrec_epochs or 200}"
+        f"{a.tune_epochs or 'method default'}, sasrec epochs <= {a.sasrec_epochs or 'method default'}"
         + (f"; synthetic: {a.synth_users} users, {a.synth_items} items" if "synth" in a.dataset_list else "")
         + ". Every cold user is tested once over the folds; a user counts once (their targets' mean, averaged over "
         "seeds). Cells: mean [95% bootstrap interval over users]; * = Benjamini-Hochberg adjusted p < 0.05 "

@@ -4,6 +4,9 @@ Runs `ppr.jobs` exactly as `python -m ppr sweep` does (run folders, status files
 shared warm run per seed, skip finished cells), times it, prints the report and
 writes bench/out/sweep.md and sweep.json. Default grid: finetune, ppr-light,
 ppr-full x k 1,3,5,all x noise 0,0.3,0.6 x seeds 0,1,2 (108 cells + 3 warm runs).
+The local worker trains each method's cells as one group (ppr.runs.group); afterwards the first seed's
+cells are computed again one by one in a scratch home holding the same dataset and warm runs, and the
+per-cell cost of both ways is printed side by side (--no-side-by-side skips it).
 --estimate runs only the first seed's warm run and one cell per method, then
 extrapolates the full grid's time from those measurements.
 
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +34,7 @@ from ppr.errors import InputError
 from ppr.jobs.sweep import submit, sweep_runs, sweeps_dir
 from ppr.jobs.worker import main_log, work
 from ppr.report import tables
+from ppr.runs.folder import RunFolder
 from ppr.runs.status import read_status
 from ppr.spec.run import RunSpec, TuneSpec, WarmSpec
 from ppr.spec.settings import parse_list
@@ -48,6 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tune-epochs", type=int, default=None, help="cap per cell (default: each method's)")
     p.add_argument("--tune-patience", type=int, default=None)
     p.add_argument("--estimate", action="store_true", help="one warm run + one cell per method, then extrapolate")
+    p.add_argument("--no-side-by-side", action="store_true", help="skip timing the first seed's cells one by one")
     p.add_argument("--home", default=str(REPO / "cache" / "bench-sweep"))
     p.add_argument("--ml100k", default=str(REPO / ".." / "shared" / "data" / "ml-100k"))
     p.add_argument("--device", default="auto")
@@ -76,6 +83,37 @@ def _seconds(store: Store, rid: str) -> float:
     if not st.get("started") or not st.get("finished"):
         return float("nan")
     return (pd.Timestamp(st["finished"]) - pd.Timestamp(st["started"])).total_seconds()
+
+
+def _group_cost(store: Store, cells: pd.DataFrame) -> dict[str, float]:
+    """Per method: seconds per cell when its cells train as groups (the groups' spans / cells)."""
+    out = {}
+    for method, part in cells.groupby("label"):
+        st = [read_status(store.runs_dir / r) for r in part["run_id"]]
+        start = min(pd.Timestamp(s["started"]) for s in st if s.get("started"))
+        end = max(pd.Timestamp(s["finished"]) for s in st if s.get("finished"))
+        out[method] = (end - start).total_seconds() / len(part)
+    return out
+
+
+def _one_by_one(store: Store, cells: pd.DataFrame, body: dict, device: str) -> dict[str, float]:
+    """Per method: seconds per cell for the first seed's cells computed alone, in a scratch home that holds the
+    dataset and the warm runs already (so only the cells are timed)."""
+    from ppr.runs.pipeline import compute
+
+    scratch = Store(Path(tempfile.mkdtemp(prefix="sweep-one-by-one-")))
+    shutil.copytree(store.home / "datasets", scratch.home / "datasets")
+    for w in body["warm_runs"]:
+        shutil.copytree(store.runs_dir / w, scratch.runs_dir / w)
+    first = cells[cells["seed"] == cells["seed"].min()]
+    out = {}
+    for method, part in first.groupby("label"):
+        t0 = time.perf_counter()
+        for rid in part["run_id"]:
+            compute(scratch, RunFolder(store.runs_dir / rid).spec(), device, lambda m: None, bar=False)
+        out[method] = (time.perf_counter() - t0) / len(part)
+    shutil.rmtree(scratch.home, ignore_errors=True)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     n_full = FULL["k_shots"] * FULL["noises"] * FULL["seeds"]
     est_full = float(pd.Series(warm_s).dropna().mean()) * FULL["seeds"] + float(per_method.sum()) * n_full
     compute = float(pd.Series(warm_s).sum() + cells["seconds"].sum())  # every run's own time, reused ones included
+    side = None
+    if not a.estimate and not a.no_side_by_side and final == "done":
+        side = {
+            "grouped_s_per_cell": _group_cost(store, cells),
+            "one_by_one_s_per_cell": _one_by_one(store, cells, body, a.device),
+        }
     table = tables.sweep_table(sweep_runs(store, body["id"]))
     md = tables.render(table, "md", f"Sweep {body['id']} ({ds.ref})")
     out = {
@@ -121,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         "warm_seconds": warm_s,
         "mean_cell_seconds": per_method.round(1).to_dict(),
         "estimated_full_grid_s": est_full,
+        "side_by_side": side,
         "report": table.to_dict("records"),
         "cell_table": cells.to_dict("records"),
     }
@@ -135,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         f"mean seconds per cell {per_method.round(1).to_dict()}; full 108-cell grid with these settings "
         f"~{est_full / 60:.0f} min on this machine"
     )
+    if side:
+        print("seconds per cell (first seed's cells one by one; every cell's group span / its cells):")
+        for m in side["one_by_one_s_per_cell"]:
+            print(
+                f"  {m}: one by one {side['one_by_one_s_per_cell'][m]:.2f} s, grouped {side['grouped_s_per_cell'][m]:.2f} s"
+            )
     print(f"wrote {dest / (name + '.md')} and {dest / (name + '.json')}", file=sys.stderr)
     return 0 if final == "done" else 1
 

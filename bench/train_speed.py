@@ -100,7 +100,7 @@ def leave_one_out(offsets: np.ndarray, items: np.ndarray, n_items: int, k: int, 
 def trainer_for(spec: RunSpec, split: Split, n_items: int, validate: Callable, device: torch.device) -> Trainer:
     """The library's warm-training Trainer for `spec` on `split` (what `python -m ppr warm` builds)."""
     model = methods.warm_model(spec, n_items)
-    rng, generator = methods.random_streams(spec)
+    rng, seed = methods.random_streams(spec)
     return Trainer(
         model,
         methods.objective(spec),
@@ -109,7 +109,7 @@ def trainer_for(spec: RunSpec, split: Split, n_items: int, validate: Callable, d
         methods.schedule(spec),
         validate,
         rng,
-        generator,
+        seed,
         device,
         None,
     )

@@ -34,7 +34,7 @@ def validation(spec: RunSpec, model: ColdStartRecommender, split: Split, codes: 
 def trainer(
     spec: RunSpec, ds: Dataset, split: Split, model: ColdStartRecommender, codes: np.ndarray | None = None
 ) -> Trainer:
-    rng, generator = methods.random_streams(spec)
+    rng, seed = methods.random_streams(spec)
     return Trainer(
         model,
         methods.objective(spec),
@@ -43,7 +43,7 @@ def trainer(
         methods.schedule(spec),
         validation(spec, model, split, codes),
         rng,
-        generator,
+        seed,
         CPU,
         codes,
     )

@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command = build_parser().parse_known_args(argv)[0].command  # top-level --help and usage errors end here
     args = build_parser(command).parse_args(argv)
+    args.argv = argv  # what a command that starts itself again (`warm --ddp N`) passes on
     try:
         return int(args.func(args, Store(args.home)) or 0)
     except InputError as exc:

@@ -1,6 +1,7 @@
 """`python -m ppr sweep | worker | runs | report`: experiments as durable background jobs.
 
     sweep NAME --methods finetune,ppr-light --k-shots 1,all --noise 0,0.3 --seeds 0,1 [--background]
+    sweep NAME ... --executor ray [--ray-address ADDR]     (one Ray task per run; foreground)
     runs list [--json] | runs show ID [--json] | runs cancel ID | runs resume ID [--foreground]
     report SWEEP [--format md|csv|json] [--ranking sampled|full|both]
 
@@ -11,6 +12,7 @@ line of stdout. IDs in `runs show/cancel/resume` are run ids or sweep ids.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -46,7 +48,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--device", default="auto")
     s.add_argument("--background", action="store_true", help="detach a worker and return; prints the sweep id last")
     s.add_argument(
-        "--max-workers", type=int, default=None, help="workers computing at once (default $PPR_MAX_WORKERS or 1)"
+        "--max-workers",
+        type=int,
+        default=None,
+        help="workers computing at once (default $PPR_MAX_WORKERS or 1); with --executor ray and no --ray-address: "
+        "the local Ray instance's CPUs, one run each (default every core)",
+    )
+    s.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process computes the runs one after another (default); ray: one Ray task per run "
+        "(`pip install -r requirements-ray.txt`)",
+    )
+    s.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="with --executor ray: the Ray cluster to use (e.g. HOST:6379 or auto); its nodes must see the store "
+        "home at the same path. Default: a local Ray instance",
     )
     s.set_defaults(func=run_sweep)
 
@@ -122,23 +142,41 @@ def run_sweep(args: argparse.Namespace, store: Store) -> int:
     from ppr.jobs.worker import main_log, work  # the training code (torch) only where runs are computed
 
     spec = sweep_spec(args, store)
-    body = sweeps.submit(store, spec, args.device)
-    sid, n_cells = body["id"], len(body["cells"])
-    done = sum(read_status(store.runs_dir / c["run_id"])["state"] == "done" for c in body["cells"])
-    print(
-        f"sweep {sid}: {n_cells} cells ({done} already done), {len(body['warm_runs'])} warm runs, "
-        f"{len(body['runs'])} runs in all"
-    )
-    folder = sweeps.sweeps_dir(store) / sid
-    if args.background:
-        _, pid = control.start(store, spec, args.device, args.max_workers)
-        print(f"worker {pid} has it; log {folder / 'worker.log'}")
-        print(sid)
-        return 0
-    final = work(store, body["runs"], main_log, folder, args.max_workers)
+    with _executor(args) as executor:  # Ray connected (or its absence reported) before anything is queued
+        body = sweeps.submit(store, spec, args.device)
+        sid, n_cells = body["id"], len(body["cells"])
+        done = sum(read_status(store.runs_dir / c["run_id"])["state"] == "done" for c in body["cells"])
+        print(
+            f"sweep {sid}: {n_cells} cells ({done} already done), {len(body['warm_runs'])} warm runs, "
+            f"{len(body['runs'])} runs in all"
+        )
+        folder = sweeps.sweeps_dir(store) / sid
+        if args.background:
+            _, pid = control.start(store, spec, args.device, args.max_workers)
+            print(f"worker {pid} has it; log {folder / 'worker.log'}")
+            print(sid)
+            return 0
+        final = work(store, body["runs"], main_log, folder, args.max_workers, executor)
     print(f"sweep {sid}: {final}")
     print(sid)
     return 0 if final == "done" else 1
+
+
+def _executor(args: argparse.Namespace) -> contextlib.AbstractContextManager:
+    """What computes the sweep's runs: None (this process, one after another) or Ray tasks (ppr.jobs.ray_executor,
+    imported only here: ray is optional)."""
+    if args.executor == "local":
+        if args.ray_address:
+            raise InputError("--ray-address needs --executor ray.")
+        return contextlib.nullcontext()
+    if args.background:
+        raise InputError(
+            "--executor ray runs in the foreground: this process dispatches the Ray tasks and keeps the sweep's state "
+            "while they run. Drop --background (nohup or tmux detach it from the terminal)."
+        )
+    from ppr.jobs.ray_executor import ray_executor
+
+    return ray_executor(args.ray_address, args.max_workers)
 
 
 def run_worker(args: argparse.Namespace, store: Store) -> int:

@@ -9,6 +9,10 @@ the cold tuning users, early-stops on the validation users and scores the test u
 same settings map to the same run folder, so a complete run is reused, not trained again.
 While it computes, the folder keeps status.json and metrics.jsonl (the app's Runs page shows
 it); the same command run again after a crash continues from the last epoch checkpoint.
+
+`warm --ddp N` trains data-parallel in N processes: the command starts itself again under torchrun's
+launcher, and each process (like those of `torchrun --nproc-per-node N -m ppr warm ...`) finds its rank in
+the environment (ppr.train.distributed). Rank 0 writes the run folder and prints the result.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 
 from ppr.cli import help_line
 from ppr.cli.options import add_settings, settings_from
@@ -30,6 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("name", help="dataset NAME or NAME@vN")
     add_run_settings(w, warm_prefix="")
     _common_args(w)
+    w.add_argument(
+        "--ddp",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train in N processes (DistributedDataParallel: gloo on cpu, nccl on cuda, one GPU each); "
+        "--batch-size stays the batch of all of them together",
+    )
     w.set_defaults(func=run_warm)
 
     t = sub.add_parser(
@@ -72,7 +85,16 @@ def _common_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_warm(args: argparse.Namespace, store: Store) -> int:
-    return _compute(store, base_spec(args, store, args.seed), args)
+    from ppr.train.distributed import launched
+
+    spec = base_spec(args, store, args.seed)
+    if args.ddp < 1:
+        raise InputError(f"--ddp takes a number of processes, 1 or more; got {args.ddp}.")
+    if args.ddp > 1 and launched() == 1 and not RunFolder(store.runs_dir / spec.run_id).is_complete:
+        return _launch(args.ddp, args.argv)
+    if args.ddp > 1 and launched() not in (1, args.ddp):
+        raise InputError(f"--ddp {args.ddp} asks for {args.ddp} processes, but torchrun started {launched()}.")
+    return _compute(store, spec, args)
 
 
 def run_tune(args: argparse.Namespace, store: Store) -> int:
@@ -92,15 +114,42 @@ def run_tune(args: argparse.Namespace, store: Store) -> int:
 
 
 def _compute(store: Store, spec: RunSpec, args: argparse.Namespace) -> int:
-    from ppr.runs.pipeline import compute  # the training code (torch) only for the commands that train
+    from ppr.runs.pipeline import compute, compute_shared  # the training code (torch) only for the commands that train
     from ppr.runs.tracking import Cancelled, sigterm_cancels
+    from ppr.train.distributed import joined
 
     try:
-        with sigterm_cancels():
-            run, reused = compute(store, spec, args.device, bar=not args.no_progress)
+        with sigterm_cancels(), joined(args.device) as world:
+            if world.size == 1:
+                run, reused = compute(store, spec, args.device, bar=not args.no_progress)
+            else:
+                shared = compute_shared(store, spec, args.device, world, bar=not args.no_progress)
+                if shared is None:  # not rank 0: it prints nothing
+                    return 0
+                run, reused = shared
     except Cancelled:
         raise KeyboardInterrupt("terminated") from None
     _report(run, reused, args.json)
+    return 0
+
+
+def _launch(n: int, argv: list[str]) -> int:
+    """This same command in n processes under torchrun's launcher (standalone, this machine); rank 0 prints the
+    result. The exit code is the failed process's (2: an InputError), rank 0's first."""
+    from torch.distributed import run as torchrun
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n)))  # torchrun's default is 1
+    launch = torchrun.parse_args(["--standalone", f"--nproc-per-node={n}", "-m", "ppr"])
+    launch.training_script_args = argv  # as given: torchrun's parser would take --d for one of its own flags
+    try:
+        torchrun.run(launch)
+    except ChildFailedError as exc:
+        failures = dict(sorted(exc.failures.items()))
+        return next((f.exitcode for f in failures.values() if f.exitcode > 0), 1)
+    except SignalException:  # Ctrl-C or SIGTERM: the launcher has stopped the processes (rank 0 marks the run)
+        raise KeyboardInterrupt("terminated") from None
     return 0
 
 

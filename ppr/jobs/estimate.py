@@ -216,7 +216,7 @@ def _calibrate(
     schedule = methods.schedule(spec)
     if not methods.trains(spec):
         return Calibration(what, str(dev), 0, schedule.batch_size, 0, 0.0, 0, 0, 0.0, rate * n_final, 0.0, part.n_users)
-    rng, generator = methods.random_streams(spec)
+    rng, seed = methods.random_streams(spec)
     trainer = Trainer(
         model,
         methods.objective(spec),
@@ -225,7 +225,7 @@ def _calibrate(
         schedule,
         dict,
         rng,
-        generator,
+        seed,
         dev,
         codes,
     )

@@ -280,6 +280,12 @@ def _worker_entries(store: Store) -> list[dict[str, Any]]:
     return entries
 
 
+def package_root() -> Path:
+    """The folder holding this ppr package: first on the import path of a worker started elsewhere, so it runs this
+    code (not another checkout or install)."""
+    return Path(__file__).resolve().parents[2]
+
+
 def launch(
     store: Store,
     target: list[str],
@@ -297,8 +303,7 @@ def launch(
     if max_workers:
         argv += ["--max-workers", str(max_workers)]
     env = dict(os.environ)
-    repo = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(package_root()), env.get("PYTHONPATH")) if p)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as logf:
         proc = subprocess.Popen(

@@ -7,34 +7,32 @@ backbone is a subclass with an `encode` and an entry in ppr.models.registry.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ppr.errors import InputError
+from ppr.models.noise import Drawing
 from ppr.spec.run import BackboneSpec
 
 
-class Dropout(nn.Module):
-    """Dropout whose CPU masks come from numpy (uint8, PCG64): torch's CPU RNG made
-    dropout about half of a training forward pass (profiled on ml-100k). Keep
-    probability is quantised to 1/256. CUDA and eval use torch's own dropout.
-    Seeded from torch's RNG at construction, so torch.manual_seed still fixes it."""
+class Dropout(Drawing):
+    """Dropout whose training masks come from the step's draws (ppr.models.noise): the same masks whether a cell
+    trains alone or in a group, on CPU or CUDA. Keep probability is quantised to 1/256. A training forward
+    outside a trainer's step (no draws handed) uses torch's own dropout."""
 
     def __init__(self, p: float) -> None:
         super().__init__()
         self.p = p
         self.cut = round(p * 256)
-        self.rng = np.random.default_rng(int(torch.randint(0, 2**62, ())))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p <= 0.0:
             return x
-        if x.device.type != "cpu":
+        if self.draws is None:
             return F.dropout(x, self.p, True)
-        keep = torch.from_numpy(self.rng.integers(0, 256, size=tuple(x.shape), dtype=np.uint8) >= self.cut)
-        return x * keep.to(x.dtype).mul_(256.0 / (256 - self.cut))
+        keep = self.draws.bytes(x.shape, x.device) >= self.cut
+        return x * keep.to(x.dtype) * (256.0 / (256 - self.cut))
 
 
 class Adapter(nn.Module):

@@ -13,12 +13,15 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch._C._functorch import is_functorch_wrapped_tensor
 
 from ppr.errors import InputError
+from ppr.models.noise import Drawing
 
 
-class AttributeEmbedding(nn.Module):
-    """One embedding table per attribute, concatenated to (B, A * emb_dim)."""
+class AttributeEmbedding(Drawing):
+    """One embedding table per attribute, concatenated to (B, A * emb_dim); its mask (PPR's prompt view) is drawn
+    from the training step's draws (ppr.models.noise)."""
 
     def __init__(self, cardinalities: Sequence[int], emb_dim: int = 16) -> None:
         super().__init__()
@@ -38,17 +41,21 @@ class AttributeEmbedding(nn.Module):
 
     def forward(self, codes: torch.Tensor, mask_ratio: float = 0.0) -> torch.Tensor:
         """codes (B, A) int -> (B, A*emb_dim); mask_ratio zeroes that share of elements (CL view)."""
-        self._check(codes)
+        self.check(codes)
         if not self.tables:
             return torch.zeros(codes.shape[0], 0, device=codes.device)
         x = torch.cat([t(codes[:, j].long()) for j, t in enumerate(self.tables)], dim=1)
         if mask_ratio > 0.0:
-            x = x * (torch.rand_like(x) >= mask_ratio).to(x.dtype)
+            draw = torch.rand_like(x) if self.draws is None else self.draws.uniform(x.shape, x.device)
+            x = x * (draw >= mask_ratio).to(x.dtype)
         return x
 
-    def _check(self, codes: torch.Tensor) -> None:
+    def check(self, codes: torch.Tensor) -> None:
+        """InputError unless codes is (B, A) with column j in [0, cardinality_j)."""
         if codes.dim() != 2 or codes.shape[1] != len(self.tables):
             raise InputError(f"Attribute codes must have shape (batch, {len(self.tables)}), got {tuple(codes.shape)}.")
+        if is_functorch_wrapped_tensor(codes):  # a cell group under vmap: each cell's codes were checked before
+            return
         if codes.numel() and (bool((codes < 0).any()) or bool((codes >= self._cards).any())):
             raise InputError(
                 f"Attribute codes out of range: each column j must lie in [0, cardinality_j) with "

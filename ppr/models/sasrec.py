@@ -54,15 +54,14 @@ class Block(nn.Module):
         b, t, d = x.shape
         h = self.n_heads
         q, k, v = self.qkv(x).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
-        if self.training and self.dropout > 0.0 and x.device.type == "cpu":
+        if self.training and self.dropout > 0.0:  # masks from the step's draws (ppr.models.noise)
             att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // h))
             if allowed is None:
                 allowed = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
             att = self.attn_drop(att.masked_fill(~allowed, float("-inf")).softmax(-1))
             a = att @ v
         else:
-            drop = self.dropout if self.training else 0.0
-            a = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, is_causal=allowed is None, dropout_p=drop)
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, is_causal=allowed is None)
         a = a.transpose(1, 2).reshape(b, t, d)
         x = self.ln1(x + self.drop(self.out(a)))
         return self.ln2(x + self.drop(self.ff2(F.gelu(self.ff1(x)))))

@@ -5,6 +5,9 @@ the background worker, the benches): a tuning run first computes (or reuses) its
 complete run is reused, never trained again; an interrupted one continues from its epoch
 checkpoint. What a method builds, trains and optimises is ppr.train.methods'; the loop is
 ppr.train.trainer's; scoring is ppr.eval's.
+
+A warm run may be trained by several processes at once (torchrun, DDP: `compute_shared`): rank 0 computes
+it as `compute` does and alone writes its folder; the others join its training when rank 0 says it trains.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from ppr.runs.tracking import library_versions, record_checkpoint, record_epoch,
 from ppr.spec.run import COUNTED, IMPORTED, OWN_MODELS, RunSpec
 from ppr.train import methods
 from ppr.train.device import pick_device
+from ppr.train.distributed import ALONE, World
 from ppr.train.trainer import Fit, Trainer
 
 VALIDATION = {"warm": "warm_val", "tune": "val"}
@@ -46,9 +50,16 @@ EVALUATED = {"warm": ("warm_val", "warm_test"), "tune": ("test", "val")}
 
 
 def compute(
-    store: Store, spec: RunSpec, device: str = "auto", log: Log = to_stderr, bar: bool = True, wait: bool = False
+    store: Store,
+    spec: RunSpec,
+    device: str = "auto",
+    log: Log = to_stderr,
+    bar: bool = True,
+    wait: bool = False,
+    world: World = ALONE,
 ) -> tuple[RunFolder, bool]:
-    """The complete run of `spec`: (its folder, reused). wait: queue behind another process computing it."""
+    """The complete run of `spec`: (its folder, reused). wait: queue behind another process computing it.
+    world: the processes training it (rank 0 computes here; compute_shared)."""
     ds = store.open_exact(spec.dataset, spec.dataset_hash)
     run = RunFolder(store.runs_dir / spec.run_id)
     if run.is_complete:
@@ -60,20 +71,50 @@ def compute(
     if spec.tune is not None and spec.tune.method == IMPORTED:
         raise not_computed(run.id)
     warm = compute(store, spec.warm_run(), device, log, bar, wait)[0] if spec.needs_warm else None
-    dev = pick_device(device)
-    try:
-        run.info()
-    except (FileNotFoundError, Damaged):  # none yet, or damaged: this process knows the description
-        run.write_spec(spec)
+    dev = world.place(pick_device(device))
+    describe(run, spec)
     with tracked(run, str(dev), wait) as fresh:
         if fresh:
-            with _dataset_kept(ds):
-                _compute(ds, spec, run, warm, dev, log, bar)
+            with dataset_kept(ds):
+                _compute(ds, spec, run, warm, dev, log, bar, world)
     return run, not fresh
 
 
+def describe(run: RunFolder, spec: RunSpec) -> None:
+    """Write the run's description unless it has one (none yet, or damaged: this process knows it)."""
+    try:
+        run.info()
+    except (FileNotFoundError, Damaged):
+        run.write_spec(spec)
+
+
+def compute_shared(
+    store: Store, spec: RunSpec, device: str, world: World, bar: bool = True
+) -> tuple[RunFolder, bool] | None:
+    """A warm run trained data-parallel by the processes of `world`: rank 0 computes it as `compute` does and
+    returns (its folder, reused); every other process trains its part of each batch when rank 0 trains, and returns None.
+    Should rank 0 fail, its exit ends the others (torchrun stops every process when one fails)."""
+    if spec.tune is not None:
+        raise InputError(
+            f"Data-parallel training (torchrun, --ddp) computes warm runs only, not a {spec.tune.method} run; "
+            "start `python -m ppr tune` as one process."
+        )
+    if world.is_main:
+        run, reused = compute(store, spec, device, bar=bar, world=world)
+        if reused:  # trained by no one here: the others may go
+            world.from_main(False)
+        return run, reused
+    if world.from_main(False):  # rank 0 trains (it says so in _train)
+        ds = store.open_exact(spec.dataset, spec.dataset_hash)
+        split = make_split(ds, spec.split)  # rank 0 has stored it
+        model, dev = methods.warm_model(spec, ds.n_items), world.place(pick_device(device))
+        trainer = _trainer(spec, model, split, None, ds.n_items, dev, dict, world)  # validation (dict: {}) is rank 0's
+        trainer.fit(RunFolder(store.runs_dir / spec.run_id).load_state())  # resumes where rank 0 does
+    return None
+
+
 @contextlib.contextmanager
-def _dataset_kept(ds: Dataset) -> Iterator[None]:
+def dataset_kept(ds: Dataset) -> Iterator[None]:
     """A file of the dataset gone mid-run (`data rm` meanwhile) is the store's InputError saying so, not a traceback."""
     try:
         yield
@@ -127,20 +168,78 @@ def evaluated(store: Store, run: RunFolder) -> Evaluated:
 
 
 def _compute(
-    ds: Dataset, spec: RunSpec, run: RunFolder, warm: RunFolder | None, dev: torch.device, log: Log, bar: bool
+    ds: Dataset,
+    spec: RunSpec,
+    run: RunFolder,
+    warm: RunFolder | None,
+    dev: torch.device,
+    log: Log,
+    bar: bool,
+    world: World,
 ) -> None:
+    job = prepare(ds, spec, run, warm, dev, log, world)
+    fit = _train(spec, run, job.model, job.split, job.codes, ds.n_items, dev, job.validate, bar, world)
+    finish(job, fit, processes=world.size)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A run ready to train: its split fold, profile codes, model and scorer (evaluate bound to them)."""
+
+    dataset: Dataset
+    spec: RunSpec
+    run: RunFolder
+    warm: RunFolder | None
+    split: Split
+    codes: np.ndarray | None
+    model: nn.Module
+    score: Callable[..., pd.DataFrame]
+    device: torch.device
+
+    def validate(self) -> dict[str, float]:
+        """What training watches: joint metrics of the validation group."""
+        return _joint(self.score(VALIDATION[self.spec.kind]))
+
+
+def prepare(
+    ds: Dataset,
+    spec: RunSpec,
+    run: RunFolder,
+    warm: RunFolder | None,
+    dev: torch.device,
+    log: Log,
+    world: World = ALONE,
+) -> Prepared:
+    """The run's split fold, codes and untrained model (a tuning run's built on its warm run)."""
     split = methods.run_split(
         spec, make_split(ds, spec.split, log=log, fold=0 if spec.tune is None else spec.tune.fold)
     )
     codes = None if spec.tune is None else methods.model_codes(spec, ds, split)
     model, what = _model(ds, spec, split, codes, warm, dev)
-    log(f"{what} of {ds.ref} ({dev}) -> {run.path}")
+    on = f"{dev}" if world.size == 1 else f"{world.size} processes, {dev.type}"
+    log(f"{what} of {ds.ref} ({on}) -> {run.path}")
     k = None if spec.tune is None else spec.tune.k_shot
     score = functools.partial(evaluate, model, split, codes=codes, max_len=spec.backbone.max_len, k_shot=k, device=dev)
-    fit = _train(spec, run, model, split, codes, ds.n_items, dev, lambda: _joint(score(VALIDATION[spec.kind])), bar)
+    return Prepared(ds, spec, run, warm, split, codes, model, score, dev)
+
+
+def finish(job: Prepared, fit: Fit, group: int = 1, processes: int = 1) -> None:
+    """Score the trained model on the final groups and write the run's result files (group: how many runs
+    trained together with it, ppr.runs.group, whose train seconds it records; processes: how many trained it
+    data-parallel)."""
+    ds, spec, run, model, split, codes, dev = (
+        job.dataset,
+        job.spec,
+        job.run,
+        job.model,
+        job.split,
+        job.codes,
+        job.device,
+    )
+    k = None if spec.tune is None else spec.tune.k_shot
     model.to(dev)
     t0 = time.perf_counter()
-    scores = pd.concat([score(group, full=True) for group in EVALUATED[spec.kind]], ignore_index=True)
+    scores = pd.concat([job.score(group, full=True) for group in EVALUATED[spec.kind]], ignore_index=True)
     run.save_model(model.backbone.state_dict() if spec.tune is None else model.state_dict())
     run.write_scores(scores)
     if isinstance(model, ColdStartRecommender) and spec.tune is not None and model.profile is not None:
@@ -150,7 +249,7 @@ def _compute(
             "run_id": run.id,
             "kind": spec.kind,
             "label": "warm" if spec.tune is None else spec.tune.label,
-            "warm_run": None if warm is None else warm.id,
+            "warm_run": None if job.warm is None else job.warm.id,
             "fold": split.fold,
             "folds": split.folds,
             "summary": {g: summarize_scores(part) for g, part in scores.groupby("group", sort=False)},
@@ -158,7 +257,12 @@ def _compute(
             "best_epoch": fit.best_epoch,
             "epochs_run": fit.epochs_run,
             "seconds": {"train": fit.seconds, "eval": time.perf_counter() - t0},
-            "environment": {"device": str(dev), "versions": library_versions()},
+            "environment": {
+                "device": str(dev),
+                "processes": processes,
+                "group": group,
+                "versions": library_versions(),
+            },
         }
     )
 
@@ -223,23 +327,13 @@ def _train(
     dev: torch.device,
     validate: Callable[[], dict[str, float]],
     bar: bool,
+    world: World,
 ) -> Fit:
     if not methods.trains(spec):
         return Fit(0, 0)
+    world.from_main(True)  # the other processes (compute_shared) train with this one
     schedule = methods.schedule(spec)
-    rng, generator = methods.random_streams(spec)
-    trainer = Trainer(
-        model,
-        methods.objective(spec),
-        methods.windows(spec, split),
-        methods.sampler(spec, split, n_items),
-        schedule,
-        validate,
-        rng,
-        generator,
-        dev,
-        codes,
-    )
+    trainer = _trainer(spec, model, split, codes, n_items, dev, validate, world)
     resume = run.load_state()
     if resume is not None:
         append_metrics(run.path, {"event": "resumed", "epoch": int(resume["epoch"])})
@@ -252,6 +346,33 @@ def _train(
             record_epoch(run, row, schedule.epochs)
 
         return trainer.fit(resume, on_epoch, lambda state: record_checkpoint(run, state))
+
+
+def _trainer(
+    spec: RunSpec,
+    model: nn.Module,
+    split: Split,
+    codes: np.ndarray | None,
+    n_items: int,
+    dev: torch.device,
+    validate: Callable[[], dict[str, float]],
+    world: World,
+) -> Trainer:
+    """The run's trainer: its objective, windows, negatives, schedule and random streams."""
+    rng, seed = methods.random_streams(spec)
+    return Trainer(
+        model,
+        methods.objective(spec),
+        methods.windows(spec, split),
+        methods.sampler(spec, split, n_items),
+        methods.schedule(spec),
+        validate,
+        rng,
+        seed,
+        dev,
+        codes,
+        world,
+    )
 
 
 def _joint(scores: pd.DataFrame) -> dict[str, float]:

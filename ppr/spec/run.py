@@ -37,7 +37,11 @@ from ppr.spec.settings import Settings, setting
 #     one-directional InfoNCE); full-catalogue ranking beside the sampled one.
 # v5: warm-training (and the sasrec baseline) by default with a sampled softmax over 256 negatives, a
 #     learning-rate warm-up and cosine decay: better quality in a fraction of the epochs.
-SEMANTICS = 5
+# v6: training draws (dropout masks, the views' masks) are hashes of (seed, step, draw, coordinates) instead of numpy/torch
+#     streams: a cell computes the same alone or in a group of cells (ppr.train.grouped), on CPU or CUDA.
+#     PPR's contrastive views read every click of a window but its last (before: the longest rows' last click
+#     was left out, the others' read), so a row's views do not depend on the other rows of its batch.
+SEMANTICS = 6
 
 METHODS = (
     "pop",

@@ -15,8 +15,10 @@ import math
 
 import torch
 
+from ppr.models.noise import Draws
 
-def mask_clicks(seq: torch.Tensor, ratio: float, generator: torch.Generator | None = None) -> torch.Tensor:
+
+def mask_clicks(seq: torch.Tensor, ratio: float, draws: Draws) -> torch.Tensor:
     """(B, L) right-padded clicks -> same shape with floor(ratio * n) clicks of each row set to 0 in place.
 
     At least one click is masked in every row that has one (floor(0.2 * n) is 0 for the short
@@ -29,8 +31,8 @@ def mask_clicks(seq: torch.Tensor, ratio: float, generator: torch.Generator | No
     n = real.sum(dim=1)
     n_mask = torch.minimum(torch.clamp((n.to(torch.float64) * ratio).floor().to(torch.long), min=1), n)
     # random keys for real clicks, +inf for padding; the n_mask smallest keys are masked
-    keys = torch.rand(seq.shape, generator=generator, device="cpu").to(seq.device).masked_fill(~real, float("inf"))
-    rank = keys.argsort(dim=1).argsort(dim=1)
+    keys = draws.uniform(seq.shape, seq.device).masked_fill(~real, float("inf"))
+    rank = keys.argsort(dim=1, stable=True).argsort(dim=1, stable=True)
     return seq.masked_fill(real & (rank < n_mask.unsqueeze(1)), 0)
 
 

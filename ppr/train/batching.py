@@ -16,9 +16,15 @@ minus their two held-out clicks for warm-training, the tuning users' first k cli
 
 Negatives: one uniform item per target slot, drawn afresh per batch, rejecting
 every item the user clicked anywhere in the CSR (resampled up to 20 times; a user
-who clicked nearly the whole catalogue may keep a clicked negative). A cross-domain run
-draws them from one domain's items only (`pool`), so the other domain's embeddings are
-never trained as negatives.
+who clicked nearly the whole catalogue may keep a clicked negative).
+
+Data-parallel training (ppr.train.distributed): every process draws the same shuffled order from the
+run's seed, cuts it into the same global batches of batch_size windows and takes its own contiguous part
+of each (`epoch_batches`), so the processes take equal numbers of steps and together train every window
+once an epoch.
+
+A cross-domain run draws negatives from one domain's items only (`pool`), so the other domain's
+embeddings are never trained as negatives.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ class Batch:
     users: torch.Tensor  # (B,) long
     codes: torch.Tensor | None  # (B, A) profile codes of the users, None for a model without a profile
     per_window: bool = False  # negatives are (B, K): K items each window's user never clicked, for all its slots
+    rows: torch.Tensor | None = None  # (B,) bool, which rows are windows (a cell's batch padded in a group); None: all
 
     @property
     def inputs(self) -> torch.Tensor:
@@ -139,6 +146,23 @@ class NegativeSampler:
         return self.keys[at] == key
 
 
+def step_bounds(n: int, batch_size: int, world: int = 1) -> list[int]:
+    """Where each global batch of an epoch of n windows starts, and n: batches of batch_size, the last one
+    smaller; under data parallelism a last batch too small to give each of the `world` processes a window joins
+    the one before it."""
+    bounds = list(range(0, n, batch_size))
+    if world > 1 and len(bounds) > 1 and n - bounds[-1] < world:
+        bounds.pop()
+    return [*bounds, n]
+
+
+def epoch_batches(order: np.ndarray, batch_size: int, rank: int = 0, world: int = 1) -> list[np.ndarray]:
+    """Process `rank`'s windows at each step of an epoch in `order`: part `rank` of `world` near-equal
+    contiguous parts of each global batch (alone: the batches themselves)."""
+    bounds = step_bounds(len(order), batch_size, world)
+    return [np.array_split(order[a:b], world)[rank] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def iterate_batches(
     windows: Windows,
     batch_size: int,
@@ -147,17 +171,22 @@ def iterate_batches(
     device: torch.device | str = "cpu",
     codes: np.ndarray | None = None,
     negatives: int = 1,
+    rank: int = 0,
+    world: int = 1,
 ) -> Iterator[Batch]:
     """One shuffled epoch with fresh negatives, each batch trimmed to its longest window (less padding work).
 
     codes: (n_users, A) profile codes as the method sees them, attached per window user (None: no profile).
     negatives: 1 = one per target slot; K > 1 = K per window, shared by its slots (Batch.per_window): scoring
     them is one (B, m, d) x (B, K, d) product instead of a gather of (B, m, K, d) embeddings.
+    rank, world: this process's share of each global batch of batch_size (epoch_batches). Its negatives come
+    from a stream of its own, seeded from `rng` and the rank, so `rng` draws the same on every process.
     """
     codes_t = None if codes is None else torch.as_tensor(np.ascontiguousarray(codes), dtype=torch.long)
-    order = rng.permutation(len(windows))
-    for s in range(0, len(order), batch_size):
-        sel = order[s : s + batch_size]
+    parts = epoch_batches(rng.permutation(len(windows)), batch_size, rank, world)
+    if world > 1:
+        rng = np.random.default_rng([int(rng.integers(2**63)), rank])
+    for sel in parts:
         tok = windows.tokens[sel]
         m = max(int((tok != 0).sum(axis=1).max()), 2)
         tok = tok[:, :m]

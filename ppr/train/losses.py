@@ -15,16 +15,26 @@ def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor, mask: torch.Ten
     return (loss * m).sum() / m.sum().clamp(min=1.0)
 
 
-def info_nce(anchor: torch.Tensor, positive: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:
+def info_nce(
+    anchor: torch.Tensor, positive: torch.Tensor, temperature: float = 0.2, rows: torch.Tensor | None = None
+) -> torch.Tensor:
     """InfoNCE over cosine similarity with in-batch negatives, in one direction (as PPR's paper).
 
     Row i of `anchor` should be closest to row i of `positive` among all rows of `positive`: the
-    mean over i of -log softmax_j(cos(anchor_i, positive_j) / temperature)[i].
+    mean over i of -log softmax_j(cos(anchor_i, positive_j) / temperature)[i]. rows: (B,) bool, the rows that
+    take part (padding of a cell's batch in a group is neither anchor nor negative); None: all.
     """
     a = F.normalize(anchor.float(), dim=-1)
     p = F.normalize(positive.float(), dim=-1)
     logits = a @ p.T / temperature
-    return F.cross_entropy(logits, torch.arange(a.shape[0], device=a.device))
+    target = torch.arange(a.shape[0], device=a.device)
+    if rows is None:
+        return F.cross_entropy(logits, target)
+    # a padded column never wins (exp underflows to 0); a padded row sees only itself, so stays finite
+    hidden = ~rows.unsqueeze(0) & (target.unsqueeze(0) != target.unsqueeze(1))
+    loss = F.cross_entropy(logits.masked_fill(hidden, -1e9), target, reduction="none")
+    weight = rows.to(loss.dtype)
+    return (loss * weight).sum() / weight.sum().clamp(min=1.0)
 
 
 def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:

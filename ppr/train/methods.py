@@ -54,6 +54,7 @@ from ppr.models.backbone import SequenceBackbone
 from ppr.models.gcegnn import GCEGNN, transition_graph
 from ppr.models.melu import MeLU
 from ppr.models.minet import MiNet
+from ppr.models.noise import Draws
 from ppr.models.popularity import CountModel, popularity, profile_popularity
 from ppr.models.profile import ProfileEncoder
 from ppr.models.prompt import PromptGenerator
@@ -228,11 +229,11 @@ def schedule(spec: RunSpec) -> Schedule:
     return Schedule(*settings, **recipe) if t.method in FROM_SCRATCH or spec.cross_domain else Schedule(*settings)
 
 
-def random_streams(spec: RunSpec) -> tuple[np.random.Generator, torch.Generator]:
-    """(window order and negatives, the objective's random views), seeded by the run's seed."""
-    if spec.tune is None:
-        return np.random.default_rng(spec.warm.seed), torch.Generator().manual_seed(spec.warm.seed)
-    return np.random.default_rng([spec.tune.seed, 7]), torch.Generator().manual_seed(spec.tune.seed)
+def random_streams(spec: RunSpec) -> tuple[np.random.Generator, int]:
+    """(window order and negatives, the seed of each step's draws: dropout and the objective's random views),
+    from the run's seed."""
+    seed = spec.warm.seed if spec.tune is None else spec.tune.seed
+    return np.random.default_rng(seed if spec.tune is None else [seed, 7]), seed
 
 
 def objective(spec: RunSpec) -> Objective:
@@ -253,20 +254,24 @@ def objective(spec: RunSpec) -> Objective:
     tune = spec.tune
     next_item = _softmax if softmax else _bpr
 
-    def bpr_and_cl(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
-        """BPR (or, cross-domain, warm-training's loss) on the user vectors; InfoNCE from the sequence state f_seq
-        (no MLP_a term) to each view's."""
-        states = model.sequence_outputs(batch.inputs, batch.codes, zero_shot=True, with_profile=False)
+    def bpr_and_cl(model: nn.Module, batch: Batch, draws: Draws) -> torch.Tensor:
+        """BPR on the user vectors; InfoNCE from the sequence state f_seq (no MLP_a term) to each view's.
+
+        The views read every click of a window but its last (a target only, which the longest rows of a batch
+        cannot show as an input), so a row's views do not depend on the batch's other rows or its padding.
+        """
+        n = (batch.tokens != 0).sum(dim=1) - 1
+        read = batch.inputs.masked_fill(torch.arange(batch.inputs.shape[1], device=n.device) >= n.unsqueeze(1), 0)
+        states = model.sequence_outputs(read, batch.codes, zero_shot=True, with_profile=False)
         out = states + model.profile_term(batch.codes, states[:, 0]).unsqueeze(1)
-        n = (batch.inputs != 0).sum(dim=1)
-        z = states[torch.arange(len(n), device=n.device), n]  # f_seq after every click of the window
+        z = states[torch.arange(len(n), device=n.device), n.clamp(min=0)]  # f_seq after the clicks read
         views = []
         if tune.prompt_aug:
-            views.append(model.sequence_state(batch.inputs, batch.codes, prompt_mask=tune.prompt_mask))
+            views.append(model.sequence_state(read, batch.codes, prompt_mask=tune.prompt_mask))
         if tune.behavior_aug:
-            masked = mask_clicks(batch.inputs, tune.behavior_mask, generator)
-            views.append(model.sequence_state(masked, batch.codes, lengths=n))
-        cl = sum(info_nce(z, v, tune.temperature) for v in views)
+            masked = mask_clicks(read, tune.behavior_mask, draws)
+            views.append(model.sequence_state(masked, batch.codes, lengths=n.clamp(min=0)))
+        cl = sum(info_nce(z, v, tune.temperature, batch.rows) for v in views)
         return next_item(model, batch, out) + tune.cl_weight * cl
 
     return bpr_and_cl
@@ -276,10 +281,10 @@ def with_sequence_cl(base: Objective) -> Objective:
     """CL4SRec's pre-training: the next-item loss plus CL4SREC_WEIGHT x NT-Xent between two augmented views
     (crop, mask or reorder; ppr.train.augment) of every training window."""
 
-    def loss(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
-        views = [augment_sequences(batch.inputs, generator) for _ in range(2)]
+    def loss(model: nn.Module, batch: Batch, draws: Draws) -> torch.Tensor:
+        views = [augment_sequences(batch.inputs, draws.generator()) for _ in range(2)]
         a, b = (model.sequence_state(seq, batch.codes, lengths=n) for seq, n in views)
-        return base(model, batch, generator) + CL4SREC_WEIGHT * nt_xent(a, b, CL4SREC_TEMPERATURE)
+        return base(model, batch, draws) + CL4SREC_WEIGHT * nt_xent(a, b, CL4SREC_TEMPERATURE)
 
     return loss
 
@@ -290,11 +295,11 @@ def cloze(loss: str) -> Objective:
     LAST_ONLY_SHARE of the windows do that instead. Each masked click is scored against its slot's sampled
     negatives (`loss`: softmax or bpr)."""
 
-    def cloze_loss(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+    def cloze_loss(model: nn.Module, batch: Batch, draws: Draws) -> torch.Tensor:
         tokens = batch.tokens
         real = tokens != 0
-        draw = torch.rand(tokens.shape, generator=generator, device="cpu").to(tokens.device)
-        last_only = (torch.rand(len(tokens), generator=generator, device="cpu") < LAST_ONLY_SHARE).to(tokens.device)
+        draw = draws.uniform(tokens.shape, tokens.device)
+        last_only = draws.uniform(tokens.shape[:1], tokens.device) < LAST_ONLY_SHARE
         masked = (draw < CLOZE_SHARE) & real & ~last_only.unsqueeze(1)
         last = (real.sum(dim=1) - 1).clamp(min=0)
         rows = torch.arange(len(tokens), device=tokens.device)
@@ -307,7 +312,7 @@ def cloze(loss: str) -> Objective:
     return cloze_loss
 
 
-def melu_loss(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+def melu_loss(model: nn.Module, batch: Batch, draws: Draws) -> torch.Tensor:
     """First-order MAML over users: each window's first half of clicks is the support set the decision layers
     adapt to, its second half the query set scored at the adapted layers (sampled softmax against the window's
     negatives). A window of one click has no support: it trains the zero-shot user."""
@@ -326,12 +331,12 @@ def melu_loss(model: nn.Module, batch: Batch, generator: torch.Generator) -> tor
     return _softmax_of(positive, negative, query, batch.per_window)
 
 
-def next_item_bpr(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+def next_item_bpr(model: nn.Module, batch: Batch, draws: Draws) -> torch.Tensor:
     """BPR of each target slot: output t (having read inputs[:, :t]) scores tokens[:, t] above its negative."""
     return _bpr(model, batch, model.sequence_outputs(batch.inputs, batch.codes, zero_shot=True))
 
 
-def sampled_softmax(model: nn.Module, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+def sampled_softmax(model: nn.Module, batch: Batch, draws: Draws) -> torch.Tensor:
     """Cross-entropy of each target slot's positive against the window's sampled negatives."""
     return _softmax(model, batch, model.sequence_outputs(batch.inputs, batch.codes, zero_shot=True))
 

@@ -5,9 +5,15 @@ parameters train (those with requires_grad); the windows, negatives and profile 
 come in as data. The loop validates before the first epoch and after each one, keeps the
 best state by the monitored validation metric, stops after `patience` epochs without a
 better one, and restores the best state at the end. An epoch checkpoint (weights,
-optimizer, best state, history and every random state the run draws from) is handed to
+optimizer, best state, history, the step count that keys the draws and the batch order's random state) is handed to
 `on_checkpoint` after each epoch; passing it back as `resume` continues exactly where the
 run stopped, so a resumed run ends as the uninterrupted one would.
+
+The same loop trains data-parallel (`world`, ppr.train.distributed): each process steps on its part of
+every global batch, DistributedDataParallel averages the gradients, and rank 0 alone validates, keeps the
+best state and hands out checkpoints; its decision to stop reaches every process, so all stop together.
+Each process draws its own negatives from the shared stream and its rank, and its dropout and views keyed by
+its rank (ppr.models.noise), so a resume with as many processes draws them again.
 """
 
 from __future__ import annotations
@@ -24,10 +30,12 @@ import torch
 from torch import nn
 
 from ppr.errors import InputError
-from ppr.train.batching import Batch, NegativeSampler, Windows, iterate_batches
+from ppr.models.noise import Draws, step_key, use_draws
+from ppr.train.batching import Batch, NegativeSampler, Windows, iterate_batches, step_bounds
 from ppr.train.device import autocast
+from ppr.train.distributed import ALONE, World
 
-Objective = Callable[[nn.Module, Batch, torch.Generator], torch.Tensor]
+Objective = Callable[[nn.Module, Batch, Draws], torch.Tensor]
 Validate = Callable[[], dict[str, float]]
 MONITOR = "ndcg@10"  # validation metric that picks the best epoch (higher is better)
 
@@ -74,9 +82,9 @@ class Fit:
 class Trainer:
     """Trains the parameters of `model` that require grad on `windows` with `objective`.
 
-    rng draws the window order and negatives; generator is handed to the objective (its
-    random views); torch's global RNG and module-held numpy generators (dropout) drive the
-    rest. validate() scores the validation users and returns summary metrics.
+    rng draws the window order and negatives; step i's draws (dropout, the objective's random views:
+    ppr.models.noise) are keyed by (seed, i, rank). validate() scores the validation users and returns summary
+    metrics (rank 0 only, under DDP).
     """
 
     model: nn.Module
@@ -86,19 +94,23 @@ class Trainer:
     schedule: Schedule
     validate: Validate
     rng: np.random.Generator
-    generator: torch.Generator
+    seed: int
     device: torch.device
     codes: np.ndarray | None = None
+    world: World = ALONE
 
     def __post_init__(self) -> None:
         self._epoch_no = 1
+        self.steps = 0
         self.model.to(self.device)
+        self._check_shares()
+        self._loss = self.world.wrap(ObjectiveModule(self.model))  # DDP: gradients averaged in backward
         params = [p for p in self.model.parameters() if p.requires_grad]
         # fused Adam: one kernel per tensor; about 5x faster steps on CPU with a large item table
         self.optimizer = torch.optim.Adam(
             params, lr=self.schedule.lr, weight_decay=self.schedule.weight_decay, fused=True
         )
-        per_epoch = -(-len(self.windows) // self.schedule.batch_size)
+        per_epoch = len(step_bounds(len(self.windows), self.schedule.batch_size, self.world.size)) - 1
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: self.schedule.factor(step, per_epoch)
         )
@@ -113,22 +125,26 @@ class Trainer:
             self.device,
             self.codes,
             self.schedule.negatives,
+            self.world.rank,
+            self.world.size,
         )
 
     def step(self, batch: Batch) -> float:
         """One optimiser step; returns the batch loss. A non-finite loss stops training (Diverged)."""
-        with autocast(self.device):
-            loss = self.objective(self.model, batch, self.generator)
-        value = float(loss.detach())
+        use_draws(self.model, draws := Draws(step_key(self.seed, self.steps, self.world.rank)))
+        try:
+            with autocast(self.device):
+                loss = self._loss(self.objective, batch, draws)
+        finally:
+            use_draws(self.model, None)
+        value = self.world.mean(loss.detach())  # every process sees a divergence at once
         if not math.isfinite(value):
-            raise Diverged(
-                f"Training diverged: a batch loss is {value} (in epoch {self._epoch_no}); the run stops "
-                "and gives no result. Lower the learning rate, or check the data."
-            )
+            raise diverged(value, self._epoch_no)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
+        self.steps += 1
         return value
 
     def train_epoch(self, windows: Windows | None = None) -> float:
@@ -156,7 +172,7 @@ class Trainer:
             row = {"epoch": 0, "loss": float("nan"), **self._validated()}
             state = {
                 "epoch": 0,
-                "best": _score(row),
+                "best": monitored(row),
                 "best_epoch": 0,
                 "stopped": False,
                 "best_state": copy.deepcopy(self.model.state_dict()),
@@ -178,16 +194,18 @@ class Trainer:
         loss = self.train_epoch()
         t1 = time.perf_counter()
         val = self._validated()
-        row = {"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - t0, "train_seconds": t1 - t0, **val}
+        row = epoch_row(epoch, loss, t0, t1 - t0, val)
         state = {**state, "epoch": epoch, "history": [*state["history"], row]}
         if on_epoch:
             on_epoch(row)
-        if _score(row) > state["best"]:
-            state.update(best=_score(row), best_epoch=epoch, best_state=copy.deepcopy(self.model.state_dict()))
-        state["stopped"] = epoch - state["best_epoch"] >= self.schedule.patience
+        if monitored(row) > state["best"]:
+            state.update(best=monitored(row), best_epoch=epoch, best_state=copy.deepcopy(self.model.state_dict()))
+        state["stopped"] = self.world.from_main(epoch - state["best_epoch"] >= self.schedule.patience)
         return state
 
     def _validated(self) -> dict[str, float]:
+        if not self.world.is_main:
+            return {}
         was_training = self.model.training
         self.model.eval()
         try:
@@ -195,17 +213,25 @@ class Trainer:
         finally:
             self.model.train(was_training)
 
+    def _check_shares(self) -> None:
+        """Under DDP, every process needs a window of every global batch."""
+        n, size, batch = len(self.windows), self.world.size, self.schedule.batch_size
+        if size > 1 and min(n, batch) < size:
+            what = f"{n} training windows" if n < size else f"a batch of {batch} windows"
+            raise InputError(
+                f"{what} cannot be shared by {size} training processes (each needs a window of every batch); "
+                f"use fewer processes (at most {min(n, batch)}) or a larger --batch-size."
+            )
+
     def _checkpoint(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Everything `resume` needs: loop state, weights, optimizer and every random state."""
+        """Everything `resume` needs: loop state, weights, optimizer, the batch order's random state, the step count."""
         return {
             **state,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "rng": self.rng.bit_generator.state,
-            "generator": self.generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "module_rngs": [g.bit_generator.state for g in _module_rngs(self.model)],
+            "steps": self.steps,
         }
 
     def _restore(self, ckpt: dict[str, Any]) -> dict[str, Any]:
@@ -213,10 +239,7 @@ class Trainer:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.scheduler.load_state_dict(ckpt["scheduler"])
         self.rng.bit_generator.state = ckpt["rng"]
-        self.generator.set_state(ckpt["generator"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        for gen, s in zip(_module_rngs(self.model), ckpt["module_rngs"], strict=True):
-            gen.bit_generator.state = s
+        self.steps = int(ckpt["steps"])
         return {
             "epoch": int(ckpt["epoch"]),
             "best": float(ckpt["best"]),
@@ -227,12 +250,32 @@ class Trainer:
         }
 
 
-def _score(row: dict[str, float]) -> float:
+class ObjectiveModule(nn.Module):
+    """objective(model, batch, draws) as a module's forward: what DistributedDataParallel wraps (it averages the
+    gradients in backward only of what went through its forward) and what functional_call swaps a cell's tensors
+    into (ppr.train.grouped)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, objective: Objective, batch: Batch, draws: Draws) -> torch.Tensor:
+        return objective(self.model, batch, draws)
+
+
+def monitored(row: dict[str, float]) -> float:
     """The monitored validation metric; without validation targets, the negated training loss."""
     value = row.get(f"val_{MONITOR}", -row["loss"])
     return value if value == value else float("-inf")  # NaN (epoch 0 has no loss) never wins
 
 
-def _module_rngs(model: nn.Module) -> list[np.random.Generator]:
-    """numpy Generators held by modules (SASRec's CPU dropout), in module order."""
-    return [m.rng for m in model.modules() if isinstance(getattr(m, "rng", None), np.random.Generator)]
+def epoch_row(epoch: int, loss: float, t0: float, train_seconds: float, val: dict[str, float]) -> dict[str, float]:
+    """An epoch's history row: mean loss, seconds since `t0` (training + validation), training seconds, metrics."""
+    return {"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - t0, "train_seconds": train_seconds, **val}
+
+
+def diverged(value: float, epoch: int) -> Diverged:
+    return Diverged(
+        f"Training diverged: a batch loss is {value} (in epoch {epoch}); the run stops and gives no result. "
+        "Lower the learning rate, or check the data."
+    )

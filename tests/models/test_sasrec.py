@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from ppr.errors import InputError
+from ppr.models.noise import Draws, use_draws
 from ppr.models.sasrec import SASRec
 from ppr.spec.run import BackboneSpec
 
@@ -98,12 +99,16 @@ def test_bad_shapes_are_input_errors() -> None:
         _model()(torch.tensor([[1, 2]]), torch.randn(3, 1, 1, 16))
 
 
-def test_same_seed_same_weights_and_dropout() -> None:
+def test_same_seed_same_weights_and_dropout_from_the_step_draws() -> None:
     a, b, c = _model(seed=1).train(), _model(seed=1).train(), _model(seed=2).train()
     seq = torch.tensor([[1, 2, 3, 4, 5, 0]])
     for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
         assert torch.equal(x, y)
-    assert torch.equal(a(seq), b(seq))  # dropout masks come from the construction seed
+    use_draws(a, Draws.seeded(3))
+    use_draws(b, Draws.seeded(3))
+    assert torch.equal(a(seq), b(seq))  # dropout masks come from the step's draws
+    use_draws(b, Draws.seeded(4))
+    assert not torch.equal(a(seq), b(seq))
     assert not torch.equal(a.item_emb.weight, c.item_emb.weight)
     assert not torch.equal(a(seq), a.eval()(seq))  # dropout is active in training
 

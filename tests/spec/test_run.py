@@ -10,6 +10,7 @@ import pytest
 
 import ppr.spec.run
 from ppr.errors import InputError
+from ppr.spec import run as run_module
 from ppr.spec.run import (
     IMPORTED,
     METHOD_DEFAULTS,
@@ -139,8 +140,10 @@ def test_run_id_changes_with_every_setting() -> None:
     )
 
 
-def test_run_ids_of_computed_runs_are_those_of_before_imports() -> None:
-    """Fields an imported run sets are recorded only when set: every other run keeps its id (and its folder)."""
+def test_run_ids_of_computed_runs_are_those_of_before_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fields an imported run sets are recorded only when set: every other run keeps its id (and its folder).
+    The ids pinned are those of SEMANTICS 5, when imports came."""
+    monkeypatch.setattr(run_module, "SEMANTICS", 5)
     base = RunSpec("planted@v1", "hash0")
     assert base.run_id == "planted-warm-54a8318eaf"
     assert base.tuned(TuneSpec(method="finetune")).run_id == "planted-finetune-kall-r0-s0-f0-ee33565d83"

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from ppr.errors import InputError
+from ppr.spec import run as run_module
 from ppr.spec.run import PPR_METHODS, RunSpec, TuneSpec, WarmSpec
 from ppr.spec.sweep import ABLATIONS, SweepSpec
 
@@ -120,8 +121,10 @@ def test_sweep_id_is_stable_and_follows_the_grid() -> None:
     assert len({s.sweep_id for s in others} | {sweep.sweep_id}) == len(others) + 1
 
 
-def test_sweep_ids_are_those_of_before_imports() -> None:
-    """The tuning fields only imported runs set are not recorded in a sweep's description: the same ids as before."""
+def test_sweep_ids_are_those_of_before_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tuning fields only imported runs set are not recorded in a sweep's description: the same ids as before
+    (those of SEMANTICS 5, when imports came)."""
+    monkeypatch.setattr(run_module, "SEMANTICS", 5)
     base = RunSpec("planted@v1", "hash0")
     sweep = SweepSpec.grid(base, ("finetune", "ppr-light"), (1, None), (0.0,), (0, 1))
     assert sweep.sweep_id == "planted-a41bb5218f"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from ppr.models.noise import Draws
 from ppr.train.augment import augment_sequences, mask_clicks
 
 SEQ = torch.tensor(
@@ -13,7 +14,7 @@ SEQ = torch.tensor(
 
 
 def test_mask_clicks_masks_in_place_at_least_one_click_and_keeps_positions() -> None:
-    out = mask_clicks(SEQ, 0.2, torch.Generator().manual_seed(0))
+    out = mask_clicks(SEQ, 0.2, Draws.seeded(0))
     assert out.shape == SEQ.shape and out.dtype == SEQ.dtype
     masked = (SEQ != 0) & (out == 0)
     assert masked.sum(1).tolist() == [2, 1, 1, 0]  # floor(0.2*10)=2; short rows still lose one click
@@ -27,22 +28,24 @@ def test_mask_clicks_masks_in_place_at_least_one_click_and_keeps_positions() -> 
 def test_mask_clicks_ratio_sets_the_share_masked() -> None:
     seq = torch.arange(1, 41).reshape(2, 20)
     for ratio, n_masked in ((0.0, 1), (0.5, 10), (0.95, 19)):
-        out = mask_clicks(seq, ratio, torch.Generator().manual_seed(1))
+        out = mask_clicks(seq, ratio, Draws.seeded(1))
         assert (out == 0).sum(1).tolist() == [n_masked, n_masked]
         assert torch.equal(out[out != 0], seq[out != 0])
     with pytest.raises(ValueError, match="ratio"):
-        mask_clicks(seq, 1.0)
+        mask_clicks(seq, 1.0, Draws.seeded(0))
     with pytest.raises(ValueError, match="ratio"):
-        mask_clicks(seq, -0.1)
+        mask_clicks(seq, -0.1, Draws.seeded(0))
 
 
-def test_mask_clicks_draws_from_the_generator_only() -> None:
+def test_mask_clicks_draws_from_the_step_draws_only_and_padding_changes_nothing() -> None:
     seq = torch.arange(1, 101).reshape(2, 50)
-    a = mask_clicks(seq, 0.3, torch.Generator().manual_seed(5))
+    a = mask_clicks(seq, 0.3, Draws.seeded(5))
     torch.manual_seed(123)  # the global RNG plays no part
-    b = mask_clicks(seq, 0.3, torch.Generator().manual_seed(5))
-    c = mask_clicks(seq, 0.3, torch.Generator().manual_seed(6))
+    b = mask_clicks(seq, 0.3, Draws.seeded(5))
+    c = mask_clicks(seq, 0.3, Draws.seeded(6))
     assert torch.equal(a, b) and not torch.equal(a, c)
+    padded = torch.cat([torch.cat([seq, torch.zeros(2, 7, dtype=seq.dtype)], 1), torch.zeros(3, 57, dtype=seq.dtype)])
+    assert torch.equal(mask_clicks(padded, 0.3, Draws.seeded(5))[:2, :50], a)  # a cell's rows in a padded group batch
 
 
 def test_cl4srec_views_crop_mask_or_reorder_each_row() -> None:

@@ -1,7 +1,16 @@
 import numpy as np
+import pytest
 import torch
 
-from ppr.train.batching import NegativeSampler, build_windows, history_matrix, iterate_batches, window_counts
+from ppr.train.batching import (
+    NegativeSampler,
+    build_windows,
+    epoch_batches,
+    history_matrix,
+    iterate_batches,
+    step_bounds,
+    window_counts,
+)
 
 
 def _csr(lengths):
@@ -104,6 +113,41 @@ def test_batches_cover_every_window_once_with_the_users_codes() -> None:
     )
     other = list(iterate_batches(w, 2, np.random.default_rng(2), sampler, codes=codes))
     assert any(not torch.equal(a.users, c.users) for a, c in zip(batches, other, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("n", "batch_size", "world"),
+    [  # every process gets a window of every batch (the trainer refuses fewer windows or a smaller batch)
+        (n, b, p) for n in (2, 3, 7, 64, 65, 66, 100, 129) for b in (2, 3, 8, 64) for p in (1, 2, 3) if min(n, b) >= p
+    ],
+)
+def test_processes_share_each_epoch_once_in_equal_steps_of_the_global_batch(n, batch_size, world) -> None:
+    order = np.random.default_rng(n).permutation(n)
+    parts = [epoch_batches(order, batch_size, rank, world) for rank in range(world)]
+    steps = len(step_bounds(n, batch_size, world)) - 1
+    assert {len(p) for p in parts} == {steps}  # equal step counts: no process waits on a collective forever
+    assert all(len(b) for p in parts for b in p)  # nobody steps on an empty batch
+    taken = np.concatenate([b for p in parts for b in p])
+    assert sorted(taken.tolist()) == list(range(n))  # every window exactly once
+    for step in range(steps):  # the global batch is batch_size (the last may differ), split near-evenly
+        sizes = [len(p[step]) for p in parts]
+        assert max(sizes) - min(sizes) <= 1 and (sum(sizes) == batch_size or step == steps - 1)
+        assert np.array_equal(np.concatenate([p[step] for p in parts]), order[step * batch_size :][: sum(sizes)])
+    if world == 1:  # alone: the plain batches, as before data parallelism
+        assert [b.tolist() for b in parts[0]] == [order[s : s + batch_size].tolist() for s in range(0, n, batch_size)]
+
+
+def test_each_process_draws_its_own_negatives_and_keeps_the_shared_stream_in_step() -> None:
+    offsets, items = _csr([9, 7, 12, 5, 8, 11])
+    w = build_windows(offsets, items, np.arange(6), max_len=3)
+    sampler = NegativeSampler(offsets, items, n_items=500)
+    rngs = [np.random.default_rng(3) for _ in range(2)]
+    shares = [list(iterate_batches(w, 4, rng, sampler, rank=r, world=2)) for r, rng in enumerate(rngs)]
+    assert rngs[0].bit_generator.state == rngs[1].bit_generator.state  # the next epoch's order is shared
+    users = [torch.cat([b.users for b in share]) for share in shares]
+    assert sorted(torch.cat(users).tolist()) == sorted(w.users.tolist())
+    negatives = [torch.cat([b.negatives.flatten() for b in share]) for share in shares]
+    assert not torch.equal(negatives[0][:20], negatives[1][:20])
 
 
 def test_a_pool_keeps_negatives_in_one_domain() -> None:

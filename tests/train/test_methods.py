@@ -14,6 +14,7 @@ from _planted import planted_dataset
 from ppr.data.splits import ROLE_TUNE, ROLE_WARM, make_split
 from ppr.data.store import Store
 from ppr.eval.evaluate import evaluate, summarize_scores
+from ppr.models.noise import Draws, use_draws
 from ppr.spec.run import BackboneSpec, RunSpec, SplitSpec, TuneSpec, WarmSpec
 from ppr.train import methods
 from ppr.train.trainer import Fit, Schedule
@@ -56,9 +57,11 @@ def test_ppr_learns_zero_shot_from_the_profile(world, method: str) -> None:
     ds, _, warmed = world
     before = {k: v.clone() for k, v in warmed.state_dict().items()}
     model, fit, summary = _tuned(world, _tune(method))
+    other = _tuned(world, _tune(method, seed=1))[2]  # two seeds: ~40 zero-shot targets each, one seed is noisy
     assert summary["zero"]["n"] >= 20
-    assert summary["zero"]["auc"] > 0.65, summary["zero"]  # random scorer: 0.5
-    assert summary["few"]["auc"] > 0.65
+    zero = (summary["zero"]["auc"] + other["zero"]["auc"]) / 2
+    assert zero > 0.65, (summary["zero"], other["zero"])  # random scorer: 0.5
+    assert (summary["few"]["auc"] + other["few"]["auc"]) / 2 > 0.65
     assert fit.best_epoch >= 1 and fit.history[0]["epoch"] == 0
     unchanged = same_weights(before, model.backbone)
     assert unchanged == (method == "ppr-light")  # light freezes the backbone, full tunes it
@@ -246,8 +249,8 @@ def test_schedule_streams_objective_and_what_trains() -> None:
     assert methods.objective(_toy_spec(TuneSpec())) is not methods.next_item_bpr
     draws = []
     for spec in (warm, warm, _toy_spec(TuneSpec()), _toy_spec(TuneSpec(seed=1))):
-        rng, gen = methods.random_streams(spec)
-        draws.append((rng.integers(0, 2**31, 4).tolist(), torch.rand(4, generator=gen).tolist()))
+        rng, seed = methods.random_streams(spec)
+        draws.append((rng.integers(0, 2**31, 4).tolist(), Draws.seeded(seed).uniform([4], "cpu").tolist()))
     assert draws[0] == draws[1] and len({str(d) for d in draws}) == 3
 
 
@@ -268,7 +271,7 @@ def test_objectives_are_finite_and_reach_every_trained_part(world) -> None:
         batch = next(iter(t.batches()))
         assert batch.codes is not None and batch.target_mask[:, 0].any()  # the zero-shot slot trains
         model.train()
-        loss = methods.objective(spec)(model, batch, t.generator)
+        loss = methods.objective(spec)(model, batch, Draws.seeded(t.seed))
         loss.backward()
         assert torch.isfinite(loss)
         for name, p in model.named_parameters():
@@ -281,10 +284,10 @@ def test_objectives_are_finite_and_reach_every_trained_part(world) -> None:
 def _cl_part(spec: RunSpec, model, batch, seed: int = 0) -> float:
     """The contrastive term of PPR's objective alone: the objective minus plain BPR on the same batch."""
     model.eval()  # no dropout: the two passes see the same model
-    torch.manual_seed(seed)  # the prompt view's mask
+    use_draws(model, draws := Draws.seeded(seed))  # the prompt view's mask
     with torch.no_grad():
-        total = methods.objective(spec)(model, batch, torch.Generator().manual_seed(seed))
-        return float(total - methods.next_item_bpr(model, batch, torch.Generator()))
+        total = methods.objective(spec)(model, batch, draws)
+        return float(total - methods.next_item_bpr(model, batch, Draws.seeded(0)))
 
 
 def test_the_contrastive_views_leave_out_the_profile_term(world) -> None:
@@ -296,11 +299,11 @@ def test_the_contrastive_views_leave_out_the_profile_term(world) -> None:
     model = methods.tuned_model(tune, warmed, ds.cardinalities)
     batch = next(iter(trainer(spec, ds, split, model, methods.profile_codes(tune, ds, split)).batches()))
     before = _cl_part(spec, model, batch)
-    bpr_before = float(methods.next_item_bpr(model, batch, torch.Generator()).detach())
+    bpr_before = float(methods.next_item_bpr(model, batch, Draws.seeded(0)).detach())
     with torch.no_grad():
         model.profile.net[2].bias.add_(5.0)  # a large shift of MLP_a(profile) for every user
     assert _cl_part(spec, model, batch) == pytest.approx(before, abs=1e-4)
-    assert float(methods.next_item_bpr(model, batch, torch.Generator()).detach()) != pytest.approx(bpr_before, abs=1e-3)
+    assert float(methods.next_item_bpr(model, batch, Draws.seeded(0)).detach()) != pytest.approx(bpr_before, abs=1e-3)
 
 
 def test_the_prompt_view_masks_only_what_the_prompt_generator_reads(world) -> None:
@@ -362,8 +365,8 @@ def test_cl4srec_warm_training_adds_its_contrastive_loss(world) -> None:
     t = trainer(spec, ds, split, model)
     batch = next(iter(t.batches()))
     with torch.no_grad():
-        plain = methods.sampled_softmax(model, batch, torch.Generator())
-        total = methods.objective(spec)(model, batch, torch.Generator().manual_seed(0))
+        plain = methods.sampled_softmax(model, batch, Draws.seeded(0))
+        total = methods.objective(spec)(model, batch, Draws.seeded(0))
     assert methods.objective(WARM) is methods.sampled_softmax
     assert float(total - plain) > 0.1 * 0.5  # 0.1 x NT-Xent, which is above log(2) for untrained views
     assert methods.objective(spec.tuned(_tune("sasrec"))) is not methods.sampled_softmax  # from scratch, as warm
@@ -406,21 +409,21 @@ def test_melu_meta_learns_to_adapt_to_a_users_clicks(world) -> None:
 
 def test_bert4rec_warm_trains_on_the_cloze_task(world) -> None:
     """The warm objective of bert4rec hides clicks behind the mask vector (which only the cloze task trains); which
-    clicks it hides is drawn from the objective's generator."""
+    clicks it hides is drawn from the step's draws."""
     ds, split, _ = world
     spec = dataclasses.replace(WARM, backbone=dataclasses.replace(WARM.backbone, kind="bert4rec"))
     model = methods.warm_model(spec, ds.n_items)
     t = trainer(spec, ds, split, model)
     batch = next(iter(t.batches()))
-    loss = methods.objective(spec)(model.train(), batch, torch.Generator().manual_seed(0))
+    loss = methods.objective(spec)(model.train(), batch, Draws.seeded(0))
     loss.backward()
     assert torch.isfinite(loss) and model.backbone.mask_emb.grad.abs().sum() > 0
     model.eval()
     with torch.no_grad():
-        a = methods.objective(spec)(model, batch, torch.Generator().manual_seed(1))
-        b = methods.objective(spec)(model, batch, torch.Generator().manual_seed(1))
-        c = methods.objective(spec)(model, batch, torch.Generator().manual_seed(2))
-    assert a == b and a != c  # which clicks are hidden comes from the objective's generator
+        a = methods.objective(spec)(model, batch, Draws.seeded(1))
+        b = methods.objective(spec)(model, batch, Draws.seeded(1))
+        c = methods.objective(spec)(model, batch, Draws.seeded(2))
+    assert a == b and a != c  # which clicks are hidden comes from the step's draws
 
 
 # ---- cross-domain runs

@@ -12,6 +12,7 @@ from _planted import planted_dataset
 
 from ppr.data.splits import make_split
 from ppr.data.store import Store
+from ppr.errors import InputError
 from ppr.eval.metrics import rank_metrics, summarize
 from ppr.eval.scoring import candidate_scores
 from ppr.models.recommender import ColdStartRecommender
@@ -19,6 +20,7 @@ from ppr.models.sasrec import SASRec
 from ppr.spec.run import BackboneSpec, RunSpec, SplitSpec, TuneSpec, WarmSpec
 from ppr.train import methods
 from ppr.train.batching import NegativeSampler, build_windows, history_matrix
+from ppr.train.distributed import ALONE, World
 from ppr.train.trainer import Diverged, Schedule, Trainer
 
 N_ITEMS, N_USERS, LEN, MAX_LEN = 100, 120, 12, 8
@@ -44,7 +46,7 @@ def _metrics(model, offsets, items, pos, negs) -> dict[str, float]:
     return summarize(rank_metrics(scores[:, 0], scores[:, 1:]))
 
 
-def _walk_trainer(schedule: Schedule, validate=None, dropout: float = 0.0, seed: int = 0):
+def _walk_trainer(schedule: Schedule, validate=None, dropout: float = 0.0, seed: int = 0, world: World = ALONE):
     offsets, items, negs = _walks()
     n = np.diff(offsets)
     torch.manual_seed(seed)
@@ -57,8 +59,8 @@ def _walk_trainer(schedule: Schedule, validate=None, dropout: float = 0.0, seed:
 
     windows = build_windows(offsets, items, np.arange(N_USERS), MAX_LEN, n - 2)  # the last two clicks held out
     sampler = NegativeSampler(offsets, items, N_ITEMS)
-    rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
-    t = Trainer(model, methods.next_item_bpr, windows, sampler, schedule, validate, rng, gen, CPU)
+    rng = np.random.default_rng(seed)
+    t = Trainer(model, methods.next_item_bpr, windows, sampler, schedule, validate, rng, seed, CPU, world=world)
     return t, model, (offsets, items, negs)
 
 
@@ -121,7 +123,7 @@ def test_zero_epochs_trains_and_validates_nothing() -> None:
 def test_train_epoch_and_step_train_only_what_requires_grad() -> None:
     t, model, _ = _walk_trainer(Schedule(1e-2, 1, 1, 64), dropout=0.2)
     model.backbone.item_emb.weight.requires_grad_(False)
-    t = Trainer(model, t.objective, t.windows, t.sampler, t.schedule, t.validate, t.rng, t.generator, CPU)
+    t = Trainer(model, t.objective, t.windows, t.sampler, t.schedule, t.validate, t.rng, t.seed, CPU)
     frozen = model.backbone.item_emb.weight.clone()
     pos = model.backbone.pos_emb.weight.clone()
     batch = next(iter(t.batches()))
@@ -229,3 +231,10 @@ def test_a_non_finite_loss_stops_the_run_with_the_epoch() -> None:
     t.objective = lambda model, batch, generator: next(model.parameters()).sum() * float("nan")
     with pytest.raises(Diverged, match=r"loss is nan \(in epoch 1\)"):
         t.fit()
+
+
+def test_data_parallel_training_refuses_a_batch_or_data_a_process_would_get_no_window_of() -> None:
+    with pytest.raises(InputError, match="a batch of 2 windows cannot be shared by 3 training processes"):
+        _walk_trainer(Schedule(1e-2, 1, 1, 2), world=World(0, 3))
+    with pytest.raises(InputError, match=r"\d+ training windows cannot be shared by 1000 training processes"):
+        _walk_trainer(Schedule(1e-2, 1, 1, 4000), world=World(1, 1000))
