@@ -25,7 +25,8 @@ structure is planted and documented. The generative story (parameters in `Story`
    "target" domain, and each target cluster has a source twin (clusters 2j and 2j+1). A user's personal taste
    (the noise term above, not given by the profile, and larger here: DOMAIN_STORY) is the same for a cluster and
    its twin, so what a user clicks in the source domain tells which target clusters they like beyond their
-   profile: a signal that transfers. The item table gets a `domain` column.
+   profile: a signal that transfers. Popularity inside a cluster is flatter there (DOMAIN_STORY). The item table
+   gets a `domain` column.
 5. Time. Each user starts at a random second in 2020-2021; gaps are exponential,
    mostly short (within a session, mean 5 min) and sometimes long (new session,
    mean 2 days); gaps are floored to whole seconds, so a few ties occur.
@@ -118,8 +119,11 @@ class World:
     domain: np.ndarray | None = None  # (C,) 0 = source, 1 = target; None: one domain
 
 
-# two domains: a personal taste that matters beside the profile's, and clicks led by taste more than by the last click
-DOMAIN_STORY = Story(noise_scale=3.0, p_stay=0.3, p_succ=0.1)
+# Two domains: a personal taste (the part that transfers) that outweighs the profile's, clicks led by taste more than
+# by the last click, and a flatter popularity, so that which clusters a user likes matters more than which items are
+# popular. Measured: a user's share of source clicks in a cluster correlates 0.38 with their share of target clicks
+# in its twin (tests/data/test_synth.py).
+DOMAIN_STORY = Story(noise_scale=5.0, p_stay=0.3, p_succ=0.1, zipf_a=0.6)
 DOMAIN_NAMES = ("source", "target")
 
 

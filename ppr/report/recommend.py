@@ -84,6 +84,11 @@ def from_run(
     spec = folder.spec()
     if spec.tune is None:
         raise InputError(f"Run {folder.id} is a warm run; recommend from a tuning run (`python -m ppr runs list`).")
+    if spec.reads_source:
+        raise InputError(
+            f"Run {folder.id} is cross-domain: its model reads each user's source-domain clicks, which a new "
+            "profile lacks; recommending from it is not supported yet (use a run without --target-domain)."
+        )
     ds = store.open_exact(spec.dataset, spec.dataset_hash)
     query = user_query(ds, user, clicks) if user is not None else profile_query(ds, profile, clicks or "")
     table = recommend(load_model(store, folder), ds, query, top)

@@ -109,10 +109,11 @@ def tuned_model(
     backbone.load_state_dict(warmed.state_dict())
     d, layers = warmed.cfg.d, warmed.cfg.n_layers
     profile = ProfileEncoder(cardinalities, d) if tune.method != "warm-only" else None
-    source = None if side is None else SourceEncoder(side, d)
-    prompt = None
+    prompt = source = None
+    if side is not None:  # PPR's prompt generator maps the source vector itself; fine-tuning adds an MLP of it
+        source = SourceEncoder(side, None if tune.method in PPR_METHODS else d)
     if tune.method in PPR_METHODS:
-        extra = 0 if source is None else d
+        extra = 0 if source is None else source.d_out
         prompt = PromptGenerator(cardinalities, d, tune.prompt_tokens, tune.deep_prefix, layers, extra_dim=extra)
     adapters = backbone.add_adapters(max(1, d // ADAPTER_SHRINK)) if tune.method == "adapter" else None
     model = ColdStartRecommender(backbone, prompt, profile, source)

@@ -238,4 +238,4 @@ def test_a_users_taste_carries_over_to_the_twin_cluster_of_the_other_domain(two_
         return float(np.corrcoef(a, b)[0, 1])
 
     twin, other = corr(0), corr(1)
-    assert twin > 0.2 and twin > other + 0.2, (twin, other)  # measured 0.25 and -0.04
+    assert twin > 0.3 and twin > other + 0.3, (twin, other)  # measured 0.38 and -0.04

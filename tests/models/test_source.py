@@ -22,11 +22,22 @@ def _rec(prompt: bool) -> ColdStartRecommender:
     torch.manual_seed(0)
     bb = SASRec(BackboneSpec(max_len=3, d=8, n_layers=1, d_ff=16, dropout=0.0), 20)
     gen = PromptGenerator(CARDS, 8, extra_dim=8) if prompt else None
-    return ColdStartRecommender(bb, gen, ProfileEncoder(CARDS, 8), SourceEncoder(VECTORS, 8)).eval()
+    source = SourceEncoder(VECTORS, None if prompt else 8)
+    return ColdStartRecommender(bb, gen, ProfileEncoder(CARDS, 8), source).eval()
 
 
 def test_source_rows_point_users_with_source_clicks_at_their_row() -> None:
     assert source_rows(4, np.array([True, False, True, True])).tolist() == [1, 0, 3, 4]
+
+
+def test_the_source_vector_is_layer_normalised_and_mapped_only_when_asked() -> None:
+    plain, mapped = SourceEncoder(VECTORS), SourceEncoder(VECTORS, 4)
+    rows = torch.tensor([1, 2])
+    x = plain(rows)
+    assert plain.d_out == 8 and mapped.d_out == 4 and mapped(rows).shape == (2, 4)
+    assert torch.allclose(x.mean(-1), torch.zeros(2), atol=1e-5) and torch.allclose(
+        x.std(-1, unbiased=False), torch.ones(2), atol=1e-3
+    )
 
 
 def test_ppr_reads_the_source_vector_in_its_prompt_and_finetune_adds_it() -> None:
