@@ -85,15 +85,17 @@ def _seconds(store: Store, rid: str) -> float:
     return (pd.Timestamp(st["finished"]) - pd.Timestamp(st["started"])).total_seconds()
 
 
+def _span(store: Store, run_ids) -> float:
+    """Seconds from the first of the runs' starts to the last of their finishes."""
+    st = [read_status(store.runs_dir / r) for r in run_ids]
+    start = min(pd.Timestamp(s["started"]) for s in st if s.get("started"))
+    end = max(pd.Timestamp(s["finished"]) for s in st if s.get("finished"))
+    return (end - start).total_seconds()
+
+
 def _group_cost(store: Store, cells: pd.DataFrame) -> dict[str, float]:
     """Per method: seconds per cell when its cells train as groups (the groups' spans / cells)."""
-    out = {}
-    for method, part in cells.groupby("label"):
-        st = [read_status(store.runs_dir / r) for r in part["run_id"]]
-        start = min(pd.Timestamp(s["started"]) for s in st if s.get("started"))
-        end = max(pd.Timestamp(s["finished"]) for s in st if s.get("finished"))
-        out[method] = (end - start).total_seconds() / len(part)
-    return out
+    return {method: _span(store, part["run_id"]) / len(part) for method, part in cells.groupby("label")}
 
 
 def _one_by_one(store: Store, cells: pd.DataFrame, body: dict, device: str) -> dict[str, float]:
@@ -176,10 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     (dest / f"{name}.json").write_text(json.dumps(out, indent=2, default=str))
     print(md)
     print(
-        f"sweep {body['id']}: {final}; {len(runs)} runs in {wall:.0f}s wall (runs done earlier are reused; all runs' own compute {compute:.0f}s); warm runs {warm_s} s; "
-        f"mean seconds per cell {per_method.round(1).to_dict()}; full 108-cell grid with these settings "
-        f"~{est_full / 60:.0f} min on this machine"
+        f"sweep {body['id']}: {final}; {len(runs)} runs in {wall:.0f}s wall, the {len(body['cells'])} cells' span "
+        f"{_span(store, cells['run_id']):.0f}s after the warm runs ({warm_s} s; runs done earlier are reused)"
     )
+    if a.estimate:  # each cell ran alone here, so this extrapolates one-by-one training: an upper bound
+        print(
+            f"one cell per method alone: {per_method.round(1).to_dict()} s; the full 108-cell grid trained one by one "
+            f"would take ~{est_full / 60:.0f} min (grouped training, the sweep's default, takes far less)"
+        )
     if side:
         print("seconds per cell (first seed's cells one by one; every cell's group span / its cells):")
         for m in side["one_by_one_s_per_cell"]:
