@@ -10,7 +10,8 @@ import torch
 
 from ppr.data.splits import Split
 from ppr.data.store import Dataset
-from ppr.eval.evaluate import evaluate, summarize_scores
+from ppr.eval.evaluate import Probe, probe
+from ppr.eval.evaluate import validation as scored
 from ppr.models.recommender import ColdStartRecommender
 from ppr.runs.pipeline import build_trainer
 from ppr.spec.run import RunSpec
@@ -19,16 +20,16 @@ from ppr.train.trainer import Trainer
 CPU = torch.device("cpu")
 
 
-def validation(spec: RunSpec, model: ColdStartRecommender, split: Split, codes: np.ndarray | None):
-    """The validation the run watches: joint metrics of warm_val (warm run) or val (tuning run)."""
+def validation_probe(spec: RunSpec, split: Split, codes: np.ndarray | None) -> Probe:
+    """The targets the run watches: warm_val (warm run) or val (tuning run)."""
     group = "warm_val" if spec.tune is None else "val"
-    k = None if spec.tune is None else spec.tune.k_shot
+    return probe(split, group, codes, spec.backbone.max_len, None if spec.tune is None else spec.tune.k_shot)
 
-    def validate() -> dict[str, float]:
-        scores = evaluate(model, split, group, codes, spec.backbone.max_len, k)
-        return {name: v for name, v in summarize_scores(scores)["joint"].items() if name != "n"}
 
-    return validate
+def validation(spec: RunSpec, model: ColdStartRecommender, split: Split, codes: np.ndarray | None):
+    """The validation the run watches: joint metrics of its validation probe."""
+    checked = validation_probe(spec, split, codes)
+    return lambda: scored(model, checked, CPU)
 
 
 def trainer(

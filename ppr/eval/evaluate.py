@@ -7,18 +7,42 @@ Per-target scores are kept (scores.parquet) so intervals and paired tests are on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
 from ppr.data.splits import Split
-from ppr.eval.metrics import FULL_KS, rank_metrics, ranked
-from ppr.eval.scoring import candidate_scores, full_ranks
+from ppr.eval.metrics import FULL_KS, rank_metrics, ranked, summarize
+from ppr.eval.scoring import candidate_scores, full_ranks, stacked_candidate_scores
 from ppr.train.batching import history_matrix
+from ppr.train.grouped import Stacked, ValidateCells
 from ppr.train.trainer import Diverged
 
 KINDS = {"few": "few", "zero": "zero", "joint": None}
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A target group as the scorer reads it: histories, codes and candidates, built once (validation scores the
+    same targets every epoch)."""
+
+    group: str
+    targets: pd.DataFrame  # rows of split.targets
+    seqs: np.ndarray  # (T, h) right-padded histories
+    codes: np.ndarray | None  # (T, A)
+    candidates: np.ndarray  # (T, 1 + C): the positive, then the sampled negatives
+
+
+def probe(split: Split, group: str, codes: np.ndarray | None, max_len: int, k_shot: int | None = None) -> Probe:
+    """The targets of `group` with the last min(max_len, k_shot) clicks before each."""
+    tg = split.targets[split.targets["group"] == group]
+    users = tg["user"].to_numpy(np.int64)
+    hist_len = max_len if k_shot is None else min(max_len, int(k_shot))
+    seqs = history_matrix(split.offsets, split.items, users, tg["pos"].to_numpy(np.int64), hist_len)
+    return Probe(group, tg, seqs, None if codes is None else codes[users], candidates(split, tg))
 
 
 def evaluate(
@@ -39,30 +63,60 @@ def evaluate(
     ranked against the whole catalogue minus the visible history (full_rank, full_hit@k, ...); the catalogue of a
     cross-domain split is its domain's items (split.pool).
     """
-    tg = split.targets[split.targets["group"] == group]
-    users = tg["user"].to_numpy(np.int64)
-    hist_len = max_len if k_shot is None else min(max_len, int(k_shot))
-    seqs = history_matrix(split.offsets, split.items, users, tg["pos"].to_numpy(np.int64), hist_len)
-    cand = candidates(split, tg)
+    p = probe(split, group, codes, max_len, k_shot)
     device = torch.device(device)
-    scores = candidate_scores(model, seqs, None if codes is None else codes[users], cand, device)
+    scores = _finite(candidate_scores(model, p.seqs, p.codes, p.candidates, device), group)
+    df = target_frame(p.targets)
+    per = rank_metrics(scores[:, 0], scores[:, 1:])
+    if full:
+        ranks = full_ranks(model, p.seqs, p.codes, p.candidates[:, 0], device, split.pool)
+        per |= ranked(ranks, FULL_KS, "full_")
+    for k, v in per.items():
+        df[k] = v
+    return df
+
+
+def validation(model: nn.Module, p: Probe, device: torch.device) -> dict[str, float]:
+    """Mean metrics over every target of the probe (what training watches); {} without targets."""
+    return _joint(candidate_scores(model, p.seqs, p.codes, p.candidates, device), p.group)
+
+
+def validate_stacked(probes: list[Probe], device: torch.device) -> ValidateCells:
+    """`validation` of a group's cells (probes[i]: cell i's) with every cell scored in one vmapped call."""
+
+    def run(stacked: Stacked, idx: list[int]) -> list[dict[str, float] | Exception]:
+        chosen = [probes[i] for i in idx]
+        if not any(len(p.seqs) for p in chosen):
+            return [{} for _ in chosen]
+        codes = None if chosen[0].codes is None else [p.codes for p in chosen]
+        scores = stacked_candidate_scores(
+            stacked, [p.seqs for p in chosen], codes, [p.candidates for p in chosen], device
+        )
+        out: list[dict[str, float] | Exception] = []
+        for p, s in zip(chosen, scores, strict=True):
+            try:
+                out.append(_joint(s, p.group))
+            except Diverged as exc:
+                out.append(exc)
+        return out
+
+    return run
+
+
+def _joint(scores: np.ndarray, group: str) -> dict[str, float]:
+    if not len(scores):
+        return {}
+    scores = _finite(scores, group)
+    return summarize(rank_metrics(scores[:, 0], scores[:, 1:]))
+
+
+def _finite(scores: np.ndarray, group: str) -> np.ndarray:
     if not np.isfinite(scores).all():
         raise Diverged(
             f"The model scores {int((~np.isfinite(scores)).sum())} candidates of the {group} targets as "
             "NaN or infinite: it diverged, so it gives no result. Lower the learning rate."
         )
-    df = target_frame(tg)
-    per = rank_metrics(scores[:, 0], scores[:, 1:])
-    if full:
-        positives = cand[:, 0]
-        per |= ranked(
-            full_ranks(model, seqs, None if codes is None else codes[users], positives, device, split.pool),
-            FULL_KS,
-            "full_",
-        )
-    for k, v in per.items():
-        df[k] = v
-    return df
+    return scores
 
 
 def candidates(split: Split, tg: pd.DataFrame) -> np.ndarray:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ppr.train.device import autocast
+from ppr.train.grouped import Stacked
 
 EVAL_BATCH = 2048
 FULL_BUDGET = 2**24  # scores held at once when ranking against the whole catalogue (64 MiB of float32)
@@ -30,6 +31,43 @@ def candidate_scores(
     for sl, u in _user_vectors(model, seqs, codes, device):
         cand = torch.as_tensor(candidates[sl], dtype=torch.long, device=device)
         out[sl] = model.score(u, cand).float().cpu().numpy()
+    return out
+
+
+@torch.no_grad()
+def stacked_candidate_scores(
+    stacked: Stacked,
+    seqs: list[np.ndarray],
+    codes: list[np.ndarray] | None,
+    candidates: list[np.ndarray],
+    device: torch.device,
+) -> list[np.ndarray]:
+    """candidate_scores of several cells' models (ppr.train.grouped.Stacked) in one vmapped call per batch: each
+    cell's rows padded to the most any cell has (histories right-padded, which the models read as padding)."""
+    n, width = max(len(s) for s in seqs), max(s.shape[1] for s in seqs)
+    batch = {
+        "seqs": _padded(seqs, (n, width)),
+        "candidates": _padded(candidates, (n, candidates[0].shape[1])),
+        **({} if codes is None else {"codes": _padded(codes, (n, codes[0].shape[1]))}),
+    }
+    out = torch.zeros((len(seqs), n, candidates[0].shape[1]))
+    rows = max(1, EVAL_BATCH // len(seqs))
+    for lo in range(0, n, rows):
+        part = {k: v[:, lo : lo + rows].to(device) for k, v in batch.items()}
+        with autocast(device):
+            out[:, lo : lo + rows] = stacked.apply(_scores, part).float().cpu()
+    return [out[i, : len(s)].numpy() for i, s in enumerate(seqs)]
+
+
+def _scores(model: nn.Module, x: dict[str, torch.Tensor], draws: None) -> torch.Tensor:
+    return model.score(model.user_vector(x["seqs"], x.get("codes")), x["candidates"])
+
+
+def _padded(parts: list[np.ndarray], shape: tuple[int, int]) -> torch.Tensor:
+    """(cells, *shape) long tensor of the 2-D `parts`, zero-padded."""
+    out = torch.zeros((len(parts), *shape), dtype=torch.long)
+    for i, p in enumerate(parts):
+        out[i, : p.shape[0], : p.shape[1]] = torch.as_tensor(p, dtype=torch.long)
     return out
 
 

@@ -16,6 +16,7 @@ import torch
 
 from ppr.data.store import Store
 from ppr.errors import InputError
+from ppr.eval.evaluate import validate_stacked
 from ppr.log import Log, to_stderr
 from ppr.runs import pipeline
 from ppr.runs.folder import RunFolder
@@ -130,7 +131,8 @@ def _train_and_finish(jobs: list[tuple[pipeline.Prepared, _Held]], dev: torch.de
 
     log(f"training {len(jobs)} {first.tune.label} runs as one group ({dev})")
     cells = [_cell(job) for job, _ in jobs]
-    fits = GroupTrainer(cells, methods.objective(first), schedule, dev, on_epoch).fit()
+    validate = validate_stacked([job.probe for job, _ in jobs], dev)
+    fits = GroupTrainer(cells, methods.objective(first), schedule, dev, on_epoch, validate).fit()
     for (job, held), fit in zip(jobs, fits, strict=True):
         try:
             if isinstance(fit, Exception):

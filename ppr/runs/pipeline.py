@@ -28,7 +28,7 @@ from tqdm import tqdm
 from ppr.data.splits import ROLE_TUNE, ROLE_WARM, Split, make_split
 from ppr.data.store import Dataset, Store
 from ppr.errors import InputError
-from ppr.eval.evaluate import evaluate, summarize_scores
+from ppr.eval.evaluate import Probe, evaluate, probe, summarize_scores, validation
 from ppr.eval.scoring import user_vectors
 from ppr.log import Log, to_stderr
 from ppr.models.popularity import SMOOTHING, CountModel
@@ -197,10 +197,11 @@ class Prepared:
     model: nn.Module
     score: Callable[..., pd.DataFrame]
     device: torch.device
+    probe: Probe  # the validation targets
 
     def validate(self) -> dict[str, float]:
         """What training watches: joint metrics of the validation group."""
-        return _joint(self.score(VALIDATION[self.spec.kind]))
+        return validation(self.model, self.probe, self.device)
 
 
 def prepare(
@@ -221,8 +222,10 @@ def prepare(
     on = f"{dev}" if world.size == 1 else f"{world.size} processes, {dev.type}"
     log(f"{what} of {ds.ref} ({on}) -> {run.path}")
     k = None if spec.tune is None else spec.tune.k_shot
-    score = functools.partial(evaluate, model, split, codes=codes, max_len=spec.backbone.max_len, k_shot=k, device=dev)
-    return Prepared(ds, spec, run, warm, split, codes, model, score, dev)
+    max_len = spec.backbone.max_len
+    score = functools.partial(evaluate, model, split, codes=codes, max_len=max_len, k_shot=k, device=dev)
+    checked = probe(split, VALIDATION[spec.kind], codes, max_len, k)
+    return Prepared(ds, spec, run, warm, split, codes, model, score, dev, checked)
 
 
 def finish(job: Prepared, fit: Fit, group: int = 1, processes: int = 1) -> None:
@@ -311,11 +314,8 @@ def _counted(ds: Dataset, spec: RunSpec, split: Split, codes: np.ndarray) -> Cou
 
     if spec.tune.method == "pop":
         return model(1.0)
-    cpu = torch.device("cpu")
-    val = {
-        a: _joint(evaluate(model(a), split, "val", codes, spec.backbone.max_len, spec.tune.k_shot, cpu))
-        for a in SMOOTHING
-    }
+    checked = probe(split, "val", codes, spec.backbone.max_len, spec.tune.k_shot)
+    val = {a: validation(model(a), checked, torch.device("cpu")) for a in SMOOTHING}
     return model(max(SMOOTHING, key=lambda a: val[a].get("ndcg@10", 0.0)))
 
 
@@ -375,10 +375,3 @@ def build_trainer(
         codes,
         world,
     )
-
-
-def _joint(scores: pd.DataFrame) -> dict[str, float]:
-    """Summary metrics over every target of the group (none: empty, and the trainer watches the loss)."""
-    if not len(scores):
-        return {}
-    return {k: v for k, v in summarize_scores(scores)["joint"].items() if k != "n"}

@@ -16,7 +16,6 @@ interrupted group is computed again.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call, grad_and_value, vmap
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from ppr.models.noise import Draws, step_key, use_draws
 from ppr.models.profile import AttributeEmbedding
@@ -42,6 +42,7 @@ from ppr.train.trainer import (
     diverged,
     epoch_row,
     monitored,
+    val_row,
 )
 
 BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults, which Trainer uses
@@ -60,13 +61,35 @@ class Cell:
     codes: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class Stacked:
+    """Some cells' models as one: `apply(fn, inputs)` is fn(model, one cell's inputs, None) for each cell, in one
+    vmap over the cells' parameters (an objective's signature, so ObjectiveModule carries it)."""
+
+    template: nn.Module
+    tensors: dict[str, torch.Tensor]
+    dims: dict[str, int | None]
+
+    def apply(self, fn: Callable[[nn.Module, dict[str, torch.Tensor], None], torch.Tensor], inputs: dict) -> Any:
+        def one(tensors: dict[str, torch.Tensor], x: dict[str, torch.Tensor]) -> torch.Tensor:
+            return _call(self.template, tensors, fn, x, None)
+
+        # CPU's fused attention has no vmap rule (torch falls back to a loop over the cells); the math one has
+        with sdpa_kernel([SDPBackend.MATH]):
+            return vmap(one, in_dims=(self.dims, 0), randomness="error")(self.tensors, inputs)
+
+
+# scores the cells `idx` of a Stacked in one go: per cell, its validation metrics or the error that stopped it
+ValidateCells = Callable[[Stacked, list[int]], list[dict[str, float] | Exception]]
+
+
 @dataclass
 class _State:
     """A cell's place in the loop (Trainer.fit's state, per cell)."""
 
     history: list[dict[str, float]]
     best: float
-    best_state: dict[str, torch.Tensor]
+    best_flat: torch.Tensor  # the cell's trained numbers at its best epoch (a row of GroupTrainer.flat)
     epoch: int = 0
     best_epoch: int = 0
     steps: int = 0
@@ -87,6 +110,7 @@ class GroupTrainer:
     schedule: Schedule
     device: torch.device
     on_epoch: Callable[[int, dict[str, float]], None] | None = None
+    validate_cells: ValidateCells | None = None  # the cells' validation in one vmap; None: each cell's validate()
     _states: list[_State] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -114,32 +138,33 @@ class GroupTrainer:
         t0 = time.perf_counter()
         if self.schedule.epochs == 0:
             return [Fit(0, 0) for _ in self.cells]
-        self._states = [self._start(i) for i in range(len(self.cells))]
+        self._start()
         while any(not s.stopped for s in self._states):
             self._epoch()
         fits: list[Fit | Exception] = []
-        for cell, state in zip(self.cells, self._states, strict=True):
-            cell.model.load_state_dict(state.best_state)
+        for i, (cell, state) in enumerate(zip(self.cells, self._states, strict=True)):
+            self._load(i, state.best_flat)
             cell.model.eval()
             fits.append(state.error or Fit(state.best_epoch, state.epoch, state.history, time.perf_counter() - t0))
         return fits
 
     # ---- the loop
 
-    def _start(self, i: int) -> _State:
-        state = _State([], float("-inf"), copy.deepcopy(self.cells[i].model.state_dict()))
-        try:
-            row = {"epoch": 0, "loss": float("nan"), **self._validated(i)}
-        except Diverged as exc:  # the cell fails, the others go on
-            state.error, state.stopped = exc, True
-            return state
-        state.history.append(row)
-        state.best = monitored(row)
-        self._emit(i, row)
-        return state
+    def _start(self) -> None:
+        self._states = [_State([], float("-inf"), self.flat[i].clone()) for i in range(len(self.cells))]
+        for i, val in self._validate(list(range(len(self.cells)))).items():
+            s = self._states[i]
+            if isinstance(val, Exception):  # the cell fails, the others go on
+                s.error, s.stopped = val, True
+                continue
+            row = {"epoch": 0, "loss": float("nan"), **val}
+            s.history.append(row)
+            s.best = monitored(row)
+            self._emit(i, row)
 
     def _epoch(self) -> None:
-        """One epoch of every cell still training: rounds of one batch per cell until each has run out."""
+        """One epoch of every cell still training: rounds of one batch per cell until each has run out, then
+        every cell's validation at once."""
         live = [i for i, s in enumerate(self._states) if not s.stopped]
         for i in live:
             s = self._states[i]
@@ -151,21 +176,27 @@ class GroupTrainer:
             running = [i for i in running if batches[i] is not None]
             if running:
                 self._step(running, [batches[i] for i in running])
-        for i in live:
-            if self._states[i].error is None:
-                self._end_epoch(i)
+        ended = [i for i in live if self._states[i].error is None]
+        train_s = {i: time.perf_counter() - self._states[i].t0 for i in ended}
+        for i, val in self._validate(ended).items():
+            self._end_epoch(i, val, train_s[i])
 
     def _batches(self, i: int) -> Iterator[Batch]:
         c = self.cells[i]
         s = self.schedule
         return iterate_batches(c.windows, s.batch_size, c.rng, c.sampler, self.device, c.codes, s.negatives)
 
+    def _selected(self, idx: list[int]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """The trained and fixed tensors of the cells `idx` (cell axis first where the cells differ)."""
+        if len(idx) == len(self.cells):
+            return self.trained, self.fixed
+        rows = torch.tensor(idx, device=self.device)
+        trained = _views(self.flat.index_select(0, rows), self.shapes)
+        return trained, {n: (t.index_select(0, rows) if d == 0 else t) for n, (t, d) in self._fixed_items()}
+
     def _step(self, idx: list[int], batches: list[Batch]) -> None:
         """One optimiser step of the cells `idx`, each on its batch."""
-        every = len(idx) == len(self.cells)
-        rows = torch.tensor(idx, device=self.device)
-        trained = self.trained if every else _views(self.flat.index_select(0, rows), self.shapes)
-        fixed = {n: (t.index_select(0, rows) if d == 0 and not every else t) for n, (t, d) in self._fixed_items()}
+        trained, fixed = self._selected(idx)
         keys = torch.stack([step_key(self.cells[i].seed, self._states[i].steps) for i in idx]).to(self.device)
         self.template.train()
         with autocast(self.device):
@@ -213,34 +244,52 @@ class GroupTrainer:
             for full, part in zip((self.flat, *self.moments), (p, m, v), strict=True):
                 full.index_copy_(0, rows, part)
 
-    def _end_epoch(self, i: int) -> None:
+    def _end_epoch(self, i: int, val: dict[str, float] | Exception, train_s: float) -> None:
         s = self._states[i]
-        train_s = time.perf_counter() - s.t0
-        try:
-            val = self._validated(i)
-        except Diverged as exc:
-            s.error, s.stopped = exc, True
+        if isinstance(val, Exception):
+            s.error, s.stopped = val, True
             return
         row = epoch_row(s.epoch, s.loss_sum / max(s.count, 1), s.t0, train_s, val)
         s.history.append(row)
         self._emit(i, row)
         score = monitored(row)
         if score > s.best:
-            s.best, s.best_epoch = score, s.epoch
-            s.best_state = copy.deepcopy(self.cells[i].model.state_dict())
+            s.best, s.best_epoch, s.best_flat = score, s.epoch, self.flat[i].clone()
         s.stopped = s.epoch - s.best_epoch >= self.schedule.patience or s.epoch >= self.schedule.epochs
 
-    def _validated(self, i: int) -> dict[str, float]:
-        """The cell's validation metrics, on its own model holding its slice of the stacked parameters."""
+    def _validate(self, idx: list[int]) -> dict[int, dict[str, float] | Exception]:
+        """The validation metrics (val_ prefixed) of the cells `idx`, or the Diverged error that stops one."""
+        if not idx:
+            return {}
+        if self.validate_cells is None:
+            return {i: self._validated_alone(i) for i in idx}
+        trained, fixed = self._selected(idx)
+        dims = {**self.fixed_dims, **dict.fromkeys(trained, 0)}
+        self.template.eval()
+        try:
+            with torch.no_grad():
+                got = self.validate_cells(Stacked(self.template, {**fixed, **trained}, dims), idx)
+        finally:
+            self.template.train()
+        return {i: v if isinstance(v, Exception) else val_row(v) for i, v in zip(idx, got, strict=True)}
+
+    def _validated_alone(self, i: int) -> dict[str, float] | Exception:
+        """The cell's validation on its own model, holding its slice of the stacked parameters."""
+        self._load(i, self.flat[i])
         model = self.cells[i].model
-        with torch.no_grad():
-            for n, p in self.trained.items():
-                model.get_parameter(n).copy_(p[i])
         model.eval()
         try:
-            return {f"val_{k}": float(v) for k, v in self.cells[i].validate().items()}
+            return val_row(self.cells[i].validate())
+        except Diverged as exc:
+            return exc
         finally:
             model.train()
+
+    def _load(self, i: int, row: torch.Tensor) -> None:
+        """Cell i's model takes the trained numbers of `row` (a row of the flat buffer)."""
+        with torch.no_grad():
+            for n, p in _views(row[None], self.shapes).items():
+                self.cells[i].model.get_parameter(n).copy_(p[0])
 
     def _emit(self, i: int, row: dict[str, float]) -> None:
         if self.on_epoch:
@@ -263,7 +312,9 @@ class GroupTrainer:
             use_draws(self.template, None)
 
 
-def _call(model: nn.Module, tensors: dict[str, torch.Tensor], objective: Objective, batch: Batch, draws: Draws) -> Any:
+def _call(
+    model: nn.Module, tensors: dict[str, torch.Tensor], objective: Objective, batch: Any, draws: Draws | None
+) -> Any:
     """objective(model, batch, draws) with `tensors` standing in for the model's parameters and buffers."""
     wrapped = ObjectiveModule(model)
     return functional_call(wrapped, {f"model.{n}": t for n, t in tensors.items()}, (objective, batch, draws))

@@ -209,7 +209,7 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         try:
-            return {f"val_{k}": float(v) for k, v in self.validate().items()}
+            return val_row(self.validate())
         finally:
             self.model.train(was_training)
 
@@ -261,6 +261,11 @@ class ObjectiveModule(nn.Module):
 
     def forward(self, objective: Objective, batch: Batch, draws: Draws) -> torch.Tensor:
         return objective(self.model, batch, draws)
+
+
+def val_row(metrics: dict[str, float]) -> dict[str, float]:
+    """Validation metrics as an epoch row names them."""
+    return {f"val_{k}": float(v) for k, v in metrics.items()}
 
 
 def monitored(row: dict[str, float]) -> float:

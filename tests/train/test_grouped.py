@@ -6,11 +6,12 @@ import math
 
 import pytest
 import torch
-from _fit import CPU, trainer, validation
+from _fit import CPU, trainer, validation, validation_probe
 from _planted import planted_dataset
 
 from ppr.data.splits import make_split
 from ppr.data.store import Store
+from ppr.eval.evaluate import validate_stacked
 from ppr.spec.run import BackboneSpec, RunSpec, SplitSpec, TuneSpec, WarmSpec
 from ppr.train import methods
 from ppr.train.grouped import Cell, GroupTrainer
@@ -49,8 +50,11 @@ def _cell(world, tune: TuneSpec):
     return spec, split, codes, model
 
 
-@pytest.mark.parametrize("method", ["ppr-full", "ppr-light", "finetune"])
-def test_a_group_of_cells_trains_each_as_it_trains_alone(world, method: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "stacked"), [("ppr-full", True), ("ppr-light", True), ("finetune", True), ("ppr-full", False)]
+)
+def test_a_group_of_cells_trains_each_as_it_trains_alone(world, method: str, stacked: bool) -> None:
+    """stacked: the cells' validation scores every cell in one vmapped call (else each cell's validate())."""
     ds, _ = world
     tunes = [TuneSpec(method=method, epochs=4, patience=2, lr=3e-3, batch_size=16, **cell) for cell in GRID]
     alone = []
@@ -58,15 +62,20 @@ def test_a_group_of_cells_trains_each_as_it_trains_alone(world, method: str) -> 
         spec, split, codes, model = _cell(world, tune)
         fit = trainer(spec, ds, split, model, codes).fit()
         alone.append((fit, model.state_dict()))
-    cells, rows = [], []
+    cells, rows, probes = [], [], []
     for tune in tunes:
         spec, split, codes, model = _cell(world, tune)
         rng, seed = methods.random_streams(spec)
         validate = validation(spec, model, split, codes)
+        probes.append(validation_probe(spec, split, codes))
         sampler = methods.sampler(spec, split, ds.n_items)
         cells.append(Cell(model, methods.windows(spec, split), sampler, validate, rng, seed, codes))
+    assert len({p.seqs.shape for p in probes}) == 3  # cells of other targets and history widths, padded
     spec = WARM.tuned(tunes[0])
-    group = GroupTrainer(cells, methods.objective(spec), methods.schedule(spec), CPU, lambda i, r: rows.append((i, r)))
+    together = validate_stacked(probes, CPU) if stacked else None
+    group = GroupTrainer(
+        cells, methods.objective(spec), methods.schedule(spec), CPU, lambda i, r: rows.append((i, r)), together
+    )
     fits = group.fit()
     assert len({len(c.windows) for c in cells}) >= 2  # the cells really differ in size
     for (fit, state), got, cell in zip(alone, fits, cells, strict=True):
