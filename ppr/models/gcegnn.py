@@ -123,17 +123,22 @@ class GCEGNN(SequenceBackbone):
 
     def _pool(self, closed: torch.Tensor, open_: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """State after click t: soft attention over clicks 1..t (click t open), keyed with positions counted back
-        from t, queried by click t."""
+        from t, queried by click t. Only the pairs j <= t are computed (a prefix's state never reads later
+        clicks): the L pairs (t, t) first, then the pairs j < t; pool_pos's linear map is split into its node and
+        position parts, each applied once per click or position."""
         b, length, d = closed.shape
-        t = torch.arange(length, device=closed.device)
-        back = (t.unsqueeze(1) - t.unsqueeze(0)).clamp(min=0)  # (T, L): how far click j lies before t
-        nodes = torch.where(
-            (t.unsqueeze(1) == t.unsqueeze(0)).view(1, length, length, 1), open_.unsqueeze(1), closed.unsqueeze(1)
-        )  # (B, T, L, d)
-        keyed = torch.tanh(self.pool_pos(torch.cat([nodes, self.pos_emb(back).expand(b, -1, -1, -1)], -1)))
-        query = self.pool_query(open_).unsqueeze(2)  # (B, T, 1, d)
-        logits = self.pool_out(torch.sigmoid(self.pool_key(keyed) + query)).squeeze(-1)
-        allowed = (t.unsqueeze(0) <= t.unsqueeze(1)).unsqueeze(0) & real.unsqueeze(1)
-        att = logits.masked_fill(~allowed, float("-inf")).softmax(-1)
-        att = torch.nan_to_num(att, nan=0.0)  # a padding position pools nothing
-        return (att.unsqueeze(-1) * nodes).sum(2)
+        dev = closed.device
+        below_i, below_j = torch.tril_indices(length, length, -1, device=dev)
+        ti = torch.cat([torch.arange(length, device=dev), below_i])
+        tj = torch.cat([torch.arange(length, device=dev), below_j])
+        w_node, w_pos = self.pool_pos.weight[:, :d], self.pool_pos.weight[:, d:]
+        # index_select, whose backward adds rows (fancy indexing's backward is slow on CPU)
+        node_part = torch.cat([open_ @ w_node.T, (closed @ w_node.T).index_select(1, below_j)], 1)  # (B, P, d)
+        keyed = torch.tanh(node_part + self.pos_emb(ti - tj) @ w_pos.T + self.pool_pos.bias)
+        query = self.pool_query(open_).index_select(1, ti)
+        pair_logits = self.pool_out(torch.sigmoid(self.pool_key(keyed) + query)).squeeze(-1)
+        pair_logits = pair_logits.masked_fill(~real.index_select(1, tj), float("-inf"))
+        logits = closed.new_full((b, length * length), float("-inf")).index_copy(1, ti * length + tj, pair_logits)
+        att = torch.nan_to_num(logits.view(b, length, length).softmax(-1), nan=0.0)  # padding pools nothing
+        on_self = att.diagonal(dim1=1, dim2=2).unsqueeze(-1)  # (B, T, 1): click t's own (open) weight
+        return att.tril(-1) @ closed + on_self * open_
