@@ -64,7 +64,7 @@ def target_domain_input(store: Store, ds: Dataset) -> str | None:
     if len(domains) < 2:
         return None
     left, right = st.columns([1, 3])
-    choices = {None: "none (one domain)", **{name: f"{name} ({n:,} items)" for name, n in domains.items()}}
+    choices = {"none": "none (one domain)", **{name: f"{name} ({n:,} items)" for name, n in domains.items()}}
     target = setting_input(left, SplitSpec, "target_domain", "Target domain", "target_domain", choices=choices)
     note = derived_note(store, ds.ref)
     right.caption(

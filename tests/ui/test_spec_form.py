@@ -32,7 +32,7 @@ def form() -> None:
             "target_domain",
             "Target domain",
             "domain",
-            choices={None: "none", "books": "books (2 items)"},
+            choices={"none": "none (one domain)", "books": "books (2 items)"},
         ),
     }
 
@@ -78,10 +78,12 @@ def test_a_choice_is_a_select_box_of_the_declared_choices(at: AppTest) -> None:
 
 def test_choices_from_the_data_are_a_select_box_starting_at_the_default(at: AppTest) -> None:
     box = at.selectbox(key="domain")
-    assert box.options == ["none", "books (2 items)"] and box.value is None  # shown texts, values kept
+    assert box.options == ["none (one domain)", "books (2 items)"] and box.value == "none"  # shown texts
     assert box.help == declaration(field(SplitSpec, "target_domain")).help
     box.select("books").run()
     assert at.session_state["returned"]["domain"] == "books"
+    at.selectbox(key="domain").select("none").run()
+    assert at.session_state["returned"]["domain"] is None  # the declaration's word for None, as the CLI reads it
 
 
 def test_a_flag_is_a_checkbox_with_its_default(at: AppTest) -> None:

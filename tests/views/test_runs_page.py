@@ -341,7 +341,7 @@ def test_the_target_domain_is_offered_for_a_dataset_with_domains_and_launches_a_
 
     at = start(RUNS)  # the newest version, planted@v2, declares two domains
     box = at.selectbox(key="target_domain")
-    assert box.options == ["none (one domain)", "source (150 items)", "target (50 items)"] and box.value is None
+    assert box.options == ["none (one domain)", "source (150 items)", "target (50 items)"] and box.value == "none"
     assert "one catalogue cut in two" in texts(at.caption)  # its domains were cut from its categories
     box.select("target")
     at.number_input(key="folds").set_value(1).run()
