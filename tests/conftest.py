@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _sweephome import sweep_home, sweep_template  # noqa: F401
+from _sweephome import sweep_home, sweep_template, xd_sweep_home, xd_sweep_template  # noqa: F401
 from _tuned import tuned_home  # noqa: F401
 
 from ppr.cli import main

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from ppr.data.domains import domain_counts
 from ppr.data.overview import dataset_overview
 from ppr.data.sql import run_readonly_sql
 from ppr.data.store import Dataset, Store
@@ -26,6 +27,12 @@ SQL_TIMEOUT_S = 30.0  # the app's SQL box: a page must not hang on a runaway que
 @st.cache_data(show_spinner="Summarizing the dataset ...", max_entries=16)
 def overview(path: str, content_hash: str) -> dict[str, Any]:
     return dataset_overview(Dataset(Path(path)))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def domains(path: str, content_hash: str) -> dict[str, int]:
+    """Items per declared item domain ({} for a dataset of one domain): what the Runs form offers as target."""
+    return domain_counts(Dataset(Path(path)))
 
 
 @st.cache_data(show_spinner="Running the query ...", max_entries=64)

@@ -8,19 +8,38 @@ from the inputs checks the values once more.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
-from ppr.spec.settings import declaration, value_types
+from ppr.spec.settings import declaration, parse_value, value_types
 from ui.state import kept
 
 
-def setting_input(where: Any, cls: type, name: str, label: str, key: str, optional: bool = False) -> Any:
+def setting_input(
+    where: Any,
+    cls: type,
+    name: str,
+    label: str,
+    key: str,
+    optional: bool = False,
+    choices: Mapping[Any, str] | None = None,
+) -> Any:
     """A number input (checkbox, or select box for a choice) for setting `name` of spec class `cls` in container `where`.
 
     optional: the input may be left empty, meaning the setting's None (e.g. the method's default).
+    choices: value as typed (the declaration's word for None, e.g. 'none') -> shown text, for a setting whose values
+    come from the data (a dataset's item domains); the default's word must be among them. Words, not values, are
+    the options: a select box shows a None option as empty.
     """
     f = next(f for f in dataclasses.fields(cls) if f.name == name)
     d, kind = declaration(f), value_types(cls)[name]
+    if choices is not None:
+        words = list(choices)
+        default = d.none if f.default is None else str(f.default)
+        word = where.selectbox(
+            label, words, index=words.index(default), format_func=choices.get, key=kept(key), help=d.help
+        )
+        return parse_value(cls, name, word)
     if kind is bool:
         return where.checkbox(label, f.default, key=kept(key), help=d.help)
     if d.choices:

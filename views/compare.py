@@ -1,11 +1,13 @@
 """Compare: a sweep's methods and popularity baselines across k-shot and noise, with 95% intervals over users,
-differences to fine-tuning with adjusted p-values, the paper's table, where each claim holds, ablations."""
+differences to fine-tuning with adjusted p-values, the paper's table, where each claim holds, ablations; a
+cross-domain sweep's Table VII (ppr.report.crossdomain) and a profile attribute predicted from each run."""
 
 import pandas as pd
 import streamlit as st
 
 from ppr.errors import InputError
 from ppr.jobs.sweep import read_sweep, sweep_backbones, sweep_runs, sweep_stamp
+from ppr.report import crossdomain
 from ppr.report.claims import claims
 from ppr.report.cohorts import HISTORY, MIN_USERS, cohorts_of_runs
 from ppr.report.profile_task import of_runs
@@ -22,6 +24,7 @@ from ppr.report.tables import (
     sweep_table,
 )
 from ppr.runs.folder import readable
+from ppr.spec.run import COUNTED
 from ui.charts import cohort_bars, difference_bars, method_lines
 from ui.downloads import chart_downloads, csv_download
 from ui.state import get_store, kept
@@ -48,6 +51,25 @@ PROTOCOL = """
   profile attribute. When they match a method, the method adds nothing beyond popularity on this data.
 """
 
+CROSS_DOMAIN_HOWTO = (
+    "This sweep tests one domain. A cross-domain sweep (the paper's Table VII) needs a dataset whose items have two "
+    "domains (`python -m ppr data synth NAME --domains 2`, or `python -m ppr data domains NAME --by category "
+    "--target VALUES`) and a target domain: chosen on the **Runs** form, or `python -m ppr task crossdomain NAME "
+    "--target-domain D` from a shell."
+)
+
+TAB_NAMES = [
+    "Claims",
+    "Across k-shot and noise",
+    "vs fine-tuning",
+    "Who gains",
+    "Table",
+    "Ablations",
+    "Tuned parameters",
+    "Profile prediction",
+]
+XD_TAB = "Cross-domain (Table VII)"  # first for a cross-domain sweep, last (how to make one) otherwise
+
 store = get_store()
 st.title("Compare")
 
@@ -56,7 +78,8 @@ st.title("Compare")
 def load(home: str, sid: str, stamp: float):
     skipped: list[str] = []
     runs = readable(sweep_runs(store, sid), skipped.append)
-    return read_sweep(store, sid), sweep_table(runs), param_shares(runs), skipped
+    domain = crossdomain.target_domain(runs)  # None: a sweep of one domain
+    return read_sweep(store, sid), sweep_table(runs), param_shares(runs), domain, skipped
 
 
 @st.cache_data(show_spinner="Predicting the attribute from each run's user vectors ...", max_entries=16, ttl=300)
@@ -100,7 +123,7 @@ kind = top[0].selectbox(
 sids = [s for s, k in backbones.items() if k == kind]
 sid = top[1].selectbox("Sweep", sids[::-1], key=kept("compare_sweep"))
 stamp = sweep_stamp(store, sid)
-sweep, table, shares, skipped = load(str(store.home), sid, stamp)
+sweep, table, shares, domain, skipped = load(str(store.home), sid, stamp)
 for line in skipped:
     st.warning(line)
 c = sweep["counts"]
@@ -156,18 +179,52 @@ mname, gname = METRIC_LABELS.get(metric, metric), GROUP_LABELS[group]
 ks = sorted(table["k"].unique(), key=k_order)
 noises = sorted(table["noise"].unique())
 
-tab_claims, tab_lines, tab_rel, tab_who, tab_table, tab_abl, tab_params, tab_profile = st.tabs(
-    [
-        "Claims",
-        "Across k-shot and noise",
-        "vs fine-tuning",
-        "Who gains",
-        "Table",
-        "Ablations",
-        "Tuned parameters",
-        "Profile prediction",
-    ]
-)
+if domain is None:
+    *tabs, tab_xd = st.tabs([*TAB_NAMES, XD_TAB])
+else:
+    tab_xd, *tabs = st.tabs([XD_TAB, *TAB_NAMES])
+tab_claims, tab_lines, tab_rel, tab_who, tab_table, tab_abl, tab_params, tab_profile = tabs
+
+with tab_xd:
+    if domain is None:
+        st.info(CROSS_DOMAIN_HOWTO)
+    else:
+        st.caption(crossdomain.explanation(table, domain))
+        a, b = st.columns(2)
+        xk = a.selectbox("k-shot", ks, index=len(ks) - 1, key=kept("compare_xd_k"))
+        xn = b.selectbox("Noise rate", noises, key=kept("compare_xd_noise"))
+        shown_rows = table if show_abl else table[table["ablation"] == "none"]
+        vii = crossdomain.table_vii(shown_rows, group, ranking, xk, xn)
+        st.dataframe(vii, hide_index=True, key="compare_xd_table")
+        if not vii["method"].isin(COUNTED).any():
+            st.caption(f"Add {' and '.join(COUNTED)} to the sweep for the popularity rows.")
+        verdicts = crossdomain.ppr_verdicts(shown_rows, group, ranking, xk, xn)
+        behind = verdicts[verdicts["verdict"] != "holds"]
+        if verdicts.empty:
+            st.info(f"No PPR run beside {' or '.join(crossdomain.RIVALS)} in this cell: nothing to weigh PPR against.")
+        else:
+            if behind.empty:
+                st.success("PPR beats every rival below on every metric (significantly, or 95% intervals apart).")
+            else:
+                st.warning(
+                    "PPR is not shown to beat its rivals here: "
+                    + "; ".join(f"{c}: {v}" for c, v in zip(behind["claim"], behind["verdict"], strict=True))
+                    + "."
+                )
+            st.dataframe(verdicts, hide_index=True, key="compare_xd_verdicts", width="stretch")
+        fig = difference_bars(
+            crossdomain.block(shown_rows, group, ranking, xk, xn),
+            "mean",
+            "ci_low",
+            "ci_high",
+            f"Table VII, {gname} test targets in domain {domain!r}; * = adjusted p < {ALPHA} against {BASELINE}",
+            facet="metric",
+        )
+        st.altair_chart(fig, key="compare_fig_xd")
+        chart_downloads(fig, f"{sid}-table-vii-{group}-{ranking}", "dl_fig_xd")
+        note = crossdomain.derived_note(store, sweep["dataset"])
+        st.caption(" ".join([*crossdomain.NOTES, *([note] if note else [])]))
+        csv_download(vii, "Download Table VII (CSV)", f"{sid}-table-vii", "dl_xd")
 
 with tab_claims:
     found = pd.DataFrame([vars(c) for c in claims(table, metric)])

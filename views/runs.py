@@ -1,4 +1,5 @@
-"""Runs: launch a tune or a sweep on the active dataset in a background worker; watch, cancel and resume runs.
+"""Runs: launch a tune or a sweep on the active dataset in a background worker (cross-domain when the dataset declares
+item domains and a target domain is chosen); watch, cancel and resume runs.
 
 Everything lives in the run folders (ppr.runs, ppr.jobs), so a refreshed tab or a CLI-started
 sweep shows the same runs; the sweep id in the URL (?sweep=ID) brings the view back. The launch
@@ -22,12 +23,14 @@ from ppr.errors import InputError
 from ppr.jobs import control, estimate
 from ppr.jobs import plan as plans
 from ppr.jobs import sweep as sweeps
+from ppr.report.crossdomain import derived_note
 from ppr.report.results import result_table
 from ppr.runs.folder import RunFolder
 from ppr.runs.status import read_metrics, read_status
 from ppr.spec.run import METHODS, BackboneSpec, RunSpec, SplitSpec, TuneSpec, WarmSpec
 from ppr.spec.settings import parse_list
 from ppr.spec.sweep import ABLATIONS, SweepSpec
+from ui import cached
 from ui.charts import loss_curve
 from ui.downloads import chart_downloads
 from ui.spec_form import setting_input
@@ -55,7 +58,23 @@ def folds(path: str, content_hash: str, spec: str) -> int:
     return fold_count(Dataset(Path(path)), RunSpec.from_dict(json.loads(spec)).split)
 
 
-def sweep_from_form(ds: Dataset) -> tuple[SweepSpec, str]:
+def target_domain_input(store: Store, ds: Dataset) -> str | None:
+    """The target domain of a cross-domain sweep, offered when the dataset declares two or more item domains."""
+    domains = cached.domains(str(ds.path), ds.content_hash)
+    if len(domains) < 2:
+        return None
+    left, right = st.columns([1, 3])
+    choices = {"none": "none (one domain)", **{name: f"{name} ({n:,} items)" for name, n in domains.items()}}
+    target = setting_input(left, SplitSpec, "target_domain", "Target domain", "target_domain", choices=choices)
+    note = derived_note(store, ds.ref)
+    right.caption(
+        "Cross-domain (the paper's Table VII): the warm run reads the other domains' clicks, and the users cold in "
+        "the target domain are tuned and tested; Compare shows the sweep as Table VII." + (f" {note}" if note else "")
+    )
+    return target
+
+
+def sweep_from_form(store: Store, ds: Dataset) -> tuple[SweepSpec, str]:
     """The sweep the form describes and the device it asks for."""
     a, b, c, d = st.columns(4)
     methods = a.multiselect(
@@ -89,9 +108,13 @@ def sweep_from_form(ds: Dataset) -> tuple[SweepSpec, str]:
         **toggles,
     }
     device = d.selectbox("Device", ["auto", "cpu", "cuda"], key=kept("device"))
+    target = target_domain_input(store, ds)
     with st.expander("Split and warm-training (backbone) settings"):
         w = st.columns(6)
-        split = SplitSpec(folds=setting_input(w[0], SplitSpec, "folds", "Folds of cold users", "folds", optional=True))
+        split = SplitSpec(
+            folds=setting_input(w[0], SplitSpec, "folds", "Folds of cold users", "folds", optional=True),
+            target_domain=target,
+        )
         warm = WarmSpec(epochs=setting_input(w[1], WarmSpec, "epochs", "Warm epochs", "warm_epochs"))
         backbone = BackboneSpec(
             kind=setting_input(w[2], BackboneSpec, "kind", "Backbone", "warm_backbone"),
@@ -122,7 +145,7 @@ def launch_form(store: Store, ds: Dataset) -> Callable[[], None] | None:
         "the backbone once, shared by its cells."
     )
     try:
-        sweep, device = sweep_from_form(ds)
+        sweep, device = sweep_from_form(store, ds)
         grid = plans.sweep_grid(store, sweep)
     except InputError as exc:
         st.error(str(exc))

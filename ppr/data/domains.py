@@ -31,24 +31,28 @@ _SEPARATORS = r"\s|,;"  # a value matches a whole category string or one of its 
 
 
 def domain_counts(ds: Dataset) -> dict[str, int]:
-    """Items per declared domain ({} when the dataset declares none)."""
-    domains = item_domains(ds)
-    if domains is None:
+    """Items per declared domain, by name ({} when the dataset declares none); reads the domain column alone, so a
+    form can offer the domains of a large catalogue."""
+    if not _has_domains(ds):
         return {}
-    names, counts = np.unique(domains[1:][pd.notna(domains[1:])].astype(str), return_counts=True)
-    return {str(n): int(c) for n, c in zip(names, counts, strict=True)}
+    names = pd.read_parquet(ds.path / "items.parquet", columns=[DOMAIN_COLUMN])[DOMAIN_COLUMN].dropna().astype(str)
+    return {str(n): int(c) for n, c in names.value_counts().sort_index().items()}
+
+
+def _has_domains(ds: Dataset) -> bool:
+    """Whether the item table has a domain column (InputError when the version was removed)."""
+    try:
+        return DOMAIN_COLUMN in pq.read_schema(ds.path / "items.parquet").names
+    except OSError:
+        ds.check_present()
+        raise
 
 
 def item_domains(ds: Dataset) -> np.ndarray | None:
     """(n_items + 1,) object array: each item's domain name (None where it has none; [0] is padding), or None when
     the item table has no domain column."""
-    path = ds.path / "items.parquet"
-    try:
-        if DOMAIN_COLUMN not in pq.read_schema(path).names:
-            return None
-    except OSError:
-        ds.check_present()
-        raise
+    if not _has_domains(ds):
+        return None
     items = ds.items()[["item", DOMAIN_COLUMN]]
     out = np.full(ds.n_items + 1, None, dtype=object)
     out[items["item"].to_numpy(np.int64)] = items[DOMAIN_COLUMN].astype(object).where(items[DOMAIN_COLUMN].notna())

@@ -47,10 +47,18 @@ def _main_cell(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[(rows["k"] == k) & (rows["noise"] == rows.loc[rows["k"] == k, "noise"].min())]
 
 
-def _paired_verdict(r: pd.Series) -> str:
+def paired_verdict(r: pd.Series) -> str:
+    """Whether a table row beats fine-tuning: its difference's sign when the adjusted p is below ALPHA."""
     if pd.isna(r["p_adj"]) or r["p_adj"] >= ALPHA:
         return "inconclusive"
     return "holds" if r["diff"] > 0 else "does not hold"
+
+
+def interval_verdict(a: pd.Series, b: pd.Series) -> str:
+    """Whether row `a` beats row `b` without a paired test between them: their 95% intervals do not overlap."""
+    if a["ci_low"] > b["ci_high"]:
+        return "holds"
+    return "does not hold" if a["ci_high"] < b["ci_low"] else "inconclusive"
 
 
 def _beats_finetune(rows: pd.DataFrame, group: str, name: str) -> Claim:
@@ -59,7 +67,7 @@ def _beats_finetune(rows: pd.DataFrame, group: str, name: str) -> Claim:
     ppr = cell[(cell["group"] == group) & cell["method"].isin(PPR_METHODS) & cell["diff"].notna()]
     if ppr.empty:
         return Claim(claim, "not tested", f"needs {BASELINE} and a PPR method in the same cell")
-    verdicts = [_paired_verdict(r) for _, r in ppr.iterrows()]
+    verdicts = [paired_verdict(r) for _, r in ppr.iterrows()]
     evidence = "; ".join(
         f"{r['label']} {r['diff']:+.4f} [{r['diff_low']:+.4f}, {r['diff_high']:+.4f}], adjusted p {r['p_adj']:.2g}"
         for _, r in ppr.iterrows()
@@ -75,14 +83,7 @@ def _beats_popularity(rows: pd.DataFrame, name: str) -> Claim:
     if ppr.empty or pop.empty:
         return Claim(claim, "not tested", "needs a PPR method and pop or pop-profile in the same cell")
     best = pop.loc[pop["mean"].idxmax()]
-    verdicts = [
-        "holds"
-        if r["ci_low"] > best["ci_high"]
-        else "does not hold"
-        if r["ci_high"] < best["ci_low"]
-        else "inconclusive"
-        for _, r in ppr.iterrows()
-    ]
+    verdicts = [interval_verdict(r, best) for _, r in ppr.iterrows()]
     evidence = "; ".join(
         f"{r['label']} {r['mean']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]" for _, r in ppr.iterrows()
     )

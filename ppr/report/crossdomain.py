@@ -6,8 +6,9 @@ domain and are cold in the target one, and every candidate is a target item. The
 report makes (ppr.report.tables.sweep_table: per-user means with 95% bootstrap intervals over users, the
 difference to fine-tuning with its Wilcoxon p, Benjamini-Hochberg adjusted across the table), laid out as Table
 VII: per target group, each method's HIT@10, NDCG@10 and AUC on the target domain's cold test users, with what
-the method reads and the popularity baselines beside it. `sasrec` of a cross-domain run is trained on the target
-domain alone, so it is shown as sasrec-target.
+the method reads and the popularity baselines beside it; `ppr_verdicts` says per metric whether PPR beats fine-tuning
+and minet there. `sasrec` of a cross-domain run is trained on the target domain alone, so it is shown as
+sasrec-target.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ import pandas as pd
 from ppr.data.store import Store
 from ppr.errors import InputError
 from ppr.log import Log, to_stderr
+from ppr.report.claims import interval_verdict, paired_verdict
 from ppr.report.results import split_label
 from ppr.report.significance import ALPHA, BASELINE
 from ppr.report.tables import GROUP_LABELS, METRIC_LABELS, RANKINGS, markdown, paper_table, sweep_table
 from ppr.runs.folder import RunFolder, readable
+from ppr.spec.run import PPR_METHODS
 
 TABLE_METRICS = {"sampled": ("hit@10", "ndcg@10", "auc"), "full": ("full_hit@10", "full_ndcg@10", "full_mrr")}
 NAMES = {"sasrec": "sasrec-target"}  # how Table VII names a method of a cross-domain run
+RIVALS = (BASELINE, "minet")  # what PPR has to beat in Table VII: fine-tuning, and the cross-domain baseline
 READS = {
     "pop": "target clicks' popularity",
     "pop-profile": "target clicks' popularity by profile",
@@ -86,6 +90,54 @@ def table_vii(
     return out
 
 
+def block(
+    table: pd.DataFrame, group: str, ranking: str = "sampled", k: str = "all", noise: float = 0.0
+) -> pd.DataFrame:
+    """The long rows of one Table VII block (its metrics only, named as METRIC_LABELS does), methods under their
+    Table VII names: what a chart of the block draws."""
+    rows = table[
+        (table["k"] == str(k))
+        & (table["noise"] == noise)
+        & (table["group"] == group)
+        & table["metric"].isin(TABLE_METRICS[ranking])
+    ]
+    return rows.assign(
+        label=[NAMES.get(x, x) for x in rows["label"]], metric=[METRIC_LABELS.get(m, m) for m in rows["metric"]]
+    )
+
+
+def ppr_verdicts(
+    table: pd.DataFrame, group: str, ranking: str = "sampled", k: str = "all", noise: float = 0.0
+) -> pd.DataFrame:
+    """Claim, verdict, evidence: does each PPR method of a Table VII block beat each of RIVALS the sweep ran, per
+    metric? The verdicts of ppr.report.claims: against fine-tuning its paired test (BH-adjusted p < ALPHA);
+    against minet, which has no paired test here, 95% intervals apart."""
+    rows = block(table, group, ranking, k, noise)
+    rivals = rows[rows["label"].isin(RIVALS)].set_index(["label", "metric"])
+    out = []
+    for _, r in rows[rows["method"].isin(PPR_METHODS)].iterrows():
+        for rival in RIVALS:
+            if (rival, r["metric"]) not in rivals.index:
+                continue
+            if rival == BASELINE:
+                verdict = paired_verdict(r)
+                evidence = (
+                    f"difference {r['diff']:+.4f} [{r['diff_low']:+.4f}, {r['diff_high']:+.4f}], "
+                    f"adjusted p {r['p_adj']:.2g}"
+                )
+            else:
+                other = rivals.loc[(rival, r["metric"])]
+                verdict = interval_verdict(r, other)
+                evidence = (
+                    f"{r['mean']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}] vs {other['mean']:.4f} "
+                    f"[{other['ci_low']:.4f}, {other['ci_high']:.4f}] (95% intervals; overlap = inconclusive)"
+                )
+            out.append(
+                {"claim": f"{r['label']} beats {rival} ({r['metric']})", "verdict": verdict, "evidence": evidence}
+            )
+    return pd.DataFrame(out, columns=["claim", "verdict", "evidence"])
+
+
 def blocks(table: pd.DataFrame) -> list[tuple[str, float, str, str]]:
     """(k, noise, group, ranking) of every Table VII block the table holds, in order."""
     settings = table[["k", "noise"]].drop_duplicates().itertuples(index=False)
@@ -119,7 +171,7 @@ def render(
     if fmt == "json":
         body = {"title": title, "target_domain": domain, "summary": summary or {}, "rows": table.to_dict("records")}
         return json.dumps(body, indent=2, default=str) + "\n"
-    lines = [f"# {title}", "", _explanation(table, domain)]
+    lines = [f"# {title}", "", explanation(table, domain)]
     if table.empty:
         return "\n".join([*lines, "", "No finished cross-domain tuning runs yet."]) + "\n"
     for k, noise, group, ranking in blocks(table):
@@ -130,7 +182,8 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def _explanation(table: pd.DataFrame, domain: str) -> str:
+def explanation(table: pd.DataFrame, domain: str) -> str:
+    """How to read Table VII of `table`: who is tested, the intervals, what '*' means."""
     users = int(table["n_users"].max()) if len(table) else 0
     seeds = int(table["n_seeds"].max()) if len(table) else 0
     shown = ", ".join(METRIC_LABELS[m] for m in TABLE_METRICS["sampled"])

@@ -12,7 +12,8 @@ from ppr.data.store import Store
 from ppr.data.synth import synth_dataset
 from ppr.errors import InputError
 from ppr.eval.evaluate import evaluate, summarize_scores
-from ppr.report.crossdomain import crossdomain_table, render, table_vii, target_domain
+from ppr.report.crossdomain import block, crossdomain_table, ppr_verdicts, render, table_vii, target_domain
+from ppr.report.tables import COLUMNS
 from ppr.runs.pipeline import compute, evaluated
 from ppr.spec.run import BackboneSpec, RunSpec, SplitSpec, TuneSpec, WarmSpec
 
@@ -89,3 +90,40 @@ def test_runs_of_two_target_domains_are_not_mixed() -> None:
     assert target_domain([run(None)]) is None and target_domain([run("a"), run("a")]) == "a"
     with pytest.raises(InputError, match=r"different target domains \(None, a\)"):
         target_domain([run("a"), run(None)])
+
+
+def _row(label: str, metric: str, mean: float, diff: float = np.nan, p: float = np.nan, half: float = 0.02) -> dict:
+    """One row of a sweep table (k all, noise 0, zero-shot) with a 95% interval of +-half around mean and diff."""
+    return {
+        **dict.fromkeys(COLUMNS),
+        **{"k": "all", "noise": 0.0, "label": label, "method": label, "ablation": "none", "group": "zero"},
+        **{"metric": metric, "mean": mean, "ci_low": mean - half, "ci_high": mean + half},
+        **{"diff": diff, "diff_low": diff - half, "diff_high": diff + half, "p_adj": p},
+    }
+
+
+def test_ppr_verdicts_say_where_ppr_does_not_beat_fine_tuning_or_minet() -> None:
+    rows = [
+        _row("finetune", "auc", 0.70),
+        _row("finetune", "ndcg@10", 0.30),
+        _row("minet", "auc", 0.80),
+        _row("minet", "ndcg@10", 0.33),
+        _row("sasrec", "hit@10", 0.40),
+        _row("ppr-full", "auc", 0.75, diff=0.05, p=0.001),  # beats fine-tuning; minet's interval is above it
+        _row("ppr-full", "ndcg@10", 0.31, diff=0.01, p=0.4),  # cannot tell either
+        _row("ppr-full", "ndcg@10", 0.31, p=0.4) | {"k": "5"},  # another block
+    ]
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    found = ppr_verdicts(table, "zero").set_index("claim")
+    assert found["verdict"].to_dict() == {
+        "ppr-full beats finetune (AUC)": "holds",
+        "ppr-full beats minet (AUC)": "does not hold",
+        "ppr-full beats finetune (NDCG@10)": "inconclusive",
+        "ppr-full beats minet (NDCG@10)": "inconclusive",
+    }
+    assert "adjusted p 0.001" in found.loc["ppr-full beats finetune (AUC)", "evidence"]
+    assert "0.7500 [0.7300, 0.7700] vs 0.8000 [0.7800, 0.8200]" in found.loc["ppr-full beats minet (AUC)", "evidence"]
+    shown = block(table, "zero")
+    assert set(shown["label"]) == {"finetune", "minet", "sasrec-target", "ppr-full"} and len(shown) == 7
+    assert set(shown["metric"]) == {"AUC", "NDCG@10", "HIT@10"}
+    assert ppr_verdicts(table[table["label"] != "ppr-full"], "zero").empty  # no PPR run: nothing to say

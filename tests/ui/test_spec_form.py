@@ -9,14 +9,14 @@ import dataclasses
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ppr.spec.run import BackboneSpec, TuneSpec, WarmSpec
+from ppr.spec.run import BackboneSpec, SplitSpec, TuneSpec, WarmSpec
 from ppr.spec.settings import declaration
 
 
 def form() -> None:
     import streamlit as st
 
-    from ppr.spec.run import BackboneSpec, TuneSpec, WarmSpec
+    from ppr.spec.run import BackboneSpec, SplitSpec, TuneSpec, WarmSpec
     from ui.spec_form import setting_input
 
     st.session_state["returned"] = {
@@ -26,6 +26,14 @@ def form() -> None:
         "epochs": setting_input(st, TuneSpec, "epochs", "Tuning epochs", "epochs", optional=True),
         "cl": setting_input(st, TuneSpec, "cl", "Contrastive learning", "cl"),
         "backbone": setting_input(st, BackboneSpec, "kind", "Backbone", "backbone"),
+        "domain": setting_input(
+            st,
+            SplitSpec,
+            "target_domain",
+            "Target domain",
+            "domain",
+            choices={"none": "none (one domain)", "books": "books (2 items)"},
+        ),
     }
 
 
@@ -57,7 +65,7 @@ def test_number_inputs_take_bounds_default_and_help_from_the_declaration(at: App
     assert epochs.value is None and epochs.proto.placeholder == "default"
     assert (epochs.min, epochs.max) == (0, 100_000)
     returned = {"d": 64, "dropout": 0.2, "warm_lr": 3e-3, "epochs": None, "cl": True, "backbone": "sasrec"}
-    assert at.session_state["returned"] == returned
+    assert at.session_state["returned"] == returned | {"domain": None}
 
 
 def test_a_choice_is_a_select_box_of_the_declared_choices(at: AppTest) -> None:
@@ -66,6 +74,16 @@ def test_a_choice_is_a_select_box_of_the_declared_choices(at: AppTest) -> None:
     assert box.help == declaration(field(BackboneSpec, "kind")).help
     box.select("gru4rec").run()
     assert at.session_state["returned"]["backbone"] == "gru4rec"
+
+
+def test_choices_from_the_data_are_a_select_box_starting_at_the_default(at: AppTest) -> None:
+    box = at.selectbox(key="domain")
+    assert box.options == ["none (one domain)", "books (2 items)"] and box.value == "none"  # shown texts
+    assert box.help == declaration(field(SplitSpec, "target_domain")).help
+    box.select("books").run()
+    assert at.session_state["returned"]["domain"] == "books"
+    at.selectbox(key="domain").select("none").run()
+    assert at.session_state["returned"]["domain"] is None  # the declaration's word for None, as the CLI reads it
 
 
 def test_a_flag_is_a_checkbox_with_its_default(at: AppTest) -> None:
@@ -79,6 +97,8 @@ def test_values_come_back_in_the_settings_type(at: AppTest) -> None:
     at.checkbox(key="cl").uncheck().run()
     assert not at.exception, at.exception
     out = at.session_state["returned"]
-    assert out == {"d": 32, "dropout": 0.2, "warm_lr": 3e-3, "epochs": 7, "cl": False, "backbone": "sasrec"}
+    assert out == {"d": 32, "dropout": 0.2, "warm_lr": 3e-3, "epochs": 7, "cl": False, "backbone": "sasrec"} | {
+        "domain": None
+    }
     assert type(out["d"]) is int and type(out["epochs"]) is int and type(out["dropout"]) is float
     assert TuneSpec(epochs=out["epochs"], cl=out["cl"]).resolved("epochs") == 7  # what the form builds a spec from

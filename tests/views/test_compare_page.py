@@ -1,5 +1,5 @@
 """Compare page: empty store message, a tiny sweep's charts (values from the report), metric switch, tables,
-choices kept across a visit to another page."""
+choices kept across a visit to another page; a cross-domain sweep opens on its Table VII."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from _scores import finetune_cell, write_scores
 from ppr.data.export import original_ids, targets_frame
 from ppr.data.store import Store
 from ppr.jobs.sweep import add_run, sweep_runs
+from ppr.report.claims import VERDICTS
 from ppr.report.cohorts import cohorts_of_runs
+from ppr.report.crossdomain import crossdomain_table, table_vii
 from ppr.report.profile_task import of_runs
 from ppr.report.results import param_shares
 from ppr.report.tables import RANKINGS, sweep_table
@@ -234,3 +236,43 @@ def test_imported_scores_show_as_a_method_with_na_where_they_have_none(sweep_hom
     assert "bert4rec" not in _names(_fig(at, "across k-shot"))
     at.selectbox(key="compare_who_by").set_value("taste").run()
     assert not at.exception, at.exception
+
+
+def test_a_sweep_of_one_domain_says_how_to_make_a_cross_domain_one(sweep_home) -> None:
+    at = start(PAGE)
+    xd = at.tabs[-1]
+    assert xd.label == "Cross-domain (Table VII)" and at.tabs[0].label == "Claims"
+    assert "--target-domain D" in texts(xd.info) and "**Runs** form" in texts(xd.info)
+
+
+def test_a_cross_domain_sweep_opens_on_table_vii_with_its_methods_and_verdicts(xd_sweep_home) -> None:
+    home, sid = xd_sweep_home
+    at = start(PAGE)
+    xd = at.tabs[0]
+    assert xd.label == "Cross-domain (Table VII)" and at.tabs[1].label == "Claims"
+    table, domain = crossdomain_table(sweep_runs(Store(home), sid), "both", warn=None)
+    assert domain == "target"
+    shown = xd.dataframe[0].value
+    assert shown.equals(table_vii(table, "joint", "sampled"))  # the report's table, joint targets by default
+    assert list(shown["method"]) == ["finetune", "pop", "pop-profile", "minet", "ppr-full", "sasrec-target"]
+    rows = shown.set_index("method")
+    assert rows.loc["pop", "reads"] == "target clicks' popularity" and rows.loc["ppr-full", "AUC"].count("[") == 1
+    assert (rows.loc["sasrec-target", ["HIT@10", "NDCG@10", "AUC"]] == "n/a").all()  # no score without target clicks
+    verdicts = xd.dataframe[1].value.set_index("claim")
+    assert set(verdicts.index) == {
+        f"ppr-full beats {rival} ({m})" for rival in ("finetune", "minet") for m in ("HIT@10", "NDCG@10", "AUC")
+    }
+    assert set(verdicts["verdict"]) <= set(VERDICTS)
+    behind = verdicts.index[verdicts["verdict"] != "holds"]
+    said = texts(xd.warning) if len(behind) else texts(xd.success)
+    assert all(f"{claim}: {verdicts.loc[claim, 'verdict']}" in said for claim in behind), said
+    fig = _fig(at, "Table VII")
+    assert _names(fig) == {"finetune", "pop", "pop-profile", "minet", "ppr-full"}
+    auc = table[(table["group"] == "joint") & (table["metric"] == "auc")].set_index("label")
+    drawn = fig["data"][fig["data"]["metric"] == "AUC"].set_index("label")
+    assert np.allclose(drawn.loc[auc.index, "ci_high"], auc["ci_high"])  # each bar with its 95% interval
+    assert "Target domain 'target'" in texts(xd.caption) and "one catalogue cut in two" in texts(xd.caption)
+
+    at.selectbox(key="compare_group").set_value("zero").run()
+    assert not at.exception, at.exception
+    assert at.tabs[0].dataframe[0].value.equals(table_vii(table, "zero", "sampled"))

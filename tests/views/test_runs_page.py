@@ -1,5 +1,6 @@
 """Runs page in AppTest: empty store, the launch form's grid size, time estimate (drawn after the form and the
-list) and submit call (the sweep it builds is the CLI's for the same settings), the live list of runs (run folders written here through
+list) and submit call (the sweep it builds is the CLI's for the same settings), the target domain of a cross-domain
+sweep (offered for a dataset with item domains only), the live list of runs (run folders written here through
 ppr.runs), loss curve, failed-run traceback, cancel, and choices kept across a visit to another page."""
 
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from _apptest import APP, TIMEOUT, app_home, empty_home, sample_template, start, texts, vega_panels, vega_specs  # noqa: F401
+from _domains import planted_domains
 from streamlit.testing.v1 import AppTest
 
 from ppr.cli import build_parser
@@ -317,3 +319,42 @@ def test_a_stranded_queued_run_says_how_to_start_a_worker_and_a_damaged_one_is_n
     assert not at.button(key="resume_tune-stranded").disabled
     at.button(key="resume_tune-stranded").click().run()
     assert resumed == ["tune-stranded"]
+
+
+@pytest.fixture
+def domains_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$PPR_HOME holding planted@v1 (one domain) and planted@v2 (its items cut into a source and a target domain)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    planted_domains(home, n_users=300)
+    monkeypatch.setenv("PPR_HOME", str(home))
+    return home
+
+
+def test_the_target_domain_is_offered_for_a_dataset_with_domains_and_launches_a_cross_domain_sweep(
+    domains_home, submitted, fake_timing
+):
+    at = start(RUNS, dataset="planted@v1")  # one domain: nothing to choose
+    assert not [box for box in at.selectbox if box.key == "target_domain"]
+    at.multiselect(key="methods").set_value(["minet"]).run()
+    assert "minet is a cross-domain baseline: it needs a target domain" in texts(at.error)  # the spec's own check
+
+    at = start(RUNS)  # the newest version, planted@v2, declares two domains
+    box = at.selectbox(key="target_domain")
+    assert box.options == ["none (one domain)", "source (150 items)", "target (50 items)"] and box.value == "none"
+    assert "one catalogue cut in two" in texts(at.caption)  # its domains were cut from its categories
+    box.select("target")
+    at.number_input(key="folds").set_value(1).run()
+    assert "ppr-light keeps the warmed item embeddings frozen" in texts(at.error)  # among the default methods
+    assert not [b for b in at.button if b.key == "launch"]
+    at.multiselect(key="methods").set_value(["pop", "minet", "finetune", "ppr-full"]).run()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert "**4 tuning runs** (0 already done) and **1 warm run** (0 already done)" in texts(at.markdown)
+    at.button(key="launch").click().run()
+    assert not at.exception, at.exception
+    [(sweep, _)] = submitted
+    assert sweep.base.dataset == "planted@v2" and sweep.base.split.target_domain == "target"
+    assert [s.tune.method for _, s in sweep.cells()] == ["pop", "minet", "finetune", "ppr-full"]
+    store = Store(domains_home)
+    queued = [RunFolder(store.runs_dir / r).spec() for r in sweeps.read_sweep(store, sweep.sweep_id)["runs"]]
+    assert len(queued) == 5 and {s.split.target_domain for s in queued} == {"target"}  # the warm run's too
