@@ -15,10 +15,12 @@ METHOD_COLOURS = {
     "pop-profile": "#5f5f5f",
     "warm-only": "#b279a2",
     "sasrec": "#9d755d",
+    "sasrec-target": "#c49c94",  # Table VII's sasrec, trained on the target domain alone
     "finetune": "#e4572e",
     "adapter": "#f2a541",
     "melu": "#8c6bb1",
     "gce-gnn": "#b5bd68",
+    "minet": "#d37295",
     "ppr-light": "#54a24b",
     "ppr-full": "#4c78a8",
 }
