@@ -19,34 +19,22 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ppr.models.backbone import init_weights
+from ppr.models.items import ItemTable
 from ppr.models.profile import AttributeEmbedding, mlp
 from ppr.spec.run import BackboneSpec
 
 LOCAL_STEPS, LOCAL_LR = 3, 0.5
 
 
-class MeLU(nn.Module):
+class MeLU(ItemTable):
     def __init__(self, cfg: BackboneSpec, n_items: int, cardinalities: Sequence[int]) -> None:
-        super().__init__()
-        self.cfg, self._n_items = cfg, n_items
-        self.item_emb = nn.Embedding(n_items + 1, cfg.d, padding_idx=0)
+        super().__init__(n_items, cfg.d)
+        self.cfg = cfg
         self.embed = AttributeEmbedding(cardinalities)
         self.decision = mlp(max(1, self.embed.out_dim), cfg.d_ff, cfg.d)
         init_weights(self.item_emb)
-
-    @property
-    def n_items(self) -> int:
-        return self._n_items
-
-    def item_table(self) -> torch.Tensor:
-        return self.item_emb.weight
-
-    def score(self, u: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
-        """(B, d) x (B, C) candidate ids -> (B, C) dot products."""
-        return torch.einsum("bd,bcd->bc", u, self.item_emb(cand))
 
     def user_vector(
         self, seq: torch.Tensor, codes: torch.Tensor | None, lengths: torch.Tensor | None = None

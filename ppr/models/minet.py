@@ -32,17 +32,17 @@ import torch
 from torch import nn
 
 from ppr.models.backbone import Dropout
+from ppr.models.items import ItemTable
 from ppr.spec.run import BackboneSpec
 
 
-class MiNet(nn.Module):
+class MiNet(ItemTable):
     def __init__(self, cfg: BackboneSpec, n_items: int, source_clicks: np.ndarray | None = None) -> None:
-        super().__init__()
-        self.cfg, self._n_items = cfg, n_items
+        super().__init__(n_items, cfg.d)
+        self.cfg = cfg
         d = cfg.d
         rows = np.zeros((1, cfg.max_len), np.int64) if source_clicks is None else np.asarray(source_clicks, np.int64)
         self.register_buffer("source_clicks", torch.as_tensor(rows))
-        self.item_emb = nn.Embedding(n_items + 1, d, padding_idx=0)
         self.transfer = nn.Linear(d, d, bias=False)  # source item space -> target item space
         self.long_term = _mlp(d, d, d)
         self.source_key, self.source_query = nn.Linear(d, d), nn.Linear(d, d, bias=False)
@@ -56,17 +56,6 @@ class MiNet(nn.Module):
         self.interest = _mlp(2 * d, d, 1)
         self.mix = _mlp(3 * d, cfg.d_ff, d)
         self.drop = Dropout(cfg.dropout)
-
-    @property
-    def n_items(self) -> int:
-        return self._n_items
-
-    def item_table(self) -> torch.Tensor:
-        return self.item_emb.weight
-
-    def score(self, u: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
-        """(B, d) x (B, C) candidate ids -> (B, C) dot products."""
-        return torch.einsum("bd,bcd->bc", u, self.item_emb(cand))
 
     def user_vector(
         self, seq: torch.Tensor, codes: torch.Tensor | None, lengths: torch.Tensor | None = None
