@@ -375,15 +375,19 @@ def build_report(
 
 def crossdomain_lines(store: Store, name: str, table: pd.DataFrame, runs: list[RunFolder]) -> list[str]:
     """Table VII of one dataset: per target group, each method on the target domain's cold users (sampled and
-    whole-catalogue ranking), what it reads, and the note on domains cut from one catalogue."""
+    whole-catalogue ranking), what it reads, PPR's verdicts against fine-tuning and minet, and the note on domains
+    cut from one catalogue."""
     from ppr.report.crossdomain import NOTES as XD_NOTES
-    from ppr.report.crossdomain import derived_note, table_vii
+    from ppr.report.crossdomain import derived_note, ppr_verdicts, table_vii
 
     lines = []
     for group, title in GROUP_LABELS.items():
         for ranking in ("sampled", "full"):
             lines += ["", f"## {name}: cross-domain, {title} test targets, {ranking} ranking (Table VII)", ""]
             lines.append(markdown(table_vii(table, group, ranking)))
+            verdicts = ppr_verdicts(table, group, ranking)
+            if len(verdicts):
+                lines += ["", f"Does PPR beat its rivals ({title}, {ranking})?", "", markdown(verdicts)]
     notes = [*XD_NOTES, derived_note(store, runs[0].spec().dataset) or ""]
     return [*lines, "", *[f"- {n}" for n in notes if n]]
 
