@@ -111,6 +111,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="cap on the sasrec baseline's epochs (default: the method's, 40)",
     )
     p.add_argument("--folds", type=int, default=None, help="folds of cold users (default: the split's auto rule)")
+    p.add_argument(
+        "--only-folds",
+        default=None,
+        help="comma list: compute these folds only, a cost probe (the tables then cover their users alone)",
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default=str(REPO / "bench" / "out"), help="folder for reproduce.md / .json")
     a = p.parse_args(argv)
@@ -122,6 +127,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if a.no_sweeps:
         a.table_list = [t for t in a.table_list if t not in ("k_shot", "noise")]
     a.skipped = {m.strip() for m in a.skip_methods.split(",") if m.strip()}
+    a.fold_list = None if a.only_folds is None else [int(f) for f in a.only_folds.split(",")]
     unknown = set(a.table_list) - set(TABLES)
     if unknown or "main" not in a.table_list:
         p.error(f"--tables takes main (always) and any of {', '.join(TABLES[1:])}, or 'all'; got {a.tables!r}")
@@ -180,7 +186,7 @@ def crossdomain_runs(store: Store, a: argparse.Namespace, name: str, seed: int) 
     base = RunSpec(ds.ref, ds.content_hash, SplitSpec(seed=seed, folds=a.folds, target_domain="target"), warm=warm)
     runs = []
     for (method, extra), fold in itertools.product(
-        [c for c in CROSS_DOMAIN if c[0] not in a.skipped], range(fold_count(ds, base.split))
+        [c for c in CROSS_DOMAIN if c[0] not in a.skipped], fold_range(a, fold_count(ds, base.split))
     ):
         run, reused = compute(
             store, base.tuned(tune_spec(a, method, extra, None, 0.0, seed, fold)), a.device, log, bar=False
@@ -203,6 +209,11 @@ def cells(a: argparse.Namespace, seed: int) -> list[tuple[str, int | None, float
     if "backbone" in a.table_list:
         out.append(("backbone", None, 0.0, BACKBONE_STUDY, "cl4srec"))
     return out
+
+
+def fold_range(a: argparse.Namespace, folds: int) -> list[int]:
+    """The folds to compute: all, or those of --only-folds that the split has."""
+    return list(range(folds)) if a.fold_list is None else [f for f in a.fold_list if 0 <= f < folds]
 
 
 def tune_spec(
@@ -233,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                 if kind not in {w["backbone"] for w in warm_rows if w["dataset"] == name and w["seed"] == seed}:
                     warm_rows.append(warm_row(name, seed, kind, run, reused, time.perf_counter() - t0))
                 kept = [(m, extra) for m, extra in methods if m not in a.skipped]
-                for (method, extra), fold in itertools.product(kept, range(folds)):
+                for (method, extra), fold in itertools.product(kept, fold_range(a, folds)):
                     planned.append((name, study, base.tuned(tune_spec(a, method, extra, k, r, seed, fold))))
             if "crossdomain" in a.table_list:
                 studies.setdefault((name, "crossdomain"), []).extend(crossdomain_runs(store, a, name, seed))
@@ -323,6 +334,7 @@ def build_report(
         f"{'QUICK mode (short training) ' if a.quick else ''}warm epochs <= {a.warm_epochs}, tuning epochs <= "
         f"{a.tune_epochs or 'method default'}, sasrec epochs <= {a.sasrec_epochs or 'method default'}"
         + (f"; synthetic: {a.synth_users} users, {a.synth_items} items" if "synth" in a.dataset_list else "")
+        + (f"; ONLY folds {a.fold_list} (a cost probe: their cold users alone)" if a.fold_list is not None else "")
         + ". Every cold user is tested once over the folds; a user counts once (their targets' mean, averaged over "
         "seeds). Cells: mean [95% bootstrap interval over users]; * = Benjamini-Hochberg adjusted p < 0.05 "
         "(Wilcoxon signed-rank over users against finetune, adjusted across every comparison of the table's study). "
