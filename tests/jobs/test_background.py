@@ -76,7 +76,8 @@ def planted_home(tmp_path: Path) -> Path:
 
 def test_sigterm_cancel_marks_run_and_queued_cells_cancelled(planted_home: Path) -> None:
     home = planted_home
-    sid, sweep = submit(home, "--methods", "ppr-light", "--k-shots", "2,all", "--epochs", "400", "--patience", "400")
+    long = ["--epochs", "100000", "--patience", "100000"]  # no cell ends by itself before the cancel
+    sid, sweep = submit(home, "--methods", "ppr-light", "--k-shots", "2,all", *long)
     log = home / "sweeps" / sid / "worker.log"
     first, second = [c["run_id"] for c in sweep["cells"]]
     wait_for(lambda: status(home, first).get("epoch", 0) >= 1, 60, "the first cell's first epoch", log)
@@ -85,7 +86,7 @@ def test_sigterm_cancel_marks_run_and_queued_cells_cancelled(planted_home: Path)
     assert rc == 0 and "SIGTERM" in out
     wait_for(lambda: status(home, first).get("state") == "cancelled", 30, "cancelled status", log)
     wait_for(lambda: not pid_alive(pid), 30, "the worker to exit", log)
-    assert status(home, second)["state"] == "cancelled" and status(home, first)["epoch"] < 400
+    assert status(home, second)["state"] == "cancelled" and status(home, first)["epoch"] < 100000
     listing = json.loads(cli(home, "runs", "list", "--json")[1])
     assert next(s for s in listing["sweeps"] if s["id"] == sid)["state"] == "cancelled"
     assert "Traceback" not in log.read_text()  # clean exit
