@@ -21,6 +21,7 @@ from ppr.report.tables import (
     explanation,
     k_order,
     paper_table,
+    setting_rows,
     sweep_table,
 )
 from ppr.runs.folder import readable
@@ -279,7 +280,8 @@ with tab_who:
     wk = c.selectbox("k-shot", ks, index=len(ks) - 1, key=kept("compare_who_k"))
     wn = d.selectbox("Noise rate", noises, key=kept("compare_who_noise"))
     who = cohorts(str(store.home), sid, stamp, by, baseline)
-    part = who[(who["k"] == str(wk)) & (who["noise"] == wn) & (who["metric"] == metric)]
+    part = setting_rows(who, wk, wn)
+    part = part[part["metric"] == metric]
     part = part[part["label"].isin(main["label"]) & part["diff"].notna()]
     if part.empty:
         st.info(f"No runs of this cell to compare with {baseline}.")

@@ -25,7 +25,15 @@ from ppr.log import Log, to_stderr
 from ppr.report.claims import interval_verdict, paired_verdict
 from ppr.report.results import split_label
 from ppr.report.significance import ALPHA, BASELINE
-from ppr.report.tables import GROUP_LABELS, METRIC_LABELS, RANKINGS, markdown, paper_table, sweep_table
+from ppr.report.tables import (
+    GROUP_LABELS,
+    METRIC_LABELS,
+    RANKINGS,
+    markdown,
+    paper_table,
+    setting_rows,
+    sweep_table,
+)
 from ppr.runs.folder import RunFolder, readable
 from ppr.spec.run import PPR_METHODS
 
@@ -95,12 +103,8 @@ def block(
 ) -> pd.DataFrame:
     """The long rows of one Table VII block (its metrics only, named as METRIC_LABELS does), methods under their
     Table VII names: what a chart of the block draws."""
-    rows = table[
-        (table["k"] == str(k))
-        & (table["noise"] == noise)
-        & (table["group"] == group)
-        & table["metric"].isin(TABLE_METRICS[ranking])
-    ]
+    cell = setting_rows(table, k, noise)
+    rows = cell[(cell["group"] == group) & cell["metric"].isin(TABLE_METRICS[ranking])]
     return rows.assign(
         label=[NAMES.get(x, x) for x in rows["label"]], metric=[METRIC_LABELS.get(m, m) for m in rows["metric"]]
     )

@@ -88,12 +88,18 @@ def cell_text(row: pd.Series | None, alpha: float = ALPHA) -> str:
     return txt + ("*" if pd.notna(row["p_adj"]) and row["p_adj"] < alpha else "")
 
 
+def setting_rows(table: pd.DataFrame, k: str | int | None, noise: float) -> pd.DataFrame:
+    """The rows of a long table (sweep_table's columns k and noise) at one k-shot (its text, as the table keeps it)
+    and noise rate."""
+    return table[(table["k"] == str(k)) & (table["noise"] == noise)]
+
+
 def paper_table(
     table: pd.DataFrame, k: str, noise: float, group: str, alpha: float = ALPHA, metrics: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Methods x metrics for one (k, noise, group): fine-tuning first, popularity next; n/a where a method
     cannot score the group; '*' = BH-adjusted p < alpha vs fine-tuning."""
-    cell = table[(table["k"] == str(k)) & (table["noise"] == noise)]
+    cell = setting_rows(table, k, noise)
     metrics = list(metrics or dict.fromkeys(cell["metric"]))
     part = cell[cell["group"] == group].set_index(["label", "metric"])
     labels = sorted(dict.fromkeys(cell["label"]), key=lambda x: (x != BASELINE, x not in COUNTED))
