@@ -96,7 +96,7 @@ def predictions(run: Evaluated, attribute: str, device: torch.device = CPU, base
 
 def of_runs(store: Store, runs: Iterable[RunFolder], attribute: str, device: torch.device = CPU) -> pd.DataFrame:
     """profile_table of the finished runs of TASK_METHODS among `runs` (the others are skipped), pooled over
-    folds, seeds averaged per user; the baselines are fitted once per seed and fold."""
+    folds, measures averaged over seeds; the baselines are fitted once per seed and fold."""
     parts, fitted = [], set()
     for run in runs:
         tune = run.spec().tune if run.is_complete else None
@@ -152,9 +152,10 @@ def profile_table(preds: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
 
 def _macro_with_intervals(part: pd.DataFrame, rng: np.random.Generator) -> dict[str, float]:
-    """Each measure averaged over seeds, and its percentile interval over RESAMPLES resamples of the users."""
+    """Each measure over each seed's users, averaged over seeds, and its percentile interval over RESAMPLES
+    resamples of the users (a user drawn counts in every seed that tested it; seeds may test different users)."""
     users = np.sort(part["user"].unique())
-    seeds = [s.set_index("user").loc[users] for _, s in part.groupby("seed")]
+    seeds = [_rows_of(s, users) for _, s in part.groupby("seed")]
     classes = np.unique(part["truth"])
     point = _measures(seeds, np.arange(len(users)), classes)
     draws = np.array([_measures(seeds, rng.integers(0, len(users), len(users)), classes) for _ in range(RESAMPLES)])
@@ -165,16 +166,17 @@ def _macro_with_intervals(part: pd.DataFrame, rng: np.random.Generator) -> dict[
     return out
 
 
-def _measures(seeds: list[pd.DataFrame], idx: np.ndarray, classes: np.ndarray) -> list[float]:
-    return list(
-        np.mean(
-            [
-                _scores(s["truth"].to_numpy()[idx], s["pred"].to_numpy()[idx], s["score"].to_numpy()[idx], classes)
-                for s in seeds
-            ],
-            axis=0,
-        )
-    )
+def _rows_of(seed_part: pd.DataFrame, users: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """(the seed's truth, pred and score columns, the row of each of `users` in them: -1 where it was untested)."""
+    rows = np.full(len(users), -1)
+    rows[np.searchsorted(users, seed_part["user"].to_numpy())] = np.arange(len(seed_part))
+    return [seed_part[c].to_numpy() for c in ("truth", "pred", "score")], rows
+
+
+def _measures(seeds: list[tuple[list[np.ndarray], np.ndarray]], idx: np.ndarray, classes: np.ndarray) -> list[float]:
+    """MEASURES of the drawn users `idx`, per seed over the ones it tested, averaged over seeds."""
+    picked = [(cols, rows[idx][rows[idx] >= 0]) for cols, rows in seeds]
+    return list(np.mean([_scores(*(c[r] for c in cols), classes) for cols, r in picked if len(r)], axis=0))
 
 
 def _scores(y: np.ndarray, pred: np.ndarray, score: np.ndarray, classes: np.ndarray) -> list[float]:

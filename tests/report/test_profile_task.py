@@ -63,3 +63,15 @@ def test_seeds_are_averaged_per_user_and_every_label_is_compared_with_finetune()
     assert table.loc["ppr-light", "accuracy"] == 1.0
     assert table.loc["ppr-light", "diff"] == pytest.approx(0.5) and table.loc["ppr-light", "p_adj"] < 0.05
     assert np.isnan(table.loc["finetune", "diff"])
+
+
+def test_seeds_that_test_different_users_each_count_their_own_users() -> None:
+    """A reproduction's seed s also picks split seed s, so each seed tests its own cold users."""
+    truth = np.array([1, 2] * 50)
+    first = _preds("finetune", truth, truth, truth - 1.0, seed=0)  # users 0..99, all right
+    second = _preds("finetune", truth, 3 - truth, 2.0 - truth, seed=1).assign(user=lambda d: d["user"] + 50)
+    row = profile_table(pd.concat([first, second])).iloc[0]  # users 50..149, all wrong; 50..99 in both
+    assert row["n_users"] == 150 and row["n_seeds"] == 2
+    assert row["accuracy"] == pytest.approx(0.5) and row["macro_f1"] == pytest.approx(0.5)
+    assert row["auc"] == pytest.approx(0.5)
+    assert row["accuracy_low"] <= 0.5 <= row["accuracy_high"]
