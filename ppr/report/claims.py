@@ -1,9 +1,10 @@
 """Does each of the paper's claims hold on these runs? A verdict per claim, with the evidence beside it.
 
 Verdicts read the comparison table (ppr.report.tables.sweep_table) for one metric:
-- "holds": the difference is in the claimed direction and significant (BH-adjusted p < 0.05), or for
-  comparisons without a paired test, the 95% intervals do not overlap;
-- "does not hold": significant (or non-overlapping) in the other direction;
+- "holds": the difference is in the claimed direction, significant (BH-adjusted p < 0.05) and its 95%
+  interval clear of zero (the rank test and the bootstrap of the mean must agree), or for comparisons
+  without a paired test, the 95% intervals do not overlap;
+- "does not hold": the same in the other direction;
 - "inconclusive": neither: the data cannot tell;
 - "not tested": the runs lack what the claim needs (no PPR runs, one k-shot, no ablation, ...).
 """
@@ -48,10 +49,14 @@ def _main_cell(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired_verdict(r: pd.Series) -> str:
-    """Whether a table row beats fine-tuning: its difference's sign when the adjusted p is below ALPHA."""
+    """Whether a table row beats fine-tuning: its difference's sign when the adjusted p is below ALPHA and the
+    difference's interval leaves out zero. A Wilcoxon test can call a difference whose mean's interval straddles
+    zero significant (it ranks, the interval bootstraps the mean); a verdict needs both."""
     if pd.isna(r["p_adj"]) or r["p_adj"] >= ALPHA:
         return "inconclusive"
-    return "holds" if r["diff"] > 0 else "does not hold"
+    if r["diff_low"] > 0:
+        return "holds"
+    return "does not hold" if r["diff_high"] < 0 else "inconclusive"
 
 
 def interval_verdict(a: pd.Series, b: pd.Series) -> str:

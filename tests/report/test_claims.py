@@ -79,3 +79,16 @@ def test_popularity_and_scarcity_and_noise_claims() -> None:
     assert found["PPR beats popularity for users without clicks"] == "does not hold"  # 0.60 ± 0.02 vs 0.70 ± 0.02
     assert found["PPR's gain over fine-tuning grows as clicks get scarcer"] == "holds"
     assert found["The contrastive loss keeps PPR robust to noisy profiles"] == "holds"
+
+
+def test_a_significant_rank_test_whose_mean_interval_straddles_zero_is_inconclusive() -> None:
+    rows = [_row("finetune", g) for g in ("few", "zero", "joint")]
+    rows += [
+        _row("ppr-full", "few", diff=0.01, half=0.02, p=0.001),  # interval [-0.01, +0.03]
+        _row("ppr-full", "zero", diff=-0.01, half=0.02, p=0.001),
+        _row("ppr-full", "joint", diff=0.03, half=0.02, p=0.001),  # [+0.01, +0.05]
+    ]
+    found = {c.claim: c.verdict for c in claims(pd.DataFrame(rows, columns=COLUMNS))}
+    assert found["PPR beats fine-tuning (few-shot, NDCG@10)"] == "inconclusive"
+    assert found["PPR beats fine-tuning (zero-shot, NDCG@10)"] == "inconclusive"
+    assert found["PPR beats fine-tuning (joint, NDCG@10)"] == "holds"
