@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ppr.report.significance import ALPHA, BASELINE
-from ppr.report.tables import GROUP_LABELS, METRIC_LABELS, k_order
+from ppr.report.tables import GROUP_LABELS, METRIC_LABELS, k_order, setting_rows
 from ppr.spec.run import PPR_METHODS
 
 VERDICTS = ("holds", "does not hold", "inconclusive", "not tested")
@@ -45,7 +45,7 @@ def _main_cell(rows: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return rows
     k = max(rows["k"], key=k_order)
-    return rows[(rows["k"] == k) & (rows["noise"] == rows.loc[rows["k"] == k, "noise"].min())]
+    return setting_rows(rows, k, rows.loc[rows["k"] == k, "noise"].min())
 
 
 def paired_verdict(r: pd.Series) -> str:

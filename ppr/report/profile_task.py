@@ -175,8 +175,13 @@ def _rows_of(seed_part: pd.DataFrame, users: np.ndarray) -> tuple[list[np.ndarra
 
 def _measures(seeds: list[tuple[list[np.ndarray], np.ndarray]], idx: np.ndarray, classes: np.ndarray) -> list[float]:
     """MEASURES of the drawn users `idx`, per seed over the ones it tested, averaged over seeds."""
-    picked = [(cols, rows[idx][rows[idx] >= 0]) for cols, rows in seeds]
-    return list(np.mean([_scores(*(c[r] for c in cols), classes) for cols, r in picked if len(r)], axis=0))
+    per_seed = []
+    for cols, rows in seeds:
+        r = rows[idx]
+        r = r[r >= 0]
+        if len(r):
+            per_seed.append(_scores(*(c[r] for c in cols), classes))
+    return list(np.mean(per_seed, axis=0))
 
 
 def _scores(y: np.ndarray, pred: np.ndarray, score: np.ndarray, classes: np.ndarray) -> list[float]:
