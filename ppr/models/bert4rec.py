@@ -13,6 +13,11 @@ and L times the work of a pass, which only the tuning windows pay (a cold user's
 warm-training or scoring. A deep prefix is refused. Blocks are SASRec's post-LN blocks, the item embeddings
 score the output directly (RecBole's extra output layer is left out), and positions run to max_len + 1 so a mask
 fits after a full window.
+
+The blocks' linear layers start Xavier-normal, not N(0, 0.02) as SASRec's: with the small init, the attention
+output is a few percent of the mask's own embedding, the model learns popularity through the mask vector within
+the first epoch, and its output at a mask stops depending on the clicks around it (measured on ml-100k: the user
+states of 200 users differed by 0.7% of their norm, test NDCG@10 0.213, popularity's 0.224; with Xavier 0.409).
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ class BERT4Rec(SequenceBackbone):
         self.emb_drop = Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg.d, cfg.n_heads, cfg.d_ff, cfg.dropout) for _ in range(cfg.n_layers))
         self.apply(init_weights)
+        for block in self.blocks:
+            for layer in (block.qkv, block.out, block.ff1, block.ff2):
+                nn.init.xavier_normal_(layer.weight)
         nn.init.normal_(self.mask_emb, mean=0.0, std=0.02)
 
     @property

@@ -42,7 +42,8 @@ from ppr.spec.settings import Settings, setting
 #     PPR's contrastive views read every click of a window but its last (before: the longest rows' last click
 #     was left out, the others' read), so a row's views do not depend on the other rows of its batch.
 # v7: gce-gnn's defaults: lr 3e-3, 15 epochs (its cosine decay spans them), patience 5 (was 1e-3, 40, 10).
-SEMANTICS = 7
+# v8: bert4rec's blocks start Xavier-normal (its mask output ignored the clicks under N(0, 0.02)).
+SEMANTICS = 8
 
 METHODS = (
     "pop",
