@@ -59,11 +59,13 @@ def paired_verdict(r: pd.Series) -> str:
     return "does not hold" if r["diff_high"] < 0 else "inconclusive"
 
 
-def interval_verdict(a: pd.Series, b: pd.Series) -> str:
-    """Whether row `a` beats row `b` without a paired test between them: their 95% intervals do not overlap."""
-    if a["ci_low"] > b["ci_high"]:
+def interval_verdict(a: pd.Series, b: pd.Series, of: str = "ci") -> str:
+    """Whether row `a` beats row `b` without a paired test between them: their 95% intervals do not overlap.
+    of="ci": the intervals of the means; of="diff": of the differences to fine-tuning."""
+    low, high = ("ci_low", "ci_high") if of == "ci" else ("diff_low", "diff_high")
+    if a[low] > b[high]:
         return "holds"
-    return "does not hold" if a["ci_high"] < b["ci_low"] else "inconclusive"
+    return "does not hold" if a[high] < b[low] else "inconclusive"
 
 
 def _beats_finetune(rows: pd.DataFrame, group: str, name: str) -> Claim:
@@ -73,10 +75,7 @@ def _beats_finetune(rows: pd.DataFrame, group: str, name: str) -> Claim:
     if ppr.empty:
         return Claim(claim, "not tested", f"needs {BASELINE} and a PPR method in the same cell")
     verdicts = [paired_verdict(r) for _, r in ppr.iterrows()]
-    evidence = "; ".join(
-        f"{r['label']} {r['diff']:+.4f} [{r['diff_low']:+.4f}, {r['diff_high']:+.4f}], adjusted p {r['p_adj']:.2g}"
-        for _, r in ppr.iterrows()
-    )
+    evidence = "; ".join(f"{r['label']} {_diff_interval(r)}, adjusted p {r['p_adj']:.2g}" for _, r in ppr.iterrows())
     return Claim(claim, _combined(verdicts), f"k={ppr['k'].iloc[0]}, noise {ppr['noise'].iloc[0]:g}: {evidence}")
 
 
@@ -110,12 +109,8 @@ def _gain_grows(rows: pd.DataFrame, name: str) -> Claim:
     verdicts, evidence = [], []
     for label, sub in part.groupby("label"):
         few, many = sub[sub["k"] == ks[0]].iloc[0], sub[sub["k"] == ks[-1]].iloc[0]
-        apart = few["diff_low"] > many["diff_high"] or few["diff_high"] < many["diff_low"]
-        verdicts.append("inconclusive" if not apart else "holds" if few["diff"] > many["diff"] else "does not hold")
-        evidence.append(
-            f"{label}: k={ks[0]} {few['diff']:+.4f} [{few['diff_low']:+.4f}, {few['diff_high']:+.4f}] "
-            f"vs k={ks[-1]} {many['diff']:+.4f} [{many['diff_low']:+.4f}, {many['diff_high']:+.4f}]"
-        )
+        verdicts.append(interval_verdict(few, many, of="diff"))
+        evidence.append(f"{label}: k={ks[0]} {_diff_interval(few)} vs k={ks[-1]} {_diff_interval(many)}")
     return Claim(
         claim, _combined(verdicts), "; ".join(evidence) + " (intervals of the difference; overlap = inconclusive)"
     )
@@ -133,14 +128,18 @@ def _cl_robust(rows: pd.DataFrame, name: str) -> Claim:
         if with_cl.empty or without.empty:
             continue
         a, b = with_cl.iloc[0], without.iloc[0]
-        apart = a["diff_low"] > b["diff_high"] or a["diff_high"] < b["diff_low"]
-        verdicts.append("inconclusive" if not apart else "holds" if a["diff"] > b["diff"] else "does not hold")
+        verdicts.append(interval_verdict(a, b, of="diff"))
         evidence.append(
-            f"{method} at noise {a['noise']:g}: with CL {a['diff']:+.4f} vs fine-tuning, without {b['diff']:+.4f}"
+            f"{method} at noise {a['noise']:g}, difference to fine-tuning: with CL {_diff_interval(a)}, "
+            f"without {_diff_interval(b)} (intervals of the difference; overlap = inconclusive)"
         )
     if not verdicts:
         return Claim(claim, "not tested", "needs the same PPR method with and without CL at the highest noise")
     return Claim(claim, _combined(verdicts), "; ".join(evidence))
+
+
+def _diff_interval(r: pd.Series) -> str:
+    return f"{r['diff']:+.4f} [{r['diff_low']:+.4f}, {r['diff_high']:+.4f}]"
 
 
 def _combined(verdicts: list[str]) -> str:
