@@ -15,7 +15,6 @@ from ppr.jobs import sweep as sweeps
 from ppr.log import Log, to_stderr
 from ppr.runs.folder import RunFolder, is_run_id, list_runs, readable, run_folder, spec_summary
 from ppr.runs.status import is_ppr_process, now, process_started, read_status, same_process, write_status
-from ppr.spec.run import SEMANTICS
 from ppr.spec.sweep import SweepSpec
 
 
@@ -146,8 +145,8 @@ def shown_state(status: dict, info: dict, worker: bool = True) -> str:
         shown = "failed (damaged)"
     elif shown == "queued" and not worker:
         shown = "queued, no worker"
-    semantics = spec_summary(info)["semantics"]
-    return shown + (f" · outdated (v{semantics})" if semantics != SEMANTICS else "")
+    s = spec_summary(info)
+    return shown + (f" · outdated (v{s['semantics']})" if s["outdated"] else "")
 
 
 def next_step(store: Store, status: dict, worker: bool = True) -> str | None:
@@ -200,7 +199,7 @@ def run_rows(store: Store, run_ids: list[str] | None = None, warn: Log | None = 
                 "stale": bool(st.get("stale")),
                 "worker": worker,
                 "next": next_step(store, st, worker),
-                "outdated": s["semantics"] != SEMANTICS,
+                "outdated": s["outdated"],
                 "semantics": s["semantics"],
                 "progress": float(st.get("progress") or 0),
                 "epoch": st.get("epoch", 0),

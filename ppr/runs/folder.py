@@ -30,7 +30,7 @@ import pandas as pd
 from ppr.errors import InputError
 from ppr.io import atomic_write_bytes, atomic_write_json, atomic_write_parquet, read_json
 from ppr.log import Log, to_stderr
-from ppr.spec.run import SEMANTICS, RunSpec, TuneSpec
+from ppr.spec.run import RunSpec, TuneSpec, current_semantics
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -145,10 +145,10 @@ class RunFolder:
     def spec(self) -> RunSpec:
         """The run description (InputError for an older version's run; Damaged if spec.json does not hold one)."""
         info = self.info()
-        if info.get("semantics", 1) != SEMANTICS:
+        if info.get("semantics", 1) != (now := current_semantics(info)):
             raise InputError(
                 f"Run {self.id} was made by an older version of the workbench (run semantics "
-                f"v{info.get('semantics', 1)}, now v{SEMANTICS}): its results may differ from what this "
+                f"v{info.get('semantics', 1)}, now v{now}): its results may differ from what this "
                 "version computes, so it is not reused. Run the same settings again to get a current run."
             )
         try:
@@ -162,7 +162,9 @@ class RunFolder:
 
     def write_spec(self, spec: RunSpec) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self.path / "spec.json", {"run_id": self.id, "semantics": SEMANTICS, "spec": spec.to_dict()})
+        atomic_write_json(
+            self.path / "spec.json", {"run_id": self.id, "semantics": spec.semantics, "spec": spec.to_dict()}
+        )
 
     def result(self) -> dict[str, Any]:
         """metrics.json (Damaged if unreadable)."""
@@ -288,6 +290,7 @@ def spec_summary(info: dict[str, Any]) -> dict[str, Any]:
         "noise": float(tune.get("noise", 0)),
         "seed": tune.get("seed", (spec.get("warm") or {}).get("seed")),
         "semantics": int(info.get("semantics", 1)),
+        "outdated": info.get("semantics", 1) != current_semantics(info),
     }
 
 

@@ -9,9 +9,10 @@
 
 Every default and every check of a setting is declared once, on its field (ppr.spec.settings);
 the CLI flags, the Runs form, sweeps and run ids are derived from this tree. A run folder
-keeps it once (spec.json) and one digest names it. SEMANTICS is part of that digest: bump it
-whenever a change alters what a run computes, so runs of older code are never reused (the
-store lists them as outdated). The device is not part of a run: where it runs does not change
+keeps it once (spec.json) and one digest names it. Its semantics version is part of that digest:
+bump SEMANTICS whenever a change alters what a run computes, so runs of older code are never
+reused (the store lists them as outdated); when the change alters the runs of some backbones
+only, say which in CHANGED_ONLY, and the other runs keep their ids and stored results. The device is not part of a run: where it runs does not change
 what it is.
 """
 
@@ -44,6 +45,24 @@ from ppr.spec.settings import Settings, setting
 # v7: gce-gnn's defaults: lr 3e-3, 15 epochs (its cosine decay spans them), patience 5 (was 1e-3, 40, 10).
 # v8: bert4rec's blocks start Xavier-normal (its mask output ignored the clicks under N(0, 0.02)).
 SEMANTICS = 8
+# Versions whose change alters the runs of some backbones only: a run on any other backbone computes what the
+# version before computed, so it keeps that version, its id and its stored result (bench/same_results.py checks).
+CHANGED_ONLY = {8: ("bert4rec",)}
+
+
+def semantics_of(backbone_kind: str) -> int:
+    """The run-semantics version of a run on `backbone_kind`: the newest version whose change alters what it
+    computes."""
+    return max(v for v in range(1, SEMANTICS + 1) if backbone_kind in CHANGED_ONLY.get(v, (backbone_kind,)))
+
+
+def current_semantics(info: dict[str, Any]) -> int:
+    """The version a run described by a run folder's spec.json (`info`, as read, maybe damaged) has now: a run
+    whose recorded version differs is outdated."""
+    spec = info.get("spec")
+    backbone = spec.get("backbone") if isinstance(spec, dict) else None
+    return semantics_of(str(backbone.get("kind", "sasrec")) if isinstance(backbone, dict) else "sasrec")
+
 
 METHODS = (
     "pop",
@@ -424,14 +443,19 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
-        """Readable prefix + digest of (SEMANTICS, spec): the same experiment, the same folder."""
+        """Readable prefix + digest of (its semantics version, spec): the same experiment, the same folder."""
         if self.tune is None:
             prefix = f"{self.dataset_name}-warm"
         else:
             t = self.tune
             prefix = f"{self.dataset_name}-{t.label}-k{t.k_shot or 'all'}-r{t.noise:g}-s{t.seed}-f{t.fold}"
         clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", prefix).strip("-.") or "run"
-        return f"{clean[:80]}-{digest({'semantics': SEMANTICS, 'spec': self.to_dict()})}"
+        return f"{clean[:80]}-{digest({'semantics': self.semantics, 'spec': self.to_dict()})}"
+
+    @property
+    def semantics(self) -> int:
+        """The run-semantics version this run is computed under (semantics_of its backbone)."""
+        return semantics_of(self.backbone.kind)
 
 
 def imported_name_problem(name: str) -> str | None:

@@ -20,7 +20,7 @@ from ppr.data.store import Store
 from ppr.runs import pipeline
 from ppr.runs.folder import list_runs
 from ppr.runs.status import raw_status, read_metrics, read_status
-from ppr.spec.run import SEMANTICS, RunSpec, WarmSpec
+from ppr.spec.run import RunSpec, WarmSpec
 from ppr.train import methods
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,7 +54,9 @@ def test_warm_then_tune_write_complete_reusable_runs(home: Path, run_cli) -> Non
     run_dir = Path(m["run_dir"])
     assert run_dir.parent == home / "runs"
     info = json.loads((run_dir / "spec.json").read_text())
-    assert info["run_id"] == run_dir.name == m["run_id"] and info["semantics"] == SEMANTICS
+    assert (
+        info["run_id"] == run_dir.name == m["run_id"] and info["semantics"] == RunSpec.from_dict(info["spec"]).semantics
+    )
     spec = info["spec"]
     assert spec["dataset"] == ds.ref and spec["dataset_hash"] == ds.content_hash and spec["split"]["seed"] == 0
     assert {"torch", "numpy", "pandas", "duckdb", "python"} <= set(m["environment"]["versions"])

@@ -63,8 +63,8 @@ def test_a_run_is_incomplete_until_its_result_is_written(tmp_path: Path) -> None
     spec = _spec()
     run = RunFolder(runs / spec.run_id)
     run.write_spec(spec)
-    assert not run.is_complete and run.spec() == spec and run.semantics() == SEMANTICS
-    assert run.info() == {"run_id": run.id, "semantics": SEMANTICS, "spec": spec.to_dict()}
+    assert not run.is_complete and run.spec() == spec and run.semantics() == spec.semantics
+    assert run.info() == {"run_id": run.id, "semantics": spec.semantics, "spec": spec.to_dict()}
     run.save_model({"w": torch.arange(3.0, requires_grad=True)})
     run.write_scores(pd.DataFrame({"target_id": [0, 1], "auc": [0.5, 1.0]}))
     run.save_state({"epoch": 2, "model": {"w": torch.ones(2)}})
@@ -98,7 +98,7 @@ def test_missing_runs_are_input_errors(tmp_path: Path) -> None:
 
 def test_spec_summary_reads_current_and_old_layouts() -> None:
     spec = _spec(k_shot=3, noise=0.5, seed=4, cl=False)
-    s = spec_summary({"run_id": "x", "semantics": SEMANTICS, "spec": spec.to_dict()})
+    s = spec_summary({"run_id": "x", "semantics": spec.semantics, "spec": spec.to_dict()})
     assert s == {
         "kind": "tune",
         "method": "ppr-light",
@@ -107,20 +107,25 @@ def test_spec_summary_reads_current_and_old_layouts() -> None:
         "k": "3",
         "noise": 0.5,
         "seed": 4,
-        "semantics": SEMANTICS,
+        "semantics": spec.semantics,
+        "outdated": False,
     }
-    warm = spec_summary({"semantics": SEMANTICS, "spec": dataclasses.replace(spec, tune=None).to_dict()})
+    warm = spec_summary({"semantics": spec.semantics, "spec": dataclasses.replace(spec, tune=None).to_dict()})
     assert (warm["kind"], warm["method"], warm["k"], warm["seed"]) == ("warm", "warm", "all", 4)
     old = spec_summary(
         {"kind": "tune", "dataset_ref": "ml@v2", "tune": {"method": "ppr-full", "k_shot": None, "magic": 1}}
     )
-    assert (old["kind"], old["label"], old["dataset"], old["k"], old["semantics"]) == (
+    assert (old["kind"], old["label"], old["dataset"], old["k"], old["semantics"], old["outdated"]) == (
         "tune",
         "ppr-full",
         "ml@v2",
         "all",
         1,
+        True,
     )
+    bert = dataclasses.replace(spec, backbone=dataclasses.replace(spec.backbone, kind="bert4rec"))
+    assert spec_summary({"semantics": SEMANTICS - 1, "spec": spec.to_dict()})["outdated"] is False  # sasrec: v7
+    assert spec_summary({"semantics": SEMANTICS - 1, "spec": bert.to_dict()})["outdated"] is True  # bert4rec: v8
 
 
 def _two_runs(home: Path) -> tuple[RunFolder, RunFolder]:

@@ -22,7 +22,7 @@ from ppr.runs.pipeline import compute, load_model
 from ppr.runs.status import raw_status, read_metrics
 from ppr.runs.tracking import Cancelled
 from ppr.spec import run as run_spec
-from ppr.spec.run import SEMANTICS, BackboneSpec, RunSpec, TuneSpec, WarmSpec
+from ppr.spec.run import BackboneSpec, RunSpec, TuneSpec, WarmSpec
 from ppr.train import methods
 
 BACKBONE = BackboneSpec(max_len=10, d=16, n_layers=1, d_ff=32)
@@ -201,7 +201,7 @@ def test_a_run_of_an_older_version_is_listed_outdated_and_never_reused(
     (old.path / "spec.json").write_text(json.dumps({"run_id": old_id, "semantics": 1, "spec": warm.to_dict()}))
     (old.path / "metrics.json").write_text(json.dumps({"epochs_run": 3, "seconds": {"train": 1.0}}))
     assert old.is_complete and old.semantics() == 1 and old_id != warm.run_id
-    with pytest.raises(InputError, match=f"older version.*v1, now v{SEMANTICS}"):
+    with pytest.raises(InputError, match=f"older version.*v1, now v{warm.semantics}"):
         old.spec()
 
     [row] = run_rows(store)
@@ -209,7 +209,7 @@ def test_a_run_of_an_older_version_is_listed_outdated_and_never_reused(
     assert row["shown_state"] == "done · outdated (v1)" and row["kind"] == "warm" and row["dataset"] == spec.dataset
 
     run, reused = compute(store, warm, "cpu", _quiet, bar=False)
-    assert not reused and run.id == warm.run_id and run.semantics() == SEMANTICS
+    assert not reused and run.id == warm.run_id and run.semantics() == warm.semantics
     rows = {r["id"]: r for r in run_rows(store)}
     assert rows[old_id]["outdated"] and not rows[run.id]["outdated"] and rows[run.id]["shown_state"] == "done"
 

@@ -12,6 +12,7 @@ import ppr.spec.run
 from ppr.errors import InputError
 from ppr.spec import run as run_module
 from ppr.spec.run import (
+    BACKBONES,
     IMPORTED,
     METHOD_DEFAULTS,
     METHODS,
@@ -22,8 +23,10 @@ from ppr.spec.run import (
     SplitSpec,
     TuneSpec,
     WarmSpec,
+    current_semantics,
     digest,
     imported_name_problem,
+    semantics_of,
 )
 from ppr.spec.settings import declaration, value_types
 
@@ -113,7 +116,7 @@ def test_run_id_is_stable_and_readable() -> None:
     assert re.fullmatch(r"planted-warm-[0-9a-f]{10}", _spec(None).run_id)
     no_cl = dataclasses.replace(TUNE, k_shot=None, cl=False, noise=0.0)
     assert _spec(no_cl).run_id.startswith("planted-ppr-full-nocl-kall-r0-s3-f0-")
-    assert _spec().run_id.endswith(digest({"semantics": SEMANTICS, "spec": _spec().to_dict()}))
+    assert _spec().run_id.endswith(digest({"semantics": _spec().semantics, "spec": _spec().to_dict()}))
 
 
 def test_run_id_changes_with_every_setting() -> None:
@@ -193,6 +196,19 @@ def test_run_id_includes_the_semantics_version(monkeypatch: pytest.MonkeyPatch) 
     after = {_spec().run_id, _spec(None).run_id}
     assert not before & after
     assert {i[:-10] for i in before} == {i[:-10] for i in after}  # same readable prefix, new digest
+
+
+def test_a_version_that_changed_one_backbone_leaves_the_other_backbones_runs_their_ids() -> None:
+    """v8 changed bert4rec only: a run on sasrec keeps v7's id (so its stored result is reused); a bert4rec run,
+    and a run on any backbone once a later version changes them all, moves on."""
+    sasrec, bert = _spec(), dataclasses.replace(_spec(), backbone=BackboneSpec(kind="bert4rec"))
+    assert SEMANTICS == 8 and (sasrec.semantics, bert.semantics) == (7, 8)
+    assert sasrec.run_id.endswith(digest({"semantics": 7, "spec": sasrec.to_dict()}))
+    assert bert.run_id.endswith(digest({"semantics": 8, "spec": bert.to_dict()}))
+    assert [semantics_of(k) for k in BACKBONES] == [7, 7, 7, 8]
+    assert current_semantics({"semantics": 7, "spec": sasrec.to_dict()}) == 7
+    assert current_semantics({"semantics": 7, "spec": bert.to_dict()}) == 8  # an outdated bert4rec run
+    assert current_semantics({"spec": "damaged"}) == current_semantics({}) == 7  # read as sasrec, the default
 
 
 def test_tuned_runs_warm_train_with_the_tuning_seed() -> None:
