@@ -14,8 +14,8 @@ main table's runs.
     python bench/reproduce.py                        # everything (slow on CPU: see --quick)
     python bench/reproduce.py --quick                # 1 seed, short training, small synthetic set
     python bench/reproduce.py --datasets ml-100k --seeds 0,1 --no-sweeps
-    python bench/reproduce.py --tables all           # + Table VI (cl4srec backbone), VII (cross-domain) and VIII
-                                                     # (profile prediction)
+    python bench/reproduce.py --tables all           # + Table VI (PPR vs fine-tuning on cl4srec, gru4rec and
+                                                     # bert4rec), VII (cross-domain), VIII (profile prediction)
 
 Table VII (cross-domain) runs on two-domain versions of the datasets: ml-100k's items cut by genre
 (--xd-target, default Drama, is the target domain: one catalogue cut in two, a demo rather than two
@@ -67,7 +67,10 @@ MAIN = [
     ("ppr-full", {"cl": False}),
 ]
 SWEEP = [*BASELINES, ("finetune", {}), ("ppr-light", {}), ("ppr-full", {}), ("ppr-full", {"cl": False})]
-BACKBONE_STUDY = [*BASELINES, ("finetune", {}), ("ppr-light", {}), ("ppr-full", {})]  # Table VI, on cl4srec
+BACKBONE_STUDY = [*BASELINES, ("finetune", {}), ("ppr-light", {}), ("ppr-full", {})]  # Table VI, per --backbones
+# Table VI's backbones: cl4srec is the paper's; on each, fine-tuning with the profile MLP is also the paper's Table III
+# row for that model ("given the same user profiles")
+OTHER_BACKBONES = ("cl4srec", "gru4rec", "bert4rec")
 CROSS_DOMAIN = [*BASELINES, ("sasrec", {}), ("minet", {}), ("finetune", {}), ("ppr-full", {})]  # Table VII
 TABLES = ("main", "k_shot", "noise", "backbone", "profile", "crossdomain")
 K_SHOTS: list[int | None] = [1, 3, 5, 7, None]
@@ -93,10 +96,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--tables",
         default="main,k_shot,noise",
         help="comma list of " + ", ".join(TABLES) + " or 'all': main = Tables I and III, k_shot and noise = the "
-        "sparsity and noise studies, backbone = Table VI (PPR vs fine-tuning on cl4srec), profile = Table VIII "
+        "sparsity and noise studies, backbone = Table VI (PPR vs fine-tuning on --backbones), profile = Table VIII "
         "(profile prediction from the main table's runs), crossdomain = Table VII (users cold in a target domain)",
     )
     p.add_argument("--xd-target", default="Drama", help="ml-100k genres that form Table VII's target domain")
+    p.add_argument(
+        "--backbones",
+        default=",".join(OTHER_BACKBONES),
+        help="comma list of the backbones Table VI runs PPR and fine-tuning on (default: all but sasrec)",
+    )
     p.add_argument("--sweep-seeds", default=None, help="seeds that also run the sweeps (default: all --seeds)")
     p.add_argument("--home", default=str(REPO / "cache" / "bench-reproduce"), help="store + runs folder")
     p.add_argument("--ml100k", default=str(REPO / ".." / "shared" / "data" / "ml-100k"), help="RecBole ml-100k folder")
@@ -127,6 +135,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if a.no_sweeps:
         a.table_list = [t for t in a.table_list if t not in ("k_shot", "noise")]
     a.skipped = {m.strip() for m in a.skip_methods.split(",") if m.strip()}
+    a.backbone_list = [b.strip() for b in a.backbones.split(",") if b.strip()]
+    if not a.backbone_list or set(a.backbone_list) - set(OTHER_BACKBONES):
+        p.error(f"--backbones takes a comma list of {', '.join(OTHER_BACKBONES)}; got {a.backbones!r}")
     a.fold_list = None if a.only_folds is None else [int(f) for f in a.only_folds.split(",")]
     unknown = set(a.table_list) - set(TABLES)
     if unknown or "main" not in a.table_list:
@@ -199,7 +210,7 @@ def crossdomain_runs(store: Store, a: argparse.Namespace, name: str, seed: int) 
 
 def cells(a: argparse.Namespace, seed: int) -> list[tuple[str, int | None, float, list, str]]:
     """(study, k_shot, noise, methods, backbone): the main table first, then the sweeps (their k=all, r=0 cells
-    reuse it), then PPR against fine-tuning on the cl4srec backbone."""
+    reuse it), then PPR against fine-tuning on each of --backbones."""
     out = [("main", None, 0.0, MAIN, "sasrec")]
     if seed in a.sweep_seed_list:
         if "k_shot" in a.table_list:
@@ -207,7 +218,7 @@ def cells(a: argparse.Namespace, seed: int) -> list[tuple[str, int | None, float
         if "noise" in a.table_list:
             out += [("noise", None, r, SWEEP, "sasrec") for r in a.noises]
     if "backbone" in a.table_list:
-        out.append(("backbone", None, 0.0, BACKBONE_STUDY, "cl4srec"))
+        out += [(f"backbone {kind}", None, 0.0, BACKBONE_STUDY, kind) for kind in a.backbone_list]
     return out
 
 
@@ -356,9 +367,14 @@ def build_report(
         if study == "crossdomain":
             md += crossdomain_lines(store, name, table, runs)
             continue
-        if study in ("main", "backbone"):
-            if study == "backbone":
-                md += ["", f"## {name}: PPR vs fine-tuning on the cl4srec backbone (Table VI)"]
+        if study == "main" or study.startswith("backbone"):
+            if study != "main":
+                kind = study.split()[1]
+                md += [
+                    "",
+                    f"## {name}: PPR vs fine-tuning on the {kind} backbone (Table VI; its finetune row is the paper's "
+                    f"Table III row for {kind}, given the profiles)",
+                ]
             for group, title in GROUP_LABELS.items():
                 for ranking, metrics in (("sampled", SAMPLED), ("full catalogue", FULL)):
                     md += [
