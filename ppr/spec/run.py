@@ -12,8 +12,8 @@ the CLI flags, the Runs form, sweeps and run ids are derived from this tree. A r
 keeps it once (spec.json) and one digest names it. Its semantics version is part of that digest:
 bump SEMANTICS whenever a change alters what a run computes, so runs of older code are never
 reused (the store lists them as outdated); when the change alters the runs of some backbones
-only, say which in CHANGED_ONLY, and the other runs keep their ids and stored results. The device is not part of a run: where it runs does not change
-what it is.
+only, say which in CHANGED_ONLY, and the other runs keep their ids and stored results. The device
+is not part of a run: where it runs does not change what it is.
 """
 
 from __future__ import annotations
