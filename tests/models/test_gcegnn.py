@@ -3,6 +3,8 @@ model learns a planted next-item rule from scratch (with the profile: the plante
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,7 @@ from ppr.data.splits import ROLE_TEST, make_split
 from ppr.data.store import Store
 from ppr.errors import InputError
 from ppr.eval.evaluate import evaluate, summarize_scores
+from ppr.models import gcegnn
 from ppr.models.gcegnn import GCEGNN, transition_graph
 from ppr.spec.run import BackboneSpec, RunSpec, SplitSpec, TuneSpec
 from ppr.train import methods
@@ -39,6 +42,24 @@ def test_a_clicks_state_never_depends_on_later_clicks_and_a_prompt_is_refused() 
     assert torch.allclose(a[:, :3], b[:, :3], atol=1e-6) and not torch.allclose(a[:, 2], b[:, 3])
     with pytest.raises(InputError, match="reads no prompt"):
         m.encode(torch.tensor([[1, 2]]), torch.randn(1, 1, 8))
+
+
+def test_a_state_pools_click_t_and_the_window_of_clicks_before_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unfolded layout computes, for every t, attention over clicks t - W + 1 .. t keyed by t - j, as a direct
+    pair-by-pair computation does (padding clicks never pooled)."""
+    monkeypatch.setattr(gcegnn, "POOL_WINDOW", 3)
+    torch.manual_seed(0)
+    m = GCEGNN(SPEC, 10).eval()
+    closed, open_ = torch.randn(2, 6, 8), torch.randn(2, 6, 8)
+    real = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
+    with torch.no_grad():
+        got = m._pool(closed, open_, real)
+        for b, t in itertools.product(range(2), range(6)):
+            js = [j for j in range(max(0, t - 2), t + 1) if real[b, j]]
+            x = torch.stack([open_[b, t] if j == t else closed[b, j] for j in js])
+            keyed = torch.tanh(m.pool_pos(torch.cat([x, m.pos_emb(torch.tensor([t - j for j in js]))], 1)))
+            att = m.pool_out(torch.sigmoid(m.pool_key(keyed) + m.pool_query(open_[b, t]))).squeeze(-1).softmax(0)
+            assert torch.allclose(got[b, t], att @ x, atol=1e-6), (b, t)
 
 
 def test_gce_gnn_learns_the_next_item_rule_and_the_taste_from_scratch(tmp_path) -> None:

@@ -198,16 +198,20 @@ def test_run_id_includes_the_semantics_version(monkeypatch: pytest.MonkeyPatch) 
     assert {i[:-10] for i in before} == {i[:-10] for i in after}  # same readable prefix, new digest
 
 
-def test_a_version_that_changed_one_backbone_leaves_the_other_backbones_runs_their_ids() -> None:
-    """v8 changed bert4rec only: a run on sasrec keeps v7's id (so its stored result is reused); a bert4rec run,
-    and a run on any backbone once a later version changes them all, moves on."""
+def test_a_version_that_changed_one_model_leaves_the_other_models_runs_their_ids() -> None:
+    """v8 changed bert4rec only, v9 gce-gnn's network only: a run on sasrec keeps v7's id (so its stored result is
+    reused); a bert4rec run or a gce-gnn run moves on, and so does every run once a later version changes them all."""
     sasrec, bert = _spec(), dataclasses.replace(_spec(), backbone=BackboneSpec(kind="bert4rec"))
-    assert SEMANTICS == 8 and (sasrec.semantics, bert.semantics) == (7, 8)
+    gce, melu = (_spec(TuneSpec(method=m, fold=0)) for m in ("gce-gnn", "melu"))
+    assert SEMANTICS == 9 and (sasrec.semantics, bert.semantics, gce.semantics, melu.semantics) == (7, 8, 9, 7)
     assert sasrec.run_id.endswith(digest({"semantics": 7, "spec": sasrec.to_dict()}))
     assert bert.run_id.endswith(digest({"semantics": 8, "spec": bert.to_dict()}))
+    assert gce.run_id.endswith(digest({"semantics": 9, "spec": gce.to_dict()}))
     assert [semantics_of(k) for k in BACKBONES] == [7, 7, 7, 8]
     assert current_semantics({"semantics": 7, "spec": sasrec.to_dict()}) == 7
     assert current_semantics({"semantics": 7, "spec": bert.to_dict()}) == 8  # an outdated bert4rec run
+    assert current_semantics({"semantics": 7, "spec": gce.to_dict()}) == 9  # an outdated gce-gnn run
+    assert current_semantics({"semantics": 7, "spec": melu.to_dict()}) == 7
     assert current_semantics({"spec": "damaged"}) == current_semantics({}) == 7  # read as sasrec, the default
 
 
