@@ -5,6 +5,7 @@ Identifiers are run ids (folders under <home>/runs) or sweep ids (under <home>/s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -47,14 +48,11 @@ def start(
 
 
 def _signal(pid: int) -> None:
-    """SIGTERM the worker's process group when it leads one (a detached worker), else just the process."""
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, signal.SIGTERM)
-        else:
-            os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+    """SIGTERM the worker itself, never its process group: a worker computes its runs in-process, and a Ray
+    driver's group holds its local Ray instance, which must stay up while the driver cancels its tasks (signalled
+    too, it died first now and then, and the tasks ran on with their runs left 'running')."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
 
 
 def cancel(store: Store, ident: str) -> str:
