@@ -32,7 +32,7 @@ from ppr.spec.run import BackboneSpec
 EPSILON, TOP_NEIGHBOURS = 2, 12
 # Clicks a state pools over (click t and the 9 before it). ml-100k, seed 0, folds 0 and 1, test joint NDCG@10 and
 # seconds a run: all 50 clicks 0.6208 and 0.6260 in 116 s, 20 clicks 0.6152 and 0.6352 in 50 s, 10 clicks 0.6233
-# and 0.6353 in 44 s.
+# and 0.6353 in 44-57 s.
 POOL_WINDOW = 10
 
 

@@ -65,8 +65,12 @@ def current_semantics(info: dict[str, Any]) -> int:
     spec = spec if isinstance(spec, dict) else {}
     backbone, tune = spec.get("backbone"), spec.get("tune")
     kind = str(backbone.get("kind", "sasrec")) if isinstance(backbone, dict) else "sasrec"
-    method = str(tune.get("method")) if isinstance(tune, dict) else None
-    return semantics_of(kind, *([method] if method in OWN_MODELS else []))
+    return semantics_of(*models_of(kind, str(tune.get("method")) if isinstance(tune, dict) else None))
+
+
+def models_of(backbone_kind: str, method: str | None) -> tuple[str, ...]:
+    """What computes a run: its backbone, and its method where that is a network of its own (melu, gce-gnn)."""
+    return (backbone_kind, method) if method in OWN_MODELS else (backbone_kind,)
 
 
 METHODS = (
@@ -460,8 +464,7 @@ class RunSpec:
     @property
     def semantics(self) -> int:
         """The run-semantics version this run is computed under (semantics_of its backbone and own network)."""
-        own = [self.tune.method] if self.tune is not None and self.tune.method in OWN_MODELS else []
-        return semantics_of(self.backbone.kind, *own)
+        return semantics_of(*models_of(self.backbone.kind, None if self.tune is None else self.tune.method))
 
 
 def imported_name_problem(name: str) -> str | None:

@@ -124,8 +124,11 @@ def test_spec_summary_reads_current_and_old_layouts() -> None:
         True,
     )
     bert = dataclasses.replace(spec, backbone=dataclasses.replace(spec.backbone, kind="bert4rec"))
-    assert spec_summary({"semantics": SEMANTICS - 1, "spec": spec.to_dict()})["outdated"] is False  # sasrec: v7
-    assert spec_summary({"semantics": SEMANTICS - 1, "spec": bert.to_dict()})["outdated"] is True  # bert4rec: v8
+    gce = dataclasses.replace(spec, tune=dataclasses.replace(spec.tune, method="gce-gnn", cl=True))
+    assert spec_summary({"semantics": 7, "spec": spec.to_dict()})["outdated"] is False  # sasrec: v7
+    assert spec_summary({"semantics": 7, "spec": bert.to_dict()})["outdated"] is True  # bert4rec: v8
+    assert spec_summary({"semantics": 7, "spec": gce.to_dict()})["outdated"] is True  # gce-gnn: v9
+    assert spec_summary({"semantics": 9, "spec": gce.to_dict()})["outdated"] is False
 
 
 def _two_runs(home: Path) -> tuple[RunFolder, RunFolder]:
