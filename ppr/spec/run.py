@@ -11,8 +11,9 @@ Every default and every check of a setting is declared once, on its field (ppr.s
 the CLI flags, the Runs form, sweeps and run ids are derived from this tree. A run folder
 keeps it once (spec.json) and one digest names it. Its semantics version is part of that digest:
 bump SEMANTICS whenever a change alters what a run computes, so runs of older code are never
-reused (the store lists them as outdated); when the change alters the runs of some backbones
-only, say which in CHANGED_ONLY, and the other runs keep their ids and stored results. The device
+reused (the store lists them as outdated); when the change alters the runs of some models only
+(a backbone, or a baseline's own network), say which in CHANGED_ONLY, and the other runs keep
+their ids and stored results. The device
 is not part of a run: where it runs does not change what it is.
 """
 
